@@ -1,0 +1,55 @@
+import { refreshGoogleAccessToken } from '../providers/google/oauth';
+import { ProviderError } from '../providers/errors';
+import type { ActivityDeps } from './deps';
+
+export interface LinkRow {
+  id: string;
+  tenant_id: string;
+  staff_id: string;
+  provider: 'google' | 'microsoft';
+  account_email: string;
+  calendar_id: string;
+  status: string;
+  refresh_token_sealed: string | null;
+  access_token_sealed: string | null;
+  access_token_expires_at: Date | null;
+}
+
+// Refresh a little early so a token never expires between the check and the call.
+const EXPIRY_MARGIN_MS = 120_000;
+
+/** A usable access token for the link, refreshed and re-sealed when it is about to expire. */
+export async function accessTokenFor(deps: ActivityDeps, link: LinkRow): Promise<string> {
+  const fresh = link.access_token_expires_at && link.access_token_expires_at.getTime() - Date.now() > EXPIRY_MARGIN_MS;
+  if (link.access_token_sealed && fresh) return deps.secrets.open(link.access_token_sealed);
+  if (!link.refresh_token_sealed) throw new ProviderError('auth', 'no_refresh_token', 'link has no refresh token');
+  if (link.provider !== 'google') throw new ProviderError('permanent', 'provider_unsupported', `provider ${link.provider} is not available yet`);
+
+  const { google } = deps.config;
+  let token;
+  try {
+    token = await refreshGoogleAccessToken(
+      { tokenUrl: google.tokenUrl, clientId: google.clientId, clientSecret: google.clientSecret },
+      deps.secrets.open(link.refresh_token_sealed),
+    );
+  } catch (err) {
+    if (err instanceof ProviderError && err.kind === 'auth') await markNeedsReauth(deps, link.id, err.code);
+    throw err;
+  }
+  await deps.db('calendar_links').where({ id: link.id }).update({
+    access_token_sealed: deps.secrets.seal(token.accessToken),
+    access_token_expires_at: token.expiresAt,
+    updated_at: deps.db.fn.now(),
+  });
+  return token.accessToken;
+}
+
+/** Forgets the cached access token (after a 401) so the next attempt refreshes it. */
+export async function dropAccessToken(deps: ActivityDeps, linkId: string): Promise<void> {
+  await deps.db('calendar_links').where({ id: linkId }).update({ access_token_sealed: null, access_token_expires_at: null });
+}
+
+export async function markNeedsReauth(deps: ActivityDeps, linkId: string, reason: string): Promise<void> {
+  await deps.db('calendar_links').where({ id: linkId }).update({ status: 'needs_reauth', status_reason: reason, updated_at: deps.db.fn.now() });
+  deps.logger.warn({ linkId, reason }, 'calendar link needs re-authorisation');
+}

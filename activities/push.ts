@@ -1,0 +1,124 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ProviderError } from '../providers/errors';
+import { renderEventContent } from '../providers/eventContent';
+import { GoogleCalendarProvider } from '../providers/google/googleCalendar';
+import type { CalendarProvider, DeleteOutcome, UpsertOutcome } from '../providers/types';
+import type { DesiredAppointment, PushMode, TargetSpec, TargetState } from '../lib/types';
+import { accessTokenFor, dropAccessToken, markNeedsReauth, type LinkRow } from './credentials';
+import type { ActivityDeps } from './deps';
+
+export interface PushInput {
+  target: TargetSpec;
+  desired: DesiredAppointment;
+  mode: PushMode;
+  believedToExist: boolean;
+  maxAttempts: number;
+}
+
+export interface PushResult {
+  outcome: UpsertOutcome | DeleteOutcome | 'skipped';
+  remoteExists: boolean;
+}
+
+function providerFor(deps: ActivityDeps, link: LinkRow, accessToken: string): CalendarProvider {
+  if (link.provider === 'google') return new GoogleCalendarProvider({ rootUrl: deps.config.google.apiRootUrl, accessToken });
+  throw new ProviderError('permanent', 'provider_unsupported', `provider ${link.provider} is not available yet`);
+}
+
+/**
+ * Makes one target match the desired state: writes, marks cancelled, or removes the event.
+ * Idempotent by construction (deterministic event id, 409 → update, 404/410 on delete → done),
+ * and every attempt leaves a sync-log row and the target's current state in PostgreSQL.
+ */
+export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promise<PushResult> {
+  const { target, desired, mode } = input;
+  const attempt = Context.current().info.attempt;
+  const startedAt = Date.now();
+  const link: LinkRow | undefined = await deps.db('calendar_links').where({ id: target.linkId, tenant_id: desired.tenantId }).first();
+
+  try {
+    let result: PushResult;
+    if (!link || link.status === 'disconnected') {
+      // Nothing left to write to: a disconnected link cleans up its own calendar.
+      if (mode !== 'remove') throw new ProviderError('permanent', 'link_unavailable', 'the calendar link is disconnected');
+      result = { outcome: 'skipped', remoteExists: false };
+    } else {
+      if (link.status !== 'active') throw new ProviderError('auth', 'link_needs_reauth', `the calendar link is ${link.status}`);
+      const provider = providerFor(deps, link, await accessTokenFor(deps, link));
+      const ref = { calendarId: target.calendarId, eventId: target.remoteId };
+      result =
+        mode === 'remove'
+          ? { outcome: await provider.deleteEvent(ref), remoteExists: false }
+          : {
+              outcome: await provider.upsertEvent(ref, renderEventContent(desired, { cancelled: mode === 'markCancelled' }), {
+                believedToExist: input.believedToExist,
+              }),
+              remoteExists: true,
+            };
+    }
+    await record(deps, input, attempt, Date.now() - startedAt, { result: result.outcome, state: mode === 'remove' ? 'removed' : 'synced', remoteExists: result.remoteExists });
+    return result;
+  } catch (err) {
+    const failure = err instanceof ProviderError ? err : new ProviderError('retryable', 'internal', String((err as Error)?.message ?? err));
+    if (failure.status === 401 && link) await dropAccessToken(deps, link.id);
+    if (failure.kind === 'auth' && link && link.status === 'active') await markNeedsReauth(deps, link.id, failure.code);
+    const final = failure.kind !== 'retryable' || attempt >= input.maxAttempts;
+    await record(deps, input, attempt, Date.now() - startedAt, {
+      result: 'error',
+      state: final ? 'failed' : 'retrying',
+      error: failure,
+    });
+    deps.logger.warn({ appointmentId: desired.appointmentId, target: target.targetKey, mode, attempt, code: failure.code, status: failure.status }, 'push failed');
+    throw ApplicationFailure.create({
+      type: failure.code,
+      message: failure.message,
+      nonRetryable: failure.kind !== 'retryable',
+      nextRetryDelay: failure.retryAfterMs !== undefined ? Math.max(failure.retryAfterMs, 100) : undefined,
+      details: [{ kind: failure.kind, status: failure.status ?? null }],
+    });
+  }
+}
+
+interface Outcome {
+  result: string;
+  state: TargetState;
+  remoteExists?: boolean;
+  error?: ProviderError;
+}
+
+async function record(deps: ActivityDeps, input: PushInput, attempt: number, durationMs: number, outcome: Outcome): Promise<void> {
+  const { target, desired, mode } = input;
+  const now = deps.db.fn.now();
+  await deps.db.transaction(async (trx) => {
+    await trx('sync_log').insert({
+      tenant_id: desired.tenantId,
+      appointment_id: desired.appointmentId,
+      target_key: target.targetKey,
+      provider: target.provider,
+      action: mode,
+      result: outcome.result,
+      error_code: outcome.error?.code ?? null,
+      error_message: outcome.error?.message?.slice(0, 2000) ?? null,
+      remote_id: target.remoteId,
+      revision: desired.revision,
+      attempt,
+      duration_ms: durationMs,
+    });
+    const base = {
+      tenant_id: desired.tenantId,
+      appointment_id: desired.appointmentId,
+      target_key: target.targetKey,
+      provider: target.provider,
+      link_id: target.linkId,
+      calendar_id: target.calendarId,
+      remote_id: target.remoteId,
+      state: outcome.state,
+      attempts: attempt,
+      updated_at: now,
+    };
+    const row = outcome.error
+      ? { ...base, last_error_code: outcome.error.code, last_error_message: outcome.error.message.slice(0, 2000) }
+      : { ...base, remote_exists: outcome.remoteExists ?? false, applied_revision: desired.revision, applied_mode: mode, last_error_code: null, last_error_message: null };
+    await trx('appointment_targets').insert(row).onConflict(['tenant_id', 'appointment_id', 'target_key']).merge();
+  });
+}

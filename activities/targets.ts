@@ -1,0 +1,58 @@
+import { remoteEventId } from '../lib/remoteIds';
+import { defaultTenantSyncSettings, type TargetSpec, type TargetStatus, type TenantSyncSettings } from '../lib/types';
+import type { ActivityDeps } from './deps';
+
+export interface TargetPlan {
+  targets: TargetSpec[];
+  settings: TenantSyncSettings;
+}
+
+export function targetKeyForLink(linkId: string): string {
+  return `link:${linkId}`;
+}
+
+/** The calendars an appointment belongs in now: every active link of every assigned staff member. */
+export async function planTargets(deps: ActivityDeps, input: { tenantId: string; appointmentId: string; staffIds: string[] }): Promise<TargetPlan> {
+  const [links, tenant] = await Promise.all([
+    input.staffIds.length === 0
+      ? []
+      : deps.db('calendar_links')
+          .where({ tenant_id: input.tenantId, status: 'active' })
+          .whereIn('staff_id', input.staffIds)
+          .orderBy('id')
+          .select('id', 'provider', 'calendar_id'),
+    deps.db('tenants').where({ id: input.tenantId }).first('settings'),
+  ]);
+  const targets = links.map((link: { id: string; provider: TargetSpec['provider']; calendar_id: string }) => {
+    const targetKey = targetKeyForLink(link.id);
+    return {
+      targetKey,
+      provider: link.provider,
+      linkId: link.id,
+      calendarId: link.calendar_id,
+      remoteId: remoteEventId(input.tenantId, input.appointmentId, targetKey),
+    };
+  });
+  return { targets, settings: { ...defaultTenantSyncSettings, ...(tenant?.settings ?? {}) } };
+}
+
+/** What earlier runs of this appointment's workflow left behind, so a new run knows what exists remotely. */
+export async function loadTargetStatuses(deps: ActivityDeps, input: { tenantId: string; appointmentId: string }): Promise<TargetStatus[]> {
+  const rows = await deps.db('appointment_targets').where({ tenant_id: input.tenantId, appointment_id: input.appointmentId });
+  return rows.map(rowToTargetStatus);
+}
+
+export function rowToTargetStatus(row: any): TargetStatus {
+  return {
+    targetKey: row.target_key,
+    provider: row.provider,
+    linkId: row.link_id,
+    calendarId: row.calendar_id,
+    remoteId: row.remote_id,
+    state: row.state,
+    remoteExists: row.remote_exists,
+    appliedRevision: row.applied_revision === null ? null : Number(row.applied_revision),
+    appliedMode: row.applied_mode ?? null,
+    lastError: row.last_error_code ? { code: row.last_error_code, message: row.last_error_message ?? '' } : undefined,
+  };
+}

@@ -1,0 +1,79 @@
+import { DateTime, IANAZone } from 'luxon';
+import { z } from 'zod';
+
+export const idSchema = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be 1–128 characters of letters, digits, ".", "_" or "-"');
+export const tenantIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be 2–63 lowercase letters, digits or "-"');
+
+export const timeZoneSchema = z.string().max(64).refine((tz) => IANAZone.isValidZone(tz), 'must be an IANA time zone such as Europe/Madrid');
+
+// Either an instant with an offset (2026-05-01T10:00:00+02:00, ...Z) or a wall-clock time read in `timeZone`.
+const localOrOffsetDateTime = z
+  .string()
+  .max(40)
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/, 'must be an ISO 8601 date-time');
+
+export const appointmentStatuses = ['scheduled', 'confirmed', 'tentative', 'completed', 'no_show', 'cancelled'] as const;
+
+const MAX_DURATION_DAYS = 31;
+
+export const appointmentBodySchema = z
+  .object({
+    revision: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    type: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'must be a lowercase identifier such as appointment or service_activity').default('appointment'),
+    start: localOrOffsetDateTime,
+    end: localOrOffsetDateTime,
+    timeZone: timeZoneSchema,
+    title: z.string().trim().max(300).optional(),
+    services: z.array(z.string().trim().min(1).max(200)).max(50).default([]),
+    clientName: z.string().trim().max(200).optional(),
+    status: z.enum(appointmentStatuses).default('scheduled'),
+    description: z.string().max(8000).optional(),
+    location: z.string().trim().max(500).optional(),
+    staffIds: z.array(idSchema).max(50),
+  })
+  .transform((body, ctx) => {
+    const start = DateTime.fromISO(body.start, { zone: body.timeZone });
+    const end = DateTime.fromISO(body.end, { zone: body.timeZone });
+    if (!start.isValid) ctx.addIssue({ code: 'custom', path: ['start'], message: 'is not a valid date-time' });
+    if (!end.isValid) ctx.addIssue({ code: 'custom', path: ['end'], message: 'is not a valid date-time' });
+    if (!start.isValid || !end.isValid) return z.NEVER;
+    if (end <= start) {
+      ctx.addIssue({ code: 'custom', path: ['end'], message: 'must be after start' });
+      return z.NEVER;
+    }
+    if (end.diff(start, 'days').days > MAX_DURATION_DAYS) {
+      ctx.addIssue({ code: 'custom', path: ['end'], message: `must be at most ${MAX_DURATION_DAYS} days after start` });
+      return z.NEVER;
+    }
+    if (new Set(body.staffIds).size !== body.staffIds.length) {
+      ctx.addIssue({ code: 'custom', path: ['staffIds'], message: 'must not repeat a staff id' });
+      return z.NEVER;
+    }
+    return { ...body, start: start.toUTC().toISO()!, end: end.toUTC().toISO()! };
+  });
+export type AppointmentBody = z.output<typeof appointmentBodySchema>;
+
+export const revisionOnlySchema = z.object({ revision: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional() });
+export const revisionQuerySchema = z.object({ revision: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional() });
+
+export const tenantSettingsSchema = z.object({
+  cancelledEvents: z.enum(['remove', 'keep']).optional(),
+});
+
+export const createTenantSchema = z.object({
+  id: tenantIdSchema,
+  name: z.string().trim().min(1).max(200),
+  settings: tenantSettingsSchema.default({}),
+});
+
+export const staffBodySchema = z.object({
+  name: z.string().trim().min(1).max(200),
+  email: z.email().max(320).optional(),
+  timeZone: timeZoneSchema.optional(),
+});
+
+export const googleLinkBodySchema = z.object({
+  accountEmail: z.email().max(320),
+  refreshToken: z.string().min(1).max(4096),
+  calendarId: z.string().min(1).max(1024).optional(),
+});

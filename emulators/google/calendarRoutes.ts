@@ -1,0 +1,157 @@
+import { Router, type Request, type RequestHandler } from 'express';
+import { GoogleError, authError, backendError, invalid, notFound, sendGoogleError } from './errors';
+import { sleep } from './faults';
+import { listEvents } from './listing';
+import type { EmulatorState } from './state';
+import type { Calendar } from './store';
+
+interface Result {
+  status: number;
+  body?: unknown;
+  /** The request changed event state (counted as a write, eligible for apply-then-fail). */
+  applied?: boolean;
+  inserted?: { calendarId: string; eventId: string };
+}
+
+type Handler = (email: string, req: Request) => Result;
+
+function bearerToken(req: Request): string | undefined {
+  const header = req.get('authorization');
+  const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  if (match) return match[1];
+  const fromQuery = req.query.access_token;
+  return typeof fromQuery === 'string' ? fromQuery : undefined;
+}
+
+function checkSendUpdates(req: Request): void {
+  const value = req.query.sendUpdates;
+  if (value !== undefined && !['all', 'externalOnly', 'none'].includes(String(value))) {
+    throw invalid('Invalid sendUpdates value.', 'sendUpdates');
+  }
+}
+
+const param = (req: Request, name: string): string => String(req.params[name]);
+
+function calendarResource(cal: Calendar): object {
+  return {
+    kind: 'calendar#calendar', etag: cal.etag, id: cal.id, summary: cal.summary,
+    ...(cal.description !== undefined ? { description: cal.description } : {}),
+    timeZone: cal.timeZone,
+    conferenceProperties: { allowedConferenceSolutionTypes: ['hangoutsMeet'] },
+  };
+}
+
+function calendarListEntry(cal: Calendar): object {
+  return {
+    kind: 'calendar#calendarListEntry', etag: cal.etag, id: cal.id, summary: cal.summary,
+    ...(cal.description !== undefined ? { description: cal.description } : {}),
+    timeZone: cal.timeZone, accessRole: 'owner', defaultReminders: [], selected: true,
+    ...(cal.primary ? { primary: true } : {}),
+  };
+}
+
+/**
+ * Every /calendar/v3 call goes through the same steps, in Google's order as far
+ * as a client can tell: count, authenticate, rate-limit, inject faults, run,
+ * then possibly fail after applying.
+ */
+function operation(state: EmulatorState, op: string, handler: Handler): RequestHandler {
+  return async (req, res) => {
+    let email: string | undefined;
+    res.on('finish', () => state.stats.record(email, op, res.statusCode));
+    email = state.store.authenticate(bearerToken(req));
+    if (!email) return sendGoogleError(res, authError());
+    const limited = state.limiter.check(email);
+    if (limited) return sendGoogleError(res, limited);
+    const config = state.faults.forUser(email);
+    await sleep(config?.latencyMs ?? 0);
+    const injected = state.faults.errorBefore(config);
+    if (injected) return sendGoogleError(res, injected);
+
+    let result: Result;
+    try {
+      result = handler(email, req);
+    } catch (err) {
+      if (err instanceof GoogleError) return sendGoogleError(res, err);
+      throw err;
+    }
+    if (result.applied) {
+      state.stats.addWrite(email);
+      const { inserted } = result;
+      const firstInsert = inserted !== undefined
+        && state.faults.noteInsertAttempt(config, inserted.calendarId, inserted.eventId);
+      if (firstInsert || state.faults.failAfterApply(config, op)) return sendGoogleError(res, backendError(500));
+    }
+    if (result.body === undefined) res.status(result.status).end();
+    else res.status(result.status).json(result.body);
+  };
+}
+
+export function calendarRoutes(state: EmulatorState): Router {
+  const { store } = state;
+  const router = Router();
+  const route = (op: string, handler: Handler): RequestHandler => operation(state, op, handler);
+  const calendarOf = (email: string, req: Request): Calendar => store.ownedCalendar(email, param(req, 'calendarId'));
+  const ifMatch = (req: Request): string | undefined => req.get('if-match');
+
+  router.get('/users/me/calendarList', route('calendarList.list', (email) => ({
+    status: 200,
+    body: {
+      kind: 'calendar#calendarList', etag: store.nextEtag(),
+      items: store.calendarsOf(email).map(calendarListEntry),
+    },
+  })));
+  router.get('/users/me/calendarList/:calendarId', route('calendarList.get', (email, req) => ({
+    status: 200, body: calendarListEntry(calendarOf(email, req)),
+  })));
+
+  router.post('/calendars', route('calendars.insert', (email, req) => ({
+    status: 200, body: calendarResource(store.insertCalendar(email, req.body ?? {})),
+  })));
+  router.get('/calendars/:calendarId', route('calendars.get', (email, req) => ({
+    status: 200, body: calendarResource(calendarOf(email, req)),
+  })));
+  router.delete('/calendars/:calendarId', route('calendars.delete', (email, req) => {
+    store.deleteCalendar(calendarOf(email, req));
+    return { status: 204 };
+  }));
+
+  router.get('/calendars/:calendarId/events', route('events.list', (email, req) => ({
+    status: 200, body: listEvents(store, calendarOf(email, req), req.query as Record<string, unknown>),
+  })));
+  router.post('/calendars/:calendarId/events', route('events.insert', (email, req) => {
+    const cal = calendarOf(email, req);
+    checkSendUpdates(req);
+    const event = store.insertEvent(cal, req.body ?? {});
+    return { status: 200, body: event, applied: true, inserted: { calendarId: cal.id, eventId: event.id } };
+  }));
+  router.get('/calendars/:calendarId/events/:eventId', route('events.get', (email, req) => {
+    const event = store.getEvent(calendarOf(email, req), param(req, 'eventId'));
+    const ifNoneMatch = req.get('if-none-match');
+    if (ifNoneMatch !== undefined && ifNoneMatch.split(',').map((t) => t.trim()).includes(event.etag)) {
+      return { status: 304 };
+    }
+    return { status: 200, body: event };
+  }));
+  router.put('/calendars/:calendarId/events/:eventId', route('events.update', (email, req) => {
+    const cal = calendarOf(email, req);
+    checkSendUpdates(req);
+    return { status: 200, body: store.updateEvent(cal, param(req, 'eventId'), req.body ?? {}, ifMatch(req)), applied: true };
+  }));
+  router.patch('/calendars/:calendarId/events/:eventId', route('events.patch', (email, req) => {
+    const cal = calendarOf(email, req);
+    checkSendUpdates(req);
+    return { status: 200, body: store.patchEvent(cal, param(req, 'eventId'), req.body ?? {}, ifMatch(req)), applied: true };
+  }));
+  router.delete('/calendars/:calendarId/events/:eventId', route('events.delete', (email, req) => {
+    const cal = calendarOf(email, req);
+    checkSendUpdates(req);
+    store.deleteEvent(cal, param(req, 'eventId'), ifMatch(req));
+    return { status: 204, applied: true };
+  }));
+
+  router.use(route('unknown', () => {
+    throw notFound();
+  }));
+  return router;
+}

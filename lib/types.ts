@@ -1,0 +1,64 @@
+/** Shapes shared by the API, the workflows and the activities. Types only: safe in workflow code. */
+
+export type AppointmentStatus = 'scheduled' | 'confirmed' | 'tentative' | 'completed' | 'no_show' | 'cancelled';
+
+/** The whole desired state of one appointment, as the CRM last described it. */
+export interface DesiredAppointment {
+  tenantId: string;
+  appointmentId: string;
+  revision: number;
+  type: string;
+  status: AppointmentStatus;
+  /** ISO instants in UTC. */
+  start: string;
+  end: string;
+  timeZone: string;
+  title?: string;
+  services: string[];
+  clientName?: string;
+  description?: string;
+  location?: string;
+  staffIds: string[];
+  deleted: boolean;
+}
+
+export type ProviderName = 'google' | 'microsoft';
+
+/** One remote place an appointment is written to: a staff member's connected calendar. */
+export interface TargetSpec {
+  targetKey: string;
+  provider: ProviderName;
+  linkId: string;
+  calendarId: string;
+  /** Deterministic remote event id: a retry after a lost answer finds the same event. */
+  remoteId: string;
+}
+
+export type TargetState = 'pending' | 'synced' | 'retrying' | 'failed' | 'removed';
+
+export interface TargetStatus extends TargetSpec {
+  state: TargetState;
+  remoteExists: boolean;
+  appliedRevision: number | null;
+  /** What the remote copy shows: the live event, or the event marked as cancelled. */
+  appliedMode: PushMode | null;
+  lastError?: { code: string; message: string };
+}
+
+export type PushMode = 'upsert' | 'markCancelled' | 'remove';
+
+export interface TenantSyncSettings {
+  /** What a staff calendar shows for a cancelled appointment. */
+  cancelledEvents: 'remove' | 'keep';
+}
+
+export const defaultTenantSyncSettings: TenantSyncSettings = { cancelledEvents: 'remove' };
+
+export interface SyncPolicy {
+  coalesceMs: number;
+  coalesceMaxMs: number;
+  closeAfterEndMs: number;
+  activityMaxAttempts: number;
+  activityInitialRetryMs: number;
+  activityMaxRetryMs: number;
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Brings a fresh clone to a runnable state: npm packages, the pinned Temporal CLI, PostgreSQL.
+# Safe to run repeatedly: each step checks before it acts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TEMPORAL_CLI_VERSION="${TEMPORAL_CLI_VERSION:-v1.5.1}"
+TOOLS_DIR="${CALSYNC_TOOLS_DIR:-$HOME/.cache/calsync}"
+TEMPORAL_BIN="$TOOLS_DIR/temporal-$TEMPORAL_CLI_VERSION/temporal"
+
+log() { printf '[setup] %s\n' "$*"; }
+
+# 1. npm packages: reinstall when package-lock.json changed since the last install.
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f node_modules/.calsync-lock-sum ] || [ "$(cat node_modules/.calsync-lock-sum)" != "$lock_sum" ]; then
+  log "installing npm packages"
+  # npm ci trips over optional platform packages missing from the lock; install honours the lock too.
+  npm install --no-audit --no-fund --loglevel=error
+  echo "$lock_sum" > node_modules/.calsync-lock-sum
+fi
+
+# 2. Temporal CLI (dev server + Temporal UI), built from source at a pinned tag and reused.
+#    `go install` stamps the module version into the binary; `go version -m` reads it back.
+if [ -z "${TEMPORAL_ADDRESS:-}" ]; then
+  if ! command -v go >/dev/null; then
+    for d in /usr/local/go/bin /usr/lib/go/bin; do [ -x "$d/go" ] && PATH="$d:$PATH"; done
+  fi
+  have=""
+  [ -x "$TEMPORAL_BIN" ] && have=$(go version -m "$TEMPORAL_BIN" 2>/dev/null | awk '$1=="mod" && $2=="github.com/temporalio/cli" {print $3}')
+  if [ "$have" != "$TEMPORAL_CLI_VERSION" ]; then
+    log "building Temporal CLI $TEMPORAL_CLI_VERSION with go install (first time only, a few minutes)"
+    mkdir -p "$(dirname "$TEMPORAL_BIN")"
+    GOBIN="$(dirname "$TEMPORAL_BIN")" CGO_ENABLED=0 GOFLAGS=-mod=mod \
+      go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
+  fi
+  "$TEMPORAL_BIN" --version >/dev/null
+fi
+
+# 3. PostgreSQL: when no DATABASE_URL is given, the local server must be up (start it if it is not).
+if [ -z "${DATABASE_URL:-}" ]; then
+  if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+    if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
+      log "starting local PostgreSQL"
+      pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+    fi
+    for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+    pg_isready -h 127.0.0.1 -p 5432 || { log "PostgreSQL is not reachable on 127.0.0.1:5432; set DATABASE_URL"; exit 1; }
+  fi
+fi
+log "ready"

@@ -1,0 +1,141 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { calsyncSearchAttributeNames } from '../lib/searchAttributes';
+
+/** Starting and stopping the pieces of a local calsync stack: shared by `npm start` and the tests. */
+
+export const ROOT = path.resolve(__dirname, '..');
+export const TEMPORAL_CLI_VERSION = process.env.TEMPORAL_CLI_VERSION ?? 'v1.5.1';
+
+export function temporalBinary(): string {
+  const tools = process.env.CALSYNC_TOOLS_DIR ?? path.join(os.homedir(), '.cache', 'calsync');
+  return path.join(tools, `temporal-${TEMPORAL_CLI_VERSION}`, 'temporal');
+}
+
+export interface Service {
+  name: string;
+  child: ChildProcess;
+  /** SIGTERM, then SIGKILL if it does not exit in time. */
+  stop(): Promise<void>;
+  /** SIGKILL at once: a crash, as far as anyone else can tell. */
+  kill(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60000, everyMs = 200): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+}
+
+export async function httpAnswers(url: string): Promise<boolean> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  await res.body?.cancel();
+  return res.status < 500;
+}
+
+export interface SpawnOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Where stdout and stderr go: a log file, or this process's own output. */
+  logFile?: string;
+  inheritOutput?: boolean;
+}
+
+export function spawnService(name: string, command: string, args: string[], opts: SpawnOptions = {}): Service {
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', opts.inheritOutput ? 'inherit' : 'pipe', opts.inheritOutput ? 'inherit' : 'pipe'],
+  });
+  if (opts.logFile) {
+    mkdirSync(path.dirname(opts.logFile), { recursive: true });
+    const log = createWriteStream(opts.logFile, { flags: 'a' });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+  } else if (!opts.inheritOutput) {
+    child.stdout?.resume();
+    child.stderr?.resume();
+  }
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null) resolve();
+    child.once('exit', () => resolve());
+  });
+  const signal = async (sig: NodeJS.Signals, graceMs: number) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(sig);
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  };
+  return { name, child, stop: () => signal('SIGTERM', 5000), kill: () => signal('SIGKILL', 1000) };
+}
+
+/** Runs a TypeScript entry point of this repository in its own Node process. */
+export function spawnNode(name: string, entry: string, opts: SpawnOptions = {}): Service {
+  return spawnService(name, process.execPath, ['--import', 'tsx', path.join(ROOT, entry)], opts);
+}
+
+export interface TemporalDevServerOptions {
+  port: number;
+  uiPort?: number;
+  /** SQLite file that keeps workflows across restarts; in memory when absent. */
+  dbFile?: string;
+  headless?: boolean;
+  logFile?: string;
+  codecEndpoint?: string;
+}
+
+export async function startTemporalDevServer(opts: TemporalDevServerOptions): Promise<Service> {
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--log-level', 'warn'];
+  if (opts.headless) args.push('--headless');
+  else args.push('--ui-port', String(opts.uiPort ?? 8233));
+  if (opts.dbFile) {
+    mkdirSync(path.dirname(opts.dbFile), { recursive: true });
+    args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=WAL');
+  }
+  for (const name of calsyncSearchAttributeNames) args.push('--search-attribute', `${name}=Keyword`);
+  for (const flag of ['frontend.enableUpdateWorkflowExecution=true', 'frontend.enableExecuteMultiOperation=true']) {
+    args.push('--dynamic-config-value', flag);
+  }
+  if (opts.codecEndpoint) args.push('--ui-codec-endpoint', opts.codecEndpoint);
+  const service = spawnService('temporal', temporalBinary(), args, { logFile: opts.logFile });
+  try {
+    await waitFor(`Temporal dev server on :${opts.port}`, async () => {
+      if (service.child.exitCode !== null) throw new Error(`temporal exited with code ${service.child.exitCode}`);
+      const connection = await Connection.connect({ address: `127.0.0.1:${opts.port}`, connectTimeout: 1000 });
+      try {
+        await connection.workflowService.getSystemInfo({});
+        return true;
+      } finally {
+        await connection.close();
+      }
+    }, 60000, 300);
+  } catch (err) {
+    await service.stop();
+    throw err;
+  }
+  return service;
+}

@@ -1,0 +1,139 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createDb, ensureDatabase, migrateLatest } from '../lib/db';
+import { SecretBox } from '../lib/secretBox';
+import { ROOT, httpAnswers, spawnNode, startTemporalDevServer, waitFor, type Service } from './stack';
+
+/**
+ * `npm start`: the whole stack on one machine, with a demo tenant whose staff member has an
+ * (emulated) Google calendar. Logs go to data/logs; Ctrl-C stops everything started here.
+ */
+const DATA = path.join(ROOT, 'data');
+const LOGS = path.join(DATA, 'logs');
+
+function devSecrets(): { adminKey: string; tokenKeys: string } {
+  const file = path.join(DATA, 'dev-secrets.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
+  const secrets = { adminKey: `admin_${SecretBox.generateKeySpec('x').slice(2, 30).replace(/[^A-Za-z0-9]/g, '')}`, tokenKeys: SecretBox.generateKeySpec('dev1') };
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+async function main() {
+  mkdirSync(LOGS, { recursive: true });
+  const services: Service[] = [];
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nstopping…');
+    for (const s of services.reverse()) await s.stop();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  try {
+    const secrets = devSecrets();
+    process.env.CALSYNC_ADMIN_KEY ??= secrets.adminKey;
+    process.env.CALSYNC_TOKEN_KEYS ??= secrets.tokenKeys;
+    process.env.DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/calsync';
+    process.env.API_PORT ??= '3000';
+
+    await ensureDatabase(process.env.DATABASE_URL);
+    const db = createDb(process.env.DATABASE_URL);
+    await migrateLatest(db);
+    await db.destroy();
+    console.log('database  migrated');
+
+    if (!process.env.TEMPORAL_ADDRESS) {
+      services.push(await startTemporalDevServer({ port: 7233, uiPort: 8233, dbFile: path.join(DATA, 'temporal.db'), logFile: path.join(LOGS, 'temporal.log') }));
+      process.env.TEMPORAL_ADDRESS = '127.0.0.1:7233';
+      console.log('temporal  dev server on 127.0.0.1:7233');
+    }
+
+    // Real OAuth client ids mean real Google; otherwise the emulator stands in for it.
+    const useEmulator = !process.env.GOOGLE_CLIENT_ID;
+    let emulatorUrl = '';
+    if (useEmulator) {
+      const port = process.env.GOOGLE_EMULATOR_PORT ?? '4100';
+      emulatorUrl = `http://127.0.0.1:${port}`;
+      services.push(spawnNode('google-emulator', 'emulators/google/main.ts', { env: { GOOGLE_EMULATOR_PORT: port }, logFile: path.join(LOGS, 'google-emulator.log') }));
+      await waitFor('Google emulator', () => httpAnswers(`${emulatorUrl}/_emulator/stats`));
+      process.env.GOOGLE_API_ROOT_URL = `${emulatorUrl}/`;
+      process.env.GOOGLE_TOKEN_URL = `${emulatorUrl}/token`;
+      console.log(`google    emulator on ${emulatorUrl}`);
+    }
+
+    const apiUrl = `http://127.0.0.1:${process.env.API_PORT}`;
+    services.push(spawnNode('worker', 'workers/main.ts', { logFile: path.join(LOGS, 'worker.log') }));
+    services.push(spawnNode('api', 'api/main.ts', { logFile: path.join(LOGS, 'api.log') }));
+    await waitFor('API', () => httpAnswers(`${apiUrl}/healthz`));
+    for (const s of services) {
+      s.child.once('exit', (code) => {
+        if (!stopping) {
+          console.error(`${s.name} exited (${code}); see data/logs/${s.name}.log`);
+          void stopAll(1);
+        }
+      });
+    }
+
+    const demo = useEmulator ? await createDemo(apiUrl, emulatorUrl) : undefined;
+    printBanner(apiUrl, demo);
+  } catch (err) {
+    console.error(err);
+    await stopAll(1);
+  }
+}
+
+async function post(url: string, key: string | undefined, body: unknown, method = 'POST') {
+  const res = await fetch(url, {
+    method,
+    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json().catch(() => ({}))) as any };
+}
+
+/** A demo tenant with one staff member whose emulated Google calendar is linked. */
+async function createDemo(apiUrl: string, emulatorUrl: string) {
+  const admin = process.env.CALSYNC_ADMIN_KEY!;
+  let created = await post(`${apiUrl}/v1/admin/tenants`, admin, { id: 'demo', name: 'Demo Salon' });
+  // The tenant survives restarts (PostgreSQL); a fresh key is issued each start because only hashes are kept.
+  if (created.status === 409) created = await post(`${apiUrl}/v1/admin/tenants/demo/api-keys`, admin, {});
+  const apiKey: string = created.body.apiKey;
+  await post(`${apiUrl}/v1/staff/anna`, apiKey, { name: 'Anna', email: 'anna@demo.calsync.test', timeZone: 'Europe/Madrid' }, 'PUT');
+
+  // The emulator keeps its state in memory: link a fresh account each start, retiring older demo links.
+  const email = 'anna@demo.calsync.test';
+  const user = await post(`${emulatorUrl}/_emulator/users`, undefined, { email });
+  const db = createDb(process.env.DATABASE_URL!);
+  await db('calendar_links').where({ tenant_id: 'demo', staff_id: 'anna', status: 'active' }).update({ status: 'disconnected', status_reason: 'replaced by a new demo link' });
+  await db.destroy();
+  await post(`${apiUrl}/v1/staff/anna/links/google`, apiKey, { accountEmail: email, refreshToken: user.body.refreshToken });
+  return { apiKey, email, emulatorUrl };
+}
+
+function printBanner(apiUrl: string, demo?: { apiKey: string; email: string; emulatorUrl: string }) {
+  const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
+  console.log(`
+calsync is running.
+
+  API          ${apiUrl}   (OpenAPI: ${apiUrl}/openapi.json)
+  Temporal UI  http://127.0.0.1:8233
+  Logs         data/logs/
+${demo ? `  Demo key     ${demo.apiKey}
+  Calendar     ${demo.emulatorUrl}/_emulator/users/${demo.email}/calendars
+
+Create an appointment for Anna:
+
+  curl -X PUT ${apiUrl}/v1/appointments/demo-1 \\
+    -H 'Authorization: Bearer ${demo.apiKey}' -H 'Content-Type: application/json' \\
+    -d '{"revision":1,"start":"${tomorrow}T10:00:00","end":"${tomorrow}T11:00:00","timeZone":"Europe/Madrid","title":"Haircut","clientName":"Ana García","services":["Haircut"],"staffIds":["anna"]}'
+
+  curl ${apiUrl}/v1/appointments/demo-1 -H 'Authorization: Bearer ${demo.apiKey}'
+` : ''}
+Ctrl-C stops everything.`);
+}
+
+void main();

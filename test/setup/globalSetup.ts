@@ -1,0 +1,62 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import knex from 'knex';
+import { createDb, ensureDatabase, migrateLatest } from '../../lib/db';
+import { SecretBox } from '../../lib/secretBox';
+import { ROOT, freePort, httpAnswers, spawnNode, startTemporalDevServer, waitFor, type Service } from '../../scripts/stack';
+
+/**
+ * The suite's shared infrastructure: a real Temporal dev server (or TEMPORAL_ADDRESS), a fresh
+ * PostgreSQL database (or DATABASE_URL), the Google emulator, and a workflow bundle built once.
+ * Each test file starts its own API and worker processes on its own task queue (test/helpers/stack.ts).
+ */
+export default async function globalSetup(): Promise<void> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'calsync-test-'));
+  const services: Service[] = [];
+  (globalThis as any).__calsyncServices = services;
+
+  if (!process.env.DATABASE_URL) {
+    const url = 'postgres://postgres@127.0.0.1:5432/calsync_test';
+    const admin = knex({ client: 'pg', connection: 'postgres://postgres@127.0.0.1:5432/postgres' });
+    await admin.raw('drop database if exists calsync_test with (force)');
+    await admin.destroy();
+    process.env.DATABASE_URL = url;
+  }
+  await ensureDatabase(process.env.DATABASE_URL);
+  const db = createDb(process.env.DATABASE_URL);
+  await migrateLatest(db);
+  await db.destroy();
+
+  if (!process.env.TEMPORAL_ADDRESS) {
+    const port = await freePort();
+    services.push(await startTemporalDevServer({ port, headless: true, logFile: path.join(tmp, 'temporal.log') }));
+    process.env.TEMPORAL_ADDRESS = `127.0.0.1:${port}`;
+  }
+
+  const emulatorPort = await freePort();
+  const emulator = spawnNode('google-emulator', 'emulators/google/main.ts', {
+    env: { GOOGLE_EMULATOR_PORT: String(emulatorPort) },
+    logFile: path.join(tmp, 'google-emulator.log'),
+  });
+  services.push(emulator);
+  const emulatorUrl = `http://127.0.0.1:${emulatorPort}`;
+  await waitFor('Google emulator', () => httpAnswers(`${emulatorUrl}/_emulator/stats`));
+  process.env.GOOGLE_EMULATOR_URL = emulatorUrl;
+  process.env.GOOGLE_API_ROOT_URL = `${emulatorUrl}/`;
+  process.env.GOOGLE_TOKEN_URL = `${emulatorUrl}/token`;
+
+  const bundle = await bundleWorkflowCode({ workflowsPath: path.join(ROOT, 'workflows'), logger: quietLogger });
+  const bundlePath = path.join(tmp, 'workflow-bundle.js');
+  writeFileSync(bundlePath, bundle.code);
+  process.env.CALSYNC_WORKFLOW_BUNDLE = bundlePath;
+
+  process.env.CALSYNC_ADMIN_KEY = 'test-admin-key';
+  process.env.CALSYNC_TOKEN_KEYS = SecretBox.generateKeySpec('test1');
+  process.env.CALSYNC_TEST_TMP = tmp;
+  process.env.LOG_LEVEL = process.env.LOG_LEVEL ?? 'warn';
+}
+
+const noop = () => undefined;
+const quietLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: (m: string) => console.error(m) };

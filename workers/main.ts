@@ -1,0 +1,45 @@
+import { Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { loadConfig } from '../lib/config';
+import { createDb } from '../lib/db';
+import { createLogger } from '../lib/logger';
+import { SecretBox } from '../lib/secretBox';
+import { calsyncSearchAttributeNames } from '../lib/searchAttributes';
+import { connectWorker, ensureSearchAttributes } from '../lib/temporal';
+
+/** A calsync worker: runs the workflows and the activities of one task queue. */
+async function main() {
+  const config = loadConfig();
+  const logger = createLogger('worker', config.logLevel);
+  Runtime.install({ logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: (m, a) => logger.warn(a, m), error: (m, a) => logger.error(a, m) } });
+  await ensureSearchAttributes(config, calsyncSearchAttributeNames);
+  const db = createDb(config.databaseUrl, { min: 0, max: 20 });
+  const activities = createActivities({ db, secrets: new SecretBox(config.tokenKeys), config, logger });
+
+  // A pre-built bundle (tests, production images) saves the webpack step on every start.
+  const workflowBundle = process.env.CALSYNC_WORKFLOW_BUNDLE
+    ? { codePath: process.env.CALSYNC_WORKFLOW_BUNDLE }
+    : await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: (m) => logger.error(m) } });
+
+  const worker = await Worker.create({
+    connection: await connectWorker(config),
+    namespace: config.temporalNamespace,
+    taskQueue: config.taskQueue,
+    workflowBundle,
+    activities,
+    maxConcurrentActivityTaskExecutions: Number(process.env.WORKER_MAX_ACTIVITIES ?? 100),
+    maxCachedWorkflows: Number(process.env.WORKER_MAX_CACHED_WORKFLOWS ?? 1000),
+  });
+  logger.info({ taskQueue: config.taskQueue, address: config.temporalAddress }, 'worker started');
+  console.log(`worker ready on task queue ${config.taskQueue}`);
+  try {
+    await worker.run();
+  } finally {
+    await db.destroy();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,1 @@
+export { appointmentSync } from './appointmentSync';
