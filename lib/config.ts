@@ -20,6 +20,7 @@ export interface Config {
     activityMaxAttempts: number;
     activityInitialRetryMs: number;
     activityMaxRetryMs: number;
+    activityTimeoutMs: number;
   };
   logLevel: string;
 }
@@ -49,12 +50,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       clientSecret: env.GOOGLE_CLIENT_SECRET ?? 'calsync-dev-secret',
     },
     sync: {
-      coalesceMs: num(env.SYNC_COALESCE_MS, 400),
-      coalesceMaxMs: num(env.SYNC_COALESCE_MAX_MS, 3000),
+      coalesceMs: num(env.SYNC_COALESCE_MS, 300),
+      coalesceMaxMs: num(env.SYNC_COALESCE_MAX_MS, 2000),
       closeAfterEndMs: num(env.SYNC_CLOSE_AFTER_END_MS, 24 * 3600 * 1000),
       activityMaxAttempts: num(env.SYNC_ACTIVITY_MAX_ATTEMPTS, 10),
       activityInitialRetryMs: num(env.SYNC_ACTIVITY_INITIAL_RETRY_MS, 500),
       activityMaxRetryMs: num(env.SYNC_ACTIVITY_MAX_RETRY_MS, 60000),
+      activityTimeoutMs: num(env.SYNC_ACTIVITY_TIMEOUT_MS, 30000),
     },
     logLevel: env.LOG_LEVEL ?? 'info',
   };

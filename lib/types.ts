@@ -61,4 +61,6 @@ export interface SyncPolicy {
   activityMaxAttempts: number;
   activityInitialRetryMs: number;
   activityMaxRetryMs: number;
+  /** Longest one remote call may take before Temporal retries it elsewhere (e.g. after a worker crash). */
+  activityTimeoutMs: number;
 }

@@ -30,7 +30,7 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     retry: { initialInterval: '500 ms', maximumInterval: '30 seconds' },
   });
   const remote = proxyActivities<CalsyncActivities>({
-    startToCloseTimeout: '45 seconds',
+    startToCloseTimeout: policy.activityTimeoutMs,
     retry: {
       initialInterval: policy.activityInitialRetryMs,
       backoffCoefficient: 2,

@@ -45,7 +45,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
     const auth = new google.auth.OAuth2();
     auth.setCredentials({ access_token: opts.accessToken });
     // googleapis retries 5xx by itself, re-applying writes; Temporal owns retries instead.
-    this.api = google.calendar({ version: 'v3', auth, rootUrl: opts.rootUrl, retry: false, timeout: opts.timeoutMs ?? 20000 });
+    this.api = google.calendar({ version: 'v3', auth, rootUrl: opts.rootUrl, retry: false, timeout: opts.timeoutMs ?? 15000 });
   }
 
   async upsertEvent(ref: EventRef, content: EventContent, opts: { believedToExist: boolean }): Promise<UpsertOutcome> {

@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+
+/** The Google emulator's test-only control and inspection API. */
+const base = () => process.env.GOOGLE_EMULATOR_URL!;
+
+async function json(method: string, path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${base()}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  const text = await res.text();
+  return text ? JSON.parse(text) : undefined;
+}
+
+export interface GoogleEvent {
+  id: string;
+  status: string;
+  summary?: string;
+  description?: string;
+  location?: string;
+  transparency?: string;
+  start: { dateTime?: string; timeZone?: string };
+  end: { dateTime?: string; timeZone?: string };
+  extendedProperties?: { private?: Record<string, string> };
+}
+
+export const googleEmulator = {
+  async createUser(prefix = 'staff'): Promise<{ email: string; refreshToken: string }> {
+    return json('POST', '/_emulator/users', { email: `${prefix}-${randomUUID().slice(0, 8)}@example.test` });
+  },
+  /** Every event of the calendar, cancelled ones included (Google remembers deletions). */
+  async events(calendarId: string): Promise<GoogleEvent[]> {
+    return (await json('GET', `/_emulator/calendars/${encodeURIComponent(calendarId)}/events`)).items;
+  },
+  async liveEvents(calendarId: string): Promise<GoogleEvent[]> {
+    return (await this.events(calendarId)).filter((e) => e.status !== 'cancelled');
+  },
+  async stats(user: string): Promise<{ writes: number; requests: number; byOperation: Record<string, { total: number; ok: number; failed: number }> }> {
+    return json('GET', `/_emulator/stats?user=${encodeURIComponent(user)}`);
+  },
+  async resetStats(user: string): Promise<void> {
+    await json('POST', `/_emulator/stats/reset?user=${encodeURIComponent(user)}`);
+  },
+  async setFaults(faults: { user: string; errorRate?: number; errorStatuses?: number[]; latencyMs?: number; applyThenFail?: 'never' | 'firstInsert' | 'always' | number; retryAfterSeconds?: number }): Promise<void> {
+    await json('POST', '/_emulator/faults', faults);
+  },
+  async clearFaults(user: string): Promise<void> {
+    await json('DELETE', `/_emulator/faults?user=${encodeURIComponent(user)}`);
+  },
+  async forbidCalendar(calendarId: string, forbidden: boolean): Promise<void> {
+    await json('POST', `/_emulator/calendars/${encodeURIComponent(calendarId)}/forbid`, { forbidden });
+  },
+};
