@@ -1,0 +1,96 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { appointmentBody, call } from './helpers/api';
+import { startAppStack, type AppStack } from './helpers/stack';
+import { TenantWorld, closeTestClients, temporalClient, testDb } from './helpers/world';
+
+/** The API's contract: bad input is a 400 that names the field and starts nothing; tenants are walled off. */
+describe('API validation and tenancy', () => {
+  let stack: AppStack;
+  let world: TenantWorld;
+  beforeAll(async () => {
+    stack = await startAppStack();
+    world = await TenantWorld.create(stack.apiUrl);
+    await world.call('PUT', '/v1/staff/mia', { name: 'Mia' });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await closeTestClients();
+  });
+
+  async function expectNothingStarted(appointmentId: string) {
+    expect((await world.call('GET', `/v1/appointments/${appointmentId}`)).status).toBe(404);
+    const client = await temporalClient();
+    await expect(client.workflow.getHandle(`appt:${world.tenantId}:${appointmentId}`).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+  }
+
+  const valid = () => appointmentBody({ revision: 1, staffIds: ['mia'] });
+  const cases: [string, (b: Record<string, unknown>) => unknown, string][] = [
+    ['missing revision', ({ revision: _r, ...rest }) => rest, 'revision'],
+    ['revision as a string', (b) => ({ ...b, revision: '1' }), 'revision'],
+    ['negative revision', (b) => ({ ...b, revision: -1 }), 'revision'],
+    ['missing start', ({ start: _s, ...rest }) => rest, 'start'],
+    ['end before start', (b) => ({ ...b, end: String(b.start).replace('T10:', 'T09:') }), 'end'],
+    ['end equal to start', (b) => ({ ...b, end: b.start }), 'end'],
+    ['not a date', (b) => ({ ...b, start: 'tomorrow at ten' }), 'start'],
+    ['impossible date', (b) => ({ ...b, start: '2026-02-30T10:00:00' }), 'start'],
+    ['unknown time zone', (b) => ({ ...b, timeZone: 'Mars/Olympus_Mons' }), 'timeZone'],
+    ['oversized description', (b) => ({ ...b, description: 'x'.repeat(8001) }), 'description'],
+    ['oversized client name', (b) => ({ ...b, clientName: 'x'.repeat(201) }), 'clientName'],
+    ['staffIds not an array', (b) => ({ ...b, staffIds: 'mia' }), 'staffIds'],
+    ['a service of the wrong type', (b) => ({ ...b, services: ['Cut', 42] }), 'services[1]'],
+    ['unknown status', (b) => ({ ...b, status: 'maybe' }), 'status'],
+    ['unknown staff member', (b) => ({ ...b, staffIds: ['mia', 'nobody'] }), 'staffIds[1]'],
+    ['repeated staff member', (b) => ({ ...b, staffIds: ['mia', 'mia'] }), 'staffIds'],
+  ];
+
+  test.each(cases)('%s → 400 naming %s, nothing started', async (_name, mutate, field) => {
+    const id = `bad-${field.replace(/\W/g, '')}-${Math.random().toString(36).slice(2, 8)}`;
+    const res = await world.call('PUT', `/v1/appointments/${id}`, mutate(valid()));
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('invalid_request');
+    expect(res.body.message.startsWith(`${field}:`)).toBe(true);
+    expect(res.body.details.issues.map((i: { field: string }) => i.field)).toContain(field);
+    await expectNothingStarted(id);
+  });
+
+  test('malformed JSON and a bad id in the path are 400s', async () => {
+    const malformed = await call(stack.apiUrl, 'PUT', '/v1/appointments/x1', { key: world.key, rawBody: '{"revision": 1,' });
+    expect(malformed.status).toBe(400);
+    await expectNothingStarted('x1');
+    const badId = await world.call('PUT', `/v1/appointments/${'a'.repeat(200)}`, valid());
+    expect(badId.status).toBe(400);
+    expect(badId.body.message).toMatch(/^id:/);
+  });
+
+  test('a missing or wrong API key is 401', async () => {
+    expect((await call(stack.apiUrl, 'PUT', '/v1/appointments/k1', { body: valid() })).status).toBe(401);
+    expect((await call(stack.apiUrl, 'PUT', '/v1/appointments/k1', { key: 'csk_wrong', body: valid() })).status).toBe(401);
+    expect((await call(stack.apiUrl, 'POST', '/v1/admin/tenants', { key: world.key, body: { id: 'sneaky', name: 'x' } })).status).toBe(401);
+    await expectNothingStarted('k1');
+  });
+
+  test('one tenant cannot see or change another tenant\'s appointments', async () => {
+    const other = await TenantWorld.create(stack.apiUrl);
+    const created = await world.put('shared-id', { revision: 5, staffIds: ['mia'], title: 'Mine' });
+    expect(created.status).toBe(202);
+
+    expect((await other.call('GET', '/v1/appointments/shared-id')).status).toBe(404);
+    expect((await other.call('POST', '/v1/appointments/shared-id/cancel', {})).status).toBe(404);
+    expect((await other.call('DELETE', '/v1/appointments/shared-id')).status).toBe(404);
+    // Staff ids are per tenant too: the other tenant cannot assign this tenant's staff.
+    const theirs = await other.put('shared-id', { revision: 1, staffIds: ['mia'] });
+    expect(theirs.status).toBe(400);
+
+    const mine = await world.call('GET', '/v1/appointments/shared-id');
+    expect(mine.body).toMatchObject({ revision: 5, status: 'confirmed', deleted: false });
+    const rows = await testDb()('appointments').where({ id: 'shared-id' });
+    expect(rows.map((r) => r.tenant_id)).toEqual([world.tenantId]);
+  });
+
+  test('the OpenAPI document describes the appointment body', async () => {
+    const res = await call(stack.apiUrl, 'GET', '/openapi.json');
+    expect(res.status).toBe(200);
+    const schema = res.body.paths['/v1/appointments/{id}'].put.requestBody.content['application/json'].schema;
+    expect(schema.required).toEqual(expect.arrayContaining(['revision', 'start', 'end', 'timeZone', 'staffIds']));
+  });
+});

@@ -1,0 +1,44 @@
+import { googleEmulator } from './helpers/emulator';
+import { startAppStack, type AppStack } from './helpers/stack';
+import { TenantWorld, closeTestClients, testDb } from './helpers/world';
+import { waitUntil } from './helpers/api';
+
+/** A worker killed with SIGKILL mid-sync: another start finishes the job, nothing lost or doubled. */
+describe('worker crash in the middle of a sync', () => {
+  let stack: AppStack;
+  beforeAll(async () => {
+    // A short activity timeout so the attempt that died with the worker is retried quickly.
+    stack = await startAppStack({ SYNC_ACTIVITY_TIMEOUT_MS: '4000' });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await closeTestClients();
+  });
+
+  test('the sync completes after the worker is killed and started again', async () => {
+    const world = await TenantWorld.create(stack.apiUrl);
+    const staff = await world.staffWithGoogle('lena');
+    // Slow calls keep the remote writes in flight when the worker dies.
+    await googleEmulator.setFaults({ user: staff.email, latencyMs: 1500 });
+    const ids = Array.from({ length: 8 }, (_, i) => `crash-${i}`);
+    await Promise.all(ids.map((id) => world.put(id, { revision: 1, staffIds: ['lena'], title: id })));
+
+    await waitUntil('writes in flight', async () => (await googleEmulator.stats(staff.email)).requests > 0, 10000, 50);
+    await stack.killWorker();
+    const loggedBeforeRestart = await testDb()('sync_log').where({ tenant_id: world.tenantId }).count<{ count: string }[]>('id as count');
+    expect(Number(loggedBeforeRestart[0]!.count)).toBeLessThan(ids.length);
+
+    // Changes accepted while no worker runs are kept by Temporal, not lost.
+    await Promise.all(ids.slice(0, 4).map((id) => world.put(id, { revision: 2, staffIds: ['lena'], title: `${id} after crash` })));
+    await googleEmulator.clearFaults(staff.email);
+    await stack.startWorker();
+
+    await Promise.all(ids.map((id, i) => world.waitSynced(id, i < 4 ? 2 : 1, 60000)));
+    const events = await googleEmulator.events(staff.calendarId);
+    expect(events).toHaveLength(ids.length);
+    expect(events.map((e) => e.summary).sort()).toEqual(
+      ids.map((id, i) => `${i < 4 ? `${id} after crash` : id} – Ana García`).sort(),
+    );
+    expect(events.every((e) => e.status === 'confirmed')).toBe(true);
+  });
+});
