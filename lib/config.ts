@@ -21,6 +21,7 @@ export interface Config {
     activityInitialRetryMs: number;
     activityMaxRetryMs: number;
     activityTimeoutMs: number;
+    continueAsNewAfterEvents: number;
   };
   logLevel: string;
 }
@@ -57,6 +58,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       activityInitialRetryMs: num(env.SYNC_ACTIVITY_INITIAL_RETRY_MS, 500),
       activityMaxRetryMs: num(env.SYNC_ACTIVITY_MAX_RETRY_MS, 60000),
       activityTimeoutMs: num(env.SYNC_ACTIVITY_TIMEOUT_MS, 30000),
+      continueAsNewAfterEvents: num(env.SYNC_CONTINUE_AS_NEW_EVENTS, 4000),
     },
     logLevel: env.LOG_LEVEL ?? 'info',
   };

@@ -63,4 +63,6 @@ export interface SyncPolicy {
   activityMaxRetryMs: number;
   /** Longest one remote call may take before Temporal retries it elsewhere (e.g. after a worker crash). */
   activityTimeoutMs: number;
+  /** History length at which the workflow continues as new, carrying its state. */
+  continueAsNewAfterEvents: number;
 }

@@ -17,7 +17,6 @@ import { desiredStateSignal, resyncSignal, syncStatusQuery, type AppointmentSync
 
 // A target that failed after all its retries is tried again this long after, while the workflow lives.
 const FAILED_TARGET_RETRY_MS = 10 * 60 * 1000;
-const MAX_HISTORY_EVENTS = 4000;
 
 /**
  * One appointment's lifecycle: holds the newest desired state and makes every target match it.
@@ -177,7 +176,7 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     setState(state);
 
     const info = workflowInfo();
-    if (!dirty && (info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS)) {
+    if (!dirty && (info.continueAsNewSuggested || info.historyLength > policy.continueAsNewAfterEvents)) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof appointmentSync>({ ...input, carried: { desired, targets: [...targets.values()], dirty } });
     }
