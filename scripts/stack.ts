@@ -117,7 +117,14 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=WAL');
   }
   for (const name of calsyncSearchAttributeNames) args.push('--search-attribute', `${name}=Keyword`);
-  for (const flag of ['frontend.enableUpdateWorkflowExecution=true', 'frontend.enableExecuteMultiOperation=true']) {
+  const dynamicConfig = [
+    'frontend.enableUpdateWorkflowExecution=true',
+    'frontend.enableExecuteMultiOperation=true',
+    // The timer queue fires no timer earlier than now + this shift (1 s by default), which would
+    // stretch calsync's sub-second coalescing window to a full second.
+    'history.timerProcessorMaxTimeShift="20ms"',
+  ];
+  for (const flag of dynamicConfig) {
     args.push('--dynamic-config-value', flag);
   }
   if (opts.codecEndpoint) args.push('--ui-codec-endpoint', opts.codecEndpoint);
