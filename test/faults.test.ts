@@ -103,4 +103,33 @@ describe('sync under provider faults', () => {
     await world.waitSynced('locked-1', 2);
     expect(await googleEmulator.liveEvents(staff.calendarId)).toHaveLength(1);
   });
+
+  test('an expired access token is refreshed; a revoked grant marks the link needs_reauth and fails visibly', async () => {
+    const world = await TenantWorld.create(stack.apiUrl);
+    const staff = await world.staffWithGoogle('lisa');
+    await world.put('auth-1', { revision: 1, staffIds: ['lisa'] });
+    await world.waitSynced('auth-1', 1);
+
+    // The stored access token stops working: the 401 drops it and the retry refreshes it.
+    await googleEmulator.expireAccessTokens(staff.email);
+    await world.put('auth-1', { revision: 2, staffIds: ['lisa'], title: 'After expiry' });
+    await world.waitSynced('auth-1', 2);
+    expect((await googleEmulator.liveEvents(staff.calendarId)).map((e) => e.summary)).toEqual(['After expiry – Ana García']);
+    const codes = (await testDb()('sync_log').where({ tenant_id: world.tenantId, appointment_id: 'auth-1' }).orderBy('id')).map((r) => r.error_code);
+    expect(codes).toEqual([null, 'authError', null]);
+
+    // The user revokes calsync's access: nothing more to try until they reconnect.
+    await googleEmulator.revokeUser(staff.email);
+    await world.put('auth-1', { revision: 3, staffIds: ['lisa'], title: 'After revoke' });
+    const failed = await waitUntil('failure', async () => {
+      const s = await world.status('auth-1');
+      return s.sync.state === 'failed' ? s : undefined;
+    });
+    expect(failed.sync.targets[0].lastError.code).toBe('invalid_grant');
+    const links = await world.call('GET', '/v1/staff/lisa/links');
+    expect(links.body.links[0]).toMatchObject({ status: 'needs_reauth', statusReason: 'invalid_grant' });
+    const row = await testDb()('calendar_links').where({ tenant_id: world.tenantId }).first();
+    expect(row.refresh_token_sealed).toMatch(/^v1\./);
+    expect(row.refresh_token_sealed).not.toContain('refresh');
+  });
 });

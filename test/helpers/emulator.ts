@@ -49,6 +49,12 @@ export const googleEmulator = {
   async clearFaults(user: string): Promise<void> {
     await json('DELETE', `/_emulator/faults?user=${encodeURIComponent(user)}`);
   },
+  async revokeUser(email: string): Promise<void> {
+    await json('POST', `/_emulator/users/${encodeURIComponent(email)}/revoke`);
+  },
+  async expireAccessTokens(email: string): Promise<void> {
+    await json('POST', `/_emulator/users/${encodeURIComponent(email)}/expire-access-tokens`);
+  },
   async forbidCalendar(calendarId: string, forbidden: boolean): Promise<void> {
     await json('POST', `/_emulator/calendars/${encodeURIComponent(calendarId)}/forbid`, { forbidden });
   },
