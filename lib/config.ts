@@ -1,3 +1,5 @@
+import type { SyncPolicy } from './types';
+
 /** Every setting calsync reads from the environment, in one place, with development defaults. */
 export interface Config {
   databaseUrl: string;
@@ -10,19 +12,7 @@ export interface Config {
   /** `keyId:base64key` pairs; the first one encrypts, all of them decrypt (rotation). */
   tokenKeys: string;
   google: { apiRootUrl: string; tokenUrl: string; clientId: string; clientSecret: string };
-  sync: {
-    /** Quiet period that ends a burst of updates before one remote write. */
-    coalesceMs: number;
-    /** Longest a burst may postpone the write while updates keep coming. */
-    coalesceMaxMs: number;
-    /** How long after an appointment ends its workflow waits for late changes before it closes. */
-    closeAfterEndMs: number;
-    activityMaxAttempts: number;
-    activityInitialRetryMs: number;
-    activityMaxRetryMs: number;
-    activityTimeoutMs: number;
-    continueAsNewAfterEvents: number;
-  };
+  sync: SyncPolicy;
   logLevel: string;
 }
 

@@ -54,9 +54,13 @@ export interface TenantSyncSettings {
 
 export const defaultTenantSyncSettings: TenantSyncSettings = { cancelledEvents: 'remove' };
 
+/** How appointment workflows pace their work; set from configuration by the API at start. */
 export interface SyncPolicy {
+  /** Quiet period that ends a burst of updates before one remote write. */
   coalesceMs: number;
+  /** Longest a burst may postpone the write while updates keep coming. */
   coalesceMaxMs: number;
+  /** How long after an appointment ends its workflow waits for late changes before it closes. */
   closeAfterEndMs: number;
   activityMaxAttempts: number;
   activityInitialRetryMs: number;
