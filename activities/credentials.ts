@@ -1,6 +1,7 @@
 import { refreshGoogleAccessToken } from '../providers/google/oauth';
 import { ProviderError } from '../providers/errors';
 import type { ActivityDeps } from './deps';
+import { startWebhookDelivery } from './webhooks';
 
 export interface LinkRow {
   id: string;
@@ -26,16 +27,11 @@ export async function accessTokenFor(deps: ActivityDeps, link: LinkRow): Promise
   if (link.provider !== 'google') throw new ProviderError('permanent', 'provider_unsupported', `provider ${link.provider} is not available yet`);
 
   const { google } = deps.config;
-  let token;
-  try {
-    token = await refreshGoogleAccessToken(
-      { tokenUrl: google.tokenUrl, clientId: google.clientId, clientSecret: google.clientSecret },
-      deps.secrets.open(link.refresh_token_sealed),
-    );
-  } catch (err) {
-    if (err instanceof ProviderError && err.kind === 'auth') await markNeedsReauth(deps, link.id, err.code);
-    throw err;
-  }
+  // A dead grant surfaces as an 'auth' ProviderError; the caller marks the link.
+  const token = await refreshGoogleAccessToken(
+    { tokenUrl: google.tokenUrl, clientId: google.clientId, clientSecret: google.clientSecret },
+    deps.secrets.open(link.refresh_token_sealed),
+  );
   await deps.db('calendar_links').where({ id: link.id }).update({
     access_token_sealed: deps.secrets.seal(token.accessToken),
     access_token_expires_at: token.expiresAt,
@@ -49,7 +45,15 @@ export async function dropAccessToken(deps: ActivityDeps, linkId: string): Promi
   await deps.db('calendar_links').where({ id: linkId }).update({ access_token_sealed: null, access_token_expires_at: null });
 }
 
-export async function markNeedsReauth(deps: ActivityDeps, linkId: string, reason: string): Promise<void> {
-  await deps.db('calendar_links').where({ id: linkId }).update({ status: 'needs_reauth', status_reason: reason, updated_at: deps.db.fn.now() });
-  deps.logger.warn({ linkId, reason }, 'calendar link needs re-authorisation');
+/** Moves an active link to needs_reauth, once, and tells the CRM so someone asks the staff member to reconnect. */
+export async function markNeedsReauth(deps: ActivityDeps, link: LinkRow, reason: string): Promise<void> {
+  const changed = await deps.db('calendar_links')
+    .where({ id: link.id, status: 'active' })
+    .update({ status: 'needs_reauth', status_reason: reason, updated_at: deps.db.fn.now() });
+  if (changed === 0) return;
+  deps.logger.warn({ linkId: link.id, reason }, 'calendar link needs re-authorisation');
+  await startWebhookDelivery(deps.temporal, deps.config.taskQueue, link.tenant_id, {
+    type: 'link.needs_reauth',
+    data: { linkId: link.id, staffId: link.staff_id, provider: link.provider, reason },
+  });
 }

@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
@@ -9,4 +10,6 @@ export interface ActivityDeps {
   secrets: SecretBox;
   config: Config;
   logger: Logger;
+  /** For activities that hand work to other workflows (replays, webhook deliveries). */
+  temporal: Client;
 }

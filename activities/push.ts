@@ -6,6 +6,7 @@ import type { CalendarProvider, DeleteOutcome, UpsertOutcome } from '../provider
 import type { DesiredAppointment, PushMode, TargetSpec, TargetState } from '../lib/types';
 import { accessTokenFor, dropAccessToken, markNeedsReauth, type LinkRow } from './credentials';
 import type { ActivityDeps } from './deps';
+import { providerRequestSeconds, syncAttempts, syncLagSeconds, syncRetries } from './metrics';
 
 export interface PushInput {
   target: TargetSpec;
@@ -20,8 +21,15 @@ export interface PushResult {
   remoteExists: boolean;
 }
 
-function providerFor(deps: ActivityDeps, link: LinkRow, accessToken: string): CalendarProvider {
-  if (link.provider === 'google') return new GoogleCalendarProvider({ rootUrl: deps.config.google.apiRootUrl, accessToken });
+function providerFor(deps: ActivityDeps, link: LinkRow, accessToken: string, requestId?: string): CalendarProvider {
+  if (link.provider === 'google') {
+    return new GoogleCalendarProvider({
+      rootUrl: deps.config.google.apiRootUrl,
+      accessToken,
+      requestId,
+      onRequest: (operation, seconds) => providerRequestSeconds.observe({ provider: 'google', operation }, seconds),
+    });
+  }
   throw new ProviderError('permanent', 'provider_unsupported', `provider ${link.provider} is not available yet`);
 }
 
@@ -34,6 +42,8 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
   const { target, desired, mode } = input;
   const attempt = Context.current().info.attempt;
   const startedAt = Date.now();
+  const log = deps.logger.child({ requestId: desired.requestId, appointmentId: desired.appointmentId, target: target.targetKey, mode, revision: desired.revision, attempt });
+  if (attempt > 1) syncRetries.inc({ provider: target.provider });
   const link: LinkRow | undefined = await deps.db('calendar_links').where({ id: target.linkId, tenant_id: desired.tenantId }).first();
 
   try {
@@ -44,7 +54,7 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
       result = { outcome: 'skipped', remoteExists: false };
     } else {
       if (link.status !== 'active') throw new ProviderError('auth', 'link_needs_reauth', `the calendar link is ${link.status}`);
-      const provider = providerFor(deps, link, await accessTokenFor(deps, link));
+      const provider = providerFor(deps, link, await accessTokenFor(deps, link), desired.requestId);
       const ref = { calendarId: target.calendarId, eventId: target.remoteId };
       result =
         mode === 'remove'
@@ -57,18 +67,24 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
             };
     }
     await record(deps, input, attempt, Date.now() - startedAt, { result: result.outcome, state: mode === 'remove' ? 'removed' : 'synced', remoteExists: result.remoteExists });
+    syncAttempts.inc({ provider: target.provider, action: mode, result: 'ok', code: 'none' });
+    if (desired.acceptedAt && result.outcome !== 'skipped') {
+      syncLagSeconds.observe({ provider: target.provider }, Math.max(0, Date.now() - Date.parse(desired.acceptedAt)) / 1000);
+    }
+    log.info({ outcome: result.outcome, durationMs: Date.now() - startedAt }, 'push applied');
     return result;
   } catch (err) {
     const failure = err instanceof ProviderError ? err : new ProviderError('retryable', 'internal', String((err as Error)?.message ?? err));
     if (failure.status === 401 && link) await dropAccessToken(deps, link.id);
-    if (failure.kind === 'auth' && link && link.status === 'active') await markNeedsReauth(deps, link.id, failure.code);
+    if (failure.kind === 'auth' && link && link.status === 'active') await markNeedsReauth(deps, link, failure.code);
     const final = failure.kind !== 'retryable' || attempt >= input.maxAttempts;
     await record(deps, input, attempt, Date.now() - startedAt, {
       result: 'error',
       state: final ? 'failed' : 'retrying',
       error: failure,
     });
-    deps.logger.warn({ appointmentId: desired.appointmentId, target: target.targetKey, mode, attempt, code: failure.code, status: failure.status }, 'push failed');
+    syncAttempts.inc({ provider: target.provider, action: mode, result: 'error', code: failure.code });
+    log.warn({ code: failure.code, status: failure.status, final }, 'push failed');
     throw ApplicationFailure.create({
       type: failure.code,
       message: failure.message,
@@ -103,6 +119,7 @@ async function record(deps: ActivityDeps, input: PushInput, attempt: number, dur
       revision: desired.revision,
       attempt,
       duration_ms: durationMs,
+      request_id: desired.requestId ?? null,
     });
     const base = {
       tenant_id: desired.tenantId,

@@ -5,6 +5,8 @@ import type { ActivityDeps } from './deps';
 export interface TargetPlan {
   targets: TargetSpec[];
   settings: TenantSyncSettings;
+  /** Assigned staff with no active calendar link: nothing to write for them. */
+  staffWithoutCalendar: string[];
 }
 
 export function targetKeyForLink(linkId: string): string {
@@ -20,7 +22,7 @@ export async function planTargets(deps: ActivityDeps, input: { tenantId: string;
           .where({ tenant_id: input.tenantId, status: 'active' })
           .whereIn('staff_id', input.staffIds)
           .orderBy('id')
-          .select('id', 'provider', 'calendar_id'),
+          .select('id', 'staff_id', 'provider', 'calendar_id'),
     deps.db('tenants').where({ id: input.tenantId }).first('settings'),
   ]);
   const targets = links.map((link: { id: string; provider: TargetSpec['provider']; calendar_id: string }) => {
@@ -33,7 +35,16 @@ export async function planTargets(deps: ActivityDeps, input: { tenantId: string;
       remoteId: remoteEventId(input.tenantId, input.appointmentId, targetKey),
     };
   });
-  return { targets, settings: { ...defaultTenantSyncSettings, ...(tenant?.settings ?? {}) } };
+  const linked = new Set(links.map((l: { staff_id: string }) => l.staff_id));
+  return {
+    targets,
+    // Only what the workflow decides on: secrets and URLs stay out of its history.
+    settings: {
+      cancelledEvents: tenant?.settings?.cancelledEvents ?? defaultTenantSyncSettings.cancelledEvents,
+      notifyCrm: Boolean(tenant?.settings?.webhookUrl),
+    },
+    staffWithoutCalendar: input.staffIds.filter((id) => !linked.has(id)),
+  };
 }
 
 /** What earlier runs of this appointment's workflow left behind, so a new run knows what exists remotely. */
@@ -55,4 +66,21 @@ export function rowToTargetStatus(row: any): TargetStatus {
     appliedMode: row.applied_mode ?? null,
     lastError: row.last_error_code ? { code: row.last_error_code, message: row.last_error_message ?? '' } : undefined,
   };
+}
+
+/** Warnings are sync-log rows too, linked to the appointment they concern. */
+export async function recordWarnings(deps: ActivityDeps, input: { tenantId: string; appointmentId: string; revision: number; staffWithoutCalendar: string[] }): Promise<void> {
+  await deps.db('sync_log').insert(
+    input.staffWithoutCalendar.map((staffId) => ({
+      tenant_id: input.tenantId,
+      appointment_id: input.appointmentId,
+      target_key: `staff:${staffId}`,
+      provider: 'none',
+      action: 'plan',
+      result: 'warning',
+      error_code: 'staff_without_calendar',
+      error_message: `staff member ${staffId} has no connected calendar; nothing is written for them`,
+      revision: input.revision,
+    })),
+  );
 }

@@ -1,14 +1,24 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
+import { PayloadEncryptionCodec } from '../lib/payloadCodec';
+import { acceptRequestId, requestContext } from '../lib/requestContext';
 import type { SecretBox } from '../lib/secretBox';
 import { AppointmentService } from './appointmentService';
 import { requireAdmin, requireTenant } from './auth';
+import { createApiMetrics, metricsHandler } from './metrics';
 import { openApiDocument } from './openapi';
+import { rateLimitPerKey } from './rateLimit';
+import { apiKeyRoutes } from './routes/apiKeys';
 import { adminRoutes } from './routes/admin';
+import { codecRoutes } from './routes/codec';
 import { appointmentRoutes } from './routes/appointments';
+import { failureRoutes } from './routes/failures';
+import { settingsRoutes } from './routes/settings';
 import { staffRoutes } from './routes/staff';
 import { HttpError } from './validation';
 
@@ -24,7 +34,27 @@ export function createApp(deps: ApiDeps) {
   const { db, temporal, config, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
+  // A JSON API: nothing may be framed, run or loaded from its answers.
+  app.use(helmet({ contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
+  app.use((req, res, next) => {
+    req.requestId = acceptRequestId(req.headers['x-request-id']);
+    res.setHeader('X-Request-Id', req.requestId);
+    next();
+  });
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req) => (req as Request).requestId!,
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
+      serializers: { res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }) },
+    }),
+  );
+  const metrics = createApiMetrics(db);
+  app.use(metrics.observe);
   app.use(express.json({ limit: '256kb' }));
+  // After the body is read (its stream events would lose the context): the request id for code deep in the call chain.
+  app.use((req, _res, next) => requestContext.run({ requestId: req.requestId! }, next));
 
   app.get('/healthz', async (_req, res) => {
     const checks = await Promise.allSettled([db.raw('select 1'), temporal.workflowService.getSystemInfo({})]);
@@ -35,14 +65,22 @@ export function createApp(deps: ApiDeps) {
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument());
   });
+  app.get('/metrics', metricsHandler(metrics.registry, config.metricsToken));
 
-  app.use('/v1/admin', requireAdmin(config.adminApiKey));
+  app.use('/v1', rateLimitPerKey(config.apiRateLimitPerMinute));
+  // Temporal UI's codec endpoint: admin key or codec session, never a tenant key.
+  app.use(codecRoutes({ codec: new PayloadEncryptionCodec(config.payloadKeys), adminKeys: config.adminApiKeys, allowedOrigins: config.temporalUiOrigins }));
+
+  app.use('/v1/admin', requireAdmin(config.adminApiKeys));
   app.use(adminRoutes(db));
 
   const service = new AppointmentService(db, temporal, config.taskQueue, config.sync);
   app.use('/v1', requireTenant(db));
+  app.use(apiKeyRoutes(db));
   app.use(appointmentRoutes(service));
+  app.use(failureRoutes(db, temporal, config.taskQueue));
   app.use(staffRoutes(db, deps.secrets));
+  app.use(settingsRoutes(db, deps.secrets));
 
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'not_found', message: 'no such route' });
@@ -55,10 +93,11 @@ export function createApp(deps: ApiDeps) {
     const status = (err as { status?: number; type?: string }).status;
     if (status && status >= 400 && status < 500) {
       // body-parser's own errors: malformed JSON, too large, wrong content type.
-      res.status(status).json({ error: 'invalid_request', message: `body: ${(err as Error).message}` });
+      const message = (err as Error).message;
+      res.status(status).json({ error: 'invalid_request', message: `body: ${message}`, details: { issues: [{ field: 'body', message }] } });
       return;
     }
-    logger.error({ err, method: req.method, path: req.path }, 'request failed');
+    logger.error({ err, method: req.method, path: req.path, requestId: req.requestId }, 'request failed');
     res.status(503).json({ error: 'unavailable', message: 'the request could not be completed; retry it' });
   });
   return app;

@@ -3,16 +3,10 @@ import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { DesiredAppointment, SyncPolicy, TargetStatus } from '../lib/types';
-import { CalsyncEntityId, CalsyncState, CalsyncTenant } from '../lib/searchAttributes';
+import { currentRequestId } from '../lib/requestContext';
+import { requestResync, sendDesiredState } from '../lib/appointmentSignals';
 import { rowToTargetStatus } from '../activities/targets';
-import {
-  appointmentWorkflowId,
-  desiredStateSignal,
-  syncStatusQuery,
-  type AppointmentSyncInput,
-  type AppointmentSyncStatus,
-} from '../workflows/definitions';
-import type { appointmentSync } from '../workflows/appointmentSync';
+import { appointmentWorkflowId, syncStatusQuery, type AppointmentSyncStatus } from '../workflows/definitions';
 import type { AppointmentBody } from './schemas';
 import { HttpError } from './validation';
 
@@ -21,7 +15,9 @@ export type Acceptance =
   | { outcome: 'ignored'; revision: number; currentRevision: number; workflowId: string };
 
 function contentHash(desired: DesiredAppointment): string {
-  return createHash('sha256').update(JSON.stringify(desired)).digest('hex');
+  // Which request carried the state, and when, is not its content: a retry must still match.
+  const { requestId: _requestId, acceptedAt: _acceptedAt, ...content } = desired;
+  return createHash('sha256').update(JSON.stringify(content)).digest('hex');
 }
 
 /**
@@ -36,7 +32,7 @@ export class AppointmentService {
     private readonly policy: SyncPolicy,
   ) {}
 
-  async put(tenantId: string, appointmentId: string, body: AppointmentBody): Promise<Acceptance> {
+  async put(tenantId: string, appointmentId: string, body: AppointmentBody, requestId = currentRequestId()): Promise<Acceptance> {
     await this.assertStaffExist(tenantId, body.staffIds);
     const desired: DesiredAppointment = {
       tenantId,
@@ -54,12 +50,14 @@ export class AppointmentService {
       location: body.location,
       staffIds: body.staffIds,
       deleted: false,
+      requestId,
+      acceptedAt: new Date().toISOString(),
     };
     return this.accept(desired);
   }
 
   /** Cancel or delete: the stored state with one change, at the given revision or the next one. */
-  async transition(tenantId: string, appointmentId: string, change: 'cancel' | 'delete', revision?: number): Promise<Acceptance> {
+  async transition(tenantId: string, appointmentId: string, change: 'cancel' | 'delete', revision?: number, requestId = currentRequestId()): Promise<Acceptance> {
     const row = await this.db('appointments').where({ tenant_id: tenantId, id: appointmentId }).first();
     if (!row) throw new HttpError(404, 'not_found', `appointment ${appointmentId} not found`);
     const current = row.desired as DesiredAppointment;
@@ -68,6 +66,8 @@ export class AppointmentService {
     // Without a revision from the CRM, a repeated cancel/delete is a retry; a first one takes the next revision.
     const alreadyThere = change === 'cancel' ? current.status === 'cancelled' && !current.deleted : current.deleted;
     next.revision = revision ?? (alreadyThere ? current.revision : current.revision + 1);
+    next.requestId = requestId;
+    next.acceptedAt = new Date().toISOString();
     return this.accept(next);
   }
 
@@ -109,19 +109,38 @@ export class AppointmentService {
   }
 
   private async signal(desired: DesiredAppointment): Promise<void> {
-    const input: AppointmentSyncInput = { tenantId: desired.tenantId, appointmentId: desired.appointmentId, policy: this.policy };
-    await this.temporal.workflow.signalWithStart<typeof appointmentSync, [DesiredAppointment]>('appointmentSync', {
-      workflowId: appointmentWorkflowId(desired.tenantId, desired.appointmentId),
-      taskQueue: this.taskQueue,
-      args: [input],
-      signal: desiredStateSignal,
-      signalArgs: [desired],
-      typedSearchAttributes: [
-        { key: CalsyncTenant, value: desired.tenantId },
-        { key: CalsyncEntityId, value: desired.appointmentId },
-        { key: CalsyncState, value: 'pending' },
-      ],
-    });
+    await sendDesiredState(this.temporal, { taskQueue: this.taskQueue, policy: this.policy }, desired);
+  }
+
+  /** Support's replay of one appointment: retries what is not in step (everything with `force`). */
+  async resync(tenantId: string, appointmentId: string, opts: { targetKey?: string; force?: boolean }) {
+    const desired = await this.loadDesired(tenantId, appointmentId);
+    await requestResync(this.temporal, { taskQueue: this.taskQueue, policy: this.policy }, desired, opts);
+    return { outcome: 'resync_requested' as const, revision: desired.revision, workflowId: appointmentWorkflowId(tenantId, appointmentId) };
+  }
+
+  /** Every attempt on every target, oldest first, and the warnings about this appointment. */
+  async log(tenantId: string, appointmentId: string, page: { limit: number; after?: number }) {
+    await this.loadDesired(tenantId, appointmentId);
+    const rows = await this.db('sync_log')
+      .where({ tenant_id: tenantId, appointment_id: appointmentId })
+      .modify((q) => {
+        if (page.after !== undefined) q.where('id', '>', page.after);
+      })
+      .orderBy('id')
+      .limit(page.limit + 1);
+    const entries = rows.slice(0, page.limit).map((row: unknown) => logEntry(row));
+    return {
+      entries,
+      warnings: entries.filter((e: ReturnType<typeof logEntry>) => e.result === 'warning'),
+      nextCursor: rows.length > page.limit ? String(entries.at(-1)!.id) : null,
+    };
+  }
+
+  private async loadDesired(tenantId: string, appointmentId: string): Promise<DesiredAppointment> {
+    const row = await this.db('appointments').where({ tenant_id: tenantId, id: appointmentId }).first('desired');
+    if (!row) throw new HttpError(404, 'not_found', `appointment ${appointmentId} not found`);
+    return row.desired as DesiredAppointment;
   }
 
   async status(tenantId: string, appointmentId: string) {
@@ -207,4 +226,22 @@ function overallState(targets: { state: string }[], busy: boolean): string {
   if (targets.some((t) => t.state === 'retrying')) return 'retrying';
   if (busy || targets.some((t) => t.state === 'pending')) return 'pending';
   return 'synced';
+}
+
+export function logEntry(row: any) {
+  return {
+    id: Number(row.id),
+    at: row.created_at as Date,
+    targetKey: row.target_key as string,
+    provider: row.provider as string,
+    action: row.action as string,
+    result: row.result as string,
+    errorCode: (row.error_code ?? null) as string | null,
+    errorMessage: (row.error_message ?? null) as string | null,
+    remoteId: (row.remote_id ?? null) as string | null,
+    revision: row.revision === null ? null : Number(row.revision),
+    attempt: row.attempt ?? null,
+    durationMs: row.duration_ms ?? null,
+    requestId: row.request_id ?? null,
+  };
 }

@@ -11,7 +11,7 @@ export function newApiKey(): string {
   return `csk_${randomBytes(24).toString('base64url')}`;
 }
 
-function bearer(req: Request): string | undefined {
+export function bearer(req: Request): string | undefined {
   const header = req.headers.authorization;
   const match = header?.match(/^Bearer\s+(\S+)$/i);
   return match?.[1];
@@ -20,6 +20,9 @@ function bearer(req: Request): string | undefined {
 declare module 'express-serve-static-core' {
   interface Request {
     tenantId?: string;
+    /** The id of the tenant API key that authenticated the request. */
+    apiKeyId?: string;
+    requestId?: string;
   }
 }
 
@@ -28,19 +31,30 @@ export function requireTenant(db: Knex) {
   return async (req: Request, _res: Response, next: NextFunction) => {
     const key = bearer(req);
     if (!key) throw new HttpError(401, 'unauthorized', 'missing Authorization: Bearer <api key>');
-    const row = await db('api_keys').where({ key_hash: hashApiKey(key) }).whereNull('revoked_at').first('tenant_id');
+    // Read on every request, never cached: a revoked key is refused at once.
+    const row = await db('api_keys').where({ key_hash: hashApiKey(key) }).whereNull('revoked_at').first('id', 'tenant_id', 'last_used_at');
     if (!row) throw new HttpError(401, 'unauthorized', 'invalid API key');
     req.tenantId = row.tenant_id;
+    req.apiKeyId = row.id;
+    if (!row.last_used_at || Date.now() - new Date(row.last_used_at).getTime() > LAST_USED_PRECISION_MS) {
+      // At most one write per key per minute, off the request's path: a rotation aid, not an audit log.
+      void db('api_keys').where({ id: row.id }).update({ last_used_at: db.fn.now() }).catch(() => undefined);
+    }
     next();
   };
 }
 
-export function requireAdmin(adminKey: string) {
-  const expected = createHash('sha256').update(adminKey).digest();
+const LAST_USED_PRECISION_MS = 60_000;
+
+/** Any of the configured admin keys works, so a new key can be rolled out before the old one is removed. */
+export function requireAdmin(adminKeys: string[]) {
+  const expected = adminKeys.filter(Boolean).map((k) => createHash('sha256').update(k).digest());
   return (req: Request, _res: Response, next: NextFunction) => {
     const key = bearer(req);
     const given = createHash('sha256').update(key ?? '').digest();
-    if (!adminKey || !key || !timingSafeEqual(given, expected)) throw new HttpError(401, 'unauthorized', 'admin key required');
+    // Compare against every key (no early exit), in constant time each.
+    const matches = expected.reduce((found, e) => timingSafeEqual(given, e) || found, false);
+    if (!key || !matches) throw new HttpError(401, 'unauthorized', 'admin key required');
     next();
   };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { appointmentBodySchema, createTenantSchema, googleLinkBodySchema, revisionOnlySchema, staffBodySchema, tenantSettingsSchema } from './schemas';
+import { appointmentBodySchema, createTenantSchema, googleLinkBodySchema, revisionOnlySchema, settingsUpdateSchema, staffBodySchema } from './schemas';
 
 const json = (schema: z.ZodType) => ({ 'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) } });
 const error = { description: 'Error: `{ error, message, details.issues[{ field, message }] }`' };
@@ -26,10 +26,16 @@ export function openApiDocument() {
       '/v1/staff/{id}/links/google': { post: { summary: 'Attach a Google calendar with a refresh token', requestBody: { content: json(googleLinkBodySchema) }, responses: { 201: { description: 'Link' }, 400: error } } },
       '/v1/settings': {
         get: { summary: 'Tenant settings', responses: { 200: { description: 'Settings' } } },
-        put: { summary: 'Change tenant settings', requestBody: { content: json(tenantSettingsSchema) }, responses: { 200: { description: 'Settings' }, 400: error } },
+        put: { summary: 'Change tenant settings (cancelledEvents, webhookUrl, webhookSecret)', requestBody: { content: json(settingsUpdateSchema) }, responses: { 200: { description: 'Settings' }, 400: error } },
       },
       '/v1/admin/tenants': { post: { summary: 'Create a tenant and its first API key (admin key)', requestBody: { content: json(createTenantSchema) }, responses: { 201: { description: 'Tenant and API key' }, 409: error } } },
       '/v1/admin/tenants/{tenantId}/api-keys': { post: { summary: 'Issue another API key for a tenant (admin key)', responses: { 201: { description: 'API key' } } } },
+      '/v1/api-keys': {
+        get: { summary: "The tenant's API keys: id, createdAt, lastUsedAt, revokedAt (never the key)", responses: { 200: { description: 'Keys' } } },
+        post: { summary: 'Issue another API key (shown once): rotate without downtime', responses: { 201: { description: 'API key' } } },
+      },
+      '/v1/api-keys/{id}': { delete: { summary: 'Revoke an API key (refused for the last active one)', responses: { 200: { description: 'Revoked key' }, 404: error, 409: error } } },
+      '/metrics': { get: { summary: 'Prometheus metrics (bearer METRICS_TOKEN when set)', security: [], responses: { 200: { description: 'Prometheus text' }, 401: error } } },
       '/healthz': { get: { summary: 'Liveness and dependencies', security: [], responses: { 200: { description: 'OK' } } } },
     },
   };

@@ -60,6 +60,14 @@ export const tenantSettingsSchema = z.object({
   cancelledEvents: z.enum(['remove', 'keep']).optional(),
 });
 
+/** What PUT /v1/settings accepts: the sync settings plus the CRM webhook (its secret is stored sealed). */
+export const settingsUpdateSchema = tenantSettingsSchema
+  .extend({
+    webhookUrl: z.url({ protocol: /^https?$/ }).max(2000).nullable().optional(),
+    webhookSecret: z.string().min(16).max(256).optional(),
+  })
+  .strict();
+
 export const createTenantSchema = z.object({
   id: tenantIdSchema,
   name: z.string().trim().min(1).max(200),
@@ -76,4 +84,30 @@ export const googleLinkBodySchema = z.object({
   accountEmail: z.email().max(320),
   refreshToken: z.string().min(1).max(4096),
   calendarId: z.string().min(1).max(1024).optional(),
+});
+
+export const resyncBodySchema = z.object({
+  targetKey: z.string().min(1).max(200).optional(),
+  force: z.boolean().default(false),
+});
+
+export const logQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.coerce.number().int().min(0).optional(),
+});
+
+export const failureFilterSchema = z.object({
+  since: z.iso.datetime({ offset: true }).optional(),
+  provider: z.enum(['google', 'microsoft']).optional(),
+  staff: idSchema.optional(),
+  code: z.string().min(1).max(100).optional(),
+});
+
+export const failureListQuerySchema = failureFilterSchema.extend({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().max(500).optional(),
+});
+
+export const replayBodySchema = failureFilterSchema.extend({
+  ratePerSecond: z.number().int().min(1).max(100).default(10),
 });

@@ -9,8 +9,20 @@ export interface Config {
   apiPort: number;
   publicApiUrl: string;
   adminApiKey: string;
+  /** Every admin key that is accepted: `CALSYNC_ADMIN_KEYS` (comma-separated) plus `CALSYNC_ADMIN_KEY`, so keys rotate without downtime. */
+  adminApiKeys: string[];
+  /** Requests per minute per API key (or per IP without one). */
+  apiRateLimitPerMinute: number;
+  /** When set, `GET /metrics` on the API needs it as a bearer token. */
+  metricsToken: string;
+  /** Where a worker serves Prometheus metrics; 0 disables. */
+  workerMetricsPort: number;
   /** `keyId:base64key` pairs; the first one encrypts, all of them decrypt (rotation). */
   tokenKeys: string;
+  /** Same format; encrypt Temporal payloads (CALSYNC_PAYLOAD_KEYS, else the token keys). */
+  payloadKeys: string;
+  /** Origins of Temporal UI allowed to call the codec endpoint (CORS). */
+  temporalUiOrigins: string[];
   google: { apiRootUrl: string; tokenUrl: string; clientId: string; clientSecret: string };
   sync: SyncPolicy;
   logLevel: string;
@@ -33,7 +45,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiPort,
     publicApiUrl: env.PUBLIC_API_URL ?? `http://127.0.0.1:${apiPort}`,
     adminApiKey: env.CALSYNC_ADMIN_KEY ?? '',
+    adminApiKeys: [...new Set([...(env.CALSYNC_ADMIN_KEYS ?? '').split(','), env.CALSYNC_ADMIN_KEY ?? ''].map((k) => k.trim()).filter(Boolean))],
+    apiRateLimitPerMinute: num(env.API_RATE_LIMIT_PER_MINUTE, 6000),
+    metricsToken: env.METRICS_TOKEN ?? '',
+    workerMetricsPort: num(env.WORKER_METRICS_PORT, 9464),
     tokenKeys: env.CALSYNC_TOKEN_KEYS ?? '',
+    payloadKeys: env.CALSYNC_PAYLOAD_KEYS || env.CALSYNC_TOKEN_KEYS || '',
+    temporalUiOrigins: (env.TEMPORAL_UI_ORIGINS ?? 'http://127.0.0.1:8233,http://localhost:8233').split(',').map((o) => o.trim()).filter(Boolean),
     google: {
       apiRootUrl: env.GOOGLE_API_ROOT_URL ?? 'https://www.googleapis.com/',
       tokenUrl: env.GOOGLE_TOKEN_URL ?? 'https://oauth2.googleapis.com/token',

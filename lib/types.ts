@@ -20,6 +20,10 @@ export interface DesiredAppointment {
   location?: string;
   staffIds: string[];
   deleted: boolean;
+  /** The API request that set this state, carried to logs and provider calls. Not part of the content. */
+  requestId?: string;
+  /** ISO instant the API accepted this state: the start of the sync-lag measurement. Not part of the content. */
+  acceptedAt?: string;
 }
 
 export type ProviderName = 'google' | 'microsoft';
@@ -50,9 +54,11 @@ export type PushMode = 'upsert' | 'markCancelled' | 'remove';
 export interface TenantSyncSettings {
   /** What a staff calendar shows for a cancelled appointment. */
   cancelledEvents: 'remove' | 'keep';
+  /** Whether the tenant has a webhook that wants sync-state changes. */
+  notifyCrm: boolean;
 }
 
-export const defaultTenantSyncSettings: TenantSyncSettings = { cancelledEvents: 'remove' };
+export const defaultTenantSyncSettings: TenantSyncSettings = { cancelledEvents: 'remove', notifyCrm: false };
 
 /** How appointment workflows pace their work; set from configuration by the API at start. */
 export interface SyncPolicy {

@@ -47,7 +47,9 @@ async function main() {
     console.log('database  migrated');
 
     if (!process.env.TEMPORAL_ADDRESS) {
-      services.push(await startTemporalDevServer({ port: 7233, uiPort: 8233, dbFile: path.join(DATA, 'temporal.db'), logFile: path.join(LOGS, 'temporal.log') }));
+      // Temporal UI decodes the encrypted payloads through the API's codec endpoint (admins only).
+      const codecEndpoint = `http://127.0.0.1:${process.env.API_PORT}/codec`;
+      services.push(await startTemporalDevServer({ port: 7233, uiPort: 8233, dbFile: path.join(DATA, 'temporal.db'), logFile: path.join(LOGS, 'temporal.log'), codecEndpoint }));
       process.env.TEMPORAL_ADDRESS = '127.0.0.1:7233';
       console.log('temporal  dev server on 127.0.0.1:7233');
     }
@@ -122,6 +124,11 @@ calsync is running.
   API          ${apiUrl}   (OpenAPI: ${apiUrl}/openapi.json)
   Temporal UI  http://127.0.0.1:8233
   Logs         data/logs/
+
+Workflow payloads are encrypted. To read them in Temporal UI (local dev only: the link carries the admin key):
+  1. open ${apiUrl}/codec/login?key=${encodeURIComponent(process.env.CALSYNC_ADMIN_KEY ?? '')} once in that browser;
+  2. in Temporal UI's Codec Server settings, set ${apiUrl}/codec as this browser's endpoint (overriding the
+     server's) and switch on "Include cross-origin credentials", so the UI sends the session cookie.
 ${demo ? `  Demo key     ${demo.apiKey}
   Calendar     ${demo.emulatorUrl}/_emulator/users/${demo.email}/calendars
 

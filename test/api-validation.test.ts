@@ -87,6 +87,36 @@ describe('API validation and tenancy', () => {
     expect(rows.map((r) => r.tenant_id)).toEqual([world.tenantId]);
   });
 
+  test('tenant B can read, change, replay or list nothing of tenant A, on every endpoint', async () => {
+    const a = await TenantWorld.create(stack.apiUrl);
+    const b = await TenantWorld.create(stack.apiUrl);
+    await a.call('PUT', '/v1/staff/ana', { name: 'Ana' });
+    await a.put('a-visit', { revision: 1, staffIds: ['ana'] });
+    const replay = await a.call('POST', '/v1/sync-failures/replay', {});
+    expect(replay.status).toBe(202);
+
+    const notFound: [string, string, unknown?][] = [
+      ['GET', '/v1/appointments/a-visit'],
+      ['GET', '/v1/appointments/a-visit/log'],
+      ['POST', '/v1/appointments/a-visit/cancel', {}],
+      ['DELETE', '/v1/appointments/a-visit'],
+      ['POST', '/v1/appointments/a-visit/resync', {}],
+      ['GET', `/v1/sync-failures/replays/${replay.body.replayId}`],
+      ['POST', '/v1/staff/ana/links/google', { accountEmail: 'x@example.test', refreshToken: 'r' }],
+    ];
+    for (const [method, path, body] of notFound) {
+      const res = await b.call(method, path, body);
+      expect([method, path, res.status]).toEqual([method, path, 404]);
+    }
+    expect((await b.call('GET', '/v1/staff/ana/links')).body.links).toEqual([]);
+    expect((await b.put('a-visit', { revision: 9, staffIds: ['ana'] })).status).toBe(400);
+    expect((await b.call('GET', '/v1/sync-failures')).body.failures).toEqual([]);
+
+    // A's appointment is untouched by all of that.
+    const mine = await a.call('GET', '/v1/appointments/a-visit');
+    expect(mine.body).toMatchObject({ revision: 1, status: 'confirmed', deleted: false });
+  });
+
   test('the OpenAPI document describes the appointment body', async () => {
     const res = await call(stack.apiUrl, 'GET', '/openapi.json');
     expect(res.status).toBe(200);

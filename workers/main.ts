@@ -3,9 +3,11 @@ import { createActivities } from '../activities';
 import { loadConfig } from '../lib/config';
 import { createDb } from '../lib/db';
 import { createLogger } from '../lib/logger';
+import { calsyncDataConverter } from '../lib/payloadCodec';
 import { SecretBox } from '../lib/secretBox';
 import { calsyncSearchAttributeNames } from '../lib/searchAttributes';
-import { connectWorker, ensureSearchAttributes } from '../lib/temporal';
+import { connectClient, connectWorker, ensureSearchAttributes } from '../lib/temporal';
+import { startMetricsServer } from './metrics';
 
 /** A calsync worker: runs the workflows and the activities of one task queue. */
 async function main() {
@@ -14,7 +16,7 @@ async function main() {
   Runtime.install({ logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: (m, a) => logger.warn(a, m), error: (m, a) => logger.error(a, m) } });
   await ensureSearchAttributes(config, calsyncSearchAttributeNames);
   const db = createDb(config.databaseUrl, { min: 0, max: 20 });
-  const activities = createActivities({ db, secrets: new SecretBox(config.tokenKeys), config, logger });
+  const activities = createActivities({ db, secrets: new SecretBox(config.tokenKeys), config, logger, temporal: await connectClient(config) });
 
   // A pre-built bundle (tests, production images) saves the webpack step on every start.
   const workflowBundle = process.env.CALSYNC_WORKFLOW_BUNDLE
@@ -27,9 +29,11 @@ async function main() {
     taskQueue: config.taskQueue,
     workflowBundle,
     activities,
+    dataConverter: calsyncDataConverter(config.payloadKeys),
     maxConcurrentActivityTaskExecutions: Number(process.env.WORKER_MAX_ACTIVITIES ?? 100),
     maxCachedWorkflows: Number(process.env.WORKER_MAX_CACHED_WORKFLOWS ?? 1000),
   });
+  startMetricsServer(config.workerMetricsPort, logger);
   logger.info({ taskQueue: config.taskQueue, address: config.temporalAddress }, 'worker started');
   console.log(`worker ready on task queue ${config.taskQueue}`);
   try {

@@ -1,22 +1,29 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  ParentClosePolicy,
   allHandlersFinished,
   condition,
   continueAsNew,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
+  startChild,
   upsertSearchAttributes,
+  uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { CalsyncActivities } from '../activities';
 import { CalsyncEntityId, CalsyncState, CalsyncTenant, type CalsyncStateValue } from '../lib/searchAttributes';
 import type { DesiredAppointment, PushMode, TargetSpec, TargetStatus } from '../lib/types';
+import { webhookWorkflowId, type WebhookDelivery } from '../lib/webhookEvents';
+import { deliverWebhook } from './deliverWebhook';
 import { desiredStateSignal, resyncSignal, syncStatusQuery, type AppointmentSyncInput } from './definitions';
 
 // A target that failed after all its retries is tried again this long after, while the workflow lives.
 const FAILED_TARGET_RETRY_MS = 10 * 60 * 1000;
+const ALL_TARGETS = '*';
 
 /**
  * One appointment's lifecycle: holds the newest desired state and makes every target match it.
@@ -40,7 +47,10 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
 
   let desired: DesiredAppointment | undefined = input.carried?.desired;
   let dirty = input.carried?.dirty ?? false;
-  let forceResync = false;
+  const forced = new Set<string>();
+  let warningsLogged = '';
+  let notifyCrm = false;
+  let lastReportedState: CalsyncStateValue | undefined;
   let busy = false;
   let lastChangeAt = Date.now();
   let failedAt: number | undefined;
@@ -54,8 +64,11 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     dirty = true;
     lastChangeAt = Date.now();
   });
-  setHandler(resyncSignal, () => {
-    forceResync = true;
+  setHandler(resyncSignal, (request) => {
+    if (request.desired && request.desired.tenantId === tenantId && request.desired.appointmentId === appointmentId) {
+      if (!desired || request.desired.revision > desired.revision) desired = request.desired;
+    }
+    if (request.force) forced.add(request.targetKey ?? ALL_TARGETS);
     dirty = true;
     lastChangeAt = Date.now();
   });
@@ -113,8 +126,16 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     }
   }
 
-  async function reconcile(current: DesiredAppointment, force: boolean): Promise<void> {
+  async function reconcile(current: DesiredAppointment, forcedKeys: Set<string>): Promise<void> {
     const plan = await lookups.planTargets({ tenantId, appointmentId, staffIds: current.deleted ? [] : current.staffIds });
+    const isForced = (key: string) => forcedKeys.has(ALL_TARGETS) || forcedKeys.has(key);
+    notifyCrm = plan.settings.notifyCrm;
+    // A staff member with nothing connected is worth a warning in the log, once per change.
+    const warnings = current.deleted || current.status === 'cancelled' ? [] : plan.staffWithoutCalendar;
+    if (warnings.join(',') !== warningsLogged) {
+      warningsLogged = warnings.join(',');
+      if (warnings.length > 0) await lookups.recordWarnings({ tenantId, appointmentId, revision: current.revision, staffWithoutCalendar: warnings });
+    }
     const cancelled = current.status === 'cancelled';
     const keepCancelled = cancelled && plan.settings.cancelledEvents === 'keep';
     const wanted = current.deleted || (cancelled && !keepCancelled) ? [] : plan.targets;
@@ -125,14 +146,37 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     for (const spec of wanted) {
       const now = targets.get(spec.targetKey);
       const upToDate = now?.state === 'synced' && now.appliedRevision === current.revision && now.appliedMode === mode;
-      if (!upToDate || force) work.push(push(spec, mode, current));
+      if (!upToDate || isForced(spec.targetKey)) work.push(push(spec, mode, current));
     }
     // Reassigned away, disconnected, cancelled or deleted: take the event out of that calendar.
     for (const now of targets.values()) {
-      if (wantedKeys.has(now.targetKey) || (now.state === 'removed' && !force)) continue;
+      if (wantedKeys.has(now.targetKey) || (now.state === 'removed' && !isForced(now.targetKey))) continue;
       work.push(push(now, 'remove', current));
     }
     await Promise.all(work);
+  }
+
+  async function notifyStateChange(current: DesiredAppointment, state: 'synced' | 'failed'): Promise<void> {
+    const delivery: WebhookDelivery = {
+      tenantId,
+      deliveryId: uuid4(),
+      createdAt: new Date(Date.now()).toISOString(),
+      event: {
+        type: 'appointment.sync_state_changed',
+        data: {
+          appointmentId,
+          revision: current.revision,
+          state,
+          targets: [...targets.values()].map((t) => ({ targetKey: t.targetKey, state: t.state, errorCode: t.lastError?.code ?? null })),
+        },
+      },
+    };
+    // A child of its own, abandoned on close: delivery retries for hours without holding this workflow.
+    await startChild(deliverWebhook, {
+      workflowId: webhookWorkflowId(tenantId, delivery.deliveryId),
+      args: [delivery],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+    });
   }
 
   function summaryState(): CalsyncStateValue {
@@ -165,15 +209,21 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     }
 
     dirty = false;
-    const force = forceResync;
-    forceResync = false;
+    const forcedNow = new Set(forced);
+    forced.clear();
     busy = true;
     setState('pending');
-    await reconcile(desired!, force);
+    await reconcile(desired!, forcedNow);
     busy = false;
     const state = summaryState();
     failedAt = state === 'failed' ? Date.now() : undefined;
     setState(state);
+    setCurrentDetails(describeTargets(desired!, [...targets.values()]));
+    // The CRM hears about a failure, and about the recovery from one; not about every success.
+    if (notifyCrm && (state === 'failed' ? lastReportedState !== 'failed' : lastReportedState === 'failed')) {
+      await notifyStateChange(desired!, state as 'synced' | 'failed');
+    }
+    lastReportedState = state;
 
     const info = workflowInfo();
     if (!dirty && (info.continueAsNewSuggested || info.historyLength > policy.continueAsNewAfterEvents)) {
@@ -183,5 +233,12 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
   }
 
   setState('closed');
+  setCurrentDetails(`closed at revision ${desired?.revision ?? '-'}`);
   return desired?.deleted ? 'deleted' : 'closed';
+}
+
+/** The workflow's current details in Temporal UI: one line per target. */
+function describeTargets(desired: DesiredAppointment, targets: TargetStatus[]): string {
+  const lines = targets.map((t) => `- ${t.targetKey} (${t.provider}): ${t.state}, revision ${t.appliedRevision ?? '-'}${t.lastError ? `, ${t.lastError.code}` : ''}`);
+  return [`**revision ${desired.revision}**, ${desired.deleted ? 'deleted' : desired.status}`, ...lines].join('\n');
 }

@@ -3,7 +3,16 @@ import type { DesiredAppointment, SyncPolicy, TargetStatus } from '../lib/types'
 
 /** Signals and queries of appointmentSync; the API imports these, so they stay free of I/O. */
 export const desiredStateSignal = defineSignal<[DesiredAppointment]>('desiredState');
-export const resyncSignal = defineSignal<[]>('resync');
+/**
+ * Support's replay: adopt `desired` if it is newer, then retry every target not in step. `force`
+ * rewrites targets that are in step too (one target with `targetKey`), at the cost of remote writes.
+ */
+export interface ResyncRequest {
+  desired?: DesiredAppointment;
+  targetKey?: string;
+  force?: boolean;
+}
+export const resyncSignal = defineSignal<[ResyncRequest]>('resync');
 
 export interface AppointmentSyncStatus {
   tenantId: string;

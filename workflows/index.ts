@@ -1,1 +1,3 @@
 export { appointmentSync } from './appointmentSync';
+export { replayFailures } from './replayFailures';
+export { deliverWebhook } from './deliverWebhook';

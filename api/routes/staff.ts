@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import type { Knex } from 'knex';
 import type { SecretBox } from '../../lib/secretBox';
-import { googleLinkBodySchema, idSchema, staffBodySchema, tenantSettingsSchema } from '../schemas';
+import { googleLinkBodySchema, idSchema, staffBodySchema } from '../schemas';
 import { HttpError, param, parse } from '../validation';
 
 function publicLink(row: any) {
@@ -18,7 +18,7 @@ function publicLink(row: any) {
   };
 }
 
-/** Staff members, their calendar links (tokens attached directly until OAuth lands) and settings. */
+/** Staff members and their calendar links (tokens attached directly until OAuth lands). */
 export function staffRoutes(db: Knex, secrets: SecretBox): Router {
   const router = Router();
 
@@ -54,20 +54,6 @@ export function staffRoutes(db: Knex, secrets: SecretBox): Router {
       })
       .returning('*');
     res.status(201).json(publicLink(row));
-  });
-
-  router.get('/v1/settings', async (req, res) => {
-    const tenant = await db('tenants').where({ id: req.tenantId! }).first('settings');
-    res.json(tenant.settings);
-  });
-
-  router.put('/v1/settings', async (req, res) => {
-    const body = parse(tenantSettingsSchema.strict(), req.body);
-    const [row] = await db('tenants')
-      .where({ id: req.tenantId! })
-      .update({ settings: db.raw('settings || ?::jsonb', [JSON.stringify(body)]) })
-      .returning('settings');
-    res.json(row.settings);
   });
 
   return router;

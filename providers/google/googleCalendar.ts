@@ -36,23 +36,39 @@ export interface GoogleCalendarOptions {
   rootUrl: string;
   accessToken: string;
   timeoutMs?: number;
+  /** Sent as `X-Request-Id` on every call, so a provider-side trace can be matched to the API request. */
+  requestId?: string;
+  /** Told how long each remote request took (metrics). */
+  onRequest?: (operation: string, seconds: number) => void;
 }
 
 export class GoogleCalendarProvider implements CalendarProvider {
   private readonly api: calendar_v3.Calendar;
+  private readonly callOptions: { headers?: Record<string, string> };
 
-  constructor(opts: GoogleCalendarOptions) {
+  constructor(private readonly opts: GoogleCalendarOptions) {
     const auth = new google.auth.OAuth2();
     auth.setCredentials({ access_token: opts.accessToken });
     // googleapis retries 5xx by itself, re-applying writes; Temporal owns retries instead.
     this.api = google.calendar({ version: 'v3', auth, rootUrl: opts.rootUrl, retry: false, timeout: opts.timeoutMs ?? 15000 });
+    this.callOptions = opts.requestId ? { headers: { 'X-Request-Id': opts.requestId } } : {};
+  }
+
+  /** One remote request, timed, with the per-request options. */
+  private async call<T>(operation: string, send: (options: { headers?: Record<string, string> }) => Promise<T>): Promise<T> {
+    const startedAt = performance.now();
+    try {
+      return await send(this.callOptions);
+    } finally {
+      this.opts.onRequest?.(operation, (performance.now() - startedAt) / 1000);
+    }
   }
 
   async upsertEvent(ref: EventRef, content: EventContent, opts: { believedToExist: boolean }): Promise<UpsertOutcome> {
     const body = toGoogleEvent(ref.eventId, content);
     if (!opts.believedToExist) {
       try {
-        await this.api.events.insert({ calendarId: ref.calendarId, requestBody: body, sendUpdates: 'none' });
+        await this.call('events.insert', (o) => this.api.events.insert({ calendarId: ref.calendarId, requestBody: body, sendUpdates: 'none' }, o));
         return 'inserted';
       } catch (err) {
         const classified = classifyGoogleError(err);
@@ -68,7 +84,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
       return 'updated';
     } catch (err) {
       if ((err as ProviderError).status !== 404) throw err;
-      await this.api.events.insert({ calendarId: ref.calendarId, requestBody: body, sendUpdates: 'none' }).catch((e) => {
+      await this.call('events.insert', (o) => this.api.events.insert({ calendarId: ref.calendarId, requestBody: body, sendUpdates: 'none' }, o)).catch((e) => {
         throw classifyGoogleError(e);
       });
       return 'inserted';
@@ -77,7 +93,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
 
   async deleteEvent(ref: EventRef): Promise<DeleteOutcome> {
     try {
-      await this.api.events.delete({ calendarId: ref.calendarId, eventId: ref.eventId, sendUpdates: 'none' });
+      await this.call('events.delete', (o) => this.api.events.delete({ calendarId: ref.calendarId, eventId: ref.eventId, sendUpdates: 'none' }, o));
       return 'deleted';
     } catch (err) {
       const classified = classifyGoogleError(err);
@@ -89,7 +105,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
 
   private async update(ref: EventRef, body: calendar_v3.Schema$Event): Promise<void> {
     try {
-      await this.api.events.update({ calendarId: ref.calendarId, eventId: ref.eventId, requestBody: body, sendUpdates: 'none' });
+      await this.call('events.update', (o) => this.api.events.update({ calendarId: ref.calendarId, eventId: ref.eventId, requestBody: body, sendUpdates: 'none' }, o));
     } catch (err) {
       throw classifyGoogleError(err);
     }

@@ -27,6 +27,8 @@ export async function startAppStack(env: NodeJS.ProcessEnv = {}): Promise<AppSta
     SYNC_COALESCE_MS: '300',
     SYNC_ACTIVITY_INITIAL_RETRY_MS: '200',
     SYNC_ACTIVITY_MAX_RETRY_MS: '2000',
+    // Many workers share this host: metrics only where a test asks for them, on a port of its own.
+    WORKER_METRICS_PORT: '0',
     ...env,
   };
   const launchWorker = () => spawnNode('worker', 'workers/main.ts', { env: common, logFile: path.join(tmp, `worker-${taskQueue}.log`) });

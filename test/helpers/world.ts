@@ -1,5 +1,7 @@
 import knex, { type Knex } from 'knex';
 import { Client, Connection } from '@temporalio/client';
+import { loadConfig } from '../../lib/config';
+import { calsyncDataConverter } from '../../lib/payloadCodec';
 import { appointmentBody, call, createTenant, waitUntil, type AppointmentInput } from './api';
 import { googleEmulator } from './emulator';
 
@@ -59,7 +61,11 @@ export function testDb(): Knex {
 
 let temporal: Client | undefined;
 export async function temporalClient(): Promise<Client> {
-  temporal ??= new Client({ connection: await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! }) });
+  // The same encrypting codec as the API and the workers, so tests read decoded payloads.
+  temporal ??= new Client({
+    connection: await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! }),
+    dataConverter: calsyncDataConverter(loadConfig().payloadKeys),
+  });
   return temporal;
 }
 

@@ -1,0 +1,54 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import { CalsyncTenant } from '../lib/searchAttributes';
+import { webhookWorkflowId, type WebhookDelivery, type WebhookEvent } from '../lib/webhookEvents';
+import type { ActivityDeps } from './deps';
+
+/**
+ * POSTs one signed event to the tenant's webhook. Retryable failures (network, 5xx, 408, 429)
+ * throw so Temporal tries again; other 4xx mean the CRM refuses the event, so stop.
+ */
+export async function deliverWebhook(deps: ActivityDeps, delivery: WebhookDelivery): Promise<'delivered' | 'no_webhook'> {
+  const tenant = await deps.db('tenants').where({ id: delivery.tenantId }).first('settings');
+  const url: string | undefined = tenant?.settings?.webhookUrl;
+  const sealed: string | undefined = tenant?.settings?.webhookSecretSealed;
+  if (!url) return 'no_webhook';
+  const body = JSON.stringify({ id: delivery.deliveryId, type: delivery.event.type, createdAt: delivery.createdAt, tenantId: delivery.tenantId, data: delivery.event.data });
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'user-agent': 'calsync-webhooks/1',
+    'calsync-event': delivery.event.type,
+    'calsync-delivery': delivery.deliveryId,
+  };
+  if (sealed) headers['calsync-signature'] = signWebhook(deps.secrets.open(sealed), body);
+
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(10000) });
+    await res.body?.cancel();
+  } catch (err) {
+    throw ApplicationFailure.retryable(`webhook unreachable: ${(err as Error).message}`, 'webhook_unreachable');
+  }
+  if (res.ok) return 'delivered';
+  const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
+  deps.logger.warn({ tenantId: delivery.tenantId, deliveryId: delivery.deliveryId, status: res.status }, 'webhook delivery refused');
+  throw ApplicationFailure.create({ message: `webhook answered ${res.status}`, type: `webhook_http_${res.status}`, nonRetryable: !retryable });
+}
+
+/** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`: the receiver recomputes it and checks the age. */
+export function signWebhook(secret: string, body: string, timestamp = Math.floor(Date.now() / 1000)): string {
+  const mac = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
+  return `t=${timestamp},v1=${mac}`;
+}
+
+/** Starts a durable delivery (its own workflow, retried for hours) from outside a workflow. */
+export async function startWebhookDelivery(client: Client, taskQueue: string, tenantId: string, event: WebhookEvent): Promise<void> {
+  const delivery: WebhookDelivery = { tenantId, deliveryId: randomUUID(), createdAt: new Date().toISOString(), event };
+  await client.workflow.start('deliverWebhook', {
+    workflowId: webhookWorkflowId(tenantId, delivery.deliveryId),
+    taskQueue,
+    args: [delivery],
+    typedSearchAttributes: [{ key: CalsyncTenant, value: tenantId }],
+  });
+}
