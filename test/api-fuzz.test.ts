@@ -1,21 +1,16 @@
 import fc from 'fast-check';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { appointmentBody, call } from './helpers/api';
-import { startAppStack, type AppStack } from './helpers/stack';
-import { TenantWorld, closeTestClients, temporalClient } from './helpers/world';
+import { useAppStack } from './helpers/stack';
+import { TenantWorld, temporalClient } from './helpers/world';
 
 /** Property-based: whatever a client sends, the API answers 2xx or 4xx, and a 4xx starts nothing. */
 describe('API input fuzzing', () => {
-  let stack: AppStack;
+  const stack = useAppStack();
   let world: TenantWorld;
   beforeAll(async () => {
-    stack = await startAppStack();
     world = await TenantWorld.create(stack.apiUrl);
     await world.call('PUT', '/v1/staff/zed', { name: 'Zed' });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-    await closeTestClients();
   });
 
   const valid = appointmentBody({ revision: 1, staffIds: ['zed'] });

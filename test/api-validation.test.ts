@@ -1,20 +1,15 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { appointmentBody, call } from './helpers/api';
-import { startAppStack, type AppStack } from './helpers/stack';
-import { TenantWorld, closeTestClients, temporalClient, testDb } from './helpers/world';
+import { useAppStack } from './helpers/stack';
+import { TenantWorld, temporalClient, testDb } from './helpers/world';
 
 /** The API's contract: bad input is a 400 that names the field and starts nothing; tenants are walled off. */
 describe('API validation and tenancy', () => {
-  let stack: AppStack;
+  const stack = useAppStack();
   let world: TenantWorld;
   beforeAll(async () => {
-    stack = await startAppStack();
     world = await TenantWorld.create(stack.apiUrl);
     await world.call('PUT', '/v1/staff/mia', { name: 'Mia' });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-    await closeTestClients();
   });
 
   async function expectNothingStarted(appointmentId: string) {

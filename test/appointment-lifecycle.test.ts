@@ -1,18 +1,11 @@
 import { googleEmulator } from './helpers/emulator';
-import { startAppStack, type AppStack } from './helpers/stack';
-import { TenantWorld, closeTestClients, temporalClient } from './helpers/world';
+import { useAppStack } from './helpers/stack';
+import { TenantWorld, temporalClient } from './helpers/world';
 import { waitUntil } from './helpers/api';
 
 /** API → appointmentSync → pushToTarget → Google emulator, through a whole appointment's life. */
 describe('appointment lifecycle in Google Calendar', () => {
-  let stack: AppStack;
-  beforeAll(async () => {
-    stack = await startAppStack();
-  });
-  afterAll(async () => {
-    await stack?.stop();
-    await closeTestClients();
-  });
+  const stack = useAppStack();
 
   test('create → 10 rapid updates → reassign → cancel → delete keeps exactly the right events', async () => {
     const world = await TenantWorld.create(stack.apiUrl);

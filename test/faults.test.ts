@@ -1,18 +1,11 @@
 import { googleEmulator } from './helpers/emulator';
-import { startAppStack, type AppStack } from './helpers/stack';
-import { TenantWorld, closeTestClients, testDb } from './helpers/world';
+import { useAppStack } from './helpers/stack';
+import { TenantWorld, testDb } from './helpers/world';
 import { waitUntil } from './helpers/api';
 
 /** Provider failures: nothing duplicated, nothing lost, every attempt in the sync log. */
 describe('sync under provider faults', () => {
-  let stack: AppStack;
-  beforeAll(async () => {
-    stack = await startAppStack({ SYNC_ACTIVITY_MAX_ATTEMPTS: '12' });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-    await closeTestClients();
-  });
+  const stack = useAppStack({ SYNC_ACTIVITY_MAX_ATTEMPTS: '12' });
 
   test('"apply the write, then answer 500" on every first insert duplicates nothing', async () => {
     const world = await TenantWorld.create(stack.apiUrl);

@@ -1,6 +1,6 @@
 import { googleEmulator } from './helpers/emulator';
-import { startAppStack, type AppStack } from './helpers/stack';
-import { TenantWorld, closeTestClients, temporalClient } from './helpers/world';
+import { useAppStack } from './helpers/stack';
+import { TenantWorld, temporalClient } from './helpers/world';
 import { waitUntil } from './helpers/api';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
@@ -16,14 +16,7 @@ async function cli(world: TenantWorld, ...args: string[]) {
 
 /** Support's tools: the sync log, the failures list, replays, and Temporal UI's search attributes. */
 describe('sync log, failures and replay', () => {
-  let stack: AppStack;
-  beforeAll(async () => {
-    stack = await startAppStack();
-  });
-  afterAll(async () => {
-    await stack?.stop();
-    await closeTestClients();
-  });
+  const stack = useAppStack();
 
   async function waitState(world: TenantWorld, id: string, state: string) {
     return waitUntil(`${id} ${state}`, async () => {

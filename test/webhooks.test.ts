@@ -2,8 +2,8 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { googleEmulator } from './helpers/emulator';
-import { startAppStack, type AppStack } from './helpers/stack';
-import { TenantWorld, closeTestClients } from './helpers/world';
+import { useAppStack } from './helpers/stack';
+import { TenantWorld } from './helpers/world';
 import { waitUntil } from './helpers/api';
 
 interface Received {
@@ -34,14 +34,7 @@ function verify(secret: string, r: Received) {
 }
 
 describe('webhooks to the CRM', () => {
-  let stack: AppStack;
-  beforeAll(async () => {
-    stack = await startAppStack();
-  });
-  afterAll(async () => {
-    await stack?.stop();
-    await closeTestClients();
-  });
+  const stack = useAppStack();
 
   test('a sync failure and its recovery are signed notifications, retried until the CRM takes them', async () => {
     const crm = await crmReceiver(2);

@@ -1,18 +1,11 @@
 import { googleEmulator } from './helpers/emulator';
-import { startAppStack, type AppStack } from './helpers/stack';
-import { TenantWorld, closeTestClients, testDb } from './helpers/world';
+import { useAppStack } from './helpers/stack';
+import { TenantWorld, testDb } from './helpers/world';
 
 /** A worker killed with SIGKILL mid-sync: another start finishes the job, nothing lost or doubled. */
 describe('worker crash in the middle of a sync', () => {
-  let stack: AppStack;
-  beforeAll(async () => {
-    // A short activity timeout so the attempt that died with the worker is retried quickly.
-    stack = await startAppStack({ SYNC_ACTIVITY_TIMEOUT_MS: '4000' });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-    await closeTestClients();
-  });
+  // A short activity timeout so the attempt that died with the worker is retried quickly.
+  const stack = useAppStack({ SYNC_ACTIVITY_TIMEOUT_MS: '4000' });
 
   test('the sync completes after the worker is killed and started again', async () => {
     const world = await TenantWorld.create(stack.apiUrl);

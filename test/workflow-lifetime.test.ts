@@ -1,18 +1,11 @@
 import { googleEmulator } from './helpers/emulator';
-import { startAppStack, type AppStack } from './helpers/stack';
-import { TenantWorld, closeTestClients, temporalClient } from './helpers/world';
+import { useAppStack } from './helpers/stack';
+import { TenantWorld, temporalClient } from './helpers/world';
 import { waitUntil } from './helpers/api';
 
 /** How long an appointment's workflow lives: it closes after the visit, and renews its history. */
 describe('appointmentSync lifetime', () => {
-  let stack: AppStack;
-  beforeAll(async () => {
-    stack = await startAppStack({ SYNC_CLOSE_AFTER_END_MS: '1000', SYNC_CONTINUE_AS_NEW_EVENTS: '60', SYNC_COALESCE_MS: '50' });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-    await closeTestClients();
-  });
+  const stack = useAppStack({ SYNC_CLOSE_AFTER_END_MS: '1000', SYNC_CONTINUE_AS_NEW_EVENTS: '60', SYNC_COALESCE_MS: '50' });
 
   test('closes once the appointment is over; a later change starts a new run that updates the same event', async () => {
     const world = await TenantWorld.create(stack.apiUrl);

@@ -50,3 +50,20 @@ export async function startAppStack(env: NodeJS.ProcessEnv = {}): Promise<AppSta
   await waitFor('API', () => httpAnswers(`${stack.apiUrl}/healthz`), 60000);
   return stack;
 }
+
+/**
+ * Starts an app stack before the file's tests and stops it (and the shared test clients) after.
+ * The returned object is filled in by the time the first test runs.
+ */
+export function useAppStack(env: NodeJS.ProcessEnv = {}): AppStack {
+  const stack = {} as AppStack;
+  beforeAll(async () => {
+    Object.assign(stack, await startAppStack(env));
+  });
+  afterAll(async () => {
+    await stack.stop?.();
+    const { closeTestClients } = await import('./world');
+    await closeTestClients();
+  });
+  return stack;
+}
