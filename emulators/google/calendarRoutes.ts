@@ -65,6 +65,7 @@ function operation(state: EmulatorState, op: string, handler: Handler): RequestH
     if (limited) return sendGoogleError(res, limited);
     const config = state.faults.forUser(email);
     await sleep(config?.latencyMs ?? 0);
+    if (config && config.timeoutRate > 0 && Math.random() < config.timeoutRate) await sleep(config.timeoutMs);
     const injected = state.faults.errorBefore(config);
     if (injected) return sendGoogleError(res, injected);
 

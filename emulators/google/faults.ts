@@ -33,6 +33,10 @@ export const faultInput = z.object({
   errorRate: z.number().min(0).max(1).default(0),
   errorStatuses: z.array(z.number().int().min(400).max(599)).min(1).default([500, 503, 429]),
   latencyMs: z.number().min(0).default(0),
+  // A request held this long (longer than the client's timeout), then handled anyway: the write
+  // may apply after the caller gave up, the most treacherous kind of timeout.
+  timeoutRate: z.number().min(0).max(1).default(0),
+  timeoutMs: z.number().min(0).default(20000),
   applyThenFail: z.union([z.enum(['never', 'firstInsert', 'always']), z.number().min(0).max(1)]).default('never'),
   retryAfterSeconds: z.number().min(0).default(1),
 });

@@ -1,0 +1,254 @@
+import { jsonCall, seedTenant, seededRandom, startPrivateStack, type PrivateStack } from './harness';
+
+/**
+ * Chaos convergence: random operations over many appointments (creates, bursts, reassignments,
+ * cancels, deletes, out-of-order revisions) while the emulator fails, throttles, times out and
+ * "applies then fails", the worker is SIGKILLed and restarted, and Temporal restarts once. Then
+ * every emulated calendar is compared with the desired state.
+ *   npm run chaos [-- appointments=300 operations=3000 kills=4 seed=1]
+ */
+export interface ChaosOptions {
+  appointments: number;
+  operations: number;
+  staff: number;
+  kills: number;
+  restartTemporal: boolean;
+  seed: number;
+  concurrency: number;
+  log?: (line: string) => void;
+}
+
+export interface ChaosResult {
+  operations: number;
+  missing: number;
+  duplicated: number;
+  stale: number;
+  orphaned: number;
+  convergeS: number;
+  apiRetries: number;
+}
+
+interface Desired {
+  revision: number;
+  staffIds: string[];
+  cancelled: boolean;
+  deleted: boolean;
+  title: string;
+}
+
+type Op = { appointmentId: string; revision: number; kind: 'put' | 'cancel' | 'delete'; staffIds: string[]; title: string };
+
+function day(offset: number) {
+  return new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
+}
+
+/** Generates the operations and the model of what every appointment must look like in the end. */
+function plan(opts: ChaosOptions, staffIds: string[]) {
+  const random = seededRandom(opts.seed);
+  const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)]!;
+  const someStaff = () => {
+    const first = pick(staffIds);
+    const second = random() < 0.3 ? pick(staffIds) : first;
+    return [...new Set([first, second])];
+  };
+  const model = new Map<string, Desired>();
+  const batches: Op[][] = [];
+  const next = (id: string, kind: Op['kind'], staff?: string[]): Op => {
+    const prev = model.get(id);
+    const revision = (prev?.revision ?? 0) + 1;
+    const staffFor = staff ?? prev?.staffIds ?? someStaff();
+    const title = `${id} r${revision}`;
+    const wasDeleted = prev?.deleted ?? false;
+    model.set(id, {
+      revision,
+      staffIds: staffFor,
+      title: kind === 'put' ? title : prev!.title,
+      cancelled: kind === 'cancel' || (kind !== 'put' && (prev?.cancelled ?? false)),
+      deleted: kind === 'delete' || (kind !== 'put' && wasDeleted),
+    });
+    return { appointmentId: id, revision, kind, staffIds: staffFor, title: kind === 'put' ? title : prev!.title };
+  };
+  let count = 0;
+  while (count < opts.operations) {
+    const id = `c${Math.floor(random() * opts.appointments)}`;
+    const exists = model.has(id);
+    const roll = random();
+    let batch: Op[];
+    if (!exists || roll < 0.35) batch = [next(id, 'put')];
+    else if (roll < 0.55) batch = Array.from({ length: 3 + Math.floor(random() * 8) }, () => next(id, 'put'));
+    else if (roll < 0.7) batch = [next(id, 'put', someStaff())];
+    else if (roll < 0.8) {
+      // Out of order: the later revision is sent first.
+      const a = next(id, 'put');
+      const b = next(id, 'put', someStaff());
+      batch = [b, a];
+    } else if (roll < 0.9) batch = [next(id, 'cancel')];
+    else batch = [next(id, 'delete')];
+    batches.push(batch);
+    count += batch.length;
+  }
+  return { model, batches, count };
+}
+
+/** Retries that outlast the chaos (and a short activity timeout, so killed attempts return soon). */
+export const chaosWorkerEnv = {
+  SYNC_ACTIVITY_MAX_ATTEMPTS: '200',
+  SYNC_ACTIVITY_INITIAL_RETRY_MS: '200',
+  SYNC_ACTIVITY_MAX_RETRY_MS: '3000',
+  SYNC_ACTIVITY_TIMEOUT_MS: '8000',
+};
+
+export async function runChaos(opts: ChaosOptions, existing?: PrivateStack): Promise<ChaosResult> {
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const stack = existing ?? (await startPrivateStack({ name: 'chaos', env: chaosWorkerEnv }));
+  try {
+    const { apiKey, staff } = await seedTenant(stack, 'chaos', opts.staff);
+    const { model, batches, count } = plan(opts, staff.map((s) => s.id));
+    const api = stack.apiUrl;
+    await jsonCall(`${stack.emulatorUrl}/_emulator/faults`, 'POST', {
+      errorRate: 0.1,
+      errorStatuses: [500, 503, 429],
+      retryAfterSeconds: 1,
+      applyThenFail: 0.05,
+      timeoutRate: 0.01,
+      timeoutMs: 10000,
+    });
+    log(`chaos: ${count} operations over ${model.size} appointments and ${staff.length} staff calendars (seed ${opts.seed})`);
+
+    let apiRetries = 0;
+    // A CRM retries until its change is accepted: a 5xx or a refused connection is not an answer.
+    async function send(op: Op): Promise<void> {
+      const d = day(1 + (op.revision % 20));
+      for (let attempt = 0; ; attempt++) {
+        let res: { status: number };
+        try {
+          if (op.kind === 'put') {
+            res = await jsonCall(`${api}/v1/appointments/${op.appointmentId}`, 'PUT', {
+              revision: op.revision,
+              start: `${d}T09:00:00`,
+              end: `${d}T10:00:00`,
+              timeZone: 'Europe/Madrid',
+              title: op.title,
+              staffIds: op.staffIds,
+            }, apiKey);
+          } else if (op.kind === 'cancel') {
+            res = await jsonCall(`${api}/v1/appointments/${op.appointmentId}/cancel`, 'POST', { revision: op.revision }, apiKey);
+          } else {
+            res = await jsonCall(`${api}/v1/appointments/${op.appointmentId}?revision=${op.revision}`, 'DELETE', undefined, apiKey);
+          }
+        } catch {
+          res = { status: 599 };
+        }
+        if (res.status === 202) return;
+        // 404: a cancel overtook the create it follows; it lands once the create has.
+        if (res.status >= 500 || res.status === 404 || res.status === 429) {
+          apiRetries++;
+          await new Promise((r) => setTimeout(r, Math.min(2000, 100 * (attempt + 1))));
+          continue;
+        }
+        throw new Error(`operation ${JSON.stringify(op)} answered ${res.status}`);
+      }
+    }
+
+    // Disruptions spread over the run: worker kills, and one Temporal restart half way.
+    const queue = [...batches];
+    const total = batches.length;
+    // One disruption at a time: a kill never lands on a worker that is still being restarted.
+    let disruptions = Promise.resolve();
+    const killAt = new Set(Array.from({ length: opts.kills }, (_, i) => Math.floor(((i + 1) * total) / (opts.kills + 2))));
+    const restartAt = opts.restartTemporal ? Math.floor(total / 2) + 1 : -1;
+    let done = 0;
+    const runner = async () => {
+      for (let batch = queue.shift(); batch; batch = queue.shift()) {
+        const index = total - queue.length;
+        if (killAt.has(index)) {
+          killAt.delete(index);
+          disruptions = disruptions.then(async () => {
+            log(`chaos: SIGKILL worker ${stack.workerPid()} after ${index} batches`);
+            await stack.killWorker();
+            await new Promise((r) => setTimeout(r, 1500));
+            await stack.startWorker();
+          });
+        }
+        if (index === restartAt) {
+          disruptions = disruptions.then(async () => {
+            log(`chaos: restarting the Temporal dev server after ${index} batches`);
+            await stack.restartTemporal(1500);
+          });
+        }
+        // A batch is one appointment's burst: sent back to back, in the order generated.
+        for (const op of batch) await send(op);
+        done++;
+      }
+    };
+    await Promise.all(Array.from({ length: opts.concurrency }, runner));
+    await disruptions;
+    const lastOpAt = Date.now();
+    log(`chaos: all ${count} operations accepted (${done} batches, ${apiRetries} API retries); healing faults and waiting to converge`);
+    await jsonCall(`${stack.emulatorUrl}/_emulator/faults`, 'DELETE');
+
+    let diff = await compare(stack, staff, model);
+    const deadline = Date.now() + 300_000;
+    while (!diff.converged && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 1000));
+      diff = await compare(stack, staff, model);
+    }
+    const convergeS = (Date.now() - lastOpAt) / 1000;
+    return { operations: count, missing: diff.missing, duplicated: diff.duplicated, stale: diff.stale, orphaned: diff.orphaned, convergeS, apiRetries };
+  } finally {
+    if (!existing) await stack.stop();
+  }
+}
+
+/** Every staff calendar against the model: what is missing, doubled, out of date, or should not be there. */
+async function compare(stack: PrivateStack, staff: { id: string; email: string }[], model: Map<string, Desired>) {
+  let missing = 0;
+  let duplicated = 0;
+  let stale = 0;
+  let orphaned = 0;
+  for (const s of staff) {
+    const { body } = await jsonCall(`${stack.emulatorUrl}/_emulator/calendars/${encodeURIComponent(s.email)}/events`);
+    const live = (body.items as { status: string; summary: string; extendedProperties?: { private?: Record<string, string> } }[]).filter((e) => e.status !== 'cancelled');
+    const byAppointment = new Map<string, typeof live>();
+    for (const e of live) {
+      const id = e.extendedProperties?.private?.calsyncId?.split(':')[1] ?? '?';
+      byAppointment.set(id, [...(byAppointment.get(id) ?? []), e]);
+    }
+    for (const [id, desired] of model) {
+      const wanted = !desired.deleted && !desired.cancelled && desired.staffIds.includes(s.id);
+      const events = byAppointment.get(id) ?? [];
+      byAppointment.delete(id);
+      if (events.length > 1) duplicated += events.length - 1;
+      if (!wanted) {
+        orphaned += events.length;
+        continue;
+      }
+      if (events.length === 0) missing++;
+      else if (events[0]!.summary !== desired.title) stale++;
+    }
+    for (const events of byAppointment.values()) orphaned += events.length;
+  }
+  return { missing, duplicated, stale, orphaned, converged: missing + duplicated + stale + orphaned === 0 };
+}
+
+if (require.main === module) {
+  const args = Object.fromEntries(process.argv.slice(2).map((a) => a.split('=')));
+  const opts: ChaosOptions = {
+    appointments: Number(args.appointments ?? 300),
+    operations: Number(args.operations ?? 3000),
+    staff: Number(args.staff ?? 8),
+    kills: Number(args.kills ?? 4),
+    restartTemporal: args.restartTemporal !== 'false',
+    seed: Number(args.seed ?? 1),
+    concurrency: Number(args.concurrency ?? 24),
+  };
+  runChaos(opts)
+    .then((r) => {
+      console.log(`chaos: operations=${r.operations} missing=${r.missing} duplicated=${r.duplicated} stale=${r.stale} orphaned=${r.orphaned} converge_s=${r.convergeS.toFixed(1)}`);
+      process.exit(r.missing + r.duplicated + r.stale + r.orphaned === 0 ? 0 : 1);
+    })
+    .catch((err) => {
+      console.error(err);
+      process.exit(1);
+    });
+}

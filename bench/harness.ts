@@ -1,0 +1,142 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import knex from 'knex';
+import { createDb, ensureDatabase, migrateLatest } from '../lib/db';
+import { SecretBox } from '../lib/secretBox';
+import { freePort, httpAnswers, spawnNode, startTemporalDevServer, waitFor, type Service } from '../scripts/stack';
+
+/**
+ * A whole private calsync stack for a measurement run: its own database, Temporal dev server
+ * (with a SQLite file, so it can be restarted), Google emulator, worker and API.
+ */
+export interface PrivateStack {
+  apiUrl: string;
+  emulatorUrl: string;
+  adminKey: string;
+  tmp: string;
+  workerPid(): number | undefined;
+  apiPid(): number | undefined;
+  killWorker(): Promise<void>;
+  startWorker(): Promise<void>;
+  restartTemporal(downMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startPrivateStack(opts: { name: string; env?: NodeJS.ProcessEnv }): Promise<PrivateStack> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), `calsync-${opts.name}-`));
+  const dbUrl = `postgres://postgres@127.0.0.1:5432/calsync_${opts.name}`;
+  const admin = knex({ client: 'pg', connection: 'postgres://postgres@127.0.0.1:5432/postgres' });
+  await admin.raw(`drop database if exists ?? with (force)`, [`calsync_${opts.name}`]);
+  await admin.destroy();
+  await ensureDatabase(dbUrl);
+  const db = createDb(dbUrl);
+  await migrateLatest(db);
+  await db.destroy();
+
+  const temporalPort = await freePort();
+  const temporalOpts = { port: temporalPort, headless: true, dbFile: path.join(tmp, 'temporal.db'), logFile: path.join(tmp, 'temporal.log') };
+  let temporal = await startTemporalDevServer(temporalOpts);
+
+  const emulatorPort = await freePort();
+  const emulatorUrl = `http://127.0.0.1:${emulatorPort}`;
+  const emulator = spawnNode('emulator', 'emulators/google/main.ts', { env: { GOOGLE_EMULATOR_PORT: String(emulatorPort) }, logFile: path.join(tmp, 'emulator.log') });
+  await waitFor('emulator', () => httpAnswers(`${emulatorUrl}/_emulator/stats`));
+
+  const apiPort = await freePort();
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const adminKey = `admin-${opts.name}`;
+  const env: NodeJS.ProcessEnv = {
+    DATABASE_URL: dbUrl,
+    TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+    API_PORT: String(apiPort),
+    CALSYNC_ADMIN_KEY: adminKey,
+    CALSYNC_TOKEN_KEYS: SecretBox.generateKeySpec('bench'),
+    GOOGLE_API_ROOT_URL: `${emulatorUrl}/`,
+    GOOGLE_TOKEN_URL: `${emulatorUrl}/token`,
+    WORKER_METRICS_PORT: '0',
+    API_RATE_LIMIT_PER_MINUTE: '1000000',
+    LOG_LEVEL: 'warn',
+    ...opts.env,
+  };
+  let worker = spawnNode('worker', 'workers/main.ts', { env, logFile: path.join(tmp, 'worker.log') });
+  const api = spawnNode('api', 'api/main.ts', { env, logFile: path.join(tmp, 'api.log') });
+  await waitFor('api', () => httpAnswers(`${apiUrl}/healthz`));
+
+  return {
+    apiUrl,
+    emulatorUrl,
+    adminKey,
+    tmp,
+    workerPid: () => worker.child.pid,
+    apiPid: () => api.child.pid,
+    async killWorker() {
+      await worker.kill();
+    },
+    async startWorker() {
+      worker = spawnNode('worker', 'workers/main.ts', { env, logFile: path.join(tmp, 'worker.log') });
+    },
+    async restartTemporal(downMs = 1000) {
+      await temporal.stop();
+      await new Promise((r) => setTimeout(r, downMs));
+      temporal = await startTemporalDevServer(temporalOpts);
+    },
+    async stop() {
+      await Promise.all([api.stop(), worker.stop()]);
+      await Promise.all([emulator.stop(), temporal.stop()]);
+    },
+  };
+}
+
+export async function jsonCall(url: string, method = 'GET', body?: unknown, key?: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json().catch(() => undefined) };
+}
+
+/** A tenant with `count` staff members, each linked to an emulated Google account. */
+export async function seedTenant(stack: PrivateStack, tenantId: string, count: number) {
+  const { body } = await jsonCall(`${stack.apiUrl}/v1/admin/tenants`, 'POST', { id: tenantId, name: tenantId }, stack.adminKey);
+  const apiKey: string = body.apiKey;
+  const staff: { id: string; email: string; accessToken: string }[] = [];
+  for (let i = 0; i < count; i++) {
+    const id = `s${i}`;
+    await jsonCall(`${stack.apiUrl}/v1/staff/${id}`, 'PUT', { name: id }, apiKey);
+    const user = (await jsonCall(`${stack.emulatorUrl}/_emulator/users`, 'POST', { email: `${id}@${tenantId}.test` })).body;
+    await jsonCall(`${stack.apiUrl}/v1/staff/${id}/links/google`, 'POST', { accountEmail: user.email, refreshToken: user.refreshToken }, apiKey);
+    staff.push({ id, email: user.email, accessToken: user.accessToken });
+  }
+  return { apiKey, staff };
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Deterministic pseudo-random numbers (mulberry32), so a chaos run can be repeated by its seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Peak resident memory of a process (VmHWM), in MiB; Linux only. */
+export function peakMemoryMiB(pid: number | undefined): number {
+  if (!pid) return NaN;
+  try {
+    const status = require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8') as string;
+    const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]);
+    return kb / 1024;
+  } catch {
+    return NaN;
+  }
+}
