@@ -1,4 +1,5 @@
 import { refreshGoogleAccessToken } from '../providers/google/oauth';
+import { refreshMicrosoftAccessToken, type MicrosoftTokens } from '../providers/microsoft/oauth';
 import { ProviderError } from '../providers/errors';
 import type { ActivityDeps } from './deps';
 import { startWebhookDelivery } from './webhooks';
@@ -24,17 +25,24 @@ export async function accessTokenFor(deps: ActivityDeps, link: LinkRow): Promise
   const fresh = link.access_token_expires_at && link.access_token_expires_at.getTime() - Date.now() > EXPIRY_MARGIN_MS;
   if (link.access_token_sealed && fresh) return deps.secrets.open(link.access_token_sealed);
   if (!link.refresh_token_sealed) throw new ProviderError('auth', 'no_refresh_token', 'link has no refresh token');
-  if (link.provider !== 'google') throw new ProviderError('permanent', 'provider_unsupported', `provider ${link.provider} is not available yet`);
+  const refreshToken = deps.secrets.open(link.refresh_token_sealed);
 
-  const { google } = deps.config;
   // A dead grant surfaces as an 'auth' ProviderError; the caller marks the link.
-  const token = await refreshGoogleAccessToken(
-    { tokenUrl: google.tokenUrl, clientId: google.clientId, clientSecret: google.clientSecret },
-    deps.secrets.open(link.refresh_token_sealed),
-  );
+  let token: MicrosoftTokens;
+  if (link.provider === 'google') {
+    const { google } = deps.config;
+    token = await refreshGoogleAccessToken({ tokenUrl: google.tokenUrl, clientId: google.clientId, clientSecret: google.clientSecret }, refreshToken);
+  } else if (link.provider === 'microsoft') {
+    const { microsoft } = deps.config;
+    token = await refreshMicrosoftAccessToken({ tokenUrl: microsoft.tokenUrl, clientId: microsoft.clientId, clientSecret: microsoft.clientSecret }, refreshToken);
+  } else {
+    throw new ProviderError('permanent', 'provider_unsupported', `provider ${link.provider} is not available yet`);
+  }
   await deps.db('calendar_links').where({ id: link.id }).update({
     access_token_sealed: deps.secrets.seal(token.accessToken),
     access_token_expires_at: token.expiresAt,
+    // Microsoft rotates refresh tokens: keep the newest (Google sends none and keeps the old one).
+    ...(token.refreshToken && token.refreshToken !== refreshToken ? { refresh_token_sealed: deps.secrets.seal(token.refreshToken) } : {}),
     updated_at: deps.db.fn.now(),
   });
   return token.accessToken;

@@ -1,3 +1,4 @@
+import { sendClientInvitation } from './clientInvitation';
 import type { ActivityDeps } from './deps';
 import { pushToTarget, type PushInput } from './push';
 import { countFailures, nextFailedAppointments, resyncAppointments } from './replay';
@@ -10,6 +11,7 @@ export function createActivities(deps: ActivityDeps) {
     planTargets: (input: Parameters<typeof planTargets>[1]) => planTargets(deps, input),
     loadTargetStatuses: (input: Parameters<typeof loadTargetStatuses>[1]) => loadTargetStatuses(deps, input),
     pushToTarget: (input: PushInput) => pushToTarget(deps, input),
+    sendClientInvitation: (input: PushInput) => sendClientInvitation(deps, input),
     recordWarnings: (input: Parameters<typeof recordWarnings>[1]) => recordWarnings(deps, input),
     countFailures: (input: Parameters<typeof countFailures>[1]) => countFailures(deps, input),
     nextFailedAppointments: (input: Parameters<typeof nextFailedAppointments>[1]) => nextFailedAppointments(deps, input),

@@ -1,7 +1,9 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ProviderError } from '../providers/errors';
-import { renderEventContent } from '../providers/eventContent';
+import { calsyncTag, renderEventContent } from '../providers/eventContent';
 import { GoogleCalendarProvider } from '../providers/google/googleCalendar';
+import { MicrosoftCalendarProvider } from '../providers/microsoft/graphCalendar';
+import { remoteEventId } from '../lib/remoteIds';
 import type { CalendarProvider, DeleteOutcome, UpsertOutcome } from '../providers/types';
 import type { DesiredAppointment, PushMode, TargetSpec, TargetState } from '../lib/types';
 import { accessTokenFor, dropAccessToken, markNeedsReauth, type LinkRow } from './credentials';
@@ -19,6 +21,8 @@ export interface PushInput {
 export interface PushResult {
   outcome: UpsertOutcome | DeleteOutcome | 'skipped';
   remoteExists: boolean;
+  /** The event's id in the remote calendar (Graph assigns its own), when known. */
+  remoteId?: string;
 }
 
 function providerFor(deps: ActivityDeps, link: LinkRow, accessToken: string, requestId?: string): CalendarProvider {
@@ -28,6 +32,14 @@ function providerFor(deps: ActivityDeps, link: LinkRow, accessToken: string, req
       accessToken,
       requestId,
       onRequest: (operation, seconds) => providerRequestSeconds.observe({ provider: 'google', operation }, seconds),
+    });
+  }
+  if (link.provider === 'microsoft') {
+    return new MicrosoftCalendarProvider({
+      baseUrl: deps.config.microsoft.graphBaseUrl,
+      accessToken,
+      requestId,
+      onRequest: (operation, seconds) => providerRequestSeconds.observe({ provider: 'microsoft', operation }, seconds),
     });
   }
   throw new ProviderError('permanent', 'provider_unsupported', `provider ${link.provider} is not available yet`);
@@ -44,7 +56,15 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
   const startedAt = Date.now();
   const log = deps.logger.child({ requestId: desired.requestId, appointmentId: desired.appointmentId, target: target.targetKey, mode, revision: desired.revision, attempt });
   if (attempt > 1) syncRetries.inc({ provider: target.provider });
-  const link: LinkRow | undefined = await deps.db('calendar_links').where({ id: target.linkId, tenant_id: desired.tenantId }).first();
+  const [link, stored]: [LinkRow | undefined, { remote_id: string | null; applied_mode: string | null } | undefined] = await Promise.all([
+    deps.db('calendar_links').where({ id: target.linkId, tenant_id: desired.tenantId }).first(),
+    deps.db('appointment_targets').where({ tenant_id: desired.tenantId, appointment_id: desired.appointmentId, target_key: target.targetKey }).first('remote_id', 'applied_mode'),
+  ]);
+  // calsync's own id for this target (Google's event id). Graph picks its own ids: the one it gave
+  // on the last write is in PostgreSQL, unless that write removed the event.
+  const key = remoteEventId(desired.tenantId, desired.appointmentId, target.targetKey);
+  const knownRemoteId = stored?.remote_id && stored.remote_id !== key && stored.applied_mode !== 'remove' ? stored.remote_id : undefined;
+  const remoteIdBefore = stored?.remote_id ?? (target.provider === 'google' ? key : null);
 
   try {
     let result: PushResult;
@@ -55,18 +75,22 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
     } else {
       if (link.status !== 'active') throw new ProviderError('auth', 'link_needs_reauth', `the calendar link is ${link.status}`);
       const provider = providerFor(deps, link, await accessTokenFor(deps, link), desired.requestId);
-      const ref = { calendarId: target.calendarId, eventId: target.remoteId };
-      result =
-        mode === 'remove'
-          ? { outcome: await provider.deleteEvent(ref), remoteExists: false }
-          : {
-              outcome: await provider.upsertEvent(ref, renderEventContent(desired, { cancelled: mode === 'markCancelled' }), {
-                believedToExist: input.believedToExist,
-              }),
-              remoteExists: true,
-            };
+      const ref = { calendarId: target.calendarId, eventId: key, knownRemoteId, tag: calsyncTag(desired.tenantId, desired.appointmentId) };
+      if (mode === 'remove') {
+        result = { outcome: await provider.deleteEvent(ref), remoteExists: false, remoteId: remoteIdBefore ?? undefined };
+      } else {
+        const written = await provider.upsertEvent(ref, renderEventContent(desired, { cancelled: mode === 'markCancelled' }), {
+          believedToExist: input.believedToExist,
+        });
+        result = { outcome: written.outcome, remoteExists: true, remoteId: written.remoteId };
+      }
     }
-    await record(deps, input, attempt, Date.now() - startedAt, { result: result.outcome, state: mode === 'remove' ? 'removed' : 'synced', remoteExists: result.remoteExists });
+    await record(deps, input, attempt, Date.now() - startedAt, {
+      result: result.outcome,
+      state: mode === 'remove' ? 'removed' : 'synced',
+      remoteExists: result.remoteExists,
+      remoteId: result.remoteId ?? remoteIdBefore,
+    });
     syncAttempts.inc({ provider: target.provider, action: mode, result: 'ok', code: 'none' });
     if (desired.acceptedAt && result.outcome !== 'skipped') {
       syncLagSeconds.observe({ provider: target.provider }, Math.max(0, Date.now() - Date.parse(desired.acceptedAt)) / 1000);
@@ -82,6 +106,7 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
       result: 'error',
       state: final ? 'failed' : 'retrying',
       error: failure,
+      remoteId: remoteIdBefore,
     });
     syncAttempts.inc({ provider: target.provider, action: mode, result: 'error', code: failure.code });
     log.warn({ code: failure.code, status: failure.status, final }, 'push failed');
@@ -100,6 +125,8 @@ interface Outcome {
   state: TargetState;
   remoteExists?: boolean;
   error?: ProviderError;
+  /** The event's id in the remote calendar, as far as known after this attempt. */
+  remoteId: string | null;
 }
 
 async function record(deps: ActivityDeps, input: PushInput, attempt: number, durationMs: number, outcome: Outcome): Promise<void> {
@@ -115,7 +142,7 @@ async function record(deps: ActivityDeps, input: PushInput, attempt: number, dur
       result: outcome.result,
       error_code: outcome.error?.code ?? null,
       error_message: outcome.error?.message?.slice(0, 2000) ?? null,
-      remote_id: target.remoteId,
+      remote_id: outcome.remoteId,
       revision: desired.revision,
       attempt,
       duration_ms: durationMs,
@@ -128,7 +155,7 @@ async function record(deps: ActivityDeps, input: PushInput, attempt: number, dur
       provider: target.provider,
       link_id: target.linkId,
       calendar_id: target.calendarId,
-      remote_id: target.remoteId,
+      remote_id: outcome.remoteId,
       state: outcome.state,
       attempts: attempt,
       updated_at: now,

@@ -1,3 +1,4 @@
+import { clientInvitationTarget } from '../lib/clientInvitations';
 import { remoteEventId } from '../lib/remoteIds';
 import { defaultTenantSyncSettings, type TargetSpec, type TargetStatus, type TenantSyncSettings } from '../lib/types';
 import type { ActivityDeps } from './deps';
@@ -7,6 +8,8 @@ export interface TargetPlan {
   settings: TenantSyncSettings;
   /** Assigned staff with no active calendar link: nothing to write for them. */
   staffWithoutCalendar: string[];
+  /** The client's e-mail invitation, a target of its own (sent only when its preconditions hold). */
+  invitationTarget?: TargetSpec;
 }
 
 export function targetKeyForLink(linkId: string): string {
@@ -42,8 +45,15 @@ export async function planTargets(deps: ActivityDeps, input: { tenantId: string;
     settings: {
       cancelledEvents: tenant?.settings?.cancelledEvents ?? defaultTenantSyncSettings.cancelledEvents,
       notifyCrm: Boolean(tenant?.settings?.webhookUrl),
+      clientInvitations: {
+        enabled: tenant?.settings?.clientInvitations?.enabled === true,
+        onCreate: tenant?.settings?.clientInvitations?.onCreate !== false,
+        onChange: tenant?.settings?.clientInvitations?.onChange !== false,
+        onCancel: tenant?.settings?.clientInvitations?.onCancel !== false,
+      },
     },
     staffWithoutCalendar: input.staffIds.filter((id) => !linked.has(id)),
+    invitationTarget: clientInvitationTarget(input.tenantId, input.appointmentId),
   };
 }
 
@@ -68,10 +78,33 @@ export function rowToTargetStatus(row: any): TargetStatus {
   };
 }
 
+export interface PlanWarning {
+  targetKey: string;
+  provider: string;
+  code: string;
+  message: string;
+}
+
 /** Warnings are sync-log rows too, linked to the appointment they concern. */
-export async function recordWarnings(deps: ActivityDeps, input: { tenantId: string; appointmentId: string; revision: number; staffWithoutCalendar: string[] }): Promise<void> {
-  await deps.db('sync_log').insert(
-    input.staffWithoutCalendar.map((staffId) => ({
+export async function recordWarnings(
+  deps: ActivityDeps,
+  input: { tenantId: string; appointmentId: string; revision: number; staffWithoutCalendar: string[]; warnings?: PlanWarning[] },
+): Promise<void> {
+  const other = (input.warnings ?? []).map((w) => ({
+    tenant_id: input.tenantId,
+    appointment_id: input.appointmentId,
+    target_key: w.targetKey,
+    provider: w.provider,
+    action: 'plan',
+    result: 'warning',
+    error_code: w.code,
+    error_message: w.message,
+    revision: input.revision,
+  }));
+  if (other.length === 0 && input.staffWithoutCalendar.length === 0) return;
+  await deps.db('sync_log').insert([
+    ...other,
+    ...input.staffWithoutCalendar.map((staffId) => ({
       tenant_id: input.tenantId,
       appointment_id: input.appointmentId,
       target_key: `staff:${staffId}`,
@@ -82,5 +115,5 @@ export async function recordWarnings(deps: ActivityDeps, input: { tenantId: stri
       error_message: `staff member ${staffId} has no connected calendar; nothing is written for them`,
       revision: input.revision,
     })),
-  );
+  ]);
 }

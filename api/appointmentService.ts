@@ -48,6 +48,8 @@ export class AppointmentService {
       clientName: body.clientName,
       description: body.description,
       location: body.location,
+      locationTimeZone: body.locationTimeZone,
+      clientEmail: body.clientEmail,
       staffIds: body.staffIds,
       deleted: false,
       requestId,
@@ -146,16 +148,19 @@ export class AppointmentService {
   async status(tenantId: string, appointmentId: string) {
     const row = await this.db('appointments').where({ tenant_id: tenantId, id: appointmentId }).first();
     if (!row) throw new HttpError(404, 'not_found', `appointment ${appointmentId} not found`);
+    // The workflow first: every push it has seen finish is already in PostgreSQL (with the remote id
+    // the provider gave), so the rows read next are never older than the workflow's view.
+    const live = await this.queryWorkflow(tenantId, appointmentId);
     const stored = (await this.db('appointment_targets').where({ tenant_id: tenantId, appointment_id: appointmentId })).map((r) => ({
       ...rowToTargetStatus(r),
       attempts: r.attempts as number,
       updatedAt: r.updated_at as Date,
     }));
-    const live = await this.queryWorkflow(tenantId, appointmentId);
     const revision = Number(row.revision);
     const targets = mergeTargets(stored, live, revision);
     const state = overallState(targets, live?.busy ?? false);
     const desired = row.desired as DesiredAppointment;
+    const warnings = await this.currentWarnings(tenantId, appointmentId, revision);
     return {
       id: appointmentId,
       revision,
@@ -168,7 +173,24 @@ export class AppointmentService {
       workflowId: appointmentWorkflowId(tenantId, appointmentId),
       workflowRunning: live !== undefined,
       sync: { state, targets },
+      warnings,
     };
+  }
+
+  /** The warnings logged for the current revision (the latest of each kind per target), shaped like log entries. */
+  private async currentWarnings(tenantId: string, appointmentId: string, revision: number) {
+    const rows = await this.db('sync_log')
+      .where({ tenant_id: tenantId, appointment_id: appointmentId, result: 'warning', revision })
+      .orderBy('id', 'desc')
+      .limit(100);
+    const seen = new Set<string>();
+    const latest = rows.filter((r: any) => {
+      const key = `${r.target_key}\u0000${r.error_code}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    return latest.reverse().map((r: unknown) => logEntry(r));
   }
 
   private async queryWorkflow(tenantId: string, appointmentId: string): Promise<AppointmentSyncStatus | undefined> {
@@ -205,7 +227,8 @@ function mergeTargets(stored: StoredTarget[], live: AppointmentSyncStatus | unde
     const known = byKey.get(t.targetKey);
     // A retrying attempt is only visible in PostgreSQL: the workflow sees it as in flight.
     const state = t.state === 'pending' && known?.state === 'retrying' ? 'retrying' : t.state;
-    byKey.set(t.targetKey, { ...known, ...t, state, lastError: t.lastError ?? known?.lastError });
+    // The workflow holds calsync's own id; PostgreSQL holds the one the provider gave (Graph picks its own).
+    byKey.set(t.targetKey, { ...known, ...t, remoteId: known?.remoteId ?? t.remoteId, state, lastError: t.lastError ?? known?.lastError });
   }
   return [...byKey.values()].map((t) => ({
     targetKey: t.targetKey,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { appointmentBodySchema, createTenantSchema, googleLinkBodySchema, revisionOnlySchema, settingsUpdateSchema, staffBodySchema } from './schemas';
+import { appointmentBodySchema, createTenantSchema, googleLinkBodySchema, microsoftLinkBodySchema, revisionOnlySchema, settingsUpdateSchema, staffBodySchema } from './schemas';
 
 const json = (schema: z.ZodType) => ({ 'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) } });
 const error = { description: 'Error: `{ error, message, details.issues[{ field, message }] }`' };
@@ -24,9 +24,10 @@ export function openApiDocument() {
       '/v1/staff/{id}': { put: { summary: 'Create or update a staff member', requestBody: { content: json(staffBodySchema) }, responses: { 200: { description: 'Staff member' }, 400: error } } },
       '/v1/staff/{id}/links': { get: { summary: "A staff member's calendar links", responses: { 200: { description: 'Links' } } } },
       '/v1/staff/{id}/links/google': { post: { summary: 'Attach a Google calendar with a refresh token', requestBody: { content: json(googleLinkBodySchema) }, responses: { 201: { description: 'Link' }, 400: error } } },
+      '/v1/staff/{id}/links/microsoft': { post: { summary: 'Attach a Microsoft 365 calendar with a refresh token (default calendar unless calendarId)', requestBody: { content: json(microsoftLinkBodySchema) }, responses: { 201: { description: 'Link' }, 400: error } } },
       '/v1/settings': {
         get: { summary: 'Tenant settings', responses: { 200: { description: 'Settings' } } },
-        put: { summary: 'Change tenant settings (cancelledEvents, webhookUrl, webhookSecret)', requestBody: { content: json(settingsUpdateSchema) }, responses: { 200: { description: 'Settings' }, 400: error } },
+        put: { summary: 'Change tenant settings (cancelledEvents, webhookUrl, webhookSecret, clientInvitations, businessName, organizerEmail, language)', requestBody: { content: json(settingsUpdateSchema) }, responses: { 200: { description: 'Settings' }, 400: error } },
       },
       '/v1/admin/tenants': { post: { summary: 'Create a tenant and its first API key (admin key)', requestBody: { content: json(createTenantSchema) }, responses: { 201: { description: 'Tenant and API key' }, 409: error } } },
       '/v1/admin/tenants/{tenantId}/api-keys': { post: { summary: 'Issue another API key for a tenant (admin key)', responses: { 201: { description: 'API key' } } } },

@@ -29,6 +29,9 @@ export const appointmentBodySchema = z
     status: z.enum(appointmentStatuses).default('scheduled'),
     description: z.string().max(8000).optional(),
     location: z.string().trim().max(500).optional(),
+    // The location's own zone: client invitations carry it (DTSTART;TZID=…) and need it.
+    locationTimeZone: timeZoneSchema.optional(),
+    clientEmail: z.email().max(320).optional(),
     staffIds: z.array(idSchema).max(50),
   })
   .transform((body, ctx) => {
@@ -56,8 +59,24 @@ export type AppointmentBody = z.output<typeof appointmentBodySchema>;
 export const revisionOnlySchema = z.object({ revision: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional() });
 export const revisionQuerySchema = z.object({ revision: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional() });
 
+/** Which changes e-mail the client an iCalendar invitation (all three on once `enabled`, unless switched off). */
+export const clientInvitationSettingsSchema = z
+  .object({
+    enabled: z.boolean(),
+    onCreate: z.boolean().default(true),
+    onChange: z.boolean().default(true),
+    onCancel: z.boolean().default(true),
+  })
+  .strict();
+
 export const tenantSettingsSchema = z.object({
   cancelledEvents: z.enum(['remove', 'keep']).optional(),
+  clientInvitations: clientInvitationSettingsSchema.optional(),
+  /** The organizer's name in invitations; the tenant's name when absent. */
+  businessName: z.string().trim().min(1).max(200).optional(),
+  /** The organizer's address in invitations (replies go there); MAIL_FROM when absent. */
+  organizerEmail: z.email().max(320).optional(),
+  language: z.enum(['en', 'es']).optional(),
 });
 
 /** What PUT /v1/settings accepts: the sync settings plus the CRM webhook (its secret is stored sealed). */
@@ -86,6 +105,9 @@ export const googleLinkBodySchema = z.object({
   calendarId: z.string().min(1).max(1024).optional(),
 });
 
+/** A Microsoft 365 link takes the same body; without calendarId it writes to the mailbox's default calendar. */
+export const microsoftLinkBodySchema = googleLinkBodySchema;
+
 export const resyncBodySchema = z.object({
   targetKey: z.string().min(1).max(200).optional(),
   force: z.boolean().default(false),
@@ -98,7 +120,7 @@ export const logQuerySchema = z.object({
 
 export const failureFilterSchema = z.object({
   since: z.iso.datetime({ offset: true }).optional(),
-  provider: z.enum(['google', 'microsoft']).optional(),
+  provider: z.enum(['google', 'microsoft', 'email']).optional(),
   staff: idSchema.optional(),
   code: z.string().min(1).max(100).optional(),
 });

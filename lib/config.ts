@@ -24,7 +24,11 @@ export interface Config {
   /** Origins of Temporal UI allowed to call the codec endpoint (CORS). */
   temporalUiOrigins: string[];
   google: { apiRootUrl: string; tokenUrl: string; clientId: string; clientSecret: string };
+  /** Graph base URL (without `/v1.0`) and the identity platform's v2.0 token endpoint. */
+  microsoft: { graphBaseUrl: string; tokenUrl: string; clientId: string; clientSecret: string };
   sync: SyncPolicy;
+  /** SMTP server that sends client invitations, and the default sender. */
+  mail: { host: string; port: number; secure: boolean; user: string; pass: string; from: string };
   logLevel: string;
 }
 
@@ -58,6 +62,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       clientId: env.GOOGLE_CLIENT_ID ?? 'calsync-dev',
       clientSecret: env.GOOGLE_CLIENT_SECRET ?? 'calsync-dev-secret',
     },
+    microsoft: {
+      graphBaseUrl: env.MICROSOFT_GRAPH_BASE_URL ?? 'https://graph.microsoft.com',
+      tokenUrl: env.MICROSOFT_TOKEN_URL ?? 'https://login.microsoftonline.com/common/oauth2/v2.0/token',
+      clientId: env.MICROSOFT_CLIENT_ID ?? 'calsync-dev',
+      clientSecret: env.MICROSOFT_CLIENT_SECRET ?? 'calsync-dev-secret',
+    },
     sync: {
       coalesceMs: num(env.SYNC_COALESCE_MS, 300),
       coalesceMaxMs: num(env.SYNC_COALESCE_MAX_MS, 2000),
@@ -67,6 +77,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       activityMaxRetryMs: num(env.SYNC_ACTIVITY_MAX_RETRY_MS, 60000),
       activityTimeoutMs: num(env.SYNC_ACTIVITY_TIMEOUT_MS, 30000),
       continueAsNewAfterEvents: num(env.SYNC_CONTINUE_AS_NEW_EVENTS, 4000),
+    },
+    mail: {
+      host: env.SMTP_HOST || 'localhost',
+      port: num(env.SMTP_PORT, env.SMTP_SECURE === 'true' ? 465 : 587),
+      // true: TLS from the first byte (port 465); otherwise STARTTLS whenever the server offers it.
+      secure: env.SMTP_SECURE === 'true',
+      user: env.SMTP_USER ?? '',
+      pass: env.SMTP_PASS ?? '',
+      from: env.MAIL_FROM || 'calsync <invitations@calsync.localhost>',
     },
     logLevel: env.LOG_LEVEL ?? 'info',
   };

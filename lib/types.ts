@@ -18,6 +18,10 @@ export interface DesiredAppointment {
   clientName?: string;
   description?: string;
   location?: string;
+  /** IANA time zone of the location: client invitations need it for their DTSTART/DTEND. */
+  locationTimeZone?: string;
+  /** The client's address for e-mail invitations (iMIP). */
+  clientEmail?: string;
   staffIds: string[];
   deleted: boolean;
   /** The API request that set this state, carried to logs and provider calls. Not part of the content. */
@@ -26,7 +30,8 @@ export interface DesiredAppointment {
   acceptedAt?: string;
 }
 
-export type ProviderName = 'google' | 'microsoft';
+/** `email` is the client's e-mail invitation, a target like a calendar. */
+export type ProviderName = 'google' | 'microsoft' | 'email';
 
 /** One remote place an appointment is written to: a staff member's connected calendar. */
 export interface TargetSpec {
@@ -56,6 +61,15 @@ export interface TenantSyncSettings {
   cancelledEvents: 'remove' | 'keep';
   /** Whether the tenant has a webhook that wants sync-state changes. */
   notifyCrm: boolean;
+  /** Which changes e-mail the client an invitation; absent in histories older than the feature. */
+  clientInvitations?: ClientInvitationSwitches;
+}
+
+export interface ClientInvitationSwitches {
+  enabled: boolean;
+  onCreate: boolean;
+  onChange: boolean;
+  onCancel: boolean;
 }
 
 export const defaultTenantSyncSettings: TenantSyncSettings = { cancelledEvents: 'remove', notifyCrm: false };

@@ -4,6 +4,11 @@ import type { EventContent } from './types';
 
 export const CALSYNC_TAG = 'calsyncId';
 
+/** The value of calsync's tag on every event of one appointment. */
+export function calsyncTag(tenantId: string, appointmentId: string): string {
+  return `${tenantId}:${appointmentId}`;
+}
+
 const statusLabels: Record<DesiredAppointment['status'], string> = {
   scheduled: 'Scheduled',
   confirmed: 'Confirmed',
@@ -33,7 +38,7 @@ export function renderEventContent(desired: DesiredAppointment, opts: { cancelle
     tentative: desired.status === 'tentative',
     cancelled: opts.cancelled,
     tags: {
-      [CALSYNC_TAG]: `${desired.tenantId}:${desired.appointmentId}`,
+      [CALSYNC_TAG]: calsyncTag(desired.tenantId, desired.appointmentId),
       calsyncType: desired.type,
       calsyncRevision: String(desired.revision),
     },

@@ -2,11 +2,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createDb, ensureDatabase, migrateLatest } from '../lib/db';
 import { SecretBox } from '../lib/secretBox';
-import { ROOT, httpAnswers, spawnNode, startTemporalDevServer, waitFor, type Service } from './stack';
+import { ensureEmulatorCertificate, extraCaCerts, trustCaInThisProcess } from '../emulators/microsoft/certificate';
+import { ROOT, httpAnswers, spawnNode, spawnService, startTemporalDevServer, waitFor, type Service } from './stack';
 
 /**
- * `npm start`: the whole stack on one machine, with a demo tenant whose staff member has an
- * (emulated) Google calendar. Logs go to data/logs; Ctrl-C stops everything started here.
+ * `npm start`: the whole stack on one machine, with a demo tenant whose staff members have an
+ * (emulated) Google calendar (anna) and Microsoft 365 calendar (ben). Logs go to data/logs; Ctrl-C
+ * stops everything started here.
  */
 const DATA = path.join(ROOT, 'data');
 const LOGS = path.join(DATA, 'logs');
@@ -67,6 +69,37 @@ async function main() {
       console.log(`google    emulator on ${emulatorUrl}`);
     }
 
+    // Without an SMTP server of one's own, maildev catches client invitations and shows them on the web.
+    let mailUrl: string | undefined;
+    if (!process.env.SMTP_HOST) {
+      const smtpPort = process.env.MAILDEV_SMTP_PORT ?? '1025';
+      const webPort = process.env.MAILDEV_WEB_PORT ?? '1080';
+      const maildev = path.join(ROOT, 'node_modules', 'maildev', 'bin', 'maildev');
+      services.push(spawnService('maildev', process.execPath, [maildev, '--smtp', smtpPort, '--web', webPort, '--ip', '127.0.0.1'], { logFile: path.join(LOGS, 'maildev.log') }));
+      mailUrl = `http://127.0.0.1:${webPort}`;
+      await waitFor('maildev', () => httpAnswers(mailUrl!));
+      process.env.SMTP_HOST = '127.0.0.1';
+      process.env.SMTP_PORT = smtpPort;
+      process.env.SMTP_SECURE = 'false';
+      console.log(`mail      maildev on smtp://127.0.0.1:${smtpPort}, inbox ${mailUrl}`);
+    }
+
+    // Likewise for Microsoft. Its emulator is HTTPS (the Graph client sends tokens only over https),
+    // and Node reads NODE_EXTRA_CA_CERTS at start-up: the CA exists before the worker is spawned.
+    let microsoftUrl = '';
+    if (!process.env.MICROSOFT_CLIENT_ID) {
+      const cert = await ensureEmulatorCertificate(DATA);
+      process.env.NODE_EXTRA_CA_CERTS = extraCaCerts(cert, DATA);
+      await trustCaInThisProcess(cert.ca);
+      const port = process.env.MICROSOFT_EMULATOR_PORT ?? '4200';
+      microsoftUrl = `https://127.0.0.1:${port}`;
+      services.push(spawnNode('microsoft-emulator', 'emulators/microsoft/main.ts', { env: { MICROSOFT_EMULATOR_PORT: port, MICROSOFT_EMULATOR_CERT_DIR: DATA }, logFile: path.join(LOGS, 'microsoft-emulator.log') }));
+      await waitFor('Microsoft emulator', () => httpAnswers(`${microsoftUrl}/_emulator/health`));
+      process.env.MICROSOFT_GRAPH_BASE_URL = microsoftUrl;
+      process.env.MICROSOFT_TOKEN_URL = `${microsoftUrl}/common/oauth2/v2.0/token`;
+      console.log(`microsoft emulator on ${microsoftUrl} (its CA: ${cert.caPath})`);
+    }
+
     const apiUrl = `http://127.0.0.1:${process.env.API_PORT}`;
     services.push(spawnNode('worker', 'workers/main.ts', { logFile: path.join(LOGS, 'worker.log') }));
     services.push(spawnNode('api', 'api/main.ts', { logFile: path.join(LOGS, 'api.log') }));
@@ -80,8 +113,8 @@ async function main() {
       });
     }
 
-    const demo = useEmulator ? await createDemo(apiUrl, emulatorUrl) : undefined;
-    printBanner(apiUrl, demo);
+    const demo = useEmulator ? await createDemo(apiUrl, emulatorUrl, microsoftUrl) : undefined;
+    printBanner(apiUrl, demo, mailUrl);
   } catch (err) {
     console.error(err);
     await stopAll(1);
@@ -98,12 +131,14 @@ async function post(url: string, key: string | undefined, body: unknown, method 
 }
 
 /** A demo tenant with one staff member whose emulated Google calendar is linked. */
-async function createDemo(apiUrl: string, emulatorUrl: string) {
+async function createDemo(apiUrl: string, emulatorUrl: string, microsoftUrl: string) {
   const admin = process.env.CALSYNC_ADMIN_KEY!;
   let created = await post(`${apiUrl}/v1/admin/tenants`, admin, { id: 'demo', name: 'Demo Salon' });
   // The tenant survives restarts (PostgreSQL); a fresh key is issued each start because only hashes are kept.
   if (created.status === 409) created = await post(`${apiUrl}/v1/admin/tenants/demo/api-keys`, admin, {});
   const apiKey: string = created.body.apiKey;
+  // The demo's clients get e-mail invitations (caught by maildev unless SMTP_HOST is set).
+  await post(`${apiUrl}/v1/settings`, apiKey, { clientInvitations: { enabled: true }, businessName: 'Demo Salon', organizerEmail: 'desk@demo.calsync.test', language: 'en' }, 'PUT');
   await post(`${apiUrl}/v1/staff/anna`, apiKey, { name: 'Anna', email: 'anna@demo.calsync.test', timeZone: 'Europe/Madrid' }, 'PUT');
 
   // The emulator keeps its state in memory: link a fresh account each start, retiring older demo links.
@@ -113,10 +148,23 @@ async function createDemo(apiUrl: string, emulatorUrl: string) {
   await db('calendar_links').where({ tenant_id: 'demo', staff_id: 'anna', status: 'active' }).update({ status: 'disconnected', status_reason: 'replaced by a new demo link' });
   await db.destroy();
   await post(`${apiUrl}/v1/staff/anna/links/google`, apiKey, { accountEmail: email, refreshToken: user.body.refreshToken });
-  return { apiKey, email, emulatorUrl };
+
+  // Ben's calendar is an emulated Microsoft 365 mailbox's default calendar (no calendarId).
+  let benCalendar: string | undefined;
+  if (microsoftUrl) {
+    const benEmail = 'ben@demo.calsync.test';
+    await post(`${apiUrl}/v1/staff/ben`, apiKey, { name: 'Ben', email: benEmail, timeZone: 'Europe/Madrid' }, 'PUT');
+    const mailbox = await post(`${microsoftUrl}/_emulator/users`, undefined, { email: benEmail, timeZone: 'Europe/Madrid', displayName: 'Ben' });
+    const links = createDb(process.env.DATABASE_URL!);
+    await links('calendar_links').where({ tenant_id: 'demo', staff_id: 'ben', status: 'active' }).update({ status: 'disconnected', status_reason: 'replaced by a new demo link' });
+    await links.destroy();
+    await post(`${apiUrl}/v1/staff/ben/links/microsoft`, apiKey, { accountEmail: benEmail, refreshToken: mailbox.body.refreshToken });
+    benCalendar = `${microsoftUrl}/_emulator/users/${benEmail}/calendars/calendar/events`;
+  }
+  return { apiKey, email, emulatorUrl, benCalendar };
 }
 
-function printBanner(apiUrl: string, demo?: { apiKey: string; email: string; emulatorUrl: string }) {
+function printBanner(apiUrl: string, demo?: { apiKey: string; email: string; emulatorUrl: string; benCalendar?: string }, mailUrl?: string) {
   const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
   console.log(`
 calsync is running.
@@ -124,22 +172,25 @@ calsync is running.
   API          ${apiUrl}   (OpenAPI: ${apiUrl}/openapi.json)
   Temporal UI  http://127.0.0.1:8233
   Logs         data/logs/
-
+${mailUrl ? `  Mail         ${mailUrl}   (client invitations, caught by maildev)\n` : ''}
 Workflow payloads are encrypted. To read them in Temporal UI (local dev only: the link carries the admin key):
   1. open ${apiUrl}/codec/login?key=${encodeURIComponent(process.env.CALSYNC_ADMIN_KEY ?? '')} once in that browser;
   2. in Temporal UI's Codec Server settings, set ${apiUrl}/codec as this browser's endpoint (overriding the
      server's) and switch on "Include cross-origin credentials", so the UI sends the session cookie.
 ${demo ? `  Demo key     ${demo.apiKey}
   Calendar     ${demo.emulatorUrl}/_emulator/users/${demo.email}/calendars
-
+${demo.benCalendar ? `  Ben (M365)   ${demo.benCalendar}   (self-signed: curl --cacert data/microsoft-emulator-ca.pem)
+` : ''}
 Create an appointment for Anna:
 
   curl -X PUT ${apiUrl}/v1/appointments/demo-1 \\
     -H 'Authorization: Bearer ${demo.apiKey}' -H 'Content-Type: application/json' \\
-    -d '{"revision":1,"start":"${tomorrow}T10:00:00","end":"${tomorrow}T11:00:00","timeZone":"Europe/Madrid","title":"Haircut","clientName":"Ana García","services":["Haircut"],"staffIds":["anna"]}'
+    -d '{"revision":1,"start":"${tomorrow}T10:00:00","end":"${tomorrow}T11:00:00","timeZone":"Europe/Madrid","title":"Haircut","clientName":"Ana García","services":["Haircut"],"staffIds":["anna"],"location":"Calle Mayor 1, Madrid","locationTimeZone":"Europe/Madrid","clientEmail":"ana@example.test"}'
 
   curl ${apiUrl}/v1/appointments/demo-1 -H 'Authorization: Bearer ${demo.apiKey}'
-` : ''}
+${demo.benCalendar ? `
+Move it to Ben's Microsoft 365 calendar: the same PUT with "revision":2 and "staffIds":["ben"].
+` : ''}` : ''}
 Ctrl-C stops everything.`);
 }
 

@@ -78,7 +78,7 @@ describe('API validation and tenancy', () => {
 
     const mine = await world.call('GET', '/v1/appointments/shared-id');
     expect(mine.body).toMatchObject({ revision: 5, status: 'confirmed', deleted: false });
-    const rows = await testDb()('appointments').where({ id: 'shared-id' });
+    const rows = await testDb()('appointments').where({ id: 'shared-id' }).whereIn('tenant_id', [world.tenantId, other.tenantId]);
     expect(rows.map((r) => r.tenant_id)).toEqual([world.tenantId]);
   });
 

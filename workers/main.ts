@@ -31,7 +31,7 @@ async function main() {
     activities,
     dataConverter: calsyncDataConverter(config.payloadKeys),
     maxConcurrentActivityTaskExecutions: Number(process.env.WORKER_MAX_ACTIVITIES ?? 100),
-    maxCachedWorkflows: Number(process.env.WORKER_MAX_CACHED_WORKFLOWS ?? 1000),
+    maxCachedWorkflows: Number(process.env.WORKER_MAX_CACHED_WORKFLOWS ?? 2000),
   });
   startMetricsServer(config.workerMetricsPort, logger);
   logger.info({ taskQueue: config.taskQueue, address: config.temporalAddress }, 'worker started');

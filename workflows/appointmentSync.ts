@@ -5,7 +5,9 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   sleep,
@@ -15,6 +17,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { CalsyncActivities } from '../activities';
+import type { TargetPlan } from '../activities/targets';
 import { CalsyncEntityId, CalsyncState, CalsyncTenant, type CalsyncStateValue } from '../lib/searchAttributes';
 import type { DesiredAppointment, PushMode, TargetSpec, TargetStatus } from '../lib/types';
 import { webhookWorkflowId, type WebhookDelivery } from '../lib/webhookEvents';
@@ -31,10 +34,20 @@ const ALL_TARGETS = '*';
  */
 export async function appointmentSync(input: AppointmentSyncInput): Promise<string> {
   const { tenantId, appointmentId, policy } = input;
-  const lookups = proxyActivities<CalsyncActivities>({
-    startToCloseTimeout: '30 seconds',
-    retry: { initialInterval: '500 ms', maximumInterval: '30 seconds' },
-  });
+  // Database lookups of a few milliseconds run as local activities (no round trips through the
+  // server, no extra workflow tasks) and a run's first round skips the coalescing timer.
+  // Histories from before this change replay with the old path.
+  const lean = patched('lean-rounds');
+  const lookups = lean
+    ? proxyLocalActivities<CalsyncActivities>({
+        startToCloseTimeout: '30 seconds',
+        localRetryThreshold: '10 seconds',
+        retry: { initialInterval: '200 ms', maximumInterval: '10 seconds' },
+      })
+    : proxyActivities<CalsyncActivities>({
+        startToCloseTimeout: '30 seconds',
+        retry: { initialInterval: '500 ms', maximumInterval: '30 seconds' },
+      });
   const remote = proxyActivities<CalsyncActivities>({
     startToCloseTimeout: policy.activityTimeoutMs,
     retry: {
@@ -49,11 +62,13 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
   let dirty = input.carried?.dirty ?? false;
   const forced = new Set<string>();
   let warningsLogged = '';
+  let invitationWarningsLogged = '';
   let notifyCrm = false;
   let lastReportedState: CalsyncStateValue | undefined;
   let busy = false;
   let lastChangeAt = Date.now();
   let failedAt: number | undefined;
+  let rounds = 0;
   const targets = new Map<string, TargetStatus>((input.carried?.targets ?? []).map((t) => [t.targetKey, t]));
 
   setHandler(desiredStateSignal, (next) => {
@@ -82,11 +97,21 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     targets: [...targets.values()],
   }));
 
-  upsertSearchAttributes([
-    { key: CalsyncTenant, value: tenantId },
-    { key: CalsyncEntityId, value: appointmentId },
-  ]);
-  const setState = (state: CalsyncStateValue) => upsertSearchAttributes([{ key: CalsyncState, value: state }]);
+  // Starters set the search attributes (CalsyncState "pending"); each visibility write costs the
+  // server, so the lean path writes only what is missing and only when the state changes.
+  const startedWith = workflowInfo().typedSearchAttributes;
+  if (!lean || startedWith.get(CalsyncTenant) === undefined) {
+    upsertSearchAttributes([
+      { key: CalsyncTenant, value: tenantId },
+      { key: CalsyncEntityId, value: appointmentId },
+    ]);
+  }
+  let shownState = lean ? startedWith.get(CalsyncState) : undefined;
+  const setState = (state: CalsyncStateValue) => {
+    if (lean && state === shownState) return;
+    shownState = state;
+    upsertSearchAttributes([{ key: CalsyncState, value: state }]);
+  };
 
   if (!input.carried) {
     for (const t of await lookups.loadTargetStatuses({ tenantId, appointmentId })) targets.set(t.targetKey, t);
@@ -104,13 +129,15 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     };
     targets.set(spec.targetKey, entry);
     try {
-      const result = await remote.pushToTarget({
+      const args = {
         target: spec,
         desired: current,
         mode,
         believedToExist: entry.remoteExists && entry.appliedMode !== 'remove',
         maxAttempts: policy.activityMaxAttempts,
-      });
+      };
+      // The client's e-mail invitation is a target too: same states, same trail, another activity.
+      const result = spec.provider === 'email' ? await remote.sendClientInvitation(args) : await remote.pushToTarget(args);
       targets.set(spec.targetKey, {
         ...entry,
         state: mode === 'remove' ? 'removed' : 'synced',
@@ -136,6 +163,7 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
       warningsLogged = warnings.join(',');
       if (warnings.length > 0) await lookups.recordWarnings({ tenantId, appointmentId, revision: current.revision, staffWithoutCalendar: warnings });
     }
+    const invitation = await planInvitation(current, plan, isForced);
     const cancelled = current.status === 'cancelled';
     const keepCancelled = cancelled && plan.settings.cancelledEvents === 'keep';
     const wanted = current.deleted || (cancelled && !keepCancelled) ? [] : plan.targets;
@@ -143,6 +171,7 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     const wantedKeys = new Set(wanted.map((t) => t.targetKey));
 
     const work: Promise<void>[] = [];
+    if (invitation) work.push(push(invitation.spec, invitation.mode, current));
     for (const spec of wanted) {
       const now = targets.get(spec.targetKey);
       const upToDate = now?.state === 'synced' && now.appliedRevision === current.revision && now.appliedMode === mode;
@@ -150,10 +179,43 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     }
     // Reassigned away, disconnected, cancelled or deleted: take the event out of that calendar.
     for (const now of targets.values()) {
+      if (now.provider === 'email') continue; // the invitation is cancelled by its own plan
       if (wantedKeys.has(now.targetKey) || (now.state === 'removed' && !isForced(now.targetKey))) continue;
       work.push(push(now, 'remove', current));
     }
     await Promise.all(work);
+  }
+
+  /**
+   * The client's e-mail invitation: a REQUEST on create and on changes, a CANCEL on cancel and
+   * delete (the activity compares what the client sees and sends nothing when that is unchanged).
+   * Each missing precondition is a warning in the log, once per revision, and no mail.
+   */
+  async function planInvitation(current: DesiredAppointment, plan: TargetPlan, isForced: (key: string) => boolean): Promise<{ spec: TargetSpec; mode: PushMode } | undefined> {
+    const spec = plan.invitationTarget;
+    const switches = plan.settings.clientInvitations;
+    const now = spec ? targets.get(spec.targetKey) : undefined;
+    // Histories from before this feature carry no client e-mail, switches or invitation target.
+    if (!spec || (!current.clientEmail && !switches?.enabled && !now)) return undefined;
+    if (!patched('client-invitations')) return undefined;
+    const ending = current.deleted || current.status === 'cancelled';
+    if (ending && !now?.remoteExists) return undefined; // never invited: nothing to cancel
+    const when = ending ? 'onCancel' : now?.remoteExists ? 'onChange' : 'onCreate';
+    const warnings: { targetKey: string; provider: string; code: string; message: string }[] = [];
+    const warn = (code: string, message: string) => warnings.push({ targetKey: spec.targetKey, provider: 'email', code, message });
+    if (!switches?.enabled) warn('client_invitations_off', 'client invitations are switched off for this tenant (settings.clientInvitations.enabled); no e-mail is sent');
+    else if (!switches[when]) warn('client_invitations_off', `client invitations are switched off for this kind of change (settings.clientInvitations.${when}); no e-mail is sent`);
+    if (!current.clientEmail && !ending) warn('client_email_missing', 'the appointment has no clientEmail; no invitation is sent');
+    if (!current.locationTimeZone) warn('location_time_zone_missing', 'the location has no time zone (locationTimeZone, IANA); no invitation is sent');
+    const logged = warnings.length ? `${current.revision}:${warnings.map((w) => w.code).join(',')}` : '';
+    if (logged !== invitationWarningsLogged) {
+      invitationWarningsLogged = logged;
+      if (warnings.length) await lookups.recordWarnings({ tenantId, appointmentId, revision: current.revision, staffWithoutCalendar: [], warnings });
+    }
+    if (warnings.length) return undefined;
+    const mode: PushMode = ending ? 'remove' : 'upsert';
+    const upToDate = (now?.state === 'synced' || now?.state === 'removed') && now.appliedRevision === current.revision && now.appliedMode === mode;
+    return upToDate && !isForced(spec.targetKey) ? undefined : { spec, mode };
   }
 
   async function notifyStateChange(current: DesiredAppointment, state: 'synced' | 'failed'): Promise<void> {
@@ -200,19 +262,22 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
       }
     }
 
-    // Coalesce a burst: wait for a quiet spell, but never longer than coalesceMaxMs in all.
+    // Coalesce a burst: wait for a quiet spell, but never longer than coalesceMaxMs in all. The
+    // first round of a run goes at once: a new appointment should reach the calendar fast, and
+    // whatever follows it within the window is coalesced into the next round.
     const burstStartedAt = Date.now();
-    for (;;) {
+    for (let firstRound = lean && rounds === 0; !firstRound; ) {
       const waitMs = Math.min(lastChangeAt + policy.coalesceMs, burstStartedAt + policy.coalesceMaxMs) - Date.now();
       if (waitMs <= 0) break;
       await sleep(waitMs);
     }
 
+    rounds++;
     dirty = false;
     const forcedNow = new Set(forced);
     forced.clear();
     busy = true;
-    setState('pending');
+    if (!lean) setState('pending');
     await reconcile(desired!, forcedNow);
     busy = false;
     const state = summaryState();

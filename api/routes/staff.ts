@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import type { Knex } from 'knex';
 import type { SecretBox } from '../../lib/secretBox';
-import { googleLinkBodySchema, idSchema, staffBodySchema } from '../schemas';
+import { MICROSOFT_DEFAULT_CALENDAR } from '../../providers/microsoft/eventMapping';
+import { googleLinkBodySchema, idSchema, microsoftLinkBodySchema, staffBodySchema } from '../schemas';
 import { HttpError, param, parse } from '../validation';
 
 function publicLink(row: any) {
@@ -36,9 +37,10 @@ export function staffRoutes(db: Knex, secrets: SecretBox): Router {
     res.json({ links: rows.map(publicLink) });
   });
 
-  router.post('/v1/staff/:id/links/google', async (req, res) => {
+  /** Attaches an account by its refresh token; `defaultCalendar` is where events go without a calendarId. */
+  const attachLink = (provider: 'google' | 'microsoft', schema: typeof googleLinkBodySchema, defaultCalendar: (accountEmail: string) => string): RequestHandler => async (req, res) => {
     const staffId = param(req, 'id', idSchema);
-    const body = parse(googleLinkBodySchema, req.body);
+    const body = parse(schema, req.body);
     if (!(await db('staff').where({ tenant_id: req.tenantId!, id: staffId }).first('id'))) {
       throw new HttpError(404, 'not_found', `staff member ${staffId} not found`);
     }
@@ -47,14 +49,18 @@ export function staffRoutes(db: Knex, secrets: SecretBox): Router {
         id: randomUUID(),
         tenant_id: req.tenantId!,
         staff_id: staffId,
-        provider: 'google',
+        provider,
         account_email: body.accountEmail,
-        calendar_id: body.calendarId ?? body.accountEmail,
+        calendar_id: body.calendarId ?? defaultCalendar(body.accountEmail),
         refresh_token_sealed: secrets.seal(body.refreshToken),
       })
       .returning('*');
     res.status(201).json(publicLink(row));
-  });
+  };
+  // Google: the primary calendar's id is the account's address.
+  router.post('/v1/staff/:id/links/google', attachLink('google', googleLinkBodySchema, (email) => email));
+  // Microsoft: `calendar` stands for the mailbox's default calendar (`/me/calendar`).
+  router.post('/v1/staff/:id/links/microsoft', attachLink('microsoft', microsoftLinkBodySchema, () => MICROSOFT_DEFAULT_CALENDAR));
 
   return router;
 }

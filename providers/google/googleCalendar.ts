@@ -1,6 +1,6 @@
 import { google, calendar_v3 } from 'googleapis';
 import { ProviderError, classifyHttpStatus, isNetworkError, parseRetryAfter } from '../errors';
-import type { CalendarProvider, DeleteOutcome, EventContent, EventRef, UpsertOutcome } from '../types';
+import type { CalendarProvider, DeleteOutcome, EventContent, EventRef, UpsertOutcome, UpsertResult } from '../types';
 import { toGoogleEvent } from './eventMapping';
 
 const retryableReasons = new Set(['rateLimitExceeded', 'userRateLimitExceeded', 'quotaExceeded', 'backendError', 'internalError']);
@@ -64,7 +64,12 @@ export class GoogleCalendarProvider implements CalendarProvider {
     }
   }
 
-  async upsertEvent(ref: EventRef, content: EventContent, opts: { believedToExist: boolean }): Promise<UpsertOutcome> {
+  /** Google takes calsync's deterministic id as the event id, so that is the remote id too. */
+  async upsertEvent(ref: EventRef, content: EventContent, opts: { believedToExist: boolean }): Promise<UpsertResult> {
+    return { outcome: await this.write(ref, content, opts), remoteId: ref.eventId };
+  }
+
+  private async write(ref: EventRef, content: EventContent, opts: { believedToExist: boolean }): Promise<UpsertOutcome> {
     const body = toGoogleEvent(ref.eventId, content);
     if (!opts.believedToExist) {
       try {

@@ -46,6 +46,8 @@ export interface AppointmentInput {
   status?: string;
   description?: string;
   location?: string;
+  locationTimeZone?: string;
+  clientEmail?: string;
   staffIds: string[];
   type?: string;
 }

@@ -59,3 +59,71 @@ export const googleEmulator = {
     await json('POST', `/_emulator/calendars/${encodeURIComponent(calendarId)}/forbid`, { forbidden });
   },
 };
+
+/** The Microsoft emulator's control API (HTTPS; globalSetup makes this process trust its CA). */
+const msBase = () => process.env.MICROSOFT_EMULATOR_URL!;
+
+async function msJson(method: string, path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${msBase()}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  const text = await res.text();
+  return text ? JSON.parse(text) : undefined;
+}
+
+export interface GraphEvent {
+  id: string;
+  subject: string;
+  body: { contentType: string; content: string };
+  showAs: string;
+  transactionId: string | null;
+  location: { displayName: string };
+  /** In the event's own zone (the inspector shows what Outlook shows its owner). */
+  start: { dateTime: string; timeZone: string };
+  end: { dateTime: string; timeZone: string };
+  singleValueExtendedProperties: Array<{ id: string; value: string }>;
+}
+
+type MicrosoftFaults = { user: string; errorRate?: number; errorStatuses?: number[]; latencyMs?: number; applyThenFail?: 'never' | 'firstInsert' | 'always' | number; retryAfterSeconds?: number };
+const user = (email: string) => `/_emulator/users/${encodeURIComponent(email)}`;
+
+export const microsoftEmulator = {
+  async createUser(prefix = 'staff'): Promise<{ id: string; email: string; refreshToken: string; accessToken: string; defaultCalendarId: string }> {
+    return msJson('POST', '/_emulator/users', { email: `${prefix}-${randomUUID().slice(0, 8)}@contoso.test` });
+  },
+  /** Every event in the calendar (`calendar`: the default one). Graph forgets deleted events. */
+  async events(email: string, calendarId = 'calendar'): Promise<GraphEvent[]> {
+    return (await msJson('GET', `${user(email)}/calendars/${encodeURIComponent(calendarId)}/events`)).items;
+  },
+  /** The value of one of calsync's extended properties on an event. */
+  tag(event: GraphEvent, name: string): string | undefined {
+    return event.singleValueExtendedProperties.find((p) => p.id.endsWith(` Name ${name}`))?.value;
+  },
+  async deleteInOutlook(email: string, eventId: string, calendarId = 'calendar'): Promise<void> {
+    await msJson('DELETE', `${user(email)}/calendars/${encodeURIComponent(calendarId)}/events/${encodeURIComponent(eventId)}`);
+  },
+  async stats(email: string): Promise<{ writes: number; requests: number; byOperation: Record<string, { total: number; ok: number; failed: number; byStatus: Record<string, number> }> }> {
+    return msJson('GET', `/_emulator/stats?user=${encodeURIComponent(email)}`);
+  },
+  async resetStats(email: string): Promise<void> {
+    await msJson('POST', `/_emulator/stats/reset?user=${encodeURIComponent(email)}`);
+  },
+  async setFaults(faults: MicrosoftFaults): Promise<void> {
+    await msJson('POST', '/_emulator/faults', faults);
+  },
+  async clearFaults(email: string): Promise<void> {
+    await msJson('DELETE', `/_emulator/faults?user=${encodeURIComponent(email)}`);
+  },
+  async revokeUser(email: string): Promise<void> {
+    await msJson('POST', `${user(email)}/revoke`);
+  },
+  async expireAccessTokens(email: string): Promise<void> {
+    await msJson('POST', `${user(email)}/expire-access-tokens`);
+  },
+  async forbidCalendar(email: string, forbidden: boolean, calendarId = 'calendar'): Promise<void> {
+    await msJson('POST', `${user(email)}/calendars/${encodeURIComponent(calendarId)}/forbid`, { forbidden });
+  },
+};

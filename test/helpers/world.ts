@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../../lib/config';
 import { calsyncDataConverter } from '../../lib/payloadCodec';
 import { appointmentBody, call, createTenant, waitUntil, type AppointmentInput } from './api';
-import { googleEmulator } from './emulator';
+import { googleEmulator, microsoftEmulator } from './emulator';
 
 /** One tenant's view of the stack, with the steps most tests repeat. */
 export class TenantWorld {
@@ -30,6 +30,16 @@ export class TenantWorld {
     const link = await this.call('POST', `/v1/staff/${staffId}/links/google`, { accountEmail: user.email, refreshToken: user.refreshToken });
     if (link.status !== 201) throw new Error(`link: ${link.status} ${JSON.stringify(link.body)}`);
     return { staffId, email: user.email, calendarId: user.email };
+  }
+
+  /** A staff member with a linked (emulated) Microsoft 365 mailbox; events go to its default calendar. */
+  async staffWithMicrosoft(staffId: string): Promise<{ staffId: string; email: string; calendarId: string; linkId: string; refreshToken: string }> {
+    const staff = await this.call('PUT', `/v1/staff/${staffId}`, { name: `Staff ${staffId}` });
+    if (staff.status !== 200) throw new Error(`staff: ${staff.status} ${JSON.stringify(staff.body)}`);
+    const user = await microsoftEmulator.createUser(staffId);
+    const link = await this.call('POST', `/v1/staff/${staffId}/links/microsoft`, { accountEmail: user.email, refreshToken: user.refreshToken });
+    if (link.status !== 201) throw new Error(`link: ${link.status} ${JSON.stringify(link.body)}`);
+    return { staffId, email: user.email, calendarId: link.body.calendarId, linkId: link.body.id, refreshToken: user.refreshToken };
   }
 
   async put(appointmentId: string, input: AppointmentInput, dayOffset?: number) {

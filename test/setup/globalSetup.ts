@@ -4,12 +4,13 @@ import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import knex from 'knex';
 import { createDb, ensureDatabase, migrateLatest } from '../../lib/db';
+import { ensureEmulatorCertificate, extraCaCerts, trustCaInThisProcess } from '../../emulators/microsoft/certificate';
 import { SecretBox } from '../../lib/secretBox';
 import { ROOT, freePort, httpAnswers, spawnNode, startTemporalDevServer, waitFor, type Service } from '../../scripts/stack';
 
 /**
  * The suite's shared infrastructure: a real Temporal dev server (or TEMPORAL_ADDRESS), a fresh
- * PostgreSQL database (or DATABASE_URL), the Google emulator, and a workflow bundle built once.
+ * PostgreSQL database (or DATABASE_URL), the Google and Microsoft emulators, and a workflow bundle built once.
  * Each test file starts its own API and worker processes on its own task queue (test/helpers/stack.ts).
  */
 export default async function globalSetup(): Promise<void> {
@@ -29,6 +30,14 @@ export default async function globalSetup(): Promise<void> {
   await migrateLatest(db);
   await db.destroy();
 
+  // The Microsoft emulator is HTTPS (the Graph client sends tokens only over https). Node reads
+  // NODE_EXTRA_CA_CERTS once at start-up, so its CA is in place before anything is spawned; this
+  // process (which runs the test files with --runInBand) trusts it by swapping fetch's dispatcher.
+  const msCert = await ensureEmulatorCertificate(tmp);
+  process.env.NODE_EXTRA_CA_CERTS = extraCaCerts(msCert, tmp);
+  process.env.MICROSOFT_EMULATOR_CERT_DIR = tmp;
+  await trustCaInThisProcess(msCert.ca);
+
   if (!process.env.TEMPORAL_ADDRESS) {
     const port = await freePort();
     services.push(await startTemporalDevServer({ port, headless: true, logFile: path.join(tmp, 'temporal.log') }));
@@ -46,6 +55,17 @@ export default async function globalSetup(): Promise<void> {
   process.env.GOOGLE_EMULATOR_URL = emulatorUrl;
   process.env.GOOGLE_API_ROOT_URL = `${emulatorUrl}/`;
   process.env.GOOGLE_TOKEN_URL = `${emulatorUrl}/token`;
+
+  const msPort = await freePort();
+  services.push(spawnNode('microsoft-emulator', 'emulators/microsoft/main.ts', {
+    env: { MICROSOFT_EMULATOR_PORT: String(msPort), MICROSOFT_EMULATOR_CERT_DIR: tmp },
+    logFile: path.join(tmp, 'microsoft-emulator.log'),
+  }));
+  const msUrl = `https://127.0.0.1:${msPort}`;
+  await waitFor('Microsoft emulator', () => httpAnswers(`${msUrl}/_emulator/health`));
+  process.env.MICROSOFT_EMULATOR_URL = msUrl;
+  process.env.MICROSOFT_GRAPH_BASE_URL = msUrl;
+  process.env.MICROSOFT_TOKEN_URL = `${msUrl}/common/oauth2/v2.0/token`;
 
   const bundle = await bundleWorkflowCode({ workflowsPath: path.join(ROOT, 'workflows'), logger: quietLogger });
   const bundlePath = path.join(tmp, 'workflow-bundle.js');

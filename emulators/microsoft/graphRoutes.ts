@@ -1,0 +1,209 @@
+import { randomUUID } from 'node:crypto';
+import { Router, type Request, type RequestHandler } from 'express';
+import { GraphError, accessDenied, injected, invalidToken, sendGraphError } from './errors';
+import { preferredZone, renderEvent, type StoredEvent } from './eventRules';
+import { sleep } from './faults';
+import { parseEventQuery } from './odata';
+import type { EmulatorState } from './state';
+import type { Calendar } from './store';
+
+interface Result {
+  status: number;
+  body?: unknown;
+  /** The request changed event state (counted as a write, eligible for apply-then-fail). */
+  applied?: boolean;
+  /** A create: calendar and dedup key (transactionId, else the new event id) for 'firstInsert'. */
+  inserted?: { calendarId: string; key: string };
+}
+
+type Handler = (email: string, req: Request) => Result;
+
+const ODATA_JSON = 'application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8';
+const WEB_BASE = 'https://outlook.office365.com';
+
+function bearerToken(req: Request): string | undefined {
+  const match = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
+  return match?.[1];
+}
+
+const param = (req: Request, name: string): string | undefined =>
+  req.params[name] === undefined ? undefined : String(req.params[name]);
+
+/**
+ * Every /v1.0 call goes through the same steps: count, authenticate, check the addressed
+ * mailbox, throttle (concurrency, then the request window), inject faults, run, then possibly
+ * fail after applying.
+ */
+function operation(state: EmulatorState, op: string, handler: Handler): RequestHandler {
+  return async (req, res) => {
+    let email: string | undefined;
+    res.on('finish', () => state.stats.record(email, op, res.statusCode));
+    const token = bearerToken(req);
+    email = state.store.authenticate(token);
+    if (!email) return sendGraphError(res, invalidToken(!token));
+    const userParam = param(req, 'userId');
+    if (userParam !== undefined) {
+      const mailbox = state.store.findMailbox(userParam);
+      if (!mailbox) return sendGraphError(res, new GraphError(404, 'ErrorInvalidUser', `The requested user '${userParam}' is invalid.`));
+      // Delegated access to other people's mailboxes is not emulated.
+      if (mailbox.email !== email) return sendGraphError(res, accessDenied());
+    }
+    const admitted = state.throttle.enter(email);
+    if (admitted instanceof GraphError) return sendGraphError(res, admitted);
+    res.on('finish', admitted);
+    res.on('close', admitted);
+
+    const config = state.faults.forUser(email);
+    await sleep(config?.latencyMs ?? 0);
+    if (config && config.timeoutRate > 0 && Math.random() < config.timeoutRate) await sleep(config.timeoutMs);
+    const fault = state.faults.errorBefore(config);
+    if (fault) return sendGraphError(res, fault);
+
+    let result: Result;
+    try {
+      result = handler(email, req);
+    } catch (err) {
+      if (err instanceof GraphError) return sendGraphError(res, err);
+      throw err;
+    }
+    if (result.applied) {
+      state.stats.addWrite(email);
+      const { inserted } = result;
+      const firstInsert = inserted !== undefined && state.faults.noteInsertAttempt(config, inserted.calendarId, inserted.key);
+      if (firstInsert || state.faults.failAfterApply(config, op)) return sendGraphError(res, injected(500, 0));
+    }
+    res.setHeader('request-id', randomUUID());
+    res.setHeader('client-request-id', req.get('client-request-id') ?? randomUUID());
+    if (result.body === undefined) {
+      res.status(result.status).end();
+      return;
+    }
+    res.status(result.status).type(ODATA_JSON).send(JSON.stringify(result.body));
+  };
+}
+
+function calendarResource(cal: Calendar, email: string, displayName: string): object {
+  return {
+    '@odata.etag': `W/"${cal.changeKey}"`,
+    id: cal.id,
+    name: cal.name,
+    color: 'auto',
+    hexColor: '',
+    isDefaultCalendar: cal.isDefault,
+    changeKey: cal.changeKey,
+    canShare: true,
+    canViewPrivateItems: true,
+    canEdit: true,
+    allowedOnlineMeetingProviders: ['teamsForBusiness'],
+    defaultOnlineMeetingProvider: 'teamsForBusiness',
+    isTallyingResponses: true,
+    isRemovable: !cal.isDefault,
+    owner: { name: displayName, address: email },
+  };
+}
+
+/** How a path names the events it works on: the whole mailbox, the default calendar, or one by id. */
+type Scope = 'mailbox' | 'default' | 'byId';
+const COLLECTIONS: Array<[string, Scope]> = [
+  ['/events', 'mailbox'],
+  ['/calendar/events', 'default'],
+  ['/calendars/:calendarId/events', 'byId'],
+];
+
+export function graphRoutes(state: EmulatorState): Router {
+  const { store } = state;
+  const v1 = Router();
+  const mailbox = Router({ mergeParams: true });
+  v1.use('/me', mailbox);
+  v1.use('/users/:userId', mailbox);
+  const route = (op: string, handler: Handler): RequestHandler => operation(state, op, handler);
+  const displayName = (email: string) => store.mailboxes.get(email)?.displayName ?? email;
+
+  /** The calendar a collection path names; the mailbox scope writes to the default calendar. */
+  const calendarOf = (email: string, req: Request, scope: Scope): Calendar =>
+    store.calendar(email, scope === 'byId' ? param(req, 'calendarId') : undefined);
+  const eventOf = (email: string, req: Request, scope: Scope): { cal: Calendar; event: StoredEvent } =>
+    store.findEvent(email, param(req, 'eventId')!, scope === 'mailbox' ? undefined : calendarOf(email, req, scope));
+  const answerZone = (req: Request): string => preferredZone(req.get('prefer')) ?? 'UTC';
+  const host = (req: Request): string => `https://${req.get('host')}`;
+
+  mailbox.get('/calendars', route('calendars.list', (email, req) => ({
+    status: 200,
+    body: {
+      '@odata.context': `${host(req)}/v1.0/$metadata#users('${encodeURIComponent(email)}')/calendars`,
+      value: store.calendarsOf(email).map((c) => calendarResource(c, email, displayName(email))),
+    },
+  })));
+  mailbox.post('/calendars', route('calendars.create', (email, req) => ({
+    status: 201, body: calendarResource(store.createCalendar(email, req.body?.name), email, displayName(email)),
+  })));
+  mailbox.get('/calendar', route('calendars.get', (email) => ({
+    status: 200, body: calendarResource(store.calendar(email, undefined), email, displayName(email)),
+  })));
+  mailbox.get('/calendars/:calendarId', route('calendars.get', (email, req) => ({
+    status: 200, body: calendarResource(store.calendar(email, param(req, 'calendarId')), email, displayName(email)),
+  })));
+
+  for (const [path, scope] of COLLECTIONS) {
+    mailbox.get(path, route('events.list', (email, req) => {
+      const query = parseEventQuery(req.query as Record<string, unknown>);
+      const calendars = scope === 'mailbox'
+        ? store.calendarsOf(email).filter((c) => !store.forbiddenCalendars.has(c.id))
+        : [calendarOf(email, req, scope)];
+      const matching = calendars.flatMap((c) => [...c.events.values()]).filter(query.filter);
+      const page = matching.slice(query.skip, query.skip + query.top);
+      const timeZone = answerZone(req);
+      const body: Record<string, unknown> = {
+        '@odata.context': `${host(req)}/v1.0/$metadata#users('${encodeURIComponent(email)}')/events`,
+        value: page.map((e) => renderEvent(e, { timeZone, expandIds: query.expandIds, select: query.select, webBase: WEB_BASE })),
+      };
+      if (query.skip + query.top < matching.length) {
+        const next = new URL(req.originalUrl, host(req));
+        next.searchParams.set('$skip', String(query.skip + query.top));
+        body['@odata.nextLink'] = next.toString();
+      }
+      return { status: 200, body };
+    }));
+
+    mailbox.post(path, route('events.create', (email, req) => {
+      const cal = calendarOf(email, req, scope);
+      const { event, deduplicated } = store.createEvent(cal, req.body);
+      return {
+        status: 201,
+        body: renderEvent(event, { timeZone: answerZone(req), webBase: WEB_BASE }),
+        applied: !deduplicated,
+        inserted: deduplicated ? undefined : { calendarId: cal.id, key: event.transactionId ?? event.id },
+      };
+    }));
+
+    mailbox.get(`${path}/:eventId`, route('events.get', (email, req) => {
+      const query = parseEventQuery(req.query as Record<string, unknown>);
+      const { event } = eventOf(email, req, scope);
+      return { status: 200, body: renderEvent(event, { timeZone: answerZone(req), expandIds: query.expandIds, select: query.select, webBase: WEB_BASE }) };
+    }));
+
+    mailbox.patch(`${path}/:eventId`, route('events.update', (email, req) => {
+      const { cal, event } = eventOf(email, req, scope);
+      const updated = store.patchEvent(cal, event.id, req.body, req.get('if-match'));
+      return { status: 200, body: renderEvent(updated, { timeZone: answerZone(req), webBase: WEB_BASE }), applied: true };
+    }));
+
+    mailbox.delete(`${path}/:eventId`, route('events.delete', (email, req) => {
+      const { cal, event } = eventOf(email, req, scope);
+      store.deleteEvent(cal, event.id);
+      return { status: 204, applied: true };
+    }));
+
+    mailbox.post(`${path}/:eventId/cancel`, route('events.cancel', (email, req) => {
+      const { cal, event } = eventOf(email, req, scope);
+      store.cancelEvent(cal, event.id, req.body);
+      return { status: 202, applied: true };
+    }));
+  }
+
+  v1.use(route('unknown', (_email, req) => {
+    const segment = req.path.split('/').filter(Boolean).pop() ?? '';
+    throw new GraphError(400, 'BadRequest', `Resource not found for the segment '${segment}'.`);
+  }));
+  return v1;
+}

@@ -1,0 +1,43 @@
+import { Faults, Throttle } from './faults';
+import { Stats } from './stats';
+import { MicrosoftStore } from './store';
+
+export interface MicrosoftEmulatorOptions {
+  /** Requests a mailbox may make per window before 429 ApplicationThrottled (Graph: 10,000 per 10 minutes). */
+  requestsPerWindow?: number;
+  windowSeconds?: number;
+  /** Requests of one mailbox in flight at once (Graph: 4). */
+  concurrencyLimit?: number;
+  /** Retry-After of a MailboxConcurrency 429. */
+  concurrencyRetryAfterSeconds?: number;
+  accessTokenTtlSeconds?: number;
+}
+
+/** Everything the route modules share; one instance per emulator. */
+export class EmulatorState {
+  readonly store = new MicrosoftStore();
+  readonly faults = new Faults();
+  readonly throttle = new Throttle();
+  readonly stats = new Stats();
+
+  constructor(private readonly defaults: MicrosoftEmulatorOptions = {}) {
+    this.applyDefaults();
+  }
+
+  private applyDefaults(): void {
+    this.throttle.requestsPerWindow = this.defaults.requestsPerWindow ?? 10_000;
+    this.throttle.windowSeconds = this.defaults.windowSeconds ?? 600;
+    this.throttle.concurrencyLimit = this.defaults.concurrencyLimit ?? 4;
+    this.throttle.concurrencyRetryAfterSeconds = this.defaults.concurrencyRetryAfterSeconds ?? 1;
+    this.store.accessTokenTtlSeconds = this.defaults.accessTokenTtlSeconds ?? 3600;
+  }
+
+  /** Back to a freshly started emulator, configuration included. */
+  reset(): void {
+    this.store.reset();
+    this.faults.clear();
+    this.throttle.reset();
+    this.stats.reset();
+    this.applyDefaults();
+  }
+}

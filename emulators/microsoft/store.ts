@@ -1,0 +1,285 @@
+import { randomUUID } from 'node:crypto';
+import { GraphError, accessDenied, itemNotFound, invalidRequest } from './errors';
+import {
+  checkTimes, newCalendarId, newChangeKey, newEventId, newICalUId, randomB64, validateEventBody,
+  type EmailAddress, type StoredEvent,
+} from './eventRules';
+
+export interface Mailbox {
+  id: string;
+  email: string;
+  displayName: string;
+  timeZone: string;
+  defaultCalendarId: string;
+}
+
+export interface Calendar {
+  id: string;
+  name: string;
+  owner: string;
+  isDefault: boolean;
+  changeKey: string;
+  events: Map<string, StoredEvent>;
+}
+
+/** Mail Outlook sends on its own (invitations, cancellations): it always mails attendees. */
+export interface SentMail {
+  kind: 'invitation' | 'update' | 'cancellation';
+  eventId: string;
+  subject: string;
+  to: string[];
+  comment?: string;
+  at: string;
+}
+
+interface RefreshToken {
+  email: string;
+  revoked: boolean;
+  issuedAt: string;
+}
+
+interface AccessToken {
+  email: string;
+  expiresAt: number;
+  revoked: boolean;
+}
+
+export interface IssuedTokens {
+  id: string;
+  email: string;
+  refreshToken: string;
+  accessToken: string;
+  expiresIn: number;
+  defaultCalendarId: string;
+}
+
+export type RefreshResult =
+  | { ok: true; accessToken: string; refreshToken: string }
+  | { ok: false; reason: 'revoked' | 'unknown'; issuedAt?: string };
+
+/** The default calendar's alias in calsync links and in the control API. */
+export const DEFAULT_CALENDAR = 'calendar';
+
+export const GRAPH_SCOPE = 'https://graph.microsoft.com/Calendars.ReadWrite https://graph.microsoft.com/User.Read';
+
+const now = (): string => new Date().toISOString().replace(/\.(\d{3})Z$/, '.$10000Z');
+
+/** In-memory state of emulated Microsoft 365 mailboxes, their calendars and the identity platform's tokens. */
+export class MicrosoftStore {
+  mailboxes = new Map<string, Mailbox>();
+  calendars = new Map<string, Calendar>();
+  refreshTokens = new Map<string, RefreshToken>();
+  accessTokens = new Map<string, AccessToken>();
+  forbiddenCalendars = new Set<string>();
+  sentMail = new Map<string, SentMail[]>();
+  accessTokenTtlSeconds = 3600;
+
+  reset(): void {
+    this.mailboxes.clear();
+    this.calendars.clear();
+    this.refreshTokens.clear();
+    this.accessTokens.clear();
+    this.forbiddenCalendars.clear();
+    this.sentMail.clear();
+  }
+
+  // ---- accounts and tokens ----
+
+  createUser(rawEmail: string, timeZone = 'UTC', displayName?: string): IssuedTokens {
+    const email = rawEmail.toLowerCase();
+    let mailbox = this.mailboxes.get(email);
+    if (!mailbox) {
+      const calendarId = newCalendarId();
+      mailbox = { id: randomUUID(), email, displayName: displayName ?? email.split('@')[0]!, timeZone, defaultCalendarId: calendarId };
+      this.mailboxes.set(email, mailbox);
+      this.calendars.set(calendarId, { id: calendarId, name: 'Calendar', owner: email, isDefault: true, changeKey: newChangeKey(), events: new Map() });
+    }
+    const refreshToken = this.issueRefreshToken(email);
+    return {
+      id: mailbox.id, email, refreshToken, accessToken: this.issueAccessToken(email),
+      expiresIn: this.accessTokenTtlSeconds, defaultCalendarId: mailbox.defaultCalendarId,
+    };
+  }
+
+  private issueRefreshToken(email: string): string {
+    const token = `0.AXEA${randomB64(180)}`;
+    this.refreshTokens.set(token, { email, revoked: false, issuedAt: new Date().toISOString() });
+    return token;
+  }
+
+  issueAccessToken(email: string): string {
+    const header = Buffer.from(JSON.stringify({ typ: 'JWT', alg: 'RS256' })).toString('base64url');
+    const payload = Buffer.from(JSON.stringify({ upn: email, jti: randomUUID() })).toString('base64url');
+    const token = `${header}.${payload}.${randomB64(64)}`;
+    this.accessTokens.set(token, { email, expiresAt: Date.now() + this.accessTokenTtlSeconds * 1000, revoked: false });
+    return token;
+  }
+
+  /** Microsoft hands out a new refresh token with every refresh; the old one stays valid. */
+  refresh(refreshToken: string): RefreshResult {
+    const record = this.refreshTokens.get(refreshToken);
+    if (!record || !this.mailboxes.has(record.email)) return { ok: false, reason: 'unknown' };
+    if (record.revoked) return { ok: false, reason: 'revoked', issuedAt: record.issuedAt };
+    return { ok: true, accessToken: this.issueAccessToken(record.email), refreshToken: this.issueRefreshToken(record.email) };
+  }
+
+  /** Like revokeSignInSessions: every refresh and access token of the user dies. */
+  revokeUser(email: string): number {
+    let count = 0;
+    for (const r of this.refreshTokens.values()) if (r.email === email && !r.revoked) { r.revoked = true; count++; }
+    for (const a of this.accessTokens.values()) if (a.email === email) a.revoked = true;
+    return count;
+  }
+
+  expireAccessTokens(email: string): number {
+    let count = 0;
+    for (const a of this.accessTokens.values()) {
+      if (a.email === email && a.expiresAt > Date.now()) { a.expiresAt = 0; count++; }
+    }
+    return count;
+  }
+
+  authenticate(accessToken: string | undefined): string | undefined {
+    const record = accessToken ? this.accessTokens.get(accessToken) : undefined;
+    if (!record || record.revoked || record.expiresAt <= Date.now() || !this.mailboxes.has(record.email)) return undefined;
+    return record.email;
+  }
+
+  /** A mailbox by id or user principal name. */
+  findMailbox(idOrUpn: string): Mailbox | undefined {
+    const key = idOrUpn.toLowerCase();
+    return this.mailboxes.get(key) ?? [...this.mailboxes.values()].find((m) => m.id === key);
+  }
+
+  // ---- calendars ----
+
+  calendarsOf(email: string): Calendar[] {
+    return [...this.calendars.values()].filter((c) => c.owner === email);
+  }
+
+  /** A calendar of the mailbox: `calendar` (or undefined) is the default one. Forbidden first, then 404. */
+  calendar(email: string, calendarId: string | undefined): Calendar {
+    const id = calendarId === undefined || calendarId === DEFAULT_CALENDAR ? this.mailboxes.get(email)?.defaultCalendarId : calendarId;
+    if (id && this.forbiddenCalendars.has(id)) throw accessDenied();
+    const cal = id ? this.calendars.get(id) : undefined;
+    if (!cal || cal.owner !== email) throw itemNotFound();
+    return cal;
+  }
+
+  createCalendar(email: string, name: unknown): Calendar {
+    if (typeof name !== 'string' || name.trim() === '') throw invalidRequest('A calendar needs a name.');
+    if (this.calendarsOf(email).some((c) => c.name === name)) {
+      throw new GraphError(409, 'ErrorFolderExists', 'A folder with the specified name already exists.');
+    }
+    const cal: Calendar = { id: newCalendarId(), name, owner: email, isDefault: false, changeKey: newChangeKey(), events: new Map() };
+    this.calendars.set(cal.id, cal);
+    return cal;
+  }
+
+  // ---- events ----
+
+  private organizer(email: string): { emailAddress: EmailAddress } {
+    const m = this.mailboxes.get(email)!;
+    return { emailAddress: { name: m.displayName, address: m.email } };
+  }
+
+  private mail(email: string, message: Omit<SentMail, 'at'>): void {
+    if (message.to.length === 0) return;
+    const list = this.sentMail.get(email) ?? [];
+    list.push({ ...message, at: new Date().toISOString() });
+    this.sentMail.set(email, list);
+  }
+
+  private attendeeAddresses(e: StoredEvent): string[] {
+    const attendees = (e.fields.attendees as Array<{ emailAddress?: { address?: string } }> | undefined) ?? [];
+    return attendees.map((a) => a.emailAddress?.address).filter((a): a is string => typeof a === 'string');
+  }
+
+  /**
+   * Creates an event, or returns the one created earlier in this calendar with the same
+   * transactionId (still there): a retried create never makes a second event.
+   */
+  createEvent(cal: Calendar, body: unknown, opts: { asAttendee?: boolean } = {}): { event: StoredEvent; deduplicated: boolean } {
+    const transactionId = typeof (body as { transactionId?: unknown })?.transactionId === 'string' ? (body as { transactionId: string }).transactionId : null;
+    if (transactionId !== null) {
+      for (const e of cal.events.values()) if (e.transactionId === transactionId) return { event: e, deduplicated: true };
+    }
+    const { fields, extended } = validateEventBody(body);
+    checkTimes(fields);
+    const at = now();
+    const event: StoredEvent = {
+      id: newEventId(),
+      calendarId: cal.id,
+      changeKey: newChangeKey(),
+      createdDateTime: at,
+      lastModifiedDateTime: at,
+      transactionId,
+      iCalUId: newICalUId(),
+      isOrganizer: !opts.asAttendee,
+      organizer: opts.asAttendee && (fields.organizer as { emailAddress?: EmailAddress })?.emailAddress
+        ? (fields.organizer as { emailAddress: EmailAddress })
+        : this.organizer(cal.owner),
+      fields,
+      extended: new Map(extended.map((p) => [p.id, p])),
+    };
+    delete event.fields.organizer;
+    cal.events.set(event.id, event);
+    cal.changeKey = newChangeKey();
+    if (event.isOrganizer) this.mail(cal.owner, { kind: 'invitation', eventId: event.id, subject: String(fields.subject ?? ''), to: this.attendeeAddresses(event) });
+    return { event, deduplicated: false };
+  }
+
+  /** An event by id, in one calendar or anywhere in the mailbox. */
+  findEvent(email: string, eventId: string, cal?: Calendar): { cal: Calendar; event: StoredEvent } {
+    for (const c of cal ? [cal] : this.calendarsOf(email)) {
+      const event = c.events.get(eventId);
+      if (event) {
+        if (this.forbiddenCalendars.has(c.id)) throw accessDenied();
+        return { cal: c, event };
+      }
+    }
+    throw itemNotFound();
+  }
+
+  /** PATCH: top-level properties replace, extended properties merge by id. */
+  patchEvent(cal: Calendar, eventId: string, body: unknown, ifMatch?: string): StoredEvent {
+    const { event } = this.findEvent(cal.owner, eventId, cal);
+    if (ifMatch !== undefined && ifMatch.trim() !== '*' && !ifMatch.includes(event.changeKey)) {
+      throw new GraphError(412, 'ErrorIrresolvableConflict', 'The change key passed in the request does not match the current change key for the item.');
+    }
+    const { fields, extended } = validateEventBody(body);
+    delete fields.organizer;
+    const merged = { ...event.fields };
+    for (const [key, value] of Object.entries(fields)) {
+      if (value === null) delete merged[key];
+      else merged[key] = value;
+    }
+    checkTimes(merged);
+    event.fields = merged;
+    for (const p of extended) event.extended.set(p.id, p);
+    event.changeKey = newChangeKey();
+    event.lastModifiedDateTime = now();
+    cal.changeKey = newChangeKey();
+    if (event.isOrganizer) this.mail(cal.owner, { kind: 'update', eventId, subject: String(merged.subject ?? ''), to: this.attendeeAddresses(event) });
+    return event;
+  }
+
+  deleteEvent(cal: Calendar, eventId: string): void {
+    this.findEvent(cal.owner, eventId, cal);
+    cal.events.delete(eventId);
+    cal.changeKey = newChangeKey();
+  }
+
+  /** Only the organizer can cancel; it removes the event and mails every attendee the comment. */
+  cancelEvent(cal: Calendar, eventId: string, body: unknown): void {
+    const { event } = this.findEvent(cal.owner, eventId, cal);
+    if (!event.isOrganizer) {
+      throw invalidRequest("Your request can't be completed. You need to be an organizer to cancel a meeting.");
+    }
+    const comment = (body as { Comment?: unknown; comment?: unknown } | null)?.Comment ?? (body as { comment?: unknown } | null)?.comment;
+    if (comment !== undefined && typeof comment !== 'string') throw invalidRequest('Comment must be a string.');
+    this.mail(cal.owner, { kind: 'cancellation', eventId, subject: String(event.fields.subject ?? ''), to: this.attendeeAddresses(event), comment: comment ?? '' });
+    cal.events.delete(eventId);
+    cal.changeKey = newChangeKey();
+  }
+}

@@ -1,0 +1,221 @@
+import ical, { ICalAttendeeRole, ICalAttendeeStatus, ICalCalendarMethod, ICalEventStatus } from 'ical-generator';
+import { DateTime } from 'luxon';
+import { tzlib_get_ical_block, tzlib_get_timezones } from 'timezones-ical-library';
+import { invitationTitle, type InvitationMethod } from '../../lib/clientInvitations';
+import type { DesiredAppointment } from '../../lib/types';
+
+export type InvitationLanguage = 'en' | 'es';
+
+/** One iMIP message (RFC 6047): what the client's calendar and the client read. */
+export interface InvitationInput {
+  method: InvitationMethod;
+  /** A REQUEST that replaces one the same address already got. */
+  update: boolean;
+  uid: string;
+  sequence: number;
+  desired: DesiredAppointment;
+  /** IANA zone of the location: DTSTART/DTEND carry it, with its VTIMEZONE. */
+  timeZone: string;
+  businessName: string;
+  organizerEmail: string;
+  /** The address the mail really comes from, when it is not the organizer's (ORGANIZER;SENT-BY). */
+  sentBy?: string;
+  attendeeEmail: string;
+  language: InvitationLanguage;
+  stamp?: Date;
+}
+
+export interface RenderedInvitation {
+  ics: string;
+  subject: string;
+  text: string;
+  html: string;
+}
+
+interface Words {
+  subject: Record<'new' | 'update' | 'cancel', string>;
+  hello: (name?: string) => string;
+  lead: Record<'new' | 'update' | 'cancel', (business: string) => string>;
+  when: string;
+  where: string;
+  services: string;
+  add: string;
+  updates: string;
+  cancelNote: string;
+  outlook: string;
+}
+
+const words: Record<InvitationLanguage, Words> = {
+  en: {
+    subject: { new: 'Invitation', update: 'Updated invitation', cancel: 'Cancelled' },
+    hello: (name) => (name ? `Hello ${name},` : 'Hello,'),
+    lead: {
+      new: (b) => `Your appointment with ${b} is booked:`,
+      update: (b) => `Your appointment with ${b} has changed:`,
+      cancel: (b) => `Your appointment with ${b} has been cancelled:`,
+    },
+    when: 'When',
+    where: 'Where',
+    services: 'Services',
+    add: 'Add it to your calendar with the invitation in this e-mail, or with a link:',
+    updates: 'If anything changes, you will get an update of this same event.',
+    cancelNote: 'Opening this message removes the event from your calendar.',
+    outlook: 'Outlook',
+  },
+  es: {
+    subject: { new: 'Invitación', update: 'Invitación actualizada', cancel: 'Cancelada' },
+    hello: (name) => (name ? `Hola, ${name}:` : 'Hola:'),
+    lead: {
+      new: (b) => `Tu cita con ${b} está reservada:`,
+      update: (b) => `Tu cita con ${b} ha cambiado:`,
+      cancel: (b) => `Tu cita con ${b} ha sido cancelada:`,
+    },
+    when: 'Cuándo',
+    where: 'Dónde',
+    services: 'Servicios',
+    add: 'Añádela a tu calendario con la invitación de este correo o con un enlace:',
+    updates: 'Si algo cambia, recibirás una actualización de este mismo evento.',
+    cancelNote: 'Al abrir este mensaje, el evento desaparece de tu calendario.',
+    outlook: 'Outlook',
+  },
+};
+
+// Parameter values (CN) may not hold a DQUOTE or control characters in iCalendar.
+const paramSafe = (value: string) => value.replace(/["\u0000-\u001f\u007f]/g, '').trim();
+
+function local(instant: string, zone: string, language: InvitationLanguage): DateTime {
+  return DateTime.fromISO(instant, { zone: 'utc' }).setZone(zone).setLocale(language);
+}
+
+/** "Tuesday, March 2, 2027, 10:00–11:00 (Europe/Madrid)" in the tenant's language. */
+export function describeWhen(desired: DesiredAppointment, zone: string, language: InvitationLanguage): { date: string; time: string; full: string } {
+  const start = local(desired.start, zone, language);
+  const end = local(desired.end, zone, language);
+  const date = start.toLocaleString(DateTime.DATE_HUGE);
+  const sameDay = start.hasSame(end, 'day');
+  const range = sameDay ? `${start.toFormat('HH:mm')}–${end.toFormat('HH:mm')}` : `${start.toFormat('HH:mm')} – ${end.toLocaleString(DateTime.DATE_HUGE)} ${end.toFormat('HH:mm')}`;
+  return { date, time: start.toFormat('HH:mm'), full: `${date}, ${range} (${zone})` };
+}
+
+/** "Add to calendar" links: a one-off copy for people who do not open the invitation itself. */
+export function calendarLinks(desired: DesiredAppointment, summary: string, zone: string): { google: string; outlook: string } {
+  const utc = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' }).toFormat("yyyyLLdd'T'HHmmss'Z'");
+  const google = new URL('https://calendar.google.com/calendar/render');
+  google.searchParams.set('action', 'TEMPLATE');
+  google.searchParams.set('text', summary);
+  google.searchParams.set('dates', `${utc(desired.start)}/${utc(desired.end)}`);
+  google.searchParams.set('ctz', zone);
+  if (desired.location) google.searchParams.set('location', desired.location);
+  const outlook = new URL('https://outlook.live.com/calendar/0/action/compose');
+  outlook.searchParams.set('rru', 'addevent');
+  outlook.searchParams.set('subject', summary);
+  outlook.searchParams.set('startdt', DateTime.fromISO(desired.start, { zone: 'utc' }).setZone(zone).toISO({ suppressMilliseconds: true })!);
+  outlook.searchParams.set('enddt', DateTime.fromISO(desired.end, { zone: 'utc' }).setZone(zone).toISO({ suppressMilliseconds: true })!);
+  if (desired.location) outlook.searchParams.set('location', desired.location);
+  return { google: google.toString(), outlook: outlook.toString() };
+}
+
+/**
+ * The VTIMEZONE for a zone, and the TZID it carries: the library names aliases by their canonical
+ * zone (UTC → Etc/UTC, US/Eastern → America/New_York), and DTSTART must use that same TZID.
+ */
+let knownZones: Set<string> | undefined;
+
+export function vtimezone(zone: string): { tzid: string; block: string } | undefined {
+  // Asked for a zone it lacks, the library prints an error: ask only for zones it has.
+  knownZones ??= new Set(tzlib_get_timezones(false) as string[]);
+  if (!knownZones.has(zone)) return undefined;
+  const found = tzlib_get_ical_block(zone);
+  const block = Array.isArray(found) ? found[0] : undefined;
+  const tzid = block ? /^TZID:(.+)$/m.exec(block)?.[1]?.trim() : undefined;
+  return block && tzid ? { tzid, block } : undefined;
+}
+
+/** The VCALENDAR: METHOD, one VEVENT with UID/SEQUENCE/DTSTAMP, ORGANIZER and ATTENDEE, and the VTIMEZONE of its TZID. */
+export function renderIcs(input: InvitationInput): string {
+  const { desired } = input;
+  const w = words[input.language];
+  const cancel = input.method === 'CANCEL';
+  const calendar = ical({
+    prodId: { company: 'calsync', product: 'client-invitations', language: input.language.toUpperCase() },
+    method: cancel ? ICalCalendarMethod.CANCEL : ICalCalendarMethod.REQUEST,
+  });
+  // Without a generator ical-generator writes TZID=… with no VTIMEZONE, which Outlook rejects.
+  // A zone the library does not know falls back to UTC times: still the right instants.
+  const zone = vtimezone(input.timeZone);
+  calendar.timezone({ name: null, generator: (tz) => (zone && tz === zone.tzid ? zone.block : null) });
+  calendar.createEvent({
+    id: input.uid,
+    sequence: input.sequence,
+    stamp: DateTime.fromJSDate(input.stamp ?? new Date(), { zone: 'utc' }),
+    // Luxon values: ical-generator formats them in the event's zone (native Dates would use the host's).
+    start: DateTime.fromISO(desired.start, { zone: 'utc' }),
+    end: DateTime.fromISO(desired.end, { zone: 'utc' }),
+    timezone: zone?.tzid ?? null,
+    summary: `${invitationTitle(desired)} – ${input.businessName}`,
+    description: desired.services.length ? `${w.services}: ${desired.services.join(', ')}` : null,
+    location: desired.location ?? null,
+    status: cancel ? ICalEventStatus.CANCELLED : desired.status === 'tentative' ? ICalEventStatus.TENTATIVE : ICalEventStatus.CONFIRMED,
+    organizer: {
+      name: paramSafe(input.businessName),
+      email: input.organizerEmail,
+      ...(input.sentBy && input.sentBy.toLowerCase() !== input.organizerEmail.toLowerCase() ? { sentBy: input.sentBy } : {}),
+    },
+    attendees: [
+      {
+        email: input.attendeeEmail,
+        name: desired.clientName ? paramSafe(desired.clientName) : null,
+        role: ICalAttendeeRole.REQ,
+        status: ICalAttendeeStatus.NEEDSACTION,
+        rsvp: !cancel,
+      },
+    ],
+  });
+  return calendar.toString();
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/** The whole message: subject, readable text and HTML in the tenant's language, and the .ics. */
+export function renderInvitation(input: InvitationInput): RenderedInvitation {
+  const { desired } = input;
+  const w = words[input.language];
+  const kind = input.method === 'CANCEL' ? 'cancel' : input.update ? 'update' : 'new';
+  const title = invitationTitle(desired);
+  const when = describeWhen(desired, input.timeZone, input.language);
+  const subject = `${w.subject[kind]}: ${title} – ${when.date}, ${when.time} (${input.businessName})`;
+  const details: [string, string][] = [[w.when, when.full]];
+  if (desired.location) details.push([w.where, desired.location]);
+  if (desired.services.length) details.push([w.services, desired.services.join(', ')]);
+  const links = kind === 'cancel' ? undefined : calendarLinks(desired, `${title} – ${input.businessName}`, input.timeZone);
+
+  const text = [
+    w.hello(desired.clientName),
+    '',
+    w.lead[kind](input.businessName),
+    '',
+    `  ${title}`,
+    ...details.map(([k, v]) => `  ${k}: ${v}`),
+    '',
+    ...(links ? [w.add, `  Google Calendar: ${links.google}`, `  ${w.outlook}: ${links.outlook}`, '', w.updates] : [w.cancelNote]),
+    '',
+    input.businessName,
+    '',
+  ].join('\n');
+
+  const html = [
+    `<!doctype html><html lang="${input.language}"><body style="font-family:sans-serif">`,
+    `<p>${escapeHtml(w.hello(desired.clientName))}</p>`,
+    `<p>${escapeHtml(w.lead[kind](input.businessName))}</p>`,
+    `<p><strong>${escapeHtml(title)}</strong><br>`,
+    details.map(([k, v]) => `${escapeHtml(k)}: ${escapeHtml(v)}`).join('<br>'),
+    '</p>',
+    links
+      ? `<p>${escapeHtml(w.add)}</p><p><a href="${escapeHtml(links.google)}">Google Calendar</a> · <a href="${escapeHtml(links.outlook)}">${escapeHtml(w.outlook)}</a></p><p>${escapeHtml(w.updates)}</p>`
+      : `<p>${escapeHtml(w.cancelNote)}</p>`,
+    `<p>${escapeHtml(input.businessName)}</p>`,
+    '</body></html>',
+  ].join('\n');
+
+  return { ics: renderIcs(input), subject, text, html };
+}
