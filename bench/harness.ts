@@ -4,7 +4,7 @@ import path from 'node:path';
 import knex from 'knex';
 import { createDb, ensureDatabase, migrateLatest } from '../lib/db';
 import { SecretBox } from '../lib/secretBox';
-import { freePort, httpAnswers, spawnNode, startTemporalDevServer, waitFor, type Service } from '../scripts/stack';
+import { ROOT, freePort, httpAnswers, spawnNode, spawnService, startTemporalDevServer, waitFor, type Service } from '../scripts/stack';
 
 /**
  * A whole private calsync stack for a measurement run: its own database, Temporal dev server
@@ -59,7 +59,12 @@ export async function startPrivateStack(opts: { name: string; env?: NodeJS.Proce
     LOG_LEVEL: 'warn',
     ...opts.env,
   };
-  let worker = spawnNode('worker', 'workers/main.ts', { env, logFile: path.join(tmp, 'worker.log') });
+  // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the worker when it stops.
+  const launchWorker = () =>
+    process.env.BENCH_CPU_PROF
+      ? spawnService('worker', process.execPath, ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, '--import', 'tsx', path.join(ROOT, 'workers/main.ts')], { env, logFile: path.join(tmp, 'worker.log') })
+      : spawnNode('worker', 'workers/main.ts', { env, logFile: path.join(tmp, 'worker.log') });
+  let worker = launchWorker();
   const api = spawnNode('api', 'api/main.ts', { env, logFile: path.join(tmp, 'api.log') });
   await waitFor('api', () => httpAnswers(`${apiUrl}/healthz`));
 
@@ -74,7 +79,7 @@ export async function startPrivateStack(opts: { name: string; env?: NodeJS.Proce
       await worker.kill();
     },
     async startWorker() {
-      worker = spawnNode('worker', 'workers/main.ts', { env, logFile: path.join(tmp, 'worker.log') });
+      worker = launchWorker();
     },
     async restartTemporal(downMs = 1000) {
       await temporal.stop();
