@@ -7,10 +7,11 @@ import {
   invitationMessageId,
   type InvitationMethod,
 } from '../lib/clientInvitations';
-import type { DesiredAppointment, TargetState } from '../lib/types';
+import type { DesiredAppointment } from '../lib/types';
 import { ProviderError } from '../providers/errors';
 import { renderInvitation, type InvitationLanguage } from '../providers/email/invitation';
 import { sendInvitationMail } from '../providers/email/smtp';
+import { isFinalAttempt, recordAttempt } from './attemptLog';
 import type { ActivityDeps } from './deps';
 import { syncAttempts, syncLagSeconds, syncRetries } from './metrics';
 import type { PushInput } from './push';
@@ -75,7 +76,7 @@ export async function sendClientInvitation(deps: ActivityDeps, input: PushInput)
   const action = invitationEnded(desired) ? 'cancel' : 'request';
   try {
     const result = await reconcileInvitation(deps, desired);
-    await record(deps, input, attempt, Date.now() - startedAt, {
+    await recordAttempt(deps, input, attempt, Date.now() - startedAt, {
       action: result.sent.at(-1)?.method.toLowerCase() ?? action,
       result: result.outcome,
       state: input.mode === 'remove' ? 'removed' : 'synced',
@@ -89,8 +90,8 @@ export async function sendClientInvitation(deps: ActivityDeps, input: PushInput)
     return result;
   } catch (err) {
     const failure = err instanceof ProviderError ? err : new ProviderError('retryable', 'internal', String((err as Error)?.message ?? err));
-    const final = failure.kind !== 'retryable' || attempt >= input.maxAttempts;
-    await record(deps, input, attempt, Date.now() - startedAt, { action, result: 'error', state: final ? 'failed' : 'retrying', error: failure });
+    const final = isFinalAttempt(failure, attempt, input.maxAttempts);
+    await recordAttempt(deps, input, attempt, Date.now() - startedAt, { action, result: 'error', state: final ? 'failed' : 'retrying', error: failure });
     syncAttempts.inc({ provider: 'email', action, result: 'error', code: failure.code });
     log.warn({ code: failure.code, status: failure.status, final }, 'client invitation failed');
     throw ApplicationFailure.create({
@@ -174,50 +175,4 @@ async function reconcileInvitation(deps: ActivityDeps, desired: DesiredAppointme
     sent.push({ method: step.method, sequence: step.sequence });
   }
   throw new ProviderError('retryable', 'invitation_unsettled', 'the invitation needed more messages than expected; trying again');
-}
-
-interface Outcome {
-  action: string;
-  result: string;
-  state: TargetState;
-  remoteExists?: boolean;
-  error?: ProviderError;
-}
-
-/** The same trail as calendar targets: a sync-log row per attempt and the target's state. */
-async function record(deps: ActivityDeps, input: PushInput, attempt: number, durationMs: number, outcome: Outcome): Promise<void> {
-  const { target, desired, mode } = input;
-  await deps.db.transaction(async (trx: Knex.Transaction) => {
-    await trx('sync_log').insert({
-      tenant_id: desired.tenantId,
-      appointment_id: desired.appointmentId,
-      target_key: target.targetKey,
-      provider: 'email',
-      action: outcome.action,
-      result: outcome.result,
-      error_code: outcome.error?.code ?? null,
-      error_message: outcome.error?.message?.slice(0, 2000) ?? null,
-      remote_id: target.remoteId,
-      revision: desired.revision,
-      attempt,
-      duration_ms: durationMs,
-      request_id: desired.requestId ?? null,
-    });
-    const base = {
-      tenant_id: desired.tenantId,
-      appointment_id: desired.appointmentId,
-      target_key: target.targetKey,
-      provider: 'email',
-      link_id: target.linkId,
-      calendar_id: target.calendarId,
-      remote_id: target.remoteId,
-      state: outcome.state,
-      attempts: attempt,
-      updated_at: trx.fn.now(),
-    };
-    const row = outcome.error
-      ? { ...base, last_error_code: outcome.error.code, last_error_message: outcome.error.message.slice(0, 2000) }
-      : { ...base, remote_exists: outcome.remoteExists ?? false, applied_revision: desired.revision, applied_mode: mode, last_error_code: null, last_error_message: null };
-    await trx('appointment_targets').insert(row).onConflict(['tenant_id', 'appointment_id', 'target_key']).merge();
-  });
 }

@@ -5,8 +5,9 @@ import { GoogleCalendarProvider } from '../providers/google/googleCalendar';
 import { MicrosoftCalendarProvider } from '../providers/microsoft/graphCalendar';
 import { remoteEventId } from '../lib/remoteIds';
 import type { CalendarProvider, DeleteOutcome, UpsertOutcome } from '../providers/types';
-import type { DesiredAppointment, PushMode, TargetSpec, TargetState } from '../lib/types';
+import type { DesiredAppointment, PushMode, TargetSpec } from '../lib/types';
 import { accessTokenFor, dropAccessToken, markNeedsReauth, type LinkRow } from './credentials';
+import { isFinalAttempt, recordAttempt } from './attemptLog';
 import type { ActivityDeps } from './deps';
 import { providerRequestSeconds, syncAttempts, syncLagSeconds, syncRetries } from './metrics';
 
@@ -85,7 +86,7 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
         result = { outcome: written.outcome, remoteExists: true, remoteId: written.remoteId };
       }
     }
-    await record(deps, input, attempt, Date.now() - startedAt, {
+    await recordAttempt(deps, input, attempt, Date.now() - startedAt, {
       result: result.outcome,
       state: mode === 'remove' ? 'removed' : 'synced',
       remoteExists: result.remoteExists,
@@ -101,8 +102,8 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
     const failure = err instanceof ProviderError ? err : new ProviderError('retryable', 'internal', String((err as Error)?.message ?? err));
     if (failure.status === 401 && link) await dropAccessToken(deps, link.id);
     if (failure.kind === 'auth' && link && link.status === 'active') await markNeedsReauth(deps, link, failure.code);
-    const final = failure.kind !== 'retryable' || attempt >= input.maxAttempts;
-    await record(deps, input, attempt, Date.now() - startedAt, {
+    const final = isFinalAttempt(failure, attempt, input.maxAttempts);
+    await recordAttempt(deps, input, attempt, Date.now() - startedAt, {
       result: 'error',
       state: final ? 'failed' : 'retrying',
       error: failure,
@@ -118,51 +119,4 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
       details: [{ kind: failure.kind, status: failure.status ?? null }],
     });
   }
-}
-
-interface Outcome {
-  result: string;
-  state: TargetState;
-  remoteExists?: boolean;
-  error?: ProviderError;
-  /** The event's id in the remote calendar, as far as known after this attempt. */
-  remoteId: string | null;
-}
-
-async function record(deps: ActivityDeps, input: PushInput, attempt: number, durationMs: number, outcome: Outcome): Promise<void> {
-  const { target, desired, mode } = input;
-  const now = deps.db.fn.now();
-  await deps.db.transaction(async (trx) => {
-    await trx('sync_log').insert({
-      tenant_id: desired.tenantId,
-      appointment_id: desired.appointmentId,
-      target_key: target.targetKey,
-      provider: target.provider,
-      action: mode,
-      result: outcome.result,
-      error_code: outcome.error?.code ?? null,
-      error_message: outcome.error?.message?.slice(0, 2000) ?? null,
-      remote_id: outcome.remoteId,
-      revision: desired.revision,
-      attempt,
-      duration_ms: durationMs,
-      request_id: desired.requestId ?? null,
-    });
-    const base = {
-      tenant_id: desired.tenantId,
-      appointment_id: desired.appointmentId,
-      target_key: target.targetKey,
-      provider: target.provider,
-      link_id: target.linkId,
-      calendar_id: target.calendarId,
-      remote_id: outcome.remoteId,
-      state: outcome.state,
-      attempts: attempt,
-      updated_at: now,
-    };
-    const row = outcome.error
-      ? { ...base, last_error_code: outcome.error.code, last_error_message: outcome.error.message.slice(0, 2000) }
-      : { ...base, remote_exists: outcome.remoteExists ?? false, applied_revision: desired.revision, applied_mode: mode, last_error_code: null, last_error_message: null };
-    await trx('appointment_targets').insert(row).onConflict(['tenant_id', 'appointment_id', 'target_key']).merge();
-  });
 }

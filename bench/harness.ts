@@ -68,7 +68,7 @@ export async function startPrivateStack(opts: { name: string; env?: NodeJS.Proce
   const api = spawnNode('api', 'api/main.ts', { env, logFile: path.join(tmp, 'api.log') });
   await waitFor('api', () => httpAnswers(`${apiUrl}/healthz`));
 
-  return {
+  const stack: PrivateStack = {
     apiUrl,
     emulatorUrl,
     adminKey,
@@ -91,6 +91,11 @@ export async function startPrivateStack(opts: { name: string; env?: NodeJS.Proce
       await Promise.all([emulator.stop(), temporal.stop()]);
     },
   };
+  // Ctrl-C or a timeout must not leave a Temporal server and workers running behind us.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => void stack.stop().finally(() => process.exit(130)));
+  }
+  return stack;
 }
 
 export async function jsonCall(url: string, method = 'GET', body?: unknown, key?: string): Promise<{ status: number; body: any }> {

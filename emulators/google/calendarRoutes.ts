@@ -1,19 +1,17 @@
 import { Router, type Request, type RequestHandler } from 'express';
+import { runWithFaults, type ErrorWire, type OperationResult } from '../common/operation';
 import { GoogleError, authError, backendError, invalid, notFound, sendGoogleError } from './errors';
-import { sleep } from './faults';
 import { listEvents } from './listing';
 import type { EmulatorState } from './state';
 import type { Calendar } from './store';
 
-interface Result {
-  status: number;
-  body?: unknown;
-  /** The request changed event state (counted as a write, eligible for apply-then-fail). */
-  applied?: boolean;
-  inserted?: { calendarId: string; eventId: string };
-}
+type Handler = (email: string, req: Request) => OperationResult;
 
-type Handler = (email: string, req: Request) => Result;
+const GOOGLE_ERRORS: ErrorWire<GoogleError> = {
+  is: (err): err is GoogleError => err instanceof GoogleError,
+  send: sendGoogleError,
+  failedAfterApply: () => backendError(500),
+};
 
 function bearerToken(req: Request): string | undefined {
   const header = req.get('authorization');
@@ -63,26 +61,9 @@ function operation(state: EmulatorState, op: string, handler: Handler): RequestH
     if (!email) return sendGoogleError(res, authError());
     const limited = state.limiter.check(email);
     if (limited) return sendGoogleError(res, limited);
-    const config = state.faults.forUser(email);
-    await sleep(config?.latencyMs ?? 0);
-    if (config && config.timeoutRate > 0 && Math.random() < config.timeoutRate) await sleep(config.timeoutMs);
-    const injected = state.faults.errorBefore(config);
-    if (injected) return sendGoogleError(res, injected);
-
-    let result: Result;
-    try {
-      result = handler(email, req);
-    } catch (err) {
-      if (err instanceof GoogleError) return sendGoogleError(res, err);
-      throw err;
-    }
-    if (result.applied) {
-      state.stats.addWrite(email);
-      const { inserted } = result;
-      const firstInsert = inserted !== undefined
-        && state.faults.noteInsertAttempt(config, inserted.calendarId, inserted.eventId);
-      if (firstInsert || state.faults.failAfterApply(config, op)) return sendGoogleError(res, backendError(500));
-    }
+    const user = email; // a const the handler closure can see as a string
+    const result = await runWithFaults(state, GOOGLE_ERRORS, op, user, res, () => handler(user, req));
+    if (!result) return;
     if (result.body === undefined) res.status(result.status).end();
     else res.status(result.status).json(result.body);
   };
@@ -124,7 +105,7 @@ export function calendarRoutes(state: EmulatorState): Router {
     const cal = calendarOf(email, req);
     checkSendUpdates(req);
     const event = store.insertEvent(cal, req.body ?? {});
-    return { status: 200, body: event, applied: true, inserted: { calendarId: cal.id, eventId: event.id } };
+    return { status: 200, body: event, applied: true, inserted: { calendarId: cal.id, key: event.id } };
   }));
   router.get('/calendars/:calendarId/events/:eventId', route('events.get', (email, req) => {
     const event = store.getEvent(calendarOf(email, req), param(req, 'eventId'));

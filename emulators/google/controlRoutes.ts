@@ -1,7 +1,7 @@
-import { Router, type Request, type Response } from 'express';
+import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
+import { configRoutes, parseBody, sharedControlRoutes, userOr404 } from '../common/controlRoutes';
 import { GoogleError, sendGoogleError } from './errors';
-import { faultInput } from './faults';
 import type { EmulatorState } from './state';
 import type { Calendar } from './store';
 
@@ -11,20 +11,7 @@ import type { Calendar } from './store';
  */
 export function controlRoutes(state: EmulatorState): Router {
   const { store } = state;
-  const router = Router();
-
-  const parse = <T>(schema: z.ZodType<T>, req: Request, res: Response): T | undefined => {
-    const parsed = schema.safeParse(req.body ?? {});
-    if (parsed.success) return parsed.data;
-    res.status(400).json({ error: z.prettifyError(parsed.error) });
-    return undefined;
-  };
-  const userOr404 = (req: Request, res: Response): string | undefined => {
-    const email = String(req.params.email).toLowerCase();
-    if (store.users.has(email)) return email;
-    res.status(404).json({ error: `unknown user ${email}` });
-    return undefined;
-  };
+  const router = sharedControlRoutes(state);
   const calendarOr404 = (req: Request, res: Response): Calendar | undefined => {
     const cal = store.calendars.get(String(req.params.calendarId));
     if (!cal) res.status(404).json({ error: `unknown calendar ${String(req.params.calendarId)}` });
@@ -36,34 +23,17 @@ export function controlRoutes(state: EmulatorState): Router {
     events: [...cal.events.values()].map((e) => e.resource),
   });
 
-  router.get('/health', (_req, res) => {
-    res.json({ ok: true });
-  });
-
-  router.post('/reset', (_req, res) => {
-    state.reset();
-    res.json({ ok: true });
-  });
-
   router.post('/users', (req, res) => {
-    const body = parse(z.object({ email: z.string().includes('@'), timeZone: z.string().optional() }), req, res);
+    const body = parseBody(z.object({ email: z.string().includes('@'), timeZone: z.string().optional() }), req, res);
     if (body) res.json(store.createUser(body.email, body.timeZone));
   });
-  router.post('/users/:email/revoke', (req, res) => {
-    const email = userOr404(req, res);
-    if (email) res.json({ revoked: store.revokeUser(email) });
-  });
-  router.post('/users/:email/expire-access-tokens', (req, res) => {
-    const email = userOr404(req, res);
-    if (email) res.json({ expired: store.expireAccessTokens(email) });
-  });
   router.get('/users/:email/calendars', (req, res) => {
-    const email = userOr404(req, res);
+    const email = userOr404(state, req, res);
     if (email) res.json({ calendars: store.calendarsOf(email).map(describeCalendar) });
   });
 
   router.post('/calendars/:calendarId/forbid', (req, res) => {
-    const body = parse(z.object({ forbidden: z.boolean() }), req, res);
+    const body = parseBody(z.object({ forbidden: z.boolean() }), req, res);
     if (!body) return;
     const id = String(req.params.calendarId);
     if (body.forbidden) store.forbiddenCalendars.add(id);
@@ -104,51 +74,19 @@ export function controlRoutes(state: EmulatorState): Router {
     res.json({ ok: true });
   });
 
-  const describeConfig = () => ({
-    userRateLimitPerMinute: state.limiter.perMinute,
-    rateLimitStyle: state.limiter.style,
-    accessTokenTtlSeconds: store.accessTokenTtlSeconds,
-  });
-  router.get('/config', (_req, res) => {
-    res.json(describeConfig());
-  });
-  router.post('/config', (req, res) => {
-    const body = parse(z.object({
-      userRateLimitPerMinute: z.number().int().min(0).optional(),
-      rateLimitStyle: z.enum(['403', '429']).optional(),
-      accessTokenTtlSeconds: z.number().int().min(1).optional(),
-    }), req, res);
-    if (!body) return;
+  configRoutes(router, z.object({
+    userRateLimitPerMinute: z.number().int().min(0).optional(),
+    rateLimitStyle: z.enum(['403', '429']).optional(),
+    accessTokenTtlSeconds: z.number().int().min(1).optional(),
+  }), (body) => {
     if (body.userRateLimitPerMinute !== undefined) state.limiter.perMinute = body.userRateLimitPerMinute;
     if (body.rateLimitStyle !== undefined) state.limiter.style = body.rateLimitStyle;
     if (body.accessTokenTtlSeconds !== undefined) store.accessTokenTtlSeconds = body.accessTokenTtlSeconds;
-    res.json(describeConfig());
-  });
-
-  router.get('/faults', (_req, res) => {
-    res.json(state.faults.describe());
-  });
-  router.post('/faults', (req, res) => {
-    const body = parse(faultInput, req, res);
-    if (!body) return;
-    state.faults.set(body);
-    res.json(state.faults.describe());
-  });
-  router.delete('/faults', (req, res) => {
-    const user = typeof req.query.user === 'string' ? req.query.user : undefined;
-    state.faults.clear(user);
-    res.json(state.faults.describe());
-  });
-
-  router.get('/stats', (req, res) => {
-    const user = typeof req.query.user === 'string' ? req.query.user : undefined;
-    res.json(state.stats.snapshot(user));
-  });
-  router.post('/stats/reset', (req, res) => {
-    const user = typeof req.query.user === 'string' ? req.query.user : undefined;
-    state.stats.reset(user);
-    res.json({ ok: true });
-  });
+  }, () => ({
+    userRateLimitPerMinute: state.limiter.perMinute,
+    rateLimitStyle: state.limiter.style,
+    accessTokenTtlSeconds: store.accessTokenTtlSeconds,
+  }));
 
   return router;
 }

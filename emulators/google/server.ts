@@ -1,5 +1,6 @@
-import type { AddressInfo } from 'node:net';
-import express, { type ErrorRequestHandler, type Express } from 'express';
+import { createServer } from 'node:http';
+import type { Express } from 'express';
+import { emulatorApp, emulatorErrors, listen } from '../common/server';
 import { calendarRoutes } from './calendarRoutes';
 import { controlRoutes } from './controlRoutes';
 import { backendError, GoogleError, notFound, sendGoogleError } from './errors';
@@ -23,47 +24,22 @@ export interface GoogleEmulator {
 
 export function createGoogleEmulator(options: GoogleEmulatorOptions = {}): GoogleEmulator {
   const state = new EmulatorState(options);
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(express.json({ limit: '1mb' }));
-  app.use(express.urlencoded({ extended: false }));
+  const app = emulatorApp('1mb');
 
   app.use('/calendar/v3', calendarRoutes(state));
   app.use('/_emulator', controlRoutes(state));
   app.use(oauthRoutes(state));
   app.use((_req, res) => sendGoogleError(res, notFound()));
-
-  const onError: ErrorRequestHandler = (err: unknown, _req, res, _next) => {
-    if (res.headersSent) return;
-    const type = (err as { type?: unknown } | null)?.type;
-    if (type === 'entity.parse.failed') {
-      sendGoogleError(res, new GoogleError(400, 'parseError', 'Parse Error'));
-      return;
-    }
-    console.error('google-emulator: unexpected error', err);
-    sendGoogleError(res, backendError(500));
-  };
-  app.use(onError);
+  app.use(emulatorErrors(
+    'google-emulator',
+    (res) => sendGoogleError(res, new GoogleError(400, 'parseError', 'Parse Error')),
+    (res) => sendGoogleError(res, backendError(500)),
+  ));
 
   return {
     app,
     store: state.store,
     state,
-    listen(port: number, host = '127.0.0.1'): Promise<RunningGoogleEmulator> {
-      return new Promise((resolve, reject) => {
-        const server = app.listen(port, host, (err?: Error) => {
-          if (err) return reject(err);
-          resolve({
-            port: (server.address() as AddressInfo).port,
-            close: () => new Promise<void>((done, fail) => {
-              server.close((closeErr) => (closeErr ? fail(closeErr) : done()));
-              // Clients keep connections alive; without this close() waits for them.
-              server.closeAllConnections();
-            }),
-          });
-        });
-        server.on('error', reject);
-      });
-    },
+    listen: (port: number, host = '127.0.0.1') => listen(createServer(app), port, host),
   };
 }

@@ -1,5 +1,6 @@
-import { Faults, RateLimiter, RateLimitStyle } from './faults';
-import { Stats } from './stats';
+import { EmulatorStateBase } from '../common/state';
+import type { GoogleError } from './errors';
+import { googleFaults, RateLimiter, RateLimitStyle } from './faults';
 import { GoogleStore } from './store';
 
 export interface GoogleEmulatorOptions {
@@ -9,28 +10,25 @@ export interface GoogleEmulatorOptions {
 }
 
 /** Everything the route modules share; one instance per emulator. */
-export class EmulatorState {
-  readonly store = new GoogleStore();
-  readonly faults = new Faults();
+export class EmulatorState extends EmulatorStateBase<GoogleStore, GoogleError> {
   readonly limiter = new RateLimiter();
-  readonly stats = new Stats();
 
   constructor(private readonly defaults: GoogleEmulatorOptions = {}) {
+    super(new GoogleStore(), googleFaults());
     this.applyDefaults();
   }
 
-  private applyDefaults(): void {
+  userExists(email: string): boolean {
+    return this.store.users.has(email);
+  }
+
+  protected applyDefaults(): void {
     this.limiter.perMinute = this.defaults.userRateLimitPerMinute ?? 600;
     this.limiter.style = this.defaults.rateLimitStyle ?? '403';
     this.store.accessTokenTtlSeconds = this.defaults.accessTokenTtlSeconds ?? 3600;
   }
 
-  /** Back to a freshly started emulator, configuration included. */
-  reset(): void {
-    this.store.reset();
-    this.faults.clear();
+  protected resetLimits(): void {
     this.limiter.reset();
-    this.stats.reset();
-    this.applyDefaults();
   }
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { expireUserAccessTokens, revokeUserTokens, tokenOwner } from '../common/tokens';
 import { GoogleError, forbidden, invalid, notFound } from './errors';
 import {
   EventResource, Fields, isBase32HexId, isValidZone, mergePatch, mergeTimePatch, pickWritable,
@@ -123,25 +124,15 @@ export class GoogleStore {
   }
 
   revokeUser(email: string): number {
-    let count = 0;
-    for (const r of this.refreshTokens.values()) if (r.email === email && !r.revoked) { r.revoked = true; count++; }
-    for (const a of this.accessTokens.values()) if (a.email === email) a.revoked = true;
-    return count;
+    return revokeUserTokens(this.refreshTokens, this.accessTokens, email);
   }
 
   expireAccessTokens(email: string): number {
-    let count = 0;
-    for (const a of this.accessTokens.values()) {
-      if (a.email === email && a.expiresAt > Date.now()) { a.expiresAt = 0; count++; }
-    }
-    return count;
+    return expireUserAccessTokens(this.accessTokens, email);
   }
 
   authenticate(accessToken: string | undefined): string | undefined {
-    if (!accessToken) return undefined;
-    const record = this.accessTokens.get(accessToken);
-    if (!record || record.revoked || record.expiresAt <= Date.now() || !this.users.has(record.email)) return undefined;
-    return record.email;
+    return tokenOwner(this.accessTokens, accessToken, (email) => this.users.has(email));
   }
 
   // ---- calendars ----

@@ -1,8 +1,8 @@
-import { Router, type Request, type Response } from 'express';
+import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
+import { configRoutes, parseBody, sharedControlRoutes, userOr404 } from '../common/controlRoutes';
 import { GraphError, sendGraphError } from './errors';
 import { renderEvent, type StoredEvent } from './eventRules';
-import { faultInput } from './faults';
 import type { EmulatorState } from './state';
 import type { Calendar } from './store';
 
@@ -17,23 +17,10 @@ export function inspectEvent(e: StoredEvent): Record<string, unknown> {
  */
 export function controlRoutes(state: EmulatorState): Router {
   const { store } = state;
-  const router = Router();
-
-  const parse = <T>(schema: z.ZodType<T>, req: Request, res: Response): T | undefined => {
-    const parsed = schema.safeParse(req.body ?? {});
-    if (parsed.success) return parsed.data;
-    res.status(400).json({ error: z.prettifyError(parsed.error) });
-    return undefined;
-  };
-  const userOr404 = (req: Request, res: Response): string | undefined => {
-    const email = String(req.params.email).toLowerCase();
-    if (store.mailboxes.has(email)) return email;
-    res.status(404).json({ error: `unknown user ${email}` });
-    return undefined;
-  };
+  const router = sharedControlRoutes(state);
   /** The user's calendar by id or `calendar`, ignoring the forbid knob (this is the inspector). */
   const calendarOr404 = (req: Request, res: Response): Calendar | undefined => {
-    const email = userOr404(req, res);
+    const email = userOr404(state, req, res);
     if (!email) return undefined;
     const raw = String(req.params.calendarId);
     const id = raw === 'calendar' ? store.mailboxes.get(email)!.defaultCalendarId : raw;
@@ -58,32 +45,16 @@ export function controlRoutes(state: EmulatorState): Router {
     }
   };
 
-  router.get('/health', (_req, res) => {
-    res.json({ ok: true });
-  });
-  router.post('/reset', (_req, res) => {
-    state.reset();
-    res.json({ ok: true });
-  });
-
   router.post('/users', (req, res) => {
-    const body = parse(z.object({ email: z.string().includes('@'), timeZone: z.string().optional(), displayName: z.string().optional() }), req, res);
+    const body = parseBody(z.object({ email: z.string().includes('@'), timeZone: z.string().optional(), displayName: z.string().optional() }), req, res);
     if (body) res.json(store.createUser(body.email, body.timeZone, body.displayName));
   });
-  router.post('/users/:email/revoke', (req, res) => {
-    const email = userOr404(req, res);
-    if (email) res.json({ revoked: store.revokeUser(email) });
-  });
-  router.post('/users/:email/expire-access-tokens', (req, res) => {
-    const email = userOr404(req, res);
-    if (email) res.json({ expired: store.expireAccessTokens(email) });
-  });
   router.get('/users/:email/calendars', (req, res) => {
-    const email = userOr404(req, res);
+    const email = userOr404(state, req, res);
     if (email) res.json({ calendars: store.calendarsOf(email).map(describeCalendar) });
   });
   router.get('/users/:email/mail', (req, res) => {
-    const email = userOr404(req, res);
+    const email = userOr404(state, req, res);
     if (email) res.json({ items: store.sentMail.get(email) ?? [] });
   });
 
@@ -111,7 +82,7 @@ export function controlRoutes(state: EmulatorState): Router {
     });
   });
   router.post('/users/:email/calendars/:calendarId/forbid', (req, res) => {
-    const body = parse(z.object({ forbidden: z.boolean() }), req, res);
+    const body = parseBody(z.object({ forbidden: z.boolean() }), req, res);
     const cal = body && calendarOr404(req, res);
     if (!body || !cal) return;
     if (body.forbidden) store.forbiddenCalendars.add(cal.id);
@@ -119,57 +90,25 @@ export function controlRoutes(state: EmulatorState): Router {
     res.json({ calendarId: cal.id, forbidden: body.forbidden });
   });
 
-  const describeConfig = () => ({
-    requestsPerWindow: state.throttle.requestsPerWindow,
-    windowSeconds: state.throttle.windowSeconds,
-    concurrencyLimit: state.throttle.concurrencyLimit,
-    concurrencyRetryAfterSeconds: state.throttle.concurrencyRetryAfterSeconds,
-    accessTokenTtlSeconds: store.accessTokenTtlSeconds,
-  });
-  router.get('/config', (_req, res) => {
-    res.json(describeConfig());
-  });
-  router.post('/config', (req, res) => {
-    const body = parse(z.object({
-      requestsPerWindow: z.number().int().min(0).optional(),
-      windowSeconds: z.number().int().min(1).optional(),
-      concurrencyLimit: z.number().int().min(1).optional(),
-      concurrencyRetryAfterSeconds: z.number().int().min(0).optional(),
-      accessTokenTtlSeconds: z.number().int().min(1).optional(),
-    }), req, res);
-    if (!body) return;
+  configRoutes(router, z.object({
+    requestsPerWindow: z.number().int().min(0).optional(),
+    windowSeconds: z.number().int().min(1).optional(),
+    concurrencyLimit: z.number().int().min(1).optional(),
+    concurrencyRetryAfterSeconds: z.number().int().min(0).optional(),
+    accessTokenTtlSeconds: z.number().int().min(1).optional(),
+  }), (body) => {
     if (body.requestsPerWindow !== undefined) state.throttle.requestsPerWindow = body.requestsPerWindow;
     if (body.windowSeconds !== undefined) state.throttle.windowSeconds = body.windowSeconds;
     if (body.concurrencyLimit !== undefined) state.throttle.concurrencyLimit = body.concurrencyLimit;
     if (body.concurrencyRetryAfterSeconds !== undefined) state.throttle.concurrencyRetryAfterSeconds = body.concurrencyRetryAfterSeconds;
     if (body.accessTokenTtlSeconds !== undefined) store.accessTokenTtlSeconds = body.accessTokenTtlSeconds;
-    res.json(describeConfig());
-  });
-
-  router.get('/faults', (_req, res) => {
-    res.json(state.faults.describe());
-  });
-  router.post('/faults', (req, res) => {
-    const body = parse(faultInput, req, res);
-    if (!body) return;
-    state.faults.set(body);
-    res.json(state.faults.describe());
-  });
-  router.delete('/faults', (req, res) => {
-    const user = typeof req.query.user === 'string' ? req.query.user : undefined;
-    state.faults.clear(user);
-    res.json(state.faults.describe());
-  });
-
-  router.get('/stats', (req, res) => {
-    const user = typeof req.query.user === 'string' ? req.query.user : undefined;
-    res.json(state.stats.snapshot(user));
-  });
-  router.post('/stats/reset', (req, res) => {
-    const user = typeof req.query.user === 'string' ? req.query.user : undefined;
-    state.stats.reset(user);
-    res.json({ ok: true });
-  });
+  }, () => ({
+    requestsPerWindow: state.throttle.requestsPerWindow,
+    windowSeconds: state.throttle.windowSeconds,
+    concurrencyLimit: state.throttle.concurrencyLimit,
+    concurrencyRetryAfterSeconds: state.throttle.concurrencyRetryAfterSeconds,
+    accessTokenTtlSeconds: store.accessTokenTtlSeconds,
+  }));
 
   return router;
 }

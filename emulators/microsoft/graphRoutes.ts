@@ -1,22 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { Router, type Request, type RequestHandler } from 'express';
+import { runWithFaults, type ErrorWire, type OperationResult } from '../common/operation';
 import { GraphError, accessDenied, injected, invalidToken, sendGraphError } from './errors';
 import { preferredZone, renderEvent, type StoredEvent } from './eventRules';
-import { sleep } from './faults';
 import { parseEventQuery } from './odata';
 import type { EmulatorState } from './state';
 import type { Calendar } from './store';
 
-interface Result {
-  status: number;
-  body?: unknown;
-  /** The request changed event state (counted as a write, eligible for apply-then-fail). */
-  applied?: boolean;
-  /** A create: calendar and dedup key (transactionId, else the new event id) for 'firstInsert'. */
-  inserted?: { calendarId: string; key: string };
-}
+type Handler = (email: string, req: Request) => OperationResult;
 
-type Handler = (email: string, req: Request) => Result;
+const GRAPH_ERRORS: ErrorWire<GraphError> = {
+  is: (err): err is GraphError => err instanceof GraphError,
+  send: sendGraphError,
+  failedAfterApply: () => injected(500, 0),
+};
 
 const ODATA_JSON = 'application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8';
 const WEB_BASE = 'https://outlook.office365.com';
@@ -53,25 +50,9 @@ function operation(state: EmulatorState, op: string, handler: Handler): RequestH
     res.on('finish', admitted);
     res.on('close', admitted);
 
-    const config = state.faults.forUser(email);
-    await sleep(config?.latencyMs ?? 0);
-    if (config && config.timeoutRate > 0 && Math.random() < config.timeoutRate) await sleep(config.timeoutMs);
-    const fault = state.faults.errorBefore(config);
-    if (fault) return sendGraphError(res, fault);
-
-    let result: Result;
-    try {
-      result = handler(email, req);
-    } catch (err) {
-      if (err instanceof GraphError) return sendGraphError(res, err);
-      throw err;
-    }
-    if (result.applied) {
-      state.stats.addWrite(email);
-      const { inserted } = result;
-      const firstInsert = inserted !== undefined && state.faults.noteInsertAttempt(config, inserted.calendarId, inserted.key);
-      if (firstInsert || state.faults.failAfterApply(config, op)) return sendGraphError(res, injected(500, 0));
-    }
+    const user = email; // a const the handler closure can see as a string
+    const result = await runWithFaults(state, GRAPH_ERRORS, op, user, res, () => handler(user, req));
+    if (!result) return;
     res.setHeader('request-id', randomUUID());
     res.setHeader('client-request-id', req.get('client-request-id') ?? randomUUID());
     if (result.body === undefined) {

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { runEmulatorMain } from '../common/main';
 import { ensureEmulatorCertificate } from './certificate';
 import { createMicrosoftEmulator } from './server';
 
@@ -7,20 +8,11 @@ import { createMicrosoftEmulator } from './server';
  * written to MICROSOFT_EMULATOR_CERT_DIR (default data/): point NODE_EXTRA_CA_CERTS of the
  * processes that call it at that file.
  */
-async function main(): Promise<void> {
+runEmulatorMain(async () => {
   const port = Number(process.env.MICROSOFT_EMULATOR_PORT ?? 4200);
   const dir = process.env.MICROSOFT_EMULATOR_CERT_DIR ?? path.resolve(__dirname, '..', '..', 'data');
   const tls = await ensureEmulatorCertificate(dir);
   const running = await createMicrosoftEmulator({ tls }).listen(port, '127.0.0.1');
   console.log(`microsoft-emulator listening on ${running.url} (CA: ${tls.caPath})`);
-  const stop = (): void => {
-    void running.close().finally(() => process.exit(0));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-}
-
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
+  return running;
 });

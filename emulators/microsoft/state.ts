@@ -1,5 +1,6 @@
-import { Faults, Throttle } from './faults';
-import { Stats } from './stats';
+import { EmulatorStateBase } from '../common/state';
+import type { GraphError } from './errors';
+import { graphFaults, Throttle } from './faults';
 import { MicrosoftStore } from './store';
 
 export interface MicrosoftEmulatorOptions {
@@ -14,17 +15,19 @@ export interface MicrosoftEmulatorOptions {
 }
 
 /** Everything the route modules share; one instance per emulator. */
-export class EmulatorState {
-  readonly store = new MicrosoftStore();
-  readonly faults = new Faults();
+export class EmulatorState extends EmulatorStateBase<MicrosoftStore, GraphError> {
   readonly throttle = new Throttle();
-  readonly stats = new Stats();
 
   constructor(private readonly defaults: MicrosoftEmulatorOptions = {}) {
+    super(new MicrosoftStore(), graphFaults());
     this.applyDefaults();
   }
 
-  private applyDefaults(): void {
+  userExists(email: string): boolean {
+    return this.store.mailboxes.has(email);
+  }
+
+  protected applyDefaults(): void {
     this.throttle.requestsPerWindow = this.defaults.requestsPerWindow ?? 10_000;
     this.throttle.windowSeconds = this.defaults.windowSeconds ?? 600;
     this.throttle.concurrencyLimit = this.defaults.concurrencyLimit ?? 4;
@@ -32,12 +35,7 @@ export class EmulatorState {
     this.store.accessTokenTtlSeconds = this.defaults.accessTokenTtlSeconds ?? 3600;
   }
 
-  /** Back to a freshly started emulator, configuration included. */
-  reset(): void {
-    this.store.reset();
-    this.faults.clear();
+  protected resetLimits(): void {
     this.throttle.reset();
-    this.stats.reset();
-    this.applyDefaults();
   }
 }

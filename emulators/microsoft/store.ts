@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { expireUserAccessTokens, revokeUserTokens, tokenOwner } from '../common/tokens';
 import { GraphError, accessDenied, itemNotFound, invalidRequest } from './errors';
 import {
   checkTimes, newCalendarId, newChangeKey, newEventId, newICalUId, randomB64, validateEventBody,
@@ -125,24 +126,15 @@ export class MicrosoftStore {
 
   /** Like revokeSignInSessions: every refresh and access token of the user dies. */
   revokeUser(email: string): number {
-    let count = 0;
-    for (const r of this.refreshTokens.values()) if (r.email === email && !r.revoked) { r.revoked = true; count++; }
-    for (const a of this.accessTokens.values()) if (a.email === email) a.revoked = true;
-    return count;
+    return revokeUserTokens(this.refreshTokens, this.accessTokens, email);
   }
 
   expireAccessTokens(email: string): number {
-    let count = 0;
-    for (const a of this.accessTokens.values()) {
-      if (a.email === email && a.expiresAt > Date.now()) { a.expiresAt = 0; count++; }
-    }
-    return count;
+    return expireUserAccessTokens(this.accessTokens, email);
   }
 
   authenticate(accessToken: string | undefined): string | undefined {
-    const record = accessToken ? this.accessTokens.get(accessToken) : undefined;
-    if (!record || record.revoked || record.expiresAt <= Date.now() || !this.mailboxes.has(record.email)) return undefined;
-    return record.email;
+    return tokenOwner(this.accessTokens, accessToken, (email) => this.mailboxes.has(email));
   }
 
   /** A mailbox by id or user principal name. */

@@ -14,7 +14,7 @@ interface UserStats {
 /** Unauthenticated requests are counted under this key (only visible in the unfiltered view). */
 const ANONYMOUS = '';
 
-/** Request counters of /calendar/v3, kept per user so tests can isolate their own account. */
+/** Request counters of the provider API, kept per user so tests can isolate their own account. */
 export class Stats {
   private perUser = new Map<string, UserStats>();
 

@@ -1,0 +1,67 @@
+import type { ProviderError } from '../providers/errors';
+import type { DesiredAppointment, PushMode, TargetSpec, TargetState } from '../lib/types';
+import type { ActivityDeps } from './deps';
+
+export interface AttemptOutcome {
+  /** What was done; the push mode unless the target names it more precisely (e.g. an iMIP method). */
+  action?: string;
+  result: string;
+  state: TargetState;
+  remoteExists?: boolean;
+  /** The event's id in the remote calendar as far as known after this attempt; the target's own id by default. */
+  remoteId?: string | null;
+  error?: ProviderError;
+}
+
+/**
+ * The trail every target leaves, whatever its kind: one sync-log row per attempt and the target's
+ * current state, written together so the log and the state never disagree.
+ */
+export async function recordAttempt(
+  deps: ActivityDeps,
+  input: { target: TargetSpec; desired: DesiredAppointment; mode: PushMode },
+  attempt: number,
+  durationMs: number,
+  outcome: AttemptOutcome,
+): Promise<void> {
+  const { target, desired, mode } = input;
+  const remoteId = outcome.remoteId === undefined ? target.remoteId : outcome.remoteId;
+  await deps.db.transaction(async (trx) => {
+    await trx('sync_log').insert({
+      tenant_id: desired.tenantId,
+      appointment_id: desired.appointmentId,
+      target_key: target.targetKey,
+      provider: target.provider,
+      action: outcome.action ?? mode,
+      result: outcome.result,
+      error_code: outcome.error?.code ?? null,
+      error_message: outcome.error?.message?.slice(0, 2000) ?? null,
+      remote_id: remoteId,
+      revision: desired.revision,
+      attempt,
+      duration_ms: durationMs,
+      request_id: desired.requestId ?? null,
+    });
+    const base = {
+      tenant_id: desired.tenantId,
+      appointment_id: desired.appointmentId,
+      target_key: target.targetKey,
+      provider: target.provider,
+      link_id: target.linkId,
+      calendar_id: target.calendarId,
+      remote_id: remoteId,
+      state: outcome.state,
+      attempts: attempt,
+      updated_at: trx.fn.now(),
+    };
+    const row = outcome.error
+      ? { ...base, last_error_code: outcome.error.code, last_error_message: outcome.error.message.slice(0, 2000) }
+      : { ...base, remote_exists: outcome.remoteExists ?? false, applied_revision: desired.revision, applied_mode: mode, last_error_code: null, last_error_message: null };
+    await trx('appointment_targets').insert(row).onConflict(['tenant_id', 'appointment_id', 'target_key']).merge();
+  });
+}
+
+/** Whether this failed attempt is the last one Temporal will make (0 attempts means unlimited). */
+export function isFinalAttempt(failure: ProviderError, attempt: number, maxAttempts: number): boolean {
+  return failure.kind !== 'retryable' || (maxAttempts > 0 && attempt >= maxAttempts);
+}
