@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { calsyncDataConverter } from '../lib/payloadCodec';
@@ -16,6 +16,12 @@ import { waitUntil } from './helpers/api';
  * that would break workflows already running in production. Use `patched()` for such a change.
  */
 const HISTORY_DIR = path.join(__dirname, 'histories');
+// Replay workers start and stop once per history: keep their lifecycle chatter out of the test output.
+try {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+} catch {
+  // already installed in this process
+}
 // A fixed, test-only payload key, so recorded histories stay readable by later runs.
 const FIXTURE_PAYLOAD_KEYS = 'fixture1:Y2Fsc3luYy10ZXN0LWZpeHR1cmUta2V5LTMyYnl0ZXM=';
 const dataConverter = calsyncDataConverter(FIXTURE_PAYLOAD_KEYS);
