@@ -1,6 +1,7 @@
 import { sendClientInvitation } from './clientInvitation';
 import type { ActivityDeps } from './deps';
 import { pushToTarget, type PushInput } from './push';
+import { appointmentsOnLink, futureAppointmentsPage, retireLink } from './links';
 import { countFailures, nextFailedAppointments, resyncAppointments } from './replay';
 import { loadTargetStatuses, planTargets, recordWarnings } from './targets';
 import { deliverWebhook } from './webhooks';
@@ -17,6 +18,9 @@ export function createActivities(deps: ActivityDeps) {
     nextFailedAppointments: (input: Parameters<typeof nextFailedAppointments>[1]) => nextFailedAppointments(deps, input),
     resyncAppointments: (input: Parameters<typeof resyncAppointments>[1]) => resyncAppointments(deps, input),
     deliverWebhook: (input: Parameters<typeof deliverWebhook>[1]) => deliverWebhook(deps, input),
+    futureAppointmentsPage: (input: Parameters<typeof futureAppointmentsPage>[1]) => futureAppointmentsPage(deps, input),
+    appointmentsOnLink: (input: Parameters<typeof appointmentsOnLink>[1]) => appointmentsOnLink(deps, input),
+    retireLink: (input: Parameters<typeof retireLink>[1]) => retireLink(deps, input),
   };
 }
 

@@ -74,7 +74,9 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
       if (mode !== 'remove') throw new ProviderError('permanent', 'link_unavailable', 'the calendar link is disconnected');
       result = { outcome: 'skipped', remoteExists: false };
     } else {
-      if (link.status !== 'active') throw new ProviderError('auth', 'link_needs_reauth', `the calendar link is ${link.status}`);
+      // A link being disconnected still removes calsync's events with its tokens, and writes nothing new.
+      const usable = link.status === 'active' || (link.status === 'disconnecting' && mode === 'remove');
+      if (!usable) throw new ProviderError('auth', 'link_needs_reauth', `the calendar link is ${link.status}`);
       const provider = providerFor(deps, link, await accessTokenFor(deps, link), desired.requestId);
       const ref = { calendarId: target.calendarId, eventId: key, knownRemoteId, tag: calsyncTag(desired.tenantId, desired.appointmentId) };
       if (mode === 'remove') {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { clientInvitationTarget } from '../lib/clientInvitations';
 import { remoteEventId } from '../lib/remoteIds';
 import { defaultTenantSyncSettings, type TargetSpec, type TargetStatus, type TenantSyncSettings } from '../lib/types';
@@ -12,8 +13,14 @@ export interface TargetPlan {
   invitationTarget?: TargetSpec;
 }
 
-export function targetKeyForLink(linkId: string): string {
-  return `link:${linkId}`;
+/**
+ * A target is a remote calendar, not a link: reconnecting the same account (a new link) lands on
+ * the same key, so the same deterministic event ids, and finds its events instead of doubling them;
+ * two staff members sharing one calendar get one copy. Hashed: the key travels in logs and history.
+ */
+export function targetKeyFor(link: { provider: string; account_email: string; calendar_id: string }): string {
+  const digest = createHash('sha256').update(`${link.provider}\u0000${link.account_email.toLowerCase()}\u0000${link.calendar_id}`).digest('hex');
+  return `cal:${digest.slice(0, 24)}`;
 }
 
 /** The calendars an appointment belongs in now: every active link of every assigned staff member. */
@@ -25,19 +32,22 @@ export async function planTargets(deps: ActivityDeps, input: { tenantId: string;
           .where({ tenant_id: input.tenantId, status: 'active' })
           .whereIn('staff_id', input.staffIds)
           .orderBy('id')
-          .select('id', 'staff_id', 'provider', 'calendar_id'),
+          .select('id', 'staff_id', 'provider', 'account_email', 'calendar_id'),
     deps.db('tenants').where({ id: input.tenantId }).first('settings'),
   ]);
-  const targets = links.map((link: { id: string; provider: TargetSpec['provider']; calendar_id: string }) => {
-    const targetKey = targetKeyForLink(link.id);
-    return {
+  const byKey = new Map<string, TargetSpec>();
+  for (const link of links as { id: string; provider: TargetSpec['provider']; account_email: string; calendar_id: string }[]) {
+    const targetKey = targetKeyFor(link);
+    if (byKey.has(targetKey)) continue;
+    byKey.set(targetKey, {
       targetKey,
       provider: link.provider,
       linkId: link.id,
       calendarId: link.calendar_id,
       remoteId: remoteEventId(input.tenantId, input.appointmentId, targetKey),
-    };
-  });
+    });
+  }
+  const targets = [...byKey.values()];
   const linked = new Set(links.map((l: { staff_id: string }) => l.staff_id));
   return {
     targets,

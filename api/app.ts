@@ -17,7 +17,11 @@ import { apiKeyRoutes } from './routes/apiKeys';
 import { adminRoutes } from './routes/admin';
 import { codecRoutes } from './routes/codec';
 import { appointmentRoutes } from './routes/appointments';
+import { availabilityRoutes } from './routes/availability';
 import { failureRoutes } from './routes/failures';
+import { linkRoutes } from './routes/links';
+import { feedRoutes } from './routes/feeds';
+import { oauthRoutes } from './routes/oauth';
 import { settingsRoutes } from './routes/settings';
 import { staffRoutes } from './routes/staff';
 import { HttpError } from './validation';
@@ -71,6 +75,9 @@ export function createApp(deps: ApiDeps) {
   // Temporal UI's codec endpoint: admin key or codec session, never a tenant key.
   app.use(codecRoutes({ codec: new PayloadEncryptionCodec(config.payloadKeys), adminKeys: config.adminApiKeys, allowedOrigins: config.temporalUiOrigins }));
 
+  const feeds = feedRoutes(db, config.publicApiUrl);
+  app.use(feeds.published);
+
   app.use('/v1/admin', requireAdmin(config.adminApiKeys));
   app.use(adminRoutes(db));
 
@@ -79,8 +86,14 @@ export function createApp(deps: ApiDeps) {
   app.use(apiKeyRoutes(db));
   app.use(appointmentRoutes(service));
   app.use(failureRoutes(db, temporal, config.taskQueue));
-  app.use(staffRoutes(db, deps.secrets));
+  const linkDeps = { db, secrets: deps.secrets, temporal, taskQueue: config.taskQueue };
+  app.use(staffRoutes(linkDeps));
+  // POST /v1/staff/:id/links (tenant key) and GET /oauth/callback/:provider (the browser: no key).
+  app.use(oauthRoutes(linkDeps, config, logger));
   app.use(settingsRoutes(db, deps.secrets));
+  app.use(availabilityRoutes(db));
+  app.use(linkRoutes(db, temporal, config.taskQueue));
+  app.use(feeds.managed);
 
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'not_found', message: 'no such route' });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { appointmentBodySchema, createTenantSchema, googleLinkBodySchema, microsoftLinkBodySchema, revisionOnlySchema, settingsUpdateSchema, staffBodySchema } from './schemas';
+import { appointmentBodySchema, createTenantSchema, googleLinkBodySchema, microsoftLinkBodySchema, oauthStartBodySchema, revisionOnlySchema, settingsUpdateSchema, staffBodySchema } from './schemas';
 
 const json = (schema: z.ZodType) => ({ 'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) } });
 const error = { description: 'Error: `{ error, message, details.issues[{ field, message }] }`' };
@@ -22,7 +22,10 @@ export function openApiDocument() {
         post: { summary: 'Cancel (the record is kept; calendars show it per the tenant setting)', requestBody: { content: json(revisionOnlySchema) }, responses: { 202: accepted, 404: error } },
       },
       '/v1/staff/{id}': { put: { summary: 'Create or update a staff member', requestBody: { content: json(staffBodySchema) }, responses: { 200: { description: 'Staff member' }, 400: error } } },
-      '/v1/staff/{id}/links': { get: { summary: "A staff member's calendar links", responses: { 200: { description: 'Links' } } } },
+      '/v1/staff/{id}/links': {
+        get: { summary: "A staff member's calendar links", responses: { 200: { description: 'Links' } } },
+        post: { summary: 'Connect a calendar by OAuth consent: answers the authorizeUrl to send the browser to', requestBody: { content: json(oauthStartBodySchema) }, responses: { 201: { description: '{ authorizeUrl }' }, 400: error, 404: error } },
+      },
       '/v1/staff/{id}/links/google': { post: { summary: 'Attach a Google calendar with a refresh token', requestBody: { content: json(googleLinkBodySchema) }, responses: { 201: { description: 'Link' }, 400: error } } },
       '/v1/staff/{id}/links/microsoft': { post: { summary: 'Attach a Microsoft 365 calendar with a refresh token (default calendar unless calendarId)', requestBody: { content: json(microsoftLinkBodySchema) }, responses: { 201: { description: 'Link' }, 400: error } } },
       '/v1/settings': {

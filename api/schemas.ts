@@ -71,6 +71,10 @@ export const clientInvitationSettingsSchema = z
 
 export const tenantSettingsSchema = z.object({
   cancelledEvents: z.enum(['remove', 'keep']).optional(),
+  /** How much of an appointment staff subscription feeds show: everything, the title, or just "Busy". */
+  feedDetail: z.enum(['full', 'title', 'busy']).optional(),
+  /** What disconnecting a calendar link does to calsync's events in it. */
+  onDisconnect: z.enum(['remove', 'keep']).optional(),
   clientInvitations: clientInvitationSettingsSchema.optional(),
   /** The organizer's name in invitations; the tenant's name when absent. */
   businessName: z.string().trim().min(1).max(200).optional(),
@@ -132,4 +136,48 @@ export const failureListQuerySchema = failureFilterSchema.extend({
 
 export const replayBodySchema = failureFilterSchema.extend({
   ratePerSecond: z.number().int().min(1).max(100).default(10),
+});
+
+// A date-time with an offset, or a wall-clock time read in `timeZone`, as in appointment bodies.
+const instantOrLocal = z.string().max(40).regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/, 'must be an ISO 8601 date-time');
+const MAX_WINDOW_DAYS = 62;
+
+/** Two date-times read in `timeZone`, the second after the first and at most 62 days later. */
+function parseWindow(texts: [string, string], timeZone: string, names: [string, string], ctx: z.RefinementCtx): [Date, Date] | undefined {
+  const [first, second] = texts.map((t) => DateTime.fromISO(t, { zone: timeZone }));
+  if (!first!.isValid) ctx.addIssue({ code: 'custom', path: [names[0]], message: 'is not a valid date-time' });
+  if (!second!.isValid) ctx.addIssue({ code: 'custom', path: [names[1]], message: 'is not a valid date-time' });
+  if (!first!.isValid || !second!.isValid) return undefined;
+  if (second! <= first!) {
+    ctx.addIssue({ code: 'custom', path: [names[1]], message: `must be after ${names[0]}` });
+    return undefined;
+  }
+  if (second!.diff(first!, 'days').days > MAX_WINDOW_DAYS) {
+    ctx.addIssue({ code: 'custom', path: [names[1]], message: `must be at most ${MAX_WINDOW_DAYS} days after ${names[0]}` });
+    return undefined;
+  }
+  return [first!.toJSDate(), second!.toJSDate()];
+}
+
+export const busyQuerySchema = z
+  .object({ from: instantOrLocal, to: instantOrLocal, timeZone: timeZoneSchema.default('UTC') })
+  .transform((q, ctx) => {
+    const window = parseWindow([q.from, q.to], q.timeZone, ['from', 'to'], ctx);
+    return window ? { from: window[0], to: window[1], timeZone: q.timeZone } : z.NEVER;
+  });
+
+export const availabilityCheckSchema = z
+  .object({ start: instantOrLocal, end: instantOrLocal, timeZone: timeZoneSchema, excludeAppointmentId: idSchema.optional() })
+  .transform((b, ctx) => {
+    const window = parseWindow([b.start, b.end], b.timeZone, ['start', 'end'], ctx);
+    return window ? { start: window[0], end: window[1], timeZone: b.timeZone, excludeAppointmentId: b.excludeAppointmentId } : z.NEVER;
+  });
+
+/** A same-origin path only (`/done?x=1`): never `//host`, `/\host` or an absolute URL (no open redirect). */
+const sameOriginPath = z.string().max(2048).refine((v) => /^\/(?![/\\])[^\s\\]*$/.test(v), 'must be a path on this site, starting with a single /');
+
+/** Starts the OAuth authorization-code flow that connects a staff member's calendar. */
+export const oauthStartBodySchema = z.object({
+  provider: z.enum(['google', 'microsoft']),
+  returnUrl: sameOriginPath.optional(),
 });

@@ -23,9 +23,9 @@ export interface Config {
   payloadKeys: string;
   /** Origins of Temporal UI allowed to call the codec endpoint (CORS). */
   temporalUiOrigins: string[];
-  google: { apiRootUrl: string; tokenUrl: string; clientId: string; clientSecret: string };
+  google: { apiRootUrl: string; tokenUrl: string; revokeUrl: string; authorizeUrl: string; clientId: string; clientSecret: string };
   /** Graph base URL (without `/v1.0`) and the identity platform's v2.0 token endpoint. */
-  microsoft: { graphBaseUrl: string; tokenUrl: string; clientId: string; clientSecret: string };
+  microsoft: { graphBaseUrl: string; tokenUrl: string; authorizeUrl: string; clientId: string; clientSecret: string };
   sync: SyncPolicy;
   /** SMTP server that sends client invitations, and the default sender. */
   mail: { host: string; port: number; secure: boolean; user: string; pass: string; from: string };
@@ -59,12 +59,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     google: {
       apiRootUrl: env.GOOGLE_API_ROOT_URL ?? 'https://www.googleapis.com/',
       tokenUrl: env.GOOGLE_TOKEN_URL ?? 'https://oauth2.googleapis.com/token',
+      // Google (and its emulator) serve /revoke beside /token.
+      revokeUrl: env.GOOGLE_REVOKE_URL ?? (env.GOOGLE_TOKEN_URL ?? 'https://oauth2.googleapis.com/token').replace(/\/token$/, '/revoke'),
+      authorizeUrl: env.GOOGLE_AUTHORIZE_URL ?? 'https://accounts.google.com/o/oauth2/v2/auth',
       clientId: env.GOOGLE_CLIENT_ID ?? 'calsync-dev',
       clientSecret: env.GOOGLE_CLIENT_SECRET ?? 'calsync-dev-secret',
     },
     microsoft: {
       graphBaseUrl: env.MICROSOFT_GRAPH_BASE_URL ?? 'https://graph.microsoft.com',
       tokenUrl: env.MICROSOFT_TOKEN_URL ?? 'https://login.microsoftonline.com/common/oauth2/v2.0/token',
+      authorizeUrl: env.MICROSOFT_AUTHORIZE_URL ?? 'https://login.microsoftonline.com/common/oauth2/v2.0/authorize',
       clientId: env.MICROSOFT_CLIENT_ID ?? 'calsync-dev',
       clientSecret: env.MICROSOFT_CLIENT_SECRET ?? 'calsync-dev-secret',
     },

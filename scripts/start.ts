@@ -66,6 +66,7 @@ async function main() {
       await waitFor('Google emulator', () => httpAnswers(`${emulatorUrl}/_emulator/stats`));
       process.env.GOOGLE_API_ROOT_URL = `${emulatorUrl}/`;
       process.env.GOOGLE_TOKEN_URL = `${emulatorUrl}/token`;
+      process.env.GOOGLE_AUTHORIZE_URL = `${emulatorUrl}/o/oauth2/v2/auth`;
       console.log(`google    emulator on ${emulatorUrl}`);
     }
 
@@ -97,6 +98,7 @@ async function main() {
       await waitFor('Microsoft emulator', () => httpAnswers(`${microsoftUrl}/_emulator/health`));
       process.env.MICROSOFT_GRAPH_BASE_URL = microsoftUrl;
       process.env.MICROSOFT_TOKEN_URL = `${microsoftUrl}/common/oauth2/v2.0/token`;
+      process.env.MICROSOFT_AUTHORIZE_URL = `${microsoftUrl}/common/oauth2/v2.0/authorize`;
       console.log(`microsoft emulator on ${microsoftUrl} (its CA: ${cert.caPath})`);
     }
 

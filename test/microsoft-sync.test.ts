@@ -4,6 +4,7 @@ import { googleEmulator, microsoftEmulator, type GraphEvent } from './helpers/em
 import { useAppStack } from './helpers/stack';
 import { TenantWorld, temporalClient, testDb } from './helpers/world';
 import { waitUntil } from './helpers/api';
+import { targetKeyFor } from '../activities/targets';
 
 /** API → appointmentSync → pushToTarget → Microsoft Graph emulator (HTTPS, real Graph client). */
 describe('appointments in Microsoft 365 calendars', () => {
@@ -30,7 +31,7 @@ describe('appointments in Microsoft 365 calendars', () => {
       end: { dateTime: `${day()}T11:00:00.0000000`, timeZone: 'Europe/Madrid' },
     });
     expect(event!.body.content).toBe('Client: Ana García\nServices: Haircut, Beard trim\nStatus: Confirmed\n\nPrefers the window seat');
-    const targetKey = `link:${ben.linkId}`;
+    const targetKey = targetKeyFor({ provider: 'microsoft', account_email: ben.email, calendar_id: ben.calendarId });
     expect(microsoftEmulator.tag(event!, 'calsyncId')).toBe(`${world.tenantId}:visit-1`);
     expect(microsoftEmulator.tag(event!, 'calsyncTarget')).toBe(remoteEventId(world.tenantId, 'visit-1', targetKey));
     // Graph picked the id; calsync stored it and shows it.

@@ -49,7 +49,7 @@ describe('workflow replay', () => {
   });
 
   test('histories of this run replay against the current code', async () => {
-    const world = await TenantWorld.create(stack.apiUrl);
+    const world = await TenantWorld.create(stack.apiUrl, {}, client);
     const ann = await world.staffWithGoogle('ann');
     await world.staffWithGoogle('ben');
 

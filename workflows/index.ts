@@ -1,3 +1,4 @@
 export { appointmentSync } from './appointmentSync';
 export { replayFailures } from './replayFailures';
 export { deliverWebhook } from './deliverWebhook';
+export { calendarLink } from './calendarLink';

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { AuthorizationCodes } from '../common/authCode';
 import { expireUserAccessTokens, revokeUserTokens, tokenOwner } from '../common/tokens';
 import { GoogleError, forbidden, invalid, notFound } from './errors';
 import {
@@ -55,6 +56,8 @@ export class GoogleStore {
   refreshTokens = new Map<string, RefreshToken>();
   accessTokens = new Map<string, AccessToken>();
   forbiddenCalendars = new Set<string>();
+  /** Authorization codes of the consent flow (single use, 60 s, PKCE-bound). */
+  authCodes = new AuthorizationCodes();
   accessTokenTtlSeconds = 3600;
   /** Sync tokens embed this; changing it invalidates every token issued before. */
   syncEpoch = randomBytes(6).toString('hex');
@@ -66,6 +69,7 @@ export class GoogleStore {
     this.refreshTokens.clear();
     this.accessTokens.clear();
     this.forbiddenCalendars.clear();
+    this.authCodes.clear();
     this.expireSyncTokens();
   }
 

@@ -108,6 +108,17 @@ export function graphRoutes(state: EmulatorState): Router {
   const answerZone = (req: Request): string => preferredZone(req.get('prefer')) ?? 'UTC';
   const host = (req: Request): string => `https://${req.get('host')}`;
 
+  // The signed-in user (or the addressed one): who a connected account is.
+  mailbox.get('/', route('users.get', (email, req) => {
+    const box = store.mailboxes.get(email)!;
+    return {
+      status: 200,
+      body: {
+        '@odata.context': `${host(req)}/v1.0/$metadata#users/$entity`,
+        id: box.id, displayName: box.displayName, mail: box.email, userPrincipalName: box.email,
+      },
+    };
+  }));
   mailbox.get('/calendars', route('calendars.list', (email, req) => ({
     status: 200,
     body: {

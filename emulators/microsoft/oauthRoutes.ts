@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
+import { authorizeRoutes, type RedeemResult } from '../common/authCode';
 import type { EmulatorState } from './state';
 import { GRAPH_SCOPE } from './store';
 
@@ -25,7 +26,8 @@ function sendAadError(res: Response, status: number, error: string, code: number
 }
 
 /**
- * The Microsoft identity platform's v2.0 token endpoint, refresh_token grant only. Any tenant
+ * The Microsoft identity platform's v2.0 authorize (consent page) and token endpoints:
+ * authorization_code (PKCE checked) and refresh_token grants. Any tenant
  * segment (`common`, `organizations`, a GUID) is accepted and client secrets are not checked:
  * the emulator has no app registry. Every refresh returns a new refresh token.
  */
@@ -33,10 +35,45 @@ export function oauthRoutes(state: EmulatorState): Router {
   const { store } = state;
   const router = Router();
 
+  authorizeRoutes(router, '/:tenant/oauth2/v2.0/authorize', store.authCodes, { providerName: 'Microsoft (emulated)', codePrefix: '0.AXEA' });
+
+  const codeErrors: Record<Exclude<RedeemResult, { ok: true }>['reason'], [number, string]> = {
+    unknown_code: [9002313, 'Invalid request. Request is malformed or invalid.'],
+    expired: [70008, 'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.'],
+    redirect_uri_mismatch: [70000, 'The request was denied because one or more grants are invalid: the redirect URI does not match the one of the authorization request.'],
+    verifier_missing: [50148, 'The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.'],
+    verifier_mismatch: [501481, 'The Code_Verifier does not match the code_challenge supplied in the authorization request.'],
+  };
+
   router.post('/:tenant/oauth2/v2.0/token', (req, res) => {
     const grantType = field(req, 'grant_type');
     if (!field(req, 'client_id')) {
       sendAadError(res, 400, 'invalid_request', 900144, "The request body must contain the following parameter: 'client_id'.");
+      return;
+    }
+    if (grantType === 'authorization_code') {
+      const code = field(req, 'code');
+      if (!code) {
+        sendAadError(res, 400, 'invalid_request', 900144, "The request body must contain the following parameter: 'code'.");
+        return;
+      }
+      const result = store.authCodes.redeem(code, field(req, 'redirect_uri'), field(req, 'code_verifier'));
+      if (!result.ok) {
+        const [aadCode, description] = codeErrors[result.reason];
+        sendAadError(res, 400, 'invalid_grant', aadCode, description);
+        return;
+      }
+      // The consent creates the mailbox (and its default calendar) the first time.
+      const issued = store.createUser(result.grant.email);
+      res.setHeader('Cache-Control', 'no-store, no-cache');
+      res.json({
+        token_type: 'Bearer',
+        scope: GRAPH_SCOPE,
+        expires_in: issued.expiresIn,
+        ext_expires_in: issued.expiresIn,
+        access_token: issued.accessToken,
+        refresh_token: issued.refreshToken,
+      });
       return;
     }
     if (grantType !== 'refresh_token') {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { AuthorizationCodes } from '../common/authCode';
 import { expireUserAccessTokens, revokeUserTokens, tokenOwner } from '../common/tokens';
 import { GraphError, accessDenied, itemNotFound, invalidRequest } from './errors';
 import {
@@ -70,6 +71,8 @@ export class MicrosoftStore {
   mailboxes = new Map<string, Mailbox>();
   calendars = new Map<string, Calendar>();
   refreshTokens = new Map<string, RefreshToken>();
+  /** Authorization codes of the consent flow (single use, 60 s, PKCE-bound). */
+  authCodes = new AuthorizationCodes();
   accessTokens = new Map<string, AccessToken>();
   forbiddenCalendars = new Set<string>();
   sentMail = new Map<string, SentMail[]>();
@@ -79,6 +82,7 @@ export class MicrosoftStore {
     this.mailboxes.clear();
     this.calendars.clear();
     this.refreshTokens.clear();
+    this.authCodes.clear();
     this.accessTokens.clear();
     this.forbiddenCalendars.clear();
     this.sentMail.clear();

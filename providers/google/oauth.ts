@@ -18,3 +18,16 @@ export async function refreshGoogleAccessToken(client: GoogleOAuthClient, refres
   }
   throw refreshFailure(res, body, body.error_description ?? `token endpoint answered ${res.status}`);
 }
+
+/** Revokes a grant at Google's revoke endpoint (the refresh token and the access tokens it made). */
+export async function revokeGoogleToken(revokeUrl: string, token: string): Promise<void> {
+  const res = await fetch(revokeUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token }),
+    signal: AbortSignal.timeout(15000),
+  });
+  await res.body?.cancel();
+  // 400 invalid_token: already revoked or expired, which is the state we want.
+  if (!res.ok && res.status !== 400) throw new Error(`revoke answered ${res.status}`);
+}

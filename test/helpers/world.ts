@@ -11,11 +11,13 @@ export class TenantWorld {
     readonly apiUrl: string,
     readonly tenantId: string,
     readonly key: string,
+    /** A Temporal client with the stack's payload keys, when they are not the suite's default ones. */
+    private readonly temporal?: Client,
   ) {}
 
-  static async create(apiUrl: string, settings: Record<string, unknown> = {}): Promise<TenantWorld> {
+  static async create(apiUrl: string, settings: Record<string, unknown> = {}, temporal?: Client): Promise<TenantWorld> {
     const { tenantId, key } = await createTenant(apiUrl, settings);
-    return new TenantWorld(apiUrl, tenantId, key);
+    return new TenantWorld(apiUrl, tenantId, key, temporal);
   }
 
   call(method: string, path: string, body?: unknown) {
@@ -29,6 +31,7 @@ export class TenantWorld {
     const user = await googleEmulator.createUser(staffId);
     const link = await this.call('POST', `/v1/staff/${staffId}/links/google`, { accountEmail: user.email, refreshToken: user.refreshToken });
     if (link.status !== 201) throw new Error(`link: ${link.status} ${JSON.stringify(link.body)}`);
+    await this.linkConnected(link.body.id);
     return { staffId, email: user.email, calendarId: user.email };
   }
 
@@ -39,7 +42,14 @@ export class TenantWorld {
     const user = await microsoftEmulator.createUser(staffId);
     const link = await this.call('POST', `/v1/staff/${staffId}/links/microsoft`, { accountEmail: user.email, refreshToken: user.refreshToken });
     if (link.status !== 201) throw new Error(`link: ${link.status} ${JSON.stringify(link.body)}`);
+    await this.linkConnected(link.body.id);
     return { staffId, email: user.email, calendarId: link.body.calendarId, linkId: link.body.id, refreshToken: user.refreshToken };
+  }
+
+  /** Waits for a new link's backfill to finish, so it cannot race the test's own first changes. */
+  async linkConnected(linkId: string): Promise<void> {
+    const handle = (this.temporal ?? (await temporalClient())).workflow.getHandle(`link:${this.tenantId}:${linkId}`);
+    await waitUntil('link backfill', async () => (await handle.query<{ phase: string }>('linkProgress')).phase === 'connected', 20000, 50);
   }
 
   async put(appointmentId: string, input: AppointmentInput, dayOffset?: number) {

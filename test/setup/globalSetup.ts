@@ -55,6 +55,7 @@ export default async function globalSetup(): Promise<void> {
   process.env.GOOGLE_EMULATOR_URL = emulatorUrl;
   process.env.GOOGLE_API_ROOT_URL = `${emulatorUrl}/`;
   process.env.GOOGLE_TOKEN_URL = `${emulatorUrl}/token`;
+  process.env.GOOGLE_AUTHORIZE_URL = `${emulatorUrl}/o/oauth2/v2/auth`;
 
   const msPort = await freePort();
   services.push(spawnNode('microsoft-emulator', 'emulators/microsoft/main.ts', {
@@ -66,6 +67,7 @@ export default async function globalSetup(): Promise<void> {
   process.env.MICROSOFT_EMULATOR_URL = msUrl;
   process.env.MICROSOFT_GRAPH_BASE_URL = msUrl;
   process.env.MICROSOFT_TOKEN_URL = `${msUrl}/common/oauth2/v2.0/token`;
+  process.env.MICROSOFT_AUTHORIZE_URL = `${msUrl}/common/oauth2/v2.0/authorize`;
 
   const bundle = await bundleWorkflowCode({ workflowsPath: path.join(ROOT, 'workflows'), logger: quietLogger });
   const bundlePath = path.join(tmp, 'workflow-bundle.js');

@@ -1,0 +1,48 @@
+import { revokeGoogleToken } from '../providers/google/oauth';
+import type { ActivityDeps } from './deps';
+
+/** The next page of a staff member's future appointments (ids only), in id order. */
+export async function futureAppointmentsPage(deps: ActivityDeps, input: { tenantId: string; staffId: string; after?: string; limit: number }): Promise<string[]> {
+  return deps.db('appointments')
+    .where({ tenant_id: input.tenantId })
+    .whereRaw('staff_ids @> ?::text[]', [[input.staffId]])
+    .whereNull('deleted_at')
+    .where('end_at', '>', new Date())
+    .modify((q) => {
+      if (input.after) q.where('id', '>', input.after);
+    })
+    .orderBy('id')
+    .limit(input.limit)
+    .pluck('id');
+}
+
+/** Appointments that still have an event (or an unfinished attempt) on the link's calendar. */
+export async function appointmentsOnLink(deps: ActivityDeps, input: { tenantId: string; linkId: string; limit: number }): Promise<string[]> {
+  return deps.db('appointment_targets')
+    .where({ tenant_id: input.tenantId, link_id: input.linkId })
+    // A failed removal (the grant is dead) will not succeed by asking again.
+    .whereNotIn('state', ['removed', 'failed'])
+    .orderBy('appointment_id')
+    .limit(input.limit)
+    .pluck('appointment_id');
+}
+
+/** The end of a link: revoke the grant where the provider allows it, erase every token, mark it gone. */
+export async function retireLink(deps: ActivityDeps, input: { tenantId: string; linkId: string }): Promise<void> {
+  const link = await deps.db('calendar_links').where({ id: input.linkId, tenant_id: input.tenantId }).first();
+  if (!link || link.status === 'disconnected') return;
+  if (link.provider === 'google' && link.refresh_token_sealed) {
+    // Best effort: a grant that is already dead cannot be revoked twice, and erasing it is what matters.
+    await revokeGoogleToken(deps.config.google.revokeUrl, deps.secrets.open(link.refresh_token_sealed)).catch((err) =>
+      deps.logger.warn({ linkId: link.id, err: String(err) }, 'token revocation failed; erasing anyway'),
+    );
+  }
+  await deps.db('calendar_links').where({ id: link.id }).update({
+    status: 'disconnected',
+    status_reason: 'disconnected by request',
+    refresh_token_sealed: null,
+    access_token_sealed: null,
+    access_token_expires_at: null,
+    updated_at: deps.db.fn.now(),
+  });
+}

@@ -1,0 +1,39 @@
+import ical, { ICalEventStatus } from 'ical-generator';
+import { DateTime } from 'luxon';
+import type { DesiredAppointment } from './types';
+import { vtimezone } from './vtimezone';
+
+/** How much of each appointment a subscription feed shows: a tenant setting. */
+export type FeedDetail = 'full' | 'title' | 'busy';
+
+/**
+ * A staff member's appointments as an iCalendar subscription (Apple Calendar, Thunderbird, anything
+ * that subscribes to a URL). UIDs are stable and SEQUENCE is the revision, so clients update events
+ * in place; cancelled and deleted appointments are simply absent.
+ */
+export function renderStaffFeed(input: { name: string; appointments: DesiredAppointment[]; detail: FeedDetail; tenantId: string }): string {
+  const calendar = ical({ name: input.name, prodId: { company: 'calsync', product: 'staff-feed' }, ttl: 15 * 60 });
+  const zones = new Map<string, string>();
+  for (const a of input.appointments) {
+    const zone = vtimezone(a.timeZone);
+    if (zone) zones.set(zone.tzid, zone.block);
+  }
+  calendar.timezone({ name: null, generator: (tz) => zones.get(tz) ?? null });
+  for (const a of input.appointments) {
+    const what = a.title?.trim() || a.services.join(', ') || 'Appointment';
+    const summary = input.detail === 'busy' ? 'Busy' : input.detail === 'full' && a.clientName ? `${what} – ${a.clientName}` : what;
+    calendar.createEvent({
+      id: `${a.appointmentId}@${input.tenantId}.calsync`,
+      sequence: a.revision,
+      stamp: DateTime.utc(),
+      start: DateTime.fromISO(a.start, { zone: 'utc' }),
+      end: DateTime.fromISO(a.end, { zone: 'utc' }),
+      timezone: vtimezone(a.timeZone)?.tzid ?? null,
+      summary,
+      description: input.detail === 'full' ? a.description ?? null : null,
+      location: input.detail === 'busy' ? null : a.location ?? null,
+      status: a.status === 'tentative' ? ICalEventStatus.TENTATIVE : ICalEventStatus.CONFIRMED,
+    });
+  }
+  return calendar.toString();
+}
