@@ -1,18 +1,21 @@
 import { randomUUID } from 'node:crypto';
 
-/** The Google emulator's test-only control and inspection API. */
-const base = () => process.env.GOOGLE_EMULATOR_URL!;
-
-async function json(method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${base()}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-  const text = await res.text();
-  return text ? JSON.parse(text) : undefined;
+/** A JSON call to an emulator's control API, at the URL globalSetup put in the environment. */
+function controlCall(baseUrlVar: string) {
+  return async (method: string, path: string, body?: unknown): Promise<any> => {
+    const res = await fetch(`${process.env[baseUrlVar]!}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+    const text = await res.text();
+    return text ? JSON.parse(text) : undefined;
+  };
 }
+
+/** The Google emulator's test-only control and inspection API. */
+const json = controlCall('GOOGLE_EMULATOR_URL');
 
 export interface GoogleEvent {
   id: string;
@@ -61,18 +64,7 @@ export const googleEmulator = {
 };
 
 /** The Microsoft emulator's control API (HTTPS; globalSetup makes this process trust its CA). */
-const msBase = () => process.env.MICROSOFT_EMULATOR_URL!;
-
-async function msJson(method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${msBase()}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-  const text = await res.text();
-  return text ? JSON.parse(text) : undefined;
-}
+const msJson = controlCall('MICROSOFT_EMULATOR_URL');
 
 export interface GraphEvent {
   id: string;
