@@ -51,7 +51,14 @@ export function createApp(deps: ApiDeps) {
       genReqId: (req) => (req as Request).requestId!,
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
-      serializers: { res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }) },
+      serializers: {
+        // No secrets that travel in URLs (feed tokens, OAuth codes); headers are redacted by the logger.
+        req: (req: { url: string; query?: unknown; params?: unknown }) => {
+          const url = loggableUrl(req.url);
+          return url === req.url ? req : { ...req, url, query: undefined, params: undefined };
+        },
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
     }),
   );
   const metrics = createApiMetrics(db);
@@ -114,4 +121,11 @@ export function createApp(deps: ApiDeps) {
     res.status(503).json({ error: 'unavailable', message: 'the request could not be completed; retry it' });
   });
   return app;
+}
+
+/** A URL fit for logs: subscription feed tokens and OAuth callback parameters are secrets. */
+export function loggableUrl(url: string): string {
+  if (url.startsWith('/feeds/')) return '/feeds/[redacted].ics';
+  if (url.startsWith('/oauth/')) return url.split('?')[0]!;
+  return url;
 }

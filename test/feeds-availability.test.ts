@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import ICAL from 'ical.js';
-import { appointmentBody, call } from './helpers/api';
+import { appointmentBody, call, waitUntil } from './helpers/api';
 import { useAppStack } from './helpers/stack';
 import { TenantWorld } from './helpers/world';
 
@@ -101,5 +103,10 @@ describe('busy time, availability and staff feeds', () => {
     expect((await world.call('DELETE', `/v1/staff/nina/feeds/${created.body.id}`)).status).toBe(204);
     expect((await fetch(`${stack.apiUrl}${path}`)).status).toBe(404);
     expect((await call(stack.apiUrl, 'GET', '/feeds/cf_guess.ics')).status).toBe(404);
+
+    // The token is the secret: request logs show the route, never the token.
+    const apiLog = () => readFileSync(join(process.env.CALSYNC_TEST_TMP!, `api-${stack.taskQueue}.log`), 'utf8');
+    await waitUntil('feed requests logged', async () => apiLog().includes('/feeds/[redacted].ics'));
+    expect(apiLog()).not.toContain(path.slice('/feeds/'.length, -'.ics'.length));
   });
 });
