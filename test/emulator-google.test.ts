@@ -1,5 +1,6 @@
 import { google, type calendar_v3 } from 'googleapis';
 import { createGoogleEmulator, type RunningGoogleEmulator } from '../emulators/google/server';
+import { controlCall, formPost } from './helpers/emulator';
 
 /**
  * Drives the Google emulator with the real googleapis client (retries off, as
@@ -22,15 +23,7 @@ beforeEach(async () => {
   await control('POST', '/_emulator/reset');
 });
 
-async function control<T = any>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(base + path, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (res.status >= 300) throw new Error(`${method} ${path} -> ${res.status} ${await res.text()}`);
-  return (res.status === 204 ? undefined : await res.json()) as T;
-}
+const control = controlCall(() => base);
 
 interface Tokens { email: string; refreshToken: string; accessToken: string; expiresIn: number }
 const newUser = (email: string): Promise<Tokens> => control<Tokens>('POST', '/_emulator/users', { email });
@@ -78,14 +71,7 @@ const slot = (hour: number) => ({
   end: { dateTime: `2030-05-01T${String(hour).padStart(2, '0')}:30:00Z` },
 });
 
-async function form(path: string, fields: Record<string, string>): Promise<{ status: number; body: any }> {
-  const res = await fetch(base + path, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams(fields).toString(),
-  });
-  return { status: res.status, body: await res.json() };
-}
+const form = formPost(() => base);
 
 describe('events lifecycle', () => {
   test('client id, duplicate, tombstone, 410, restore by update', async () => {

@@ -5,6 +5,7 @@ import { renderEventContent } from '../providers/eventContent';
 import { MicrosoftCalendarProvider } from '../providers/microsoft/graphCalendar';
 import { propertyId } from '../providers/microsoft/eventMapping';
 import { refreshMicrosoftAccessToken } from '../providers/microsoft/oauth';
+import { controlCall, formPost } from './helpers/emulator';
 
 /**
  * Drives the Microsoft emulator with the real @microsoft/microsoft-graph-client (over HTTPS, its
@@ -29,15 +30,7 @@ beforeEach(async () => {
   await control('POST', '/_emulator/reset');
 });
 
-async function control<T = any>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(base + path, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (res.status >= 300) throw new Error(`${method} ${path} -> ${res.status} ${await res.text()}`);
-  return (res.status === 204 ? undefined : await res.json()) as T;
-}
+const control = controlCall(() => base);
 
 interface Tokens { id: string; email: string; refreshToken: string; accessToken: string; defaultCalendarId: string }
 const newUser = (email: string): Promise<Tokens> => control<Tokens>('POST', '/_emulator/users', { email });
@@ -69,14 +62,7 @@ const slot = (hour: number, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-async function form(path: string, fields: Record<string, string>): Promise<{ status: number; body: any }> {
-  const res = await fetch(base + path, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams(fields).toString(),
-  });
-  return { status: res.status, body: await res.json() };
-}
+const form = formPost(() => base);
 
 describe('events', () => {
   test('create, get (UTC unless Prefer), patch, delete → 204, then 404 ErrorItemNotFound', async () => {

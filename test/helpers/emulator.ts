@@ -1,21 +1,33 @@
 import { randomUUID } from 'node:crypto';
 
-/** A JSON call to an emulator's control API, at the URL globalSetup put in the environment. */
-function controlCall(baseUrlVar: string) {
-  return async (method: string, path: string, body?: unknown): Promise<any> => {
-    const res = await fetch(`${process.env[baseUrlVar]!}${path}`, {
+/** JSON calls to an emulator's control API; `baseUrl` is read at each call (set once it is listening). */
+export function controlCall(baseUrl: () => string) {
+  return async <T = any>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${baseUrl()}${path}`, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
     const text = await res.text();
-    return text ? JSON.parse(text) : undefined;
+    return (text ? JSON.parse(text) : undefined) as T;
+  };
+}
+
+/** A form POST (OAuth endpoints), answered with its status and JSON body whatever the status. */
+export function formPost(baseUrl: () => string) {
+  return async (path: string, fields: Record<string, string>): Promise<{ status: number; body: any }> => {
+    const res = await fetch(`${baseUrl()}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields).toString(),
+    });
+    return { status: res.status, body: await res.json() };
   };
 }
 
 /** The Google emulator's test-only control and inspection API. */
-const json = controlCall('GOOGLE_EMULATOR_URL');
+const json = controlCall(() => process.env.GOOGLE_EMULATOR_URL!);
 
 export interface GoogleEvent {
   id: string;
@@ -64,7 +76,7 @@ export const googleEmulator = {
 };
 
 /** The Microsoft emulator's control API (HTTPS; globalSetup makes this process trust its CA). */
-const msJson = controlCall('MICROSOFT_EMULATOR_URL');
+const msJson = controlCall(() => process.env.MICROSOFT_EMULATOR_URL!);
 
 export interface GraphEvent {
   id: string;
