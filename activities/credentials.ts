@@ -12,6 +12,7 @@ export interface LinkRow {
   account_email: string;
   calendar_id: string;
   status: string;
+  status_reason?: string | null;
   refresh_token_sealed: string | null;
   access_token_sealed: string | null;
   access_token_expires_at: Date | null;
@@ -21,8 +22,8 @@ export interface LinkRow {
 const EXPIRY_MARGIN_MS = 120_000;
 
 /** A usable access token for the link, refreshed and re-sealed when it is about to expire. */
-export async function accessTokenFor(deps: ActivityDeps, link: LinkRow): Promise<string> {
-  const fresh = link.access_token_expires_at && link.access_token_expires_at.getTime() - Date.now() > EXPIRY_MARGIN_MS;
+export async function accessTokenFor(deps: ActivityDeps, link: LinkRow, marginMs = EXPIRY_MARGIN_MS): Promise<string> {
+  const fresh = link.access_token_expires_at && link.access_token_expires_at.getTime() - Date.now() > marginMs;
   if (link.access_token_sealed && fresh) return deps.secrets.open(link.access_token_sealed);
   if (!link.refresh_token_sealed) throw new ProviderError('auth', 'no_refresh_token', 'link has no refresh token');
   const refreshToken = deps.secrets.open(link.refresh_token_sealed);
@@ -53,10 +54,11 @@ export async function dropAccessToken(deps: ActivityDeps, linkId: string): Promi
   await deps.db('calendar_links').where({ id: linkId }).update({ access_token_sealed: null, access_token_expires_at: null });
 }
 
-/** Moves an active link to needs_reauth, once, and tells the CRM so someone asks the staff member to reconnect. */
+/** Moves an active (or still connecting) link to needs_reauth, once, and tells the CRM so someone asks the staff member to reconnect. */
 export async function markNeedsReauth(deps: ActivityDeps, link: LinkRow, reason: string): Promise<void> {
   const changed = await deps.db('calendar_links')
-    .where({ id: link.id, status: 'active' })
+    .where({ id: link.id })
+    .whereIn('status', ['active', 'connecting'])
     .update({ status: 'needs_reauth', status_reason: reason, updated_at: deps.db.fn.now() });
   if (changed === 0) return;
   deps.logger.warn({ linkId: link.id, reason }, 'calendar link needs re-authorisation');

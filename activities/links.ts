@@ -1,5 +1,8 @@
 import { revokeGoogleToken } from '../providers/google/oauth';
+import { ProviderError } from '../providers/errors';
+import { accessTokenFor, markNeedsReauth, type LinkRow } from './credentials';
 import type { ActivityDeps } from './deps';
+import { notEndedBy } from '../lib/seriesQuery';
 
 /** The next page of a staff member's future appointments (ids only), in id order. */
 export async function futureAppointmentsPage(deps: ActivityDeps, input: { tenantId: string; staffId: string; after?: string; limit: number }): Promise<string[]> {
@@ -7,7 +10,7 @@ export async function futureAppointmentsPage(deps: ActivityDeps, input: { tenant
     .where({ tenant_id: input.tenantId })
     .whereRaw('staff_ids @> ?::text[]', [[input.staffId]])
     .whereNull('deleted_at')
-    .where('end_at', '>', new Date())
+    .where(notEndedBy(new Date()))
     .modify((q) => {
       if (input.after) q.where('id', '>', input.after);
     })
@@ -45,4 +48,46 @@ export async function retireLink(deps: ActivityDeps, input: { tenantId: string; 
     access_token_expires_at: null,
     updated_at: deps.db.fn.now(),
   });
+}
+
+/** The next page of appointments whose writes to the link are held (it needed re-authorisation), in id order. */
+export async function heldAppointmentsPage(deps: ActivityDeps, input: { tenantId: string; linkId: string; after?: string; limit: number }): Promise<string[]> {
+  return deps.db('appointment_targets')
+    .where({ tenant_id: input.tenantId, link_id: input.linkId, state: 'held' })
+    .modify((q) => {
+      if (input.after) q.where('appointment_id', '>', input.after);
+    })
+    .orderBy('appointment_id')
+    .limit(input.limit)
+    .pluck('appointment_id');
+}
+
+export interface TokenUpkeep {
+  status: string;
+  /** When the link's workflow should refresh next (epoch ms); absent unless the link is active. */
+  refreshAt?: number;
+}
+
+/**
+ * Keeps the link's access token fresh ahead of its expiry (so a grant revoked at the provider is
+ * noticed without waiting for a write): refreshes when it expires within the configured margin,
+ * and answers when to come back. A dead grant moves the link to needs_reauth.
+ */
+export async function keepTokenFresh(deps: ActivityDeps, input: { tenantId: string; linkId: string }): Promise<TokenUpkeep> {
+  const link: LinkRow | undefined = await deps.db('calendar_links').where({ id: input.linkId, tenant_id: input.tenantId }).first();
+  if (!link || link.status !== 'active') return { status: link?.status ?? 'gone' };
+  const margin = deps.config.linkTokenRefreshAheadMs;
+  try {
+    await accessTokenFor(deps, link, margin);
+  } catch (err) {
+    if (err instanceof ProviderError && err.kind === 'auth') {
+      await markNeedsReauth(deps, link, err.code);
+      return { status: 'needs_reauth' };
+    }
+    throw err;
+  }
+  const fresh = await deps.db('calendar_links').where({ id: link.id }).first('status', 'access_token_expires_at');
+  const expiresAt = fresh?.access_token_expires_at ? new Date(fresh.access_token_expires_at).getTime() : Date.now();
+  // Never sooner than a second from now: a token that lives shorter than the margin is not refreshed in a loop.
+  return { status: fresh?.status ?? 'gone', refreshAt: Math.max(expiresAt - margin, Date.now() + 1000) };
 }

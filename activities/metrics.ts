@@ -32,3 +32,10 @@ export const syncLagSeconds = new Histogram({
   buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600],
   registers: [workerRegistry],
 });
+
+export const reconcileEvents = new Counter({
+  name: 'calsync_reconcile_events_total',
+  help: "What reconciliation passes found among calsync's events and did about it (outcome: in_step, changed, missing, untagged, in_flight, orphans_removed, restore_requested, drift_recorded)",
+  labelNames: ['provider', 'outcome'],
+  registers: [workerRegistry],
+});

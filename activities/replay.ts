@@ -13,10 +13,13 @@ export async function nextFailedAppointments(deps: ActivityDeps, input: { tenant
   return { appointmentIds: [...new Set(page.failures.map((f) => f.appointmentId))], nextCursor: page.nextCursor };
 }
 
-/** Asks each appointment's workflow (restarting a closed one) to retry its targets that are not in step. */
-export async function resyncAppointments(deps: ActivityDeps, input: { tenantId: string; appointmentIds: string[] }): Promise<number> {
+/**
+ * Asks each appointment's workflow (restarting a closed one) to retry its targets that are not in
+ * step; with `force`, to rewrite every target (their content depends on settings that changed).
+ */
+export async function resyncAppointments(deps: ActivityDeps, input: { tenantId: string; appointmentIds: string[]; force?: boolean }): Promise<number> {
   const rows = await deps.db('appointments').where({ tenant_id: input.tenantId }).whereIn('id', input.appointmentIds).select('desired');
   const routing = { taskQueue: deps.config.taskQueue, policy: deps.config.sync };
-  await Promise.all(rows.map((r: { desired: DesiredAppointment }) => requestResync(deps.temporal, routing, r.desired)));
+  await Promise.all(rows.map((r: { desired: DesiredAppointment }) => requestResync(deps.temporal, routing, r.desired, input.force ? { force: true } : {})));
   return rows.length;
 }

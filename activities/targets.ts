@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { clientInvitationTarget } from '../lib/clientInvitations';
 import { remoteEventId } from '../lib/remoteIds';
+import { entityTypeSyncs, resolveCrmSettings } from '../lib/crmSettings';
 import { defaultTenantSyncSettings, type TargetSpec, type TargetStatus, type TenantSyncSettings } from '../lib/types';
 import type { ActivityDeps } from './deps';
 
@@ -11,6 +12,8 @@ export interface TargetPlan {
   staffWithoutCalendar: string[];
   /** The client's e-mail invitation, a target of its own (sent only when its preconditions hold). */
   invitationTarget?: TargetSpec;
+  /** Why the appointment belongs in no calendar at all (its type or itself switched off): targets is empty. */
+  syncOff?: PlanWarning;
 }
 
 /**
@@ -23,20 +26,30 @@ export function targetKeyFor(link: { provider: string; account_email: string; ca
   return `cal:${digest.slice(0, 24)}`;
 }
 
-/** The calendars an appointment belongs in now: every active link of every assigned staff member. */
-export async function planTargets(deps: ActivityDeps, input: { tenantId: string; appointmentId: string; staffIds: string[] }): Promise<TargetPlan> {
-  const [links, tenant] = await Promise.all([
-    input.staffIds.length === 0
+/** The calendars an appointment belongs in now: every active (or held) link of every assigned staff member and of everyone it is shared with, and of every team calendar named. */
+export async function planTargets(
+  deps: ActivityDeps,
+  input: { tenantId: string; appointmentId: string; staffIds: string[]; entityType?: string; syncEnabled?: boolean; calendarIds?: string[]; sharedWithStaffIds?: string[] },
+): Promise<TargetPlan> {
+  // People the event is shared with get it in their calendars as the assigned staff do.
+  const people = [...new Set([...input.staffIds, ...(input.sharedWithStaffIds ?? [])])];
+  const [staffLinks, teamLinks, tenant] = await Promise.all([
+    people.length === 0
       ? []
       : deps.db('calendar_links')
-          .where({ tenant_id: input.tenantId, status: 'active' })
-          .whereIn('staff_id', input.staffIds)
+          .where({ tenant_id: input.tenantId })
+          // A link that needs re-authorisation stays a target: its writes are held until it is reconnected.
+          .whereIn('status', ['active', 'needs_reauth'])
+          .whereIn('staff_id', people)
           .orderBy('id')
           .select('id', 'staff_id', 'provider', 'account_email', 'calendar_id'),
+    teamCalendarLinks(deps, input.tenantId, input.calendarIds ?? []),
     deps.db('tenants').where({ id: input.tenantId }).first('settings'),
   ]);
+  const links = staffLinks as { id: string; staff_id: string }[];
   const byKey = new Map<string, TargetSpec>();
-  for (const link of links as { id: string; provider: TargetSpec['provider']; account_email: string; calendar_id: string }[]) {
+  // Staff calendars first, then team calendars; one remote calendar named twice gets one copy.
+  for (const link of [...links, ...teamLinks] as { id: string; provider: TargetSpec['provider']; account_email: string; calendar_id: string }[]) {
     const targetKey = targetKeyFor(link);
     if (byKey.has(targetKey)) continue;
     byKey.set(targetKey, {
@@ -47,10 +60,12 @@ export async function planTargets(deps: ActivityDeps, input: { tenantId: string;
       remoteId: remoteEventId(input.tenantId, input.appointmentId, targetKey),
     });
   }
-  const targets = [...byKey.values()];
+  const syncOff = syncSwitchedOff(tenant?.settings, input);
+  const targets = syncOff ? [] : [...byKey.values()];
   const linked = new Set(links.map((l: { staff_id: string }) => l.staff_id));
   return {
     targets,
+    ...(syncOff ? { syncOff } : {}),
     // Only what the workflow decides on: secrets and URLs stay out of its history.
     settings: {
       cancelledEvents: tenant?.settings?.cancelledEvents ?? defaultTenantSyncSettings.cancelledEvents,
@@ -62,9 +77,33 @@ export async function planTargets(deps: ActivityDeps, input: { tenantId: string;
         onCancel: tenant?.settings?.clientInvitations?.onCancel !== false,
       },
     },
-    staffWithoutCalendar: input.staffIds.filter((id) => !linked.has(id)),
+    staffWithoutCalendar: syncOff ? [] : input.staffIds.filter((id) => !linked.has(id)),
     invitationTarget: clientInvitationTarget(input.tenantId, input.appointmentId),
   };
+}
+
+/** The calendar links behind team calendars, each pointed at the team calendar's remote calendar. */
+async function teamCalendarLinks(deps: ActivityDeps, tenantId: string, calendarIds: string[]) {
+  if (calendarIds.length === 0) return [];
+  const rows = await deps.db('team_calendars as t')
+    .join('calendar_links as l', 'l.id', 't.link_id')
+    .where({ 't.tenant_id': tenantId, 'l.tenant_id': tenantId })
+    // As for staff links: a team calendar whose account needs re-authorisation holds its writes.
+    .whereIn('l.status', ['active', 'needs_reauth'])
+    .whereIn('t.id', calendarIds)
+    .orderBy('t.id')
+    .select('l.id', 'l.provider', 'l.account_email', 'l.calendar_id', 't.remote_calendar_id');
+  return rows.map((r: any) => ({ id: r.id, provider: r.provider, account_email: r.account_email, calendar_id: r.remote_calendar_id ?? r.calendar_id }));
+}
+
+/** The CRM model's switches: an entity type off for the tenant, or the appointment itself off. */
+function syncSwitchedOff(settings: Record<string, any> | undefined, input: { entityType?: string; syncEnabled?: boolean }): PlanWarning | undefined {
+  const off = (code: string, message: string): PlanWarning => ({ targetKey: 'sync', provider: 'none', code, message });
+  if (input.syncEnabled === false) return off('appointment_sync_off', 'the appointment is switched off for sync (syncEnabled: false); it is kept out of every calendar');
+  if (input.entityType !== undefined && !entityTypeSyncs(resolveCrmSettings(settings), input.entityType)) {
+    return off('entity_type_off', `entity type ${input.entityType} is switched off for sync (settings.entityTypes.${input.entityType}.sync); it is kept out of every calendar`);
+  }
+  return undefined;
 }
 
 /** What earlier runs of this appointment's workflow left behind, so a new run knows what exists remotely. */

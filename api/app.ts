@@ -16,14 +16,18 @@ import { rateLimitPerKey } from './rateLimit';
 import { apiKeyRoutes } from './routes/apiKeys';
 import { adminRoutes } from './routes/admin';
 import { codecRoutes } from './routes/codec';
+import { connectPageRoutes } from './routes/connectPage';
 import { appointmentRoutes } from './routes/appointments';
 import { availabilityRoutes } from './routes/availability';
+import { importRoutes, importWebhookRoutes } from './routes/busyImport';
 import { failureRoutes } from './routes/failures';
 import { linkRoutes } from './routes/links';
+import { reconcileRoutes } from './routes/reconcile';
 import { feedRoutes } from './routes/feeds';
 import { oauthRoutes } from './routes/oauth';
 import { settingsRoutes } from './routes/settings';
 import { staffRoutes } from './routes/staff';
+import { teamCalendarRoutes } from './routes/teamCalendars';
 import { HttpError } from './validation';
 
 export interface ApiDeps {
@@ -84,6 +88,8 @@ export function createApp(deps: ApiDeps) {
 
   const feeds = feedRoutes(db, config.publicApiUrl);
   app.use(feeds.published);
+  // Provider push notifications for busy-time import: no API key, each carries its channel's secret.
+  app.use(importWebhookRoutes(db, temporal, logger));
 
   app.use('/v1/admin', requireAdmin(config.adminApiKeys));
   app.use(adminRoutes(db));
@@ -93,13 +99,18 @@ export function createApp(deps: ApiDeps) {
   app.use(apiKeyRoutes(db));
   app.use(appointmentRoutes(service));
   app.use(failureRoutes(db, temporal, config.taskQueue));
-  const linkDeps = { db, secrets: deps.secrets, temporal, taskQueue: config.taskQueue };
+  const linkDeps = { db, secrets: deps.secrets, temporal, taskQueue: config.taskQueue, reconcile: config.reconcile };
   app.use(staffRoutes(linkDeps));
   // POST /v1/staff/:id/links (tenant key) and GET /oauth/callback/:provider (the browser: no key).
   app.use(oauthRoutes(linkDeps, config, logger));
-  app.use(settingsRoutes(db, deps.secrets));
+  app.use(settingsRoutes(db, deps.secrets, temporal, config.taskQueue));
   app.use(availabilityRoutes(db));
+  app.use(importRoutes(db, temporal));
+  app.use(teamCalendarRoutes(db, temporal, config.taskQueue));
   app.use(linkRoutes(db, temporal, config.taskQueue));
+  app.use(reconcileRoutes(db, temporal, config.taskQueue, config.reconcile));
+  // POST /v1/connect-sessions (tenant key) and the /connect page (its own session cookie).
+  app.use(connectPageRoutes(linkDeps, config));
   app.use(feeds.managed);
 
   app.use((_req: Request, res: Response) => {
@@ -127,5 +138,7 @@ export function createApp(deps: ApiDeps) {
 export function loggableUrl(url: string): string {
   if (url.startsWith('/feeds/')) return '/feeds/[redacted].ics';
   if (url.startsWith('/oauth/')) return url.split('?')[0]!;
+  // The connect page's URL carries its one-time session token.
+  if (url.startsWith('/connect?session=')) return '/connect?session=[redacted]';
   return url;
 }

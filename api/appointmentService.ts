@@ -34,6 +34,8 @@ export class AppointmentService {
 
   async put(tenantId: string, appointmentId: string, body: AppointmentBody, requestId = currentRequestId()): Promise<Acceptance> {
     await this.assertStaffExist(tenantId, body.staffIds);
+    await this.assertStaffExist(tenantId, body.sharedWithStaffIds ?? [], 'sharedWithStaffIds');
+    await this.assertCalendarsExist(tenantId, body.calendarIds ?? []);
     const desired: DesiredAppointment = {
       tenantId,
       appointmentId,
@@ -52,6 +54,7 @@ export class AppointmentService {
       clientEmail: body.clientEmail,
       staffIds: body.staffIds,
       deleted: false,
+      ...crmFields(body),
       requestId,
       acceptedAt: new Date().toISOString(),
     };
@@ -206,16 +209,46 @@ export class AppointmentService {
     }
   }
 
-  private async assertStaffExist(tenantId: string, staffIds: string[]): Promise<void> {
+  private async assertCalendarsExist(tenantId: string, calendarIds: string[]): Promise<void> {
+    if (calendarIds.length === 0) return;
+    const found = new Set((await this.db('team_calendars').where({ tenant_id: tenantId }).whereIn('id', calendarIds).pluck('id')) as string[]);
+    const index = calendarIds.findIndex((id) => !found.has(id));
+    if (index >= 0) {
+      throw new HttpError(400, 'invalid_request', `calendarIds[${index}]: unknown team calendar "${calendarIds[index]}"`, {
+        issues: [{ field: `calendarIds[${index}]`, message: 'unknown team calendar' }],
+      });
+    }
+  }
+
+  private async assertStaffExist(tenantId: string, staffIds: string[], field = 'staffIds'): Promise<void> {
     if (staffIds.length === 0) return;
     const found = new Set((await this.db('staff').where({ tenant_id: tenantId }).whereIn('id', staffIds).pluck('id')) as string[]);
     const index = staffIds.findIndex((id) => !found.has(id));
     if (index >= 0) {
-      throw new HttpError(400, 'invalid_request', `staffIds[${index}]: unknown staff member "${staffIds[index]}"`, {
-        issues: [{ field: `staffIds[${index}]`, message: 'unknown staff member' }],
+      throw new HttpError(400, 'invalid_request', `${field}[${index}]: unknown staff member "${staffIds[index]}"`, {
+        issues: [{ field: `${field}[${index}]`, message: 'unknown staff member' }],
       });
     }
   }
+}
+
+/**
+ * The CRM model's fields of a body, each only when it says something: a state without them hashes
+ * as it did before they existed, so a retried request from then is still recognised.
+ */
+function crmFields(body: AppointmentBody): Partial<DesiredAppointment> {
+  const out: Partial<DesiredAppointment> = {};
+  if (!body.syncEnabled) out.syncEnabled = false;
+  if (body.allDay) out.allDay = true;
+  if (body.calendarIds?.length) out.calendarIds = body.calendarIds;
+  if (body.sharedWithStaffIds?.length) out.sharedWithStaffIds = body.sharedWithStaffIds;
+  if (body.attendees?.length) out.attendees = body.attendees;
+  if (body.fields && Object.keys(body.fields).length) out.fields = body.fields;
+  if (body.links && (body.links.client || body.links.document)) out.links = body.links;
+  if (body.attachments?.length) out.attachments = body.attachments;
+  if (body.reminders) out.reminders = body.reminders;
+  if (body.recurrence) out.recurrence = body.recurrence;
+  return out;
 }
 
 type StoredTarget = TargetStatus & { attempts: number; updatedAt: Date };
@@ -248,6 +281,8 @@ function overallState(targets: { state: string }[], busy: boolean): string {
   if (targets.some((t) => t.state === 'failed')) return 'failed';
   if (targets.some((t) => t.state === 'retrying')) return 'retrying';
   if (busy || targets.some((t) => t.state === 'pending')) return 'pending';
+  // Waiting for the staff member to reconnect their calendar account: nothing is lost or retried meanwhile.
+  if (targets.some((t) => t.state === 'held')) return 'held';
   return 'synced';
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { appointmentBodySchema, createTenantSchema, googleLinkBodySchema, microsoftLinkBodySchema, oauthStartBodySchema, revisionOnlySchema, settingsUpdateSchema, staffBodySchema } from './schemas';
+import { teamCalendarBodySchema } from './crmSchemas';
+import { appointmentBodySchema, availabilityCheckSchema, createTenantSchema, googleLinkBodySchema, microsoftLinkBodySchema, oauthStartBodySchema, revisionOnlySchema, settingsUpdateSchema, staffBodySchema } from './schemas';
 
 const json = (schema: z.ZodType) => ({ 'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) } });
 const error = { description: 'Error: `{ error, message, details.issues[{ field, message }] }`' };
@@ -30,7 +31,33 @@ export function openApiDocument() {
       '/v1/staff/{id}/links/microsoft': { post: { summary: 'Attach a Microsoft 365 calendar with a refresh token (default calendar unless calendarId)', requestBody: { content: json(microsoftLinkBodySchema) }, responses: { 201: { description: 'Link' }, 400: error } } },
       '/v1/settings': {
         get: { summary: 'Tenant settings', responses: { 200: { description: 'Settings' } } },
-        put: { summary: 'Change tenant settings (cancelledEvents, webhookUrl, webhookSecret, clientInvitations, businessName, organizerEmail, language)', requestBody: { content: json(settingsUpdateSchema) }, responses: { 200: { description: 'Settings' }, 400: error } },
+        put: { summary: 'Change tenant settings (reconcileRestore, importTitles, cancelledEvents, webhookUrl, webhookSecret, clientInvitations, businessName, organizerEmail, language, entityTypes, attendees, eventContent, resyncRatePerSecond); a change to what events show re-syncs future appointments', requestBody: { content: json(settingsUpdateSchema) }, responses: { 200: { description: 'Settings (and `resync` when one started)' }, 400: error } },
+      },
+      '/v1/settings/resync': { get: { summary: 'Progress of the latest settings re-sync: { state, total, resynced }', responses: { 200: { description: 'Progress' }, 404: error } } },
+      '/v1/calendars': { get: { summary: "The tenant's team calendars", responses: { 200: { description: 'Team calendars' } } } },
+      '/v1/calendars/{id}': {
+        put: { summary: 'Create or change a team calendar (a calendar of one connected account, with members)', requestBody: { content: json(teamCalendarBodySchema) }, responses: { 200: { description: 'Team calendar' }, 400: error } },
+        get: { summary: 'One team calendar', responses: { 200: { description: 'Team calendar' }, 404: error } },
+      },
+      '/v1/staff/{id}/busy': { get: { summary: "Merged busy time (calsync's appointments and time imported from the staff member's calendars) for ?from&to (≤ 62 days) in ?timeZone; `intervals` lists them with their source. Reads PostgreSQL only", responses: { 200: { description: '{ busy, intervals }' }, 400: error, 404: error } } },
+      '/v1/staff/{id}/availability/check': { post: { summary: 'Is a proposed slot free? Answers free or the conflicts (appointments and imported busy time)', requestBody: { content: json(availabilityCheckSchema) }, responses: { 200: { description: '{ free, conflicts }' }, 400: error, 404: error } } },
+      '/v1/staff/{id}/feeds': {
+        post: { summary: "A revocable iCalendar subscription URL for the staff member's appointments (shown once)", responses: { 201: { description: '{ id, url }' }, 404: error } },
+        get: { summary: "The staff member's feeds (never their tokens)", responses: { 200: { description: 'Feeds' }, 404: error } },
+      },
+      '/v1/staff/{id}/feeds/{feedId}': { delete: { summary: 'Revoke a feed URL', responses: { 200: { description: 'Revoked' }, 404: error } } },
+      '/feeds/{token}.ics': { get: { summary: 'The staff feed (iCalendar), by its unguessable token', security: [], responses: { 200: { description: 'text/calendar' }, 404: error } } },
+      '/v1/links/{id}/import': {
+        get: { summary: "Which of the link's calendars count as busy time, and how their import stands", responses: { 200: { description: 'Import status' }, 404: error } },
+        put: { summary: 'Choose the calendars imported as busy time: { calendarIds } (default: the primary calendar)', responses: { 200: { description: 'Import status' }, 400: error, 404: error } },
+      },
+      '/v1/links/{id}': { delete: { summary: "Disconnect: stop targeting the link, remove calsync's events (onDisconnect), revoke and erase the tokens", responses: { 202: { description: '{ linkId, status }' }, 404: error } } },
+      '/v1/connect-sessions': { post: { summary: 'A connect page URL for a person to open (valid 5 minutes): { staffId? } → { url, expiresAt }', responses: { 201: { description: '{ url, expiresAt }' }, 400: error, 404: error } } },
+      '/webhooks/google': { post: { summary: "Google push notifications for busy-time import (X-Goog-Channel-Token checked)", security: [], responses: { 200: { description: 'Taken' }, 403: error } } },
+      '/webhooks/microsoft': { post: { summary: "Graph change notifications for busy-time import (clientState checked; ?validationToken echoed)", security: [], responses: { 200: { description: 'Taken' }, 202: { description: 'Taken' }, 403: error } } },
+      '/v1/links/{id}/reconcile': {
+        post: { summary: "Run a reconciliation pass of the link's calendar now", responses: { 202: { description: '{ linkId, status: requested, workflowId }' }, 404: error, 409: error } },
+        get: { summary: 'What the last reconciliation passes of the link found and did (counts)', responses: { 200: { description: '{ lastPass, recentPasses }' }, 404: error } },
       },
       '/v1/admin/tenants': { post: { summary: 'Create a tenant and its first API key (admin key)', requestBody: { content: json(createTenantSchema) }, responses: { 201: { description: 'Tenant and API key' }, 409: error } } },
       '/v1/admin/tenants/{tenantId}/api-keys': { post: { summary: 'Issue another API key for a tenant (admin key)', responses: { 201: { description: 'API key' } } } },

@@ -1,5 +1,7 @@
 import { DateTime, IANAZone } from 'luxon';
 import { z } from 'zod';
+import { crmAppointmentShape, crmSettingsShape } from './crmSchemas';
+import { checkRecurrence, recurrenceBodySchema } from './recurrenceSchema';
 
 export const idSchema = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be 1–128 characters of letters, digits, ".", "_" or "-"');
 export const tenantIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be 2–63 lowercase letters, digits or "-"');
@@ -10,7 +12,8 @@ export const timeZoneSchema = z.string().max(64).refine((tz) => IANAZone.isValid
 const localOrOffsetDateTime = z
   .string()
   .max(40)
-  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/, 'must be an ISO 8601 date-time');
+  .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/, 'must be an ISO 8601 date-time');
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 
 export const appointmentStatuses = ['scheduled', 'confirmed', 'tentative', 'completed', 'no_show', 'cancelled'] as const;
 
@@ -33,8 +36,17 @@ export const appointmentBodySchema = z
     locationTimeZone: timeZoneSchema.optional(),
     clientEmail: z.email().max(320).optional(),
     staffIds: z.array(idSchema).max(50),
+    ...crmAppointmentShape,
+    /** A series (RRULE and exceptions): see api/recurrenceSchema.ts. */
+    recurrence: recurrenceBodySchema.optional(),
   })
   .transform((body, ctx) => {
+    // All-day appointments are dates (end exclusive); everything else needs a time of day.
+    for (const key of ['start', 'end'] as const) {
+      if (body.allDay && !DATE_ONLY.test(body[key])) ctx.addIssue({ code: 'custom', path: [key], message: 'must be a date such as 2030-03-05 when allDay is true' });
+      if (!body.allDay && DATE_ONLY.test(body[key])) ctx.addIssue({ code: 'custom', path: [key], message: 'must be an ISO 8601 date-time (a date alone needs allDay: true)' });
+    }
+    if (DATE_ONLY.test(body.start) !== body.allDay || DATE_ONLY.test(body.end) !== body.allDay) return z.NEVER;
     const start = DateTime.fromISO(body.start, { zone: body.timeZone });
     const end = DateTime.fromISO(body.end, { zone: body.timeZone });
     if (!start.isValid) ctx.addIssue({ code: 'custom', path: ['start'], message: 'is not a valid date-time' });
@@ -52,7 +64,14 @@ export const appointmentBodySchema = z
       ctx.addIssue({ code: 'custom', path: ['staffIds'], message: 'must not repeat a staff id' });
       return z.NEVER;
     }
-    return { ...body, start: start.toUTC().toISO()!, end: end.toUTC().toISO()! };
+    const [startUtc, endUtc] = [start.toUTC().toISO()!, end.toUTC().toISO()!];
+    if (body.recurrence && body.allDay) {
+      ctx.addIssue({ code: 'custom', path: ['recurrence'], message: 'all-day series are not supported yet' });
+      return z.NEVER;
+    }
+    const recurrence = body.recurrence ? checkRecurrence(body.recurrence, startUtc, endUtc, body.timeZone, ctx) : undefined;
+    if (body.recurrence && !recurrence) return z.NEVER;
+    return { ...body, start: startUtc, end: endUtc, recurrence };
   });
 export type AppointmentBody = z.output<typeof appointmentBodySchema>;
 
@@ -75,12 +94,19 @@ export const tenantSettingsSchema = z.object({
   feedDetail: z.enum(['full', 'title', 'busy']).optional(),
   /** What disconnecting a calendar link does to calsync's events in it. */
   onDisconnect: z.enum(['remove', 'keep']).optional(),
+  /** Where a new link's events go: a calendar of its own named after the business (default), or the primary one. */
+  calendarMode: z.enum(['dedicated', 'primary']).optional(),
   clientInvitations: clientInvitationSettingsSchema.optional(),
   /** The organizer's name in invitations; the tenant's name when absent. */
   businessName: z.string().trim().min(1).max(200).optional(),
   /** The organizer's address in invitations (replies go there); MAIL_FROM when absent. */
   organizerEmail: z.email().max(320).optional(),
   language: z.enum(['en', 'es']).optional(),
+  /** Keep the titles of events imported from staff calendars (busy time only, by default). */
+  importTitles: z.boolean().optional(),
+  /** Reconciliation: restore events changed or deleted by hand in staff calendars (default), or only record the drift. */
+  reconcileRestore: z.boolean().optional(),
+  ...crmSettingsShape,
 });
 
 /** What PUT /v1/settings accepts: the sync settings plus the CRM webhook (its secret is stored sealed). */

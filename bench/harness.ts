@@ -107,17 +107,34 @@ export async function jsonCall(url: string, method = 'GET', body?: unknown, key?
   return { status: res.status, body: await res.json().catch(() => undefined) };
 }
 
-/** A tenant with `count` staff members, each linked to an emulated Google account. */
-export async function seedTenant(stack: PrivateStack, tenantId: string, count: number) {
-  const { body } = await jsonCall(`${stack.apiUrl}/v1/admin/tenants`, 'POST', { id: tenantId, name: tenantId }, stack.adminKey);
+/**
+ * A tenant with `count` staff members, each linked to an emulated Google account; `calendarId` is
+ * where calsync writes their events. `dedicated` is the product default (a calendar of calsync's own,
+ * which busy-time import does not read); `primary` writes into the calendar that is also imported.
+ */
+export async function seedTenant(stack: PrivateStack, tenantId: string, count: number, opts: { calendarMode?: 'primary' | 'dedicated' } = {}) {
+  const calendarMode = opts.calendarMode ?? 'primary';
+  const { body } = await jsonCall(`${stack.apiUrl}/v1/admin/tenants`, 'POST', { id: tenantId, name: tenantId, settings: { calendarMode } }, stack.adminKey);
   const apiKey: string = body.apiKey;
-  const staff: { id: string; email: string; accessToken: string }[] = [];
+  const staff: { id: string; email: string; accessToken: string; calendarId: string }[] = [];
   for (let i = 0; i < count; i++) {
     const id = `s${i}`;
     await jsonCall(`${stack.apiUrl}/v1/staff/${id}`, 'PUT', { name: id }, apiKey);
     const user = (await jsonCall(`${stack.emulatorUrl}/_emulator/users`, 'POST', { email: `${id}@${tenantId}.test` })).body;
     await jsonCall(`${stack.apiUrl}/v1/staff/${id}/links/google`, 'POST', { accountEmail: user.email, refreshToken: user.refreshToken }, apiKey);
-    staff.push({ id, email: user.email, accessToken: user.accessToken });
+    staff.push({ id, email: user.email, accessToken: user.accessToken, calendarId: user.email });
+  }
+  // A dedicated calendar exists once the link's workflow has provisioned it (the link turns active).
+  for (const member of staff) {
+    for (let waited = 0; ; waited += 100) {
+      const [link] = (await jsonCall(`${stack.apiUrl}/v1/staff/${member.id}/links`, 'GET', undefined, apiKey)).body.links;
+      if (link?.status === 'active') {
+        member.calendarId = link.calendarId;
+        break;
+      }
+      if (waited > 30_000) throw new Error(`link of ${member.id} not active: ${link?.status}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
   return { apiKey, staff };
 }

@@ -42,16 +42,16 @@ interface EventView {
   extendedProperties?: { private?: Record<string, string> };
 }
 
-async function calendarEvents(stack: PrivateStack, emails: string[]): Promise<EventView[]> {
-  const lists = await Promise.all(emails.map(async (e) => (await jsonCall(`${stack.emulatorUrl}/_emulator/calendars/${encodeURIComponent(e)}/events`)).body.items as EventView[]));
+async function calendarEvents(stack: PrivateStack, calendarIds: string[]): Promise<EventView[]> {
+  const lists = await Promise.all(calendarIds.map(async (e) => (await jsonCall(`${stack.emulatorUrl}/_emulator/calendars/${encodeURIComponent(e)}/events`)).body.items as EventView[]));
   return lists.flat().filter((e) => e.status !== 'cancelled');
 }
 
-async function waitForSummaries(stack: PrivateStack, emails: string[], wanted: Set<string>, timeoutMs = 120_000): Promise<Map<string, EventView>> {
+async function waitForSummaries(stack: PrivateStack, calendarIds: string[], wanted: Set<string>, timeoutMs = 120_000): Promise<Map<string, EventView>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const found = new Map<string, EventView>();
-    for (const e of await calendarEvents(stack, emails)) if (wanted.has(e.summary)) found.set(e.summary, e);
+    for (const e of await calendarEvents(stack, calendarIds)) if (wanted.has(e.summary)) found.set(e.summary, e);
     if (found.size === wanted.size || Date.now() > deadline) return found;
     await sleep(250);
   }
@@ -60,14 +60,14 @@ async function waitForSummaries(stack: PrivateStack, emails: string[], wanted: S
 async function main() {
   const stack = await startPrivateStack({ name: 'bench' });
   try {
-    const { apiKey, staff } = await seedTenant(stack, 'bench', staffCount);
-    const emails = staff.map((s) => s.email);
+    const { apiKey, staff } = await seedTenant(stack, 'bench', staffCount, { calendarMode: 'dedicated' });
+    const calendarIds = staff.map((s) => s.calendarId);
     const day = new Date(Date.now() + 2 * 86400000).toISOString().slice(0, 10);
     const body = (revision: number, title: string, staffId: string) => ({ revision, start: `${day}T10:00:00`, end: `${day}T11:00:00`, timeZone: 'Europe/Madrid', title, staffIds: [staffId] });
 
     // Warm-up: the first workflow tasks of a fresh worker and the first token refreshes are slower.
     await Promise.all(staff.map((s, i) => jsonCall(`${stack.apiUrl}/v1/appointments/warm-${i}`, 'PUT', body(1, `warm-${i}`, s.id), apiKey)));
-    await waitForSummaries(stack, emails, new Set(staff.map((_, i) => `warm-${i}`)));
+    await waitForSummaries(stack, calendarIds, new Set(staff.map((_, i) => `warm-${i}`)));
 
     // Phase 1: new appointments at a fixed arrival rate.
     const count = rate * seconds;
@@ -76,7 +76,7 @@ async function main() {
       const res = await jsonCall(`${stack.apiUrl}/v1/appointments/a-${i}`, 'PUT', body(1, `a-${i}`, staff[i % staff.length]!.id), apiKey);
       return { title: `a-${i}`, status: res.status, sentAt: t0, acceptedAt: Date.now() };
     });
-    const events = await waitForSummaries(stack, emails, new Set(sent.map((s) => s.title)));
+    const events = await waitForSummaries(stack, calendarIds, new Set(sent.map((s) => s.title)));
     const latencies = sent.filter((s) => events.has(s.title)).map((s) => Date.parse(events.get(s.title)!.created) - s.acceptedAt);
     const apiMs = sent.map((s) => s.acceptedAt - s.sentAt);
     const lastApplied = Math.max(...[...events.values()].map((e) => Date.parse(e.created)));
@@ -91,7 +91,7 @@ async function main() {
         await sleep(20);
       }
     });
-    await waitForSummaries(stack, emails, new Set(burstTargets.map((b) => `a-${b} r${burstSize + 1}`)));
+    await waitForSummaries(stack, calendarIds, new Set(burstTargets.map((b) => `a-${b} r${burstSize + 1}`)));
     await sleep(1000);
     const burstStats = (await jsonCall(`${stack.emulatorUrl}/_emulator/stats`)).body;
     const writesPerBurst = burstStats.writes / burstTargets.length;

@@ -2,8 +2,14 @@
 export interface BusyInterval {
   start: Date;
   end: Date;
-  source: 'appointment';
+  /** calsync's own appointment, or an event imported from the staff member's calendar. */
+  source: 'appointment' | 'imported';
   appointmentId?: string;
+  /** Imported only: where from, how it blocks (busy, tentative, oof), whether all day, and the title when the tenant keeps titles. */
+  provider?: string;
+  showAs?: string;
+  allDay?: boolean;
+  title?: string;
 }
 
 /** Overlapping or touching intervals merged into one, sorted by start. */

@@ -45,6 +45,8 @@ export function clientVisibleContent(desired: DesiredAppointment) {
     services: desired.services,
     location: desired.location ?? null,
     cancelled: invitationEnded(desired),
+    // Absent for single appointments, so their recorded hashes stay the same.
+    ...(desired.recurrence ? { recurrence: desired.recurrence } : {}),
   };
 }
 

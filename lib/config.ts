@@ -1,3 +1,4 @@
+import { loadImportConfig, type ImportConfig } from './importConfig';
 import type { SyncPolicy } from './types';
 
 /** Every setting calsync reads from the environment, in one place, with development defaults. */
@@ -27,9 +28,33 @@ export interface Config {
   /** Graph base URL (without `/v1.0`) and the identity platform's v2.0 token endpoint. */
   microsoft: { graphBaseUrl: string; tokenUrl: string; authorizeUrl: string; clientId: string; clientSecret: string };
   sync: SyncPolicy;
+  /** Busy-time import from staff calendars (lib/importConfig.ts). */
+  import: ImportConfig;
+  /** Each link's periodic pass over calsync's own events (workflows/reconcileLink.ts). */
+  reconcile: ReconcilePolicy;
   /** SMTP server that sends client invitations, and the default sender. */
   mail: { host: string; port: number; secure: boolean; user: string; pass: string; from: string };
   logLevel: string;
+  /** A link's workflow refreshes its access token this long before it expires (and so notices a revoked grant without a write). */
+  linkTokenRefreshAheadMs: number;
+  /** Requests per minute calsync starts per remote account, across all workers (Google allows 600 per user; Graph 10,000 per 10 minutes per mailbox). */
+  accountPacing: {
+    google: { perMinute: number; burst: number };
+    microsoft: { perMinute: number; burst: number };
+  };
+}
+
+export interface ReconcilePolicy {
+  /** Time between two passes over one link's calendar. */
+  intervalMs: number;
+  /** Events listed per provider call; also the most restores one page asks for. */
+  pageSize: number;
+  /** Pause between two pages: keeps a pass far below the providers' per-user quotas. */
+  pagePauseMs: number;
+  /** An event changed this recently is never judged an orphan: its write may still be on its way to PostgreSQL. */
+  orphanGraceMs: number;
+  /** History length at which a link's reconciliation workflow continues as new. */
+  continueAsNewAfterEvents: number;
 }
 
 function num(value: string | undefined, fallback: number): number {
@@ -82,6 +107,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       activityTimeoutMs: num(env.SYNC_ACTIVITY_TIMEOUT_MS, 30000),
       continueAsNewAfterEvents: num(env.SYNC_CONTINUE_AS_NEW_EVENTS, 4000),
     },
+    import: loadImportConfig(env, env.PUBLIC_API_URL ?? `http://127.0.0.1:${apiPort}`),
+    reconcile: {
+      intervalMs: num(env.RECONCILE_INTERVAL_MS, 3600 * 1000),
+      pageSize: num(env.RECONCILE_PAGE_SIZE, 100),
+      pagePauseMs: num(env.RECONCILE_PAGE_PAUSE_MS, 1000),
+      orphanGraceMs: num(env.RECONCILE_ORPHAN_GRACE_MS, 10 * 60 * 1000),
+      continueAsNewAfterEvents: num(env.RECONCILE_CONTINUE_AS_NEW_EVENTS, 2000),
+    },
     mail: {
       host: env.SMTP_HOST || 'localhost',
       port: num(env.SMTP_PORT, env.SMTP_SECURE === 'true' ? 465 : 587),
@@ -92,5 +125,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       from: env.MAIL_FROM || 'calsync <invitations@calsync.localhost>',
     },
     logLevel: env.LOG_LEVEL ?? 'info',
+    linkTokenRefreshAheadMs: num(env.LINK_TOKEN_REFRESH_AHEAD_MS, 5 * 60 * 1000),
+    accountPacing: {
+      // A burst of 10 keeps any minute at Google under 540 + 10 < 600 requests per user.
+      google: { perMinute: num(env.GOOGLE_ACCOUNT_REQUESTS_PER_MINUTE, 540), burst: num(env.GOOGLE_ACCOUNT_BURST, 10) },
+      // Outlook allows 4 concurrent requests per mailbox: a burst of 3 never starts a fifth at once.
+      microsoft: { perMinute: num(env.MICROSOFT_ACCOUNT_REQUESTS_PER_MINUTE, 900), burst: num(env.MICROSOFT_ACCOUNT_BURST, 3) },
+    },
   };
 }

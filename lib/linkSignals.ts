@@ -1,20 +1,28 @@
 import type { Client } from '@temporalio/client';
 import { CalsyncEntityId, CalsyncState, CalsyncTenant } from './searchAttributes';
-import { disconnectSignal, linkWorkflowId, type calendarLink } from '../workflows/calendarLink';
+import { disconnectSignal, linkWorkflowId, reconnectedSignal, type calendarLink } from '../workflows/calendarLink';
 
 export interface LinkRef {
   tenantId: string;
   linkId: string;
   staffId: string;
+  /** Sets the backfill's pace for a new link's workflow. */
+  provider?: 'google' | 'microsoft';
 }
 
-const BACKFILL_RATE_PER_SECOND = 20;
+/**
+ * Appointments handed to their workflows per second during backfill: below the account's request
+ * budget (activities/accountPacing.ts, 540/min for Google, 900/min for Graph where a first write
+ * costs a lookup and a create), so the backlog stays short and live changes still get through.
+ */
+const BACKFILL_RATE_PER_SECOND: Record<string, number> = { google: 8, microsoft: 6 };
+const DEFAULT_BACKFILL_RATE_PER_SECOND = 6;
 
 function startOptions(taskQueue: string, link: LinkRef, onDisconnect: 'remove' | 'keep') {
   return {
     workflowId: linkWorkflowId(link.tenantId, link.linkId),
     taskQueue,
-    args: [{ ...link, ratePerSecond: BACKFILL_RATE_PER_SECOND, onDisconnect }] as Parameters<typeof calendarLink>,
+    args: [{ tenantId: link.tenantId, linkId: link.linkId, staffId: link.staffId, ratePerSecond: BACKFILL_RATE_PER_SECOND[link.provider ?? ''] ?? DEFAULT_BACKFILL_RATE_PER_SECOND, onDisconnect }] as Parameters<typeof calendarLink>,
     staticSummary: `calendar link ${link.linkId} of staff ${link.staffId} (tenant ${link.tenantId})`,
     typedSearchAttributes: [
       { key: CalsyncTenant, value: link.tenantId },
@@ -35,5 +43,14 @@ export async function requestDisconnect(client: Client, taskQueue: string, link:
     ...startOptions(taskQueue, link, keepEvents ? 'keep' : 'remove'),
     signal: disconnectSignal,
     signalArgs: [{ keepEvents }],
+  });
+}
+
+/** The account was connected again: the link's workflow (started now if it is gone) resumes held writes. */
+export async function signalReconnected(client: Client, taskQueue: string, link: LinkRef, onDisconnect: 'remove' | 'keep' = 'remove'): Promise<void> {
+  await client.workflow.signalWithStart<typeof calendarLink, []>('calendarLink', {
+    ...startOptions(taskQueue, link, onDisconnect),
+    signal: reconnectedSignal,
+    signalArgs: [],
   });
 }

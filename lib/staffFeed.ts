@@ -1,6 +1,7 @@
 import ical, { ICalEventStatus } from 'ical-generator';
 import { DateTime } from 'luxon';
 import type { DesiredAppointment } from './types';
+import { icalSeries } from './recurrence';
 import { vtimezone } from './vtimezone';
 
 /** How much of each appointment a subscription feed shows: a tenant setting. */
@@ -22,7 +23,7 @@ export function renderStaffFeed(input: { name: string; appointments: DesiredAppo
   for (const a of input.appointments) {
     const what = a.title?.trim() || a.services.join(', ') || 'Appointment';
     const summary = input.detail === 'busy' ? 'Busy' : input.detail === 'full' && a.clientName ? `${what} – ${a.clientName}` : what;
-    calendar.createEvent({
+    const event = {
       id: `${a.appointmentId}@${input.tenantId}.calsync`,
       sequence: a.revision,
       stamp: DateTime.utc(),
@@ -33,7 +34,14 @@ export function renderStaffFeed(input: { name: string; appointments: DesiredAppo
       description: input.detail === 'full' ? a.description ?? null : null,
       location: input.detail === 'busy' ? null : a.location ?? null,
       status: a.status === 'tentative' ? ICalEventStatus.TENTATIVE : ICalEventStatus.CONFIRMED,
-    });
+    };
+    const series = icalSeries(a);
+    calendar.createEvent({ ...event, ...(series ? { repeating: series.repeating } : {}) });
+    // A changed occurrence is its own VEVENT with the series' UID and its RECURRENCE-ID.
+    for (const c of series?.changed ?? []) {
+      calendar.createEvent({ ...event, start: c.start, end: c.end, summary: input.detail === 'busy' || !c.title ? summary : c.title, recurrenceId: c.recurrenceId });
+    }
   }
   return calendar.toString();
 }
+

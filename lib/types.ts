@@ -24,10 +24,56 @@ export interface DesiredAppointment {
   clientEmail?: string;
   staffIds: string[];
   deleted: boolean;
+  // The CRM model's fields: each absent in states from before it, and left out when at its default.
+  /** False: switched off, the appointment leaves every remote calendar. */
+  syncEnabled?: boolean;
+  attendees?: CrmAttendee[];
+  /** The entity's own CRM fields, for its type's mapping. */
+  fields?: Record<string, string | number | boolean>;
+  links?: { client?: string; document?: string };
+  attachments?: Array<{ name: string; url: string }>;
+  reminders?: Array<{ method: 'popup' | 'email'; minutesBefore: number }>;
+  /** Team calendars the appointment belongs to. */
+  calendarIds?: string[];
+  /** Staff members outside its calendars who see the event in their own calendars (not busy). */
+  sharedWithStaffIds?: string[];
+  /** Whole days: start and end are midnights in `timeZone` (end exclusive). */
+  allDay?: boolean;
+  /** A series: the first occurrence is start–end; absent for a single appointment. */
+  recurrence?: AppointmentRecurrence;
   /** The API request that set this state, carried to logs and provider calls. Not part of the content. */
   requestId?: string;
   /** ISO instant the API accepted this state: the start of the sync-lag measurement. Not part of the content. */
   acceptedAt?: string;
+}
+
+/** A recurring appointment: the RRULE (without `RRULE:`) and its changed or cancelled occurrences. */
+export interface AppointmentRecurrence {
+  rule: string;
+  exceptions?: RecurrenceException[];
+}
+
+/**
+ * One occurrence that differs from the pattern, named by its local date in the appointment's zone
+ * (so a series moved to another time of day keeps it): cancelled, or with its own times or title.
+ */
+export interface RecurrenceException {
+  originalDate: string;
+  cancelled?: boolean;
+  /** ISO instants in UTC. */
+  start?: string;
+  end?: string;
+  title?: string;
+}
+
+/** A CRM user, lead, contact or account taking part, with its e-mail fields in the CRM's order. */
+export interface CrmAttendee {
+  kind: 'user' | 'lead' | 'contact' | 'account';
+  id: string;
+  name?: string;
+  emails: string[];
+  optedOut: boolean;
+  accountId?: string;
 }
 
 /** `email` is the client's e-mail invitation, a target like a calendar. */
@@ -43,7 +89,8 @@ export interface TargetSpec {
   remoteId: string;
 }
 
-export type TargetState = 'pending' | 'synced' | 'retrying' | 'failed' | 'removed';
+/** `held`: the link needs re-authorisation; the write waits for the account to be reconnected. */
+export type TargetState = 'pending' | 'synced' | 'retrying' | 'failed' | 'removed' | 'held';
 
 export interface TargetStatus extends TargetSpec {
   state: TargetState;

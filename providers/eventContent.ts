@@ -1,8 +1,22 @@
 import { DateTime } from 'luxon';
+import { resolveCrmSettings, type CrmSettings } from '../lib/crmSettings';
 import type { DesiredAppointment } from '../lib/types';
+import { selectAttendees } from './attendees';
+import { seriesContent } from './recurrenceContent';
+import { renderBlock, renderInline, type TemplateValues } from './template';
 import type { EventContent } from './types';
 
 export const CALSYNC_TAG = 'calsyncId';
+/**
+ * The tag every event calsync writes to a target carries: tenant and target, so one filter lists
+ * exactly the events a link's reconciliation owns (providers filter by name and value, not by
+ * name alone), and never another tenant's in a shared calendar.
+ */
+export const OWNER_TAG = 'calsyncOwner';
+
+export function ownerTag(tenantId: string, targetKey: string): string {
+  return `${tenantId}|${targetKey}`;
+}
 
 /** The value of calsync's tag on every event of one appointment. */
 export function calsyncTag(tenantId: string, appointmentId: string): string {
@@ -18,25 +32,83 @@ const statusLabels: Record<DesiredAppointment['status'], string> = {
   cancelled: 'Cancelled',
 };
 
-/** Renders the Versum fields (client, services, status, description) into title and body. */
-export function renderEventContent(desired: DesiredAppointment, opts: { cancelled: boolean }): EventContent {
-  const what = desired.title?.trim() || desired.services.join(', ') || 'Appointment';
-  const title = desired.clientName ? `${what} – ${desired.clientName}` : what;
-  const lines = [
-    desired.clientName ? `Client: ${desired.clientName}` : undefined,
-    desired.services.length ? `Services: ${desired.services.join(', ')}` : undefined,
-    `Status: ${statusLabels[desired.status]}`,
-    desired.description ? `\n${desired.description}` : undefined,
-  ].filter((line): line is string => line !== undefined);
+/** What an event shows unless the tenant (or the entity type) says otherwise: the Versum fields. */
+export const DEFAULT_TITLE_TEMPLATE = '{title}[ – {clientName}]';
+export const DEFAULT_DESCRIPTION_TEMPLATE = [
+  '[Client: {clientName}]',
+  '[Services: {services}]',
+  'Status: {status}',
+  '[Client record: {clientLink}]',
+  '[Document: {documentLink}]',
+  '[Attachments:\n{attachments}]',
+  '',
+  '{description}',
+].join('\n');
+const PRIVATE_TITLE = 'Busy';
+
+export interface RenderOptions {
+  cancelled: boolean;
+  /** The tenant's stored settings; defaults when absent. */
+  settings?: CrmSettings;
+  /** Whether this copy of the event tells its attendees (one copy per appointment does). */
+  notifyAttendees?: boolean;
+  /** Addresses never made attendees (the client when it gets calsync's own e-mail invitation). */
+  excludeAttendees?: string[];
+}
+
+function templateValues(desired: DesiredAppointment, typeLabel: string): TemplateValues {
+  const what = desired.title?.trim() || desired.services.join(', ') || typeLabel;
+  const fixed: Record<string, string | undefined> = {
+    title: what,
+    type: typeLabel,
+    clientName: desired.clientName,
+    services: desired.services.join(', '),
+    status: statusLabels[desired.status],
+    location: desired.location,
+    description: desired.description,
+    clientLink: desired.links?.client,
+    documentLink: desired.links?.document,
+    attachments: desired.attachments?.map((a) => `- ${a.name}: ${a.url}`).join('\n'),
+  };
+  return (name) => {
+    if (name.startsWith('fields.')) {
+      const value = desired.fields?.[name.slice('fields.'.length)];
+      return value === undefined ? undefined : String(value);
+    }
+    return fixed[name] || undefined;
+  };
+}
+
+/**
+ * Renders an appointment into provider-neutral event content, by the tenant's templates (the
+ * entity type's first), privacy mode, attendee rules and reminders.
+ */
+export function renderEventContent(desired: DesiredAppointment, opts: RenderOptions): EventContent {
+  const settings = opts.settings ?? resolveCrmSettings(undefined);
+  const type = settings.entityTypes[desired.type];
+  const typeLabel = type?.label ?? 'Appointment';
+  const values = templateValues(desired, typeLabel);
+  const busyOnly = settings.eventContent.privacy === 'busy';
+  const title = busyOnly ? PRIVATE_TITLE : renderInline(type?.title ?? settings.eventContent.title ?? DEFAULT_TITLE_TEMPLATE, values) || typeLabel;
+  const description = busyOnly ? '' : renderBlock(type?.description ?? settings.eventContent.description ?? DEFAULT_DESCRIPTION_TEMPLATE, values);
+  const location = busyOnly ? undefined : type?.location ? renderInline(type.location, values) || undefined : desired.location;
+  const attendees = busyOnly ? [] : selectAttendees(desired.attendees, settings.attendees, opts.excludeAttendees);
+  const reminders = desired.reminders ?? settings.eventContent.reminders;
+  const recurrence = seriesContent(desired, (state) => renderEventContent(state, opts));
   return {
     summary: opts.cancelled ? `Cancelled: ${title}` : title,
-    description: lines.join('\n'),
-    location: desired.location,
+    description,
+    location,
     start: wallClock(desired.start, desired.timeZone),
     end: wallClock(desired.end, desired.timeZone),
     timeZone: desired.timeZone,
     tentative: desired.status === 'tentative',
     cancelled: opts.cancelled,
+    ...(desired.allDay ? { allDay: true } : {}),
+    ...(attendees.length ? { attendees, notifyAttendees: Boolean(opts.notifyAttendees) && settings.attendees.notifyExternal } : {}),
+    ...(reminders ? { reminders } : {}),
+    ...(busyOnly ? { private: true } : {}),
+    ...(recurrence ? { recurrence } : {}),
     tags: {
       [CALSYNC_TAG]: calsyncTag(desired.tenantId, desired.appointmentId),
       calsyncType: desired.type,

@@ -36,6 +36,13 @@ if [ -z "${TEMPORAL_ADDRESS:-}" ]; then
   "$TEMPORAL_BIN" --version >/dev/null
 fi
 
+# 2b. Chromium for the connect page's browser test (Debian's package; playwright-core drives it).
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
+  log "installing chromium (apt-get)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
 # 3. PostgreSQL: when no DATABASE_URL is given, the local server must be up (start it if it is not).
 if [ -z "${DATABASE_URL:-}" ]; then
   if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then

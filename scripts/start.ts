@@ -151,7 +151,7 @@ async function createDemo(apiUrl: string, emulatorUrl: string, microsoftUrl: str
   await db.destroy();
   await post(`${apiUrl}/v1/staff/anna/links/google`, apiKey, { accountEmail: email, refreshToken: user.body.refreshToken });
 
-  // Ben's calendar is an emulated Microsoft 365 mailbox's default calendar (no calendarId).
+  // Ben's calendar is in an emulated Microsoft 365 mailbox (the tenant's default calendarMode: a dedicated one).
   let benCalendar: string | undefined;
   if (microsoftUrl) {
     const benEmail = 'ben@demo.calsync.test';
@@ -161,7 +161,8 @@ async function createDemo(apiUrl: string, emulatorUrl: string, microsoftUrl: str
     await links('calendar_links').where({ tenant_id: 'demo', staff_id: 'ben', status: 'active' }).update({ status: 'disconnected', status_reason: 'replaced by a new demo link' });
     await links.destroy();
     await post(`${apiUrl}/v1/staff/ben/links/microsoft`, apiKey, { accountEmail: benEmail, refreshToken: mailbox.body.refreshToken });
-    benCalendar = `${microsoftUrl}/_emulator/users/${benEmail}/calendars/calendar/events`;
+    // Every calendar of the mailbox with its events: calsync writes to a dedicated one named after the business.
+    benCalendar = `${microsoftUrl}/_emulator/users/${benEmail}/calendars`;
   }
   return { apiKey, email, emulatorUrl, benCalendar };
 }

@@ -10,8 +10,7 @@ import { calsyncDataConverter } from '../lib/payloadCodec';
 import type { DesiredAppointment } from '../lib/types';
 import { renderIcs } from '../providers/email/invitation';
 import { waitUntil } from './helpers/api';
-import { mimeTree, TestSmtpServer, type ReceivedMail } from './helpers/smtp';
-import { useAppStack } from './helpers/stack';
+import { mimeTree, useAppStackWithSmtp, type ReceivedMail, type TestSmtpServer } from './helpers/smtp';
 import { TenantWorld, temporalClient, testDb } from './helpers/world';
 
 /**
@@ -20,7 +19,6 @@ import { TenantWorld, temporalClient, testDb } from './helpers/world';
  * server in this process, whose messages are parsed with mailparser and ical.js.
  */
 const MAIL_FROM = 'Calsync Invitations <invitations@calsync.test>';
-const smtpEnv: NodeJS.ProcessEnv = { MAIL_FROM, SMTP_USER: 'calsync', SMTP_PASS: 'smtp-secret' };
 let smtp: TestSmtpServer;
 /** Workflows of this file whose histories must replay against the current code. */
 const replayable: string[] = [];
@@ -103,14 +101,10 @@ function emailTarget(status: any) {
 }
 
 describe('client invitations by e-mail', () => {
-  beforeAll(async () => {
-    smtp = await TestSmtpServer.start({ user: 'calsync', pass: 'smtp-secret' });
-    smtpEnv.SMTP_HOST = '127.0.0.1';
-    smtpEnv.SMTP_PORT = String(smtp.port);
-  });
-  const stack = useAppStack(smtpEnv);
-  afterAll(async () => {
-    await smtp?.close();
+  const mail = useAppStackWithSmtp(MAIL_FROM);
+  const stack = mail.stack;
+  beforeAll(() => {
+    smtp = mail.server();
   });
 
   test('create, move, invisible changes, cancel and delete: one event in the client calendar, SEQUENCE rising, same UID', async () => {
@@ -443,7 +437,7 @@ describe('client invitations by e-mail', () => {
 
     const deps = {
       db: testDb(),
-      config: loadConfig({ ...process.env, ...smtpEnv }),
+      config: loadConfig({ ...process.env, ...mail.env }),
       logger: createLogger('test', 'silent'),
     } as unknown as ActivityDeps;
     const stored = (await testDb()('appointments').where({ tenant_id: world.tenantId, id: 'x-1' }).first('desired')).desired as DesiredAppointment;

@@ -97,7 +97,7 @@ describe('sync under provider faults', () => {
     expect(await googleEmulator.liveEvents(staff.calendarId)).toHaveLength(1);
   });
 
-  test('an expired access token is refreshed; a revoked grant marks the link needs_reauth and fails visibly', async () => {
+  test('an expired access token is refreshed; a revoked grant marks the link needs_reauth and holds the write visibly', async () => {
     const world = await TenantWorld.create(stack.apiUrl);
     const staff = await world.staffWithGoogle('lisa');
     await world.put('auth-1', { revision: 1, staffIds: ['lisa'] });
@@ -114,11 +114,13 @@ describe('sync under provider faults', () => {
     // The user revokes calsync's access: nothing more to try until they reconnect.
     await googleEmulator.revokeUser(staff.email);
     await world.put('auth-1', { revision: 3, staffIds: ['lisa'], title: 'After revoke' });
-    const failed = await waitUntil('failure', async () => {
+    // Held until the account is reconnected (test/link-reauth.test.ts), not failed.
+    const held = await waitUntil('held', async () => {
       const s = await world.status('auth-1');
-      return s.sync.state === 'failed' ? s : undefined;
+      return s.sync.state === 'held' ? s : undefined;
     });
-    expect(failed.sync.targets[0].lastError.code).toBe('invalid_grant');
+    expect(held.sync.targets[0]).toMatchObject({ state: 'held', lastError: { code: 'link_needs_reauth' } });
+    expect(held.sync.targets[0].lastError.message).toContain('invalid_grant');
     const links = await world.call('GET', '/v1/staff/lisa/links');
     expect(links.body.links[0]).toMatchObject({ status: 'needs_reauth', statusReason: 'invalid_grant' });
     const row = await testDb()('calendar_links').where({ tenant_id: world.tenantId }).first();

@@ -4,30 +4,11 @@ import path from 'node:path';
 import { OAuthStateSigner } from '../api/oauthState';
 import { SecretBox } from '../lib/secretBox';
 import { googleEmulator, microsoftEmulator } from './helpers/emulator';
+import { consent } from './helpers/oauth';
 import { useAppStack } from './helpers/stack';
 import { TenantWorld, testDb } from './helpers/world';
 
 type Provider = 'google' | 'microsoft';
-
-const unescapeHtml = (s: string) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-
-/** What a browser does on the provider's consent page: load it, pick the account, press Allow or Deny. */
-async function consent(authorizeUrl: string, email: string, decision: 'allow' | 'deny'): Promise<string> {
-  const shown = await fetch(authorizeUrl, { redirect: 'manual' });
-  expect(shown.status).toBe(200);
-  const html = await shown.text();
-  expect(html).toContain('Allow');
-  expect(html).toContain('Deny');
-  const action = /<form method="post" action="([^"]+)"/.exec(html)?.[1];
-  expect(action).toBeDefined();
-  const form = new URLSearchParams();
-  for (const m of html.matchAll(/<input type="(?:hidden|email)" name="([^"]+)" value="([^"]*)"/g)) form.set(m[1]!, unescapeHtml(m[2]!));
-  form.set('login_hint', email);
-  form.set('decision', decision);
-  const answer = await fetch(new URL(unescapeHtml(action!), authorizeUrl), { method: 'POST', body: form, redirect: 'manual' });
-  expect(answer.status).toBe(302);
-  return answer.headers.get('location')!;
-}
 
 async function get(url: string): Promise<{ status: number; text: string; location: string | null }> {
   const res = await fetch(url, { redirect: 'manual' });

@@ -79,7 +79,16 @@ describe('workflow replay', () => {
       await world.waitSynced('long', r);
     }
 
-    const ids = [`appt:${world.tenantId}:life`, `appt:${world.tenantId}:broken`, `appt:${world.tenantId}:long`, replay.body.workflowId];
+    // A settings change re-syncs the future appointments (the CRM model's settingsResync).
+    await world.call('PUT', '/v1/settings', { eventContent: { title: 'Visit: {title}' } });
+    await waitUntil('settings re-sync', async () => (await world.call('GET', '/v1/settings/resync')).body.state === 'completed');
+
+    // The link's workflow (with the busy-import patch) and the import workflow it started, after a few rounds.
+    const [annLink] = (await world.call('GET', '/v1/staff/ann/links')).body.links;
+    const importHandle = client.workflow.getHandle(`import:${world.tenantId}:${annLink.id}`);
+    await waitUntil('import rounds', async () => (await importHandle.query<{ rounds: number }>('importProgress')).rounds >= 2);
+
+    const ids = [`appt:${world.tenantId}:life`, `appt:${world.tenantId}:broken`, `appt:${world.tenantId}:long`, replay.body.workflowId, `link:${world.tenantId}:${annLink.id}`, `import:${world.tenantId}:${annLink.id}`, `settings-resync:${world.tenantId}`];
     const histories = [];
     for (const workflowId of ids) {
       for await (const wf of client.workflow.list({ query: `WorkflowId="${workflowId}"` })) {

@@ -18,6 +18,7 @@ import {
 } from '@temporalio/workflow';
 import type { CalsyncActivities } from '../activities';
 import type { TargetPlan } from '../activities/targets';
+import { HELD_CODE } from '../lib/heldSyncs';
 import { CalsyncEntityId, CalsyncState, CalsyncTenant, type CalsyncStateValue } from '../lib/searchAttributes';
 import type { DesiredAppointment, PushMode, TargetSpec, TargetStatus } from '../lib/types';
 import { webhookWorkflowId, type WebhookDelivery } from '../lib/webhookEvents';
@@ -38,6 +39,10 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
   // server, no extra workflow tasks) and a run's first round skips the coalescing timer.
   // Histories from before this change replay with the old path.
   const lean = patched('lean-rounds');
+  // The CRM model (entity types and appointments switched off, team calendars, attendees told by
+  // one copy); histories from before it plan without them. Asked here, before any local activity,
+  // so its marker always sits first in the history whatever the timing of later workflow tasks.
+  const crm = patched('crm-model');
   const lookups = lean
     ? proxyLocalActivities<CalsyncActivities>({
         startToCloseTimeout: '30 seconds',
@@ -63,6 +68,7 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
   const forced = new Set<string>();
   let warningsLogged = '';
   let invitationWarningsLogged = '';
+  let syncOffLogged = '';
   let notifyCrm = false;
   let lastReportedState: CalsyncStateValue | undefined;
   let busy = false;
@@ -117,7 +123,7 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     for (const t of await lookups.loadTargetStatuses({ tenantId, appointmentId })) targets.set(t.targetKey, t);
   }
 
-  async function push(spec: TargetSpec, mode: PushMode, current: DesiredAppointment): Promise<void> {
+  async function push(spec: TargetSpec, mode: PushMode, current: DesiredAppointment, notifyAttendees?: boolean): Promise<void> {
     const before = targets.get(spec.targetKey);
     const entry: TargetStatus = {
       ...spec,
@@ -135,6 +141,7 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
         mode,
         believedToExist: entry.remoteExists && entry.appliedMode !== 'remove',
         maxAttempts: policy.activityMaxAttempts,
+        ...(notifyAttendees ? { notifyAttendees } : {}),
       };
       // The client's e-mail invitation is a target too: same states, same trail, another activity.
       const result = spec.provider === 'email' ? await remote.sendClientInvitation(args) : await remote.pushToTarget(args);
@@ -149,12 +156,23 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     } catch (err) {
       const cause = err instanceof ActivityFailure ? err.cause : err;
       const code = cause instanceof ApplicationFailure ? cause.type ?? 'unknown' : 'unknown';
-      targets.set(spec.targetKey, { ...entry, state: 'failed', lastError: { code, message: (cause as Error)?.message ?? String(cause) } });
+      // The link needs re-authorisation: the write is held, not failed; the link's workflow
+      // resyncs this appointment once the account is reconnected. Older histories failed it.
+      const held = code === HELD_CODE && patched('held-syncs');
+      targets.set(spec.targetKey, { ...entry, state: held ? 'held' : 'failed', lastError: { code, message: (cause as Error)?.message ?? String(cause) } });
     }
   }
 
   async function reconcile(current: DesiredAppointment, forcedKeys: Set<string>): Promise<void> {
-    const plan = await lookups.planTargets({ tenantId, appointmentId, staffIds: current.deleted ? [] : current.staffIds });
+    const switches = crm ? { entityType: current.type, syncEnabled: current.syncEnabled !== false, calendarIds: current.deleted ? [] : current.calendarIds ?? [], sharedWithStaffIds: current.deleted ? [] : current.sharedWithStaffIds ?? [] } : {};
+    const plan = await lookups.planTargets({ tenantId, appointmentId, staffIds: current.deleted ? [] : current.staffIds, ...switches });
+    if (crm) {
+      const off = plan.syncOff ? `${current.revision}:${plan.syncOff.code}` : '';
+      if (off !== syncOffLogged) {
+        syncOffLogged = off;
+        if (plan.syncOff) await lookups.recordWarnings({ tenantId, appointmentId, revision: current.revision, staffWithoutCalendar: [], warnings: [plan.syncOff] });
+      }
+    }
     const isForced = (key: string) => forcedKeys.has(ALL_TARGETS) || forcedKeys.has(key);
     notifyCrm = plan.settings.notifyCrm;
     // A staff member with nothing connected is worth a warning in the log, once per change.
@@ -170,18 +188,22 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     const mode: PushMode = keepCancelled ? 'markCancelled' : 'upsert';
     const wantedKeys = new Set(wanted.map((t) => t.targetKey));
 
+    // One copy of the event tells its attendees (the first calendar; when it goes, the first that had
+    // it): one invitation or cancellation per person, however many staff calendars hold the event.
+    const notifying = crm ? (wanted[0] ?? [...targets.values()].find((t) => t.provider !== 'email'))?.targetKey : undefined;
+
     const work: Promise<void>[] = [];
     if (invitation) work.push(push(invitation.spec, invitation.mode, current));
     for (const spec of wanted) {
       const now = targets.get(spec.targetKey);
       const upToDate = now?.state === 'synced' && now.appliedRevision === current.revision && now.appliedMode === mode;
-      if (!upToDate || isForced(spec.targetKey)) work.push(push(spec, mode, current));
+      if (!upToDate || isForced(spec.targetKey)) work.push(push(spec, mode, current, spec.targetKey === notifying));
     }
     // Reassigned away, disconnected, cancelled or deleted: take the event out of that calendar.
     for (const now of targets.values()) {
       if (now.provider === 'email') continue; // the invitation is cancelled by its own plan
       if (wantedKeys.has(now.targetKey) || (now.state === 'removed' && !isForced(now.targetKey))) continue;
-      work.push(push(now, 'remove', current));
+      work.push(push(now, 'remove', current, now.targetKey === notifying));
     }
     await Promise.all(work);
   }
@@ -242,7 +264,9 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
   }
 
   function summaryState(): CalsyncStateValue {
-    return [...targets.values()].some((t) => t.state === 'failed') ? 'failed' : 'synced';
+    const all = [...targets.values()];
+    if (all.some((t) => t.state === 'failed')) return 'failed';
+    return all.some((t) => t.state === 'held') ? 'needs_reauth' : 'synced';
   }
 
   function closeAt(): number {

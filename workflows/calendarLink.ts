@@ -1,4 +1,5 @@
-import { condition, defineQuery, defineSignal, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+import { ParentClosePolicy, condition, continueAsNew, defineQuery, defineSignal, getExternalWorkflowHandle, patched, proxyActivities, setHandler, sleep, startChild, workflowInfo } from '@temporalio/workflow';
+import { busyImport, importWorkflowId, stopImportSignal } from './busyImport';
 import type { CalsyncActivities } from '../activities';
 
 export interface CalendarLinkInput {
@@ -9,15 +10,19 @@ export interface CalendarLinkInput {
   ratePerSecond: number;
   /** What happens to calsync's events when the link is disconnected: a tenant setting. */
   onDisconnect?: 'remove' | 'keep';
+  /** Set when the workflow continued as new: provisioned and backfilled already. */
+  continued?: boolean;
 }
 
 export interface CalendarLinkProgress {
-  phase: 'backfilling' | 'connected' | 'removing_events' | 'disconnected';
+  phase: 'provisioning' | 'backfilling' | 'connected' | 'needs_reauth' | 'removing_events' | 'disconnected';
   backfilled: number;
   removedFrom: number;
 }
 
 export const disconnectSignal = defineSignal<[{ keepEvents?: boolean }]>('disconnect');
+/** The account was connected again (new grant stored): provisioning and held writes resume. */
+export const reconnectedSignal = defineSignal('reconnected');
 export const linkProgressQuery = defineQuery<CalendarLinkProgress>('linkProgress');
 
 export function linkWorkflowId(tenantId: string, linkId: string): string {
@@ -25,6 +30,9 @@ export function linkWorkflowId(tenantId: string, linkId: string): string {
 }
 
 const PAGE_PAUSE_MS = 1000;
+const RESUME_PASSES = 3;
+const MAX_HISTORY_EVENTS = 2000;
+const RESUME_PASS_PAUSE_MS = 3000;
 const CLEANUP_POLL_MS = 1000;
 // Removal is retried by each appointment workflow; this bounds how long the link waits for them.
 const MAX_CLEANUP_PASSES = 600;
@@ -42,10 +50,45 @@ export async function calendarLink(input: CalendarLinkInput): Promise<CalendarLi
   setHandler(disconnectSignal, (request) => {
     disconnect ??= request;
   });
+  let reconnects = 0;
+  let reconnectsSeen = 0;
+  setHandler(reconnectedSignal, () => {
+    reconnects++;
+  });
+  /** Waits (at most `ms`) for a disconnect or a reconnect; true when it was a reconnect. */
+  const reconnected = async (ms?: number): Promise<boolean> => {
+    const wake = () => disconnect !== undefined || reconnects > reconnectsSeen;
+    if (ms === undefined) await condition(wake);
+    else await condition(wake, ms);
+    if (disconnect || reconnects === reconnectsSeen) return false;
+    reconnectsSeen = reconnects;
+    return true;
+  };
+
+  // The target calendar first: a dedicated one named after the business, or the primary one (tenant
+  // setting). The link is 'connecting' until then, so no appointment writes to it too early.
+  // Histories from before this step replay without it.
+  let ownsCalendar = false;
+  if (patched('provision-calendar')) {
+    progress.phase = 'provisioning';
+    while (!disconnect) {
+      try {
+        ownsCalendar = (await acts.provisionCalendar({ tenantId: input.tenantId, linkId: input.linkId })).owned;
+        break;
+      } catch {
+        // Only what retrying cannot fix reaches here (a dead grant, a refusal): the link says why
+        // (needs_reauth), and a reconnect tries again.
+        progress.phase = 'needs_reauth';
+        await reconnected();
+        progress.phase = 'provisioning';
+      }
+    }
+    progress.phase = 'backfilling';
+  }
 
   // Backfill: every future appointment of the staff member re-plans and finds the new target.
   let after: string | undefined;
-  while (!disconnect) {
+  while (!disconnect && !input.continued) {
     const page = await acts.futureAppointmentsPage({ tenantId: input.tenantId, staffId: input.staffId, after, limit: input.ratePerSecond });
     if (page.length === 0) break;
     progress.backfilled += await acts.resyncAppointments({ tenantId: input.tenantId, appointmentIds: page });
@@ -55,11 +98,52 @@ export async function calendarLink(input: CalendarLinkInput): Promise<CalendarLi
   }
   if (!disconnect) progress.phase = 'connected';
 
-  await condition(() => disconnect !== undefined);
+  // Busy-time import runs beside the link in a workflow of its own, which outlives this one's history.
+  const importsBusyTime = patched('busy-import');
+  if (importsBusyTime && !disconnect) {
+    await startChild(busyImport, {
+      workflowId: importWorkflowId(input.tenantId, input.linkId),
+      args: [{ tenantId: input.tenantId, linkId: input.linkId }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+    }).catch(() => undefined); // already running (a retried start): nothing to do
+  }
+
+  if (patched('token-upkeep')) {
+    // While connected: refresh the access token ahead of its expiry (a revoked grant shows up here,
+    // without a write); after a reconnect, hand the held writes back to their appointment workflows.
+    while (!disconnect) {
+      const upkeep = await acts.keepTokenFresh({ tenantId: input.tenantId, linkId: input.linkId });
+      progress.phase = upkeep.status === 'needs_reauth' ? 'needs_reauth' : 'connected';
+      const wait = upkeep.status === 'active' && upkeep.refreshAt !== undefined ? Math.max(upkeep.refreshAt - Date.now(), 1000) : undefined;
+      if (await reconnected(wait)) {
+        progress.phase = 'connected';
+        await resumeHeldWrites();
+      }
+      // A link lives for years: a refresh an hour grows the history, so start afresh now and then.
+      const info = workflowInfo();
+      if (!disconnect && reconnects === reconnectsSeen && (info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS)) {
+        await continueAsNew<typeof calendarLink>({ ...input, continued: true });
+      }
+    }
+  } else {
+    await condition(() => disconnect !== undefined);
+  }
+  if (importsBusyTime) {
+    // Imported busy time stops counting at once; the import workflow erases it and stops its channels.
+    await getExternalWorkflowHandle(importWorkflowId(input.tenantId, input.linkId)).signal(stopImportSignal).catch(() => undefined);
+  }
   const keepEvents = disconnect!.keepEvents ?? input.onDisconnect === 'keep';
   if (!keepEvents) {
     // The link is 'disconnecting': appointment workflows no longer want it and remove their events.
     progress.phase = 'removing_events';
+    // calsync's own calendar goes as a whole; the appointment workflows then only note their events gone.
+    if (ownsCalendar) {
+      try {
+        await acts.deleteLinkCalendar({ tenantId: input.tenantId, linkId: input.linkId });
+      } catch {
+        // A dead grant cannot delete anything; the tokens are erased all the same below.
+      }
+    }
     for (let pass = 0; pass < MAX_CLEANUP_PASSES; pass++) {
       const left = await acts.appointmentsOnLink({ tenantId: input.tenantId, linkId: input.linkId, limit: input.ratePerSecond });
       if (left.length === 0) break;
@@ -70,4 +154,24 @@ export async function calendarLink(input: CalendarLinkInput): Promise<CalendarLi
   await acts.retireLink({ tenantId: input.tenantId, linkId: input.linkId });
   progress.phase = 'disconnected';
   return progress;
+
+  /**
+   * Every appointment whose write to this link was held re-plans, at the backfill's rate. A write
+   * that was in flight during the reconnect can be held just after a pass: a few passes catch it.
+   */
+  async function resumeHeldWrites(): Promise<void> {
+    for (let pass = 0; pass < RESUME_PASSES && !disconnect; pass++) {
+      let found = 0;
+      let from: string | undefined;
+      while (!disconnect) {
+        const page = await acts.heldAppointmentsPage({ tenantId: input.tenantId, linkId: input.linkId, after: from, limit: input.ratePerSecond });
+        if (page.length === 0) break;
+        found += await acts.resyncAppointments({ tenantId: input.tenantId, appointmentIds: page });
+        from = page.at(-1);
+        await sleep(PAGE_PAUSE_MS);
+      }
+      if (found === 0 && pass > 0) break;
+      await sleep(RESUME_PASS_PAUSE_MS);
+    }
+  }
 }

@@ -5,6 +5,7 @@ import { renderStaffFeed, type FeedDetail } from '../../lib/staffFeed';
 import type { DesiredAppointment } from '../../lib/types';
 import { idSchema } from '../schemas';
 import { HttpError, param } from '../validation';
+import { notEndedBy } from '../../lib/seriesQuery';
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 const FEED_PAST_DAYS = 30;
@@ -54,7 +55,8 @@ export function feedRoutes(db: Knex, publicApiUrl: string): { managed: Router; p
         .whereRaw('staff_ids @> ?::text[]', [[feed.staff_id]])
         .whereNull('deleted_at')
         .whereNot('status', 'cancelled')
-        .where('end_at', '>', new Date(Date.now() - FEED_PAST_DAYS * 86400000))
+        // A series reaches past its first occurrence.
+        .where(notEndedBy(new Date(Date.now() - FEED_PAST_DAYS * 86400000)))
         .where('start_at', '<', new Date(Date.now() + FEED_FUTURE_DAYS * 86400000))
         .orderBy('start_at')
         .select('desired'),

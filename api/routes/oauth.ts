@@ -9,7 +9,7 @@ import { idSchema, oauthStartBodySchema } from '../schemas';
 import { HttpError, param, parse } from '../validation';
 import { createLink, type LinkDeps } from './staff';
 
-type Provider = 'google' | 'microsoft';
+export type Provider = 'google' | 'microsoft';
 
 const PROVIDER_NAMES: Record<Provider, string> = { google: 'Google', microsoft: 'Microsoft' };
 
@@ -39,6 +39,53 @@ interface TokenAnswer {
   error?: string;
 }
 
+function redirectUriOf(config: Config, provider: Provider): string {
+  return `${config.publicApiUrl.replace(/\/+$/, '')}/oauth/callback/${provider}`;
+}
+
+/**
+ * Starts a consent: stores the PKCE verifier (sealed) and where to return, answers the provider's
+ * authorize URL with a signed, single-use state. The API route and the connect page both use it.
+ */
+export async function startAuthorization(
+  { db, secrets }: Pick<LinkDeps, 'db' | 'secrets'>,
+  config: Config,
+  start: { tenantId: string; staffId: string; provider: Provider; returnUrl?: string },
+): Promise<string> {
+  if (!(await db('staff').where({ tenant_id: start.tenantId, id: start.staffId }).first('id'))) {
+    throw new HttpError(404, 'not_found', `staff member ${start.staffId} not found`);
+  }
+  const id = randomUUID();
+  const expiresAt = Date.now() + OAUTH_STATE_TTL_MS;
+  const pkce = pkcePair();
+  await db('oauth_states').insert({
+    id,
+    tenant_id: start.tenantId,
+    staff_id: start.staffId,
+    provider: start.provider,
+    code_verifier_sealed: secrets.seal(pkce.verifier),
+    return_url: start.returnUrl ?? null,
+    expires_at: new Date(expiresAt),
+  });
+  // Housekeeping off the request's path: rows long past their expiry serve nothing.
+  void db('oauth_states').where('expires_at', '<', new Date(Date.now() - 24 * 3600 * 1000)).delete().catch(() => undefined);
+
+  const client = config[start.provider];
+  const url = new URL(client.authorizeUrl);
+  const params: Record<string, string> = {
+    client_id: client.clientId,
+    redirect_uri: redirectUriOf(config, start.provider),
+    response_type: 'code',
+    scope: SCOPES[start.provider],
+    state: new OAuthStateSigner(config.tokenKeys).sign(id, expiresAt),
+    code_challenge: pkce.challenge,
+    code_challenge_method: 'S256',
+    ...(start.provider === 'google' ? { access_type: 'offline', prompt: 'consent', include_granted_scopes: 'true' } : { prompt: 'select_account' }),
+  };
+  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+  return url.toString();
+}
+
 /**
  * Connecting a calendar by consent (OAuth 2.0 authorization code + PKCE):
  * `POST /v1/staff/:id/links` (tenant key) answers the provider's authorize URL; the provider sends
@@ -49,43 +96,12 @@ export function oauthRoutes(links: LinkDeps, config: Config, logger: Logger): Ro
   const { db, secrets } = links;
   const router = Router();
   const signer = new OAuthStateSigner(config.tokenKeys);
-  const redirectUri = (provider: Provider) => `${config.publicApiUrl.replace(/\/+$/, '')}/oauth/callback/${provider}`;
+  const redirectUri = (provider: Provider) => redirectUriOf(config, provider);
 
   router.post('/v1/staff/:id/links', async (req, res) => {
     const staffId = param(req, 'id', idSchema);
     const body = parse(oauthStartBodySchema, req.body);
-    if (!(await db('staff').where({ tenant_id: req.tenantId!, id: staffId }).first('id'))) {
-      throw new HttpError(404, 'not_found', `staff member ${staffId} not found`);
-    }
-    const id = randomUUID();
-    const expiresAt = Date.now() + OAUTH_STATE_TTL_MS;
-    const pkce = pkcePair();
-    await db('oauth_states').insert({
-      id,
-      tenant_id: req.tenantId!,
-      staff_id: staffId,
-      provider: body.provider,
-      code_verifier_sealed: secrets.seal(pkce.verifier),
-      return_url: body.returnUrl ?? null,
-      expires_at: new Date(expiresAt),
-    });
-    // Housekeeping off the request's path: rows long past their expiry serve nothing.
-    void db('oauth_states').where('expires_at', '<', new Date(Date.now() - 24 * 3600 * 1000)).delete().catch(() => undefined);
-
-    const client = config[body.provider];
-    const url = new URL(client.authorizeUrl);
-    const params: Record<string, string> = {
-      client_id: client.clientId,
-      redirect_uri: redirectUri(body.provider),
-      response_type: 'code',
-      scope: SCOPES[body.provider],
-      state: signer.sign(id, expiresAt),
-      code_challenge: pkce.challenge,
-      code_challenge_method: 'S256',
-      ...(body.provider === 'google' ? { access_type: 'offline', prompt: 'consent', include_granted_scopes: 'true' } : { prompt: 'select_account' }),
-    };
-    for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
-    res.status(201).json({ authorizeUrl: url.toString() });
+    res.status(201).json({ authorizeUrl: await startAuthorization(links, config, { tenantId: req.tenantId!, staffId, ...body }) });
   });
 
   /** Redeems the code (with the verifier) at the provider's token endpoint. */

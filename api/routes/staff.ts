@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { Router, type RequestHandler } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
-import { startLinkWorkflow } from '../../lib/linkSignals';
+import { signalReconnected, startLinkWorkflow } from '../../lib/linkSignals';
+import type { ReconcilePolicy } from '../../lib/config';
+import { startReconcileWorkflow } from '../../lib/reconcileSignals';
 import type { SecretBox } from '../../lib/secretBox';
-import { MICROSOFT_DEFAULT_CALENDAR } from '../../providers/microsoft/eventMapping';
+import { defaultCalendarOf } from '../../lib/linkCalendar';
 import { googleLinkBodySchema, idSchema, microsoftLinkBodySchema, staffBodySchema } from '../schemas';
 import { HttpError, param, parse } from '../validation';
 
@@ -31,28 +33,45 @@ export interface NewLink {
   refreshToken: string;
 }
 
-/** Where a link's events go without a calendarId. */
-export function defaultCalendarOf(provider: 'google' | 'microsoft', accountEmail: string): string {
-  // Google: the primary calendar's id is the account's address. Microsoft: `calendar` stands for
-  // the mailbox's default calendar (`/me/calendar`).
-  return provider === 'google' ? accountEmail : MICROSOFT_DEFAULT_CALENDAR;
-}
-
 export interface LinkDeps {
   db: Knex;
   secrets: SecretBox;
   temporal: Client;
   taskQueue: string;
+  /** Each new link also gets its periodic reconciliation (lib/reconcileSignals.ts). */
+  reconcile?: ReconcilePolicy;
 }
 
 /**
  * Stores a calendar link (refresh token sealed) and starts its workflow, which backfills the staff
  * member's future appointments into it: the attach endpoints and the OAuth callback.
  */
-export async function createLink({ db, secrets, temporal, taskQueue }: LinkDeps, link: NewLink): Promise<any> {
+export async function createLink({ db, secrets, temporal, taskQueue, reconcile }: LinkDeps, link: NewLink): Promise<any> {
   if (!(await db('staff').where({ tenant_id: link.tenantId, id: link.staffId }).first('id'))) {
     throw new HttpError(404, 'not_found', `staff member ${link.staffId} not found`);
   }
+  // The same account again while its link needs re-authorisation: that link takes the new grant and
+  // comes back (same id, same calendar), and its workflow resumes the writes held meanwhile.
+  const reconnected = await db('calendar_links')
+    .where({ tenant_id: link.tenantId, staff_id: link.staffId, provider: link.provider, account_email: link.accountEmail, status: 'needs_reauth' })
+    .modify((q) => {
+      if (link.calendarId) q.where({ calendar_id: link.calendarId });
+    })
+    .update({
+      refresh_token_sealed: secrets.seal(link.refreshToken),
+      access_token_sealed: null,
+      access_token_expires_at: null,
+      status: db.raw("case when calendar_ready then 'active' else 'connecting' end"),
+      status_reason: null,
+      updated_at: db.fn.now(),
+    })
+    .returning('*');
+  for (const row of reconnected) await signalReconnected(temporal, taskQueue, { tenantId: link.tenantId, linkId: row.id, staffId: link.staffId, provider: link.provider });
+  if (reconnected[0]) return reconnected[0];
+  // Without a calendar named, the tenant's calendarMode decides: the primary calendar now, or a
+  // dedicated one that the link's workflow provisions first (the link is 'connecting' until then).
+  const tenant = await db('tenants').where({ id: link.tenantId }).first('settings');
+  const provision = !link.calendarId && (tenant?.settings?.calendarMode ?? 'dedicated') === 'dedicated';
   const [row] = await db('calendar_links')
     .insert({
       id: randomUUID(),
@@ -61,10 +80,13 @@ export async function createLink({ db, secrets, temporal, taskQueue }: LinkDeps,
       provider: link.provider,
       account_email: link.accountEmail,
       calendar_id: link.calendarId ?? defaultCalendarOf(link.provider, link.accountEmail),
+      status: provision ? 'connecting' : 'active',
+      calendar_ready: !provision,
       refresh_token_sealed: secrets.seal(link.refreshToken),
     })
     .returning('*');
-  await startLinkWorkflow(temporal, taskQueue, { tenantId: link.tenantId, linkId: row.id, staffId: link.staffId });
+  await startLinkWorkflow(temporal, taskQueue, { tenantId: link.tenantId, linkId: row.id, staffId: link.staffId, provider: link.provider });
+  if (reconcile) await startReconcileWorkflow(temporal, taskQueue, reconcile, { tenantId: link.tenantId, linkId: row.id });
   return row;
 }
 

@@ -2,6 +2,7 @@ import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import { configRoutes, parseBody, sharedControlRoutes, userOr404 } from '../common/controlRoutes';
 import { GoogleError, sendGoogleError } from './errors';
+import { listInstances } from './listing';
 import type { EmulatorState } from './state';
 import type { Calendar } from './store';
 
@@ -32,6 +33,11 @@ export function controlRoutes(state: EmulatorState): Router {
     if (email) res.json({ calendars: store.calendarsOf(email).map(describeCalendar) });
   });
 
+  router.get('/users/:email/guest-mail', (req, res) => {
+    const email = userOr404(state, req, res);
+    if (email) res.json({ items: store.guestMail.of(email) });
+  });
+
   router.post('/calendars/:calendarId/forbid', (req, res) => {
     const body = parseBody(z.object({ forbidden: z.boolean() }), req, res);
     if (!body) return;
@@ -40,9 +46,25 @@ export function controlRoutes(state: EmulatorState): Router {
     else store.forbiddenCalendars.delete(id);
     res.json({ calendarId: id, forbidden: body.forbidden });
   });
+  // Who the calendar is shared with (acl rules, the owner's included).
+  router.get('/calendars/:calendarId/acl', (req, res) => {
+    const cal = calendarOr404(req, res);
+    if (cal) res.json({ calendarId: cal.id, items: store.acl.list(cal) });
+  });
   router.get('/calendars/:calendarId/events', (req, res) => {
     const cal = calendarOr404(req, res);
     if (cal) res.json({ calendarId: cal.id, items: describeCalendar(cal).events });
+  });
+  // events.instances as Google answers it (exceptions in place; cancelled ones with showDeleted=true).
+  router.get('/calendars/:calendarId/events/:eventId/instances', (req, res) => {
+    const cal = calendarOr404(req, res);
+    if (!cal) return;
+    try {
+      res.json(listInstances(store, cal, String(req.params.eventId), req.query as Record<string, unknown>));
+    } catch (err) {
+      if (err instanceof GoogleError) sendGoogleError(res, err);
+      else throw err;
+    }
   });
   // Creates the event, or patches it when the id exists: an edit in Google's own UI.
   router.post('/calendars/:calendarId/events', (req, res) => {
@@ -67,6 +89,18 @@ export function controlRoutes(state: EmulatorState): Router {
       if (err instanceof GoogleError) sendGoogleError(res, err);
       else throw err;
     }
+  });
+
+  // Push: live channels, and a switch that makes notifications stop arriving (polling must catch up).
+  router.get('/channels', (req, res) => {
+    res.json({ channels: state.channels.live(typeof req.query.calendarId === 'string' ? req.query.calendarId : undefined) });
+  });
+  router.post('/push', (req, res) => {
+    const body = parseBody(z.object({ enabled: z.boolean().optional(), maxChannelTtlSeconds: z.number().int().min(1).optional() }), req, res);
+    if (!body) return;
+    if (body.enabled !== undefined) state.channels.notifier.enabled = body.enabled;
+    if (body.maxChannelTtlSeconds !== undefined) state.channels.maxTtlSeconds = body.maxChannelTtlSeconds;
+    res.json({ enabled: state.channels.notifier.enabled, maxChannelTtlSeconds: state.channels.maxTtlSeconds });
   });
 
   router.post('/sync-tokens/expire', (_req, res) => {

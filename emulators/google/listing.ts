@@ -1,5 +1,6 @@
 import { GoogleError, invalid } from './errors';
 import { EventResource, instantOf, parseRfc3339 } from './eventRules';
+import { EXPANSION_HORIZON_DAYS, overridesIn, singleEventsOf } from './instances';
 import type { Calendar, GoogleStore, StoredEvent } from './store';
 
 type Query = Record<string, unknown>;
@@ -122,20 +123,39 @@ export function listEvents(store: GoogleStore, cal: Calendar, query: Query): obj
     return true;
   };
 
-  let items: StoredEvent[];
+  // singleEvents=true lists each instance of a series instead of the series (they share its seq).
+  const singleEvents = single(query.singleEvents) === 'true';
+  const horizon = timeMax ?? Date.now() + EXPANSION_HORIZON_DAYS * 86400000;
+  const entriesOf = (e: StoredEvent): Array<{ seq: number; resource: EventResource }> => {
+    if (!singleEvents || !e.resource.recurrence?.length) return [{ seq: e.seq, resource: e.resource }];
+    return singleEventsOf(e.resource, cal.timeZone, horizon, overridesIn(cal.events, 'omit'))
+      .filter((r) => (timeMin === undefined || instantOf(r.end, cal.timeZone) > timeMin) && (timeMax === undefined || instantOf(r.start, cal.timeZone) < timeMax))
+      .map((resource) => ({ seq: e.seq, resource }));
+  };
+
+  let items: EventResource[];
   let nextCursor: PageCursor | undefined;
   if (orderBy === 'startTime') {
-    const all = [...cal.events.values()].filter(matches)
+    const all = [...cal.events.values()].filter(matches).flatMap(entriesOf)
       .sort((a, b) => instantOf(a.resource.start, cal.timeZone) - instantOf(b.resource.start, cal.timeZone));
     const offset = cursor.offset ?? 0;
-    items = all.slice(offset, offset + maxResults);
+    items = all.slice(offset, offset + maxResults).map((e) => e.resource);
     if (offset + maxResults < all.length) nextCursor = { offset: offset + maxResults, snap: cursor.snap };
   } else {
     // Paging on the change counter: an event edited mid-listing reappears later, none is skipped.
+    // `offset` counts the entries of the `after` seq already served (a series' instances share it).
     const after = cursor.after ?? -1;
-    const all = [...cal.events.values()].filter((e) => e.seq > after && matches(e)).sort((a, b) => a.seq - b.seq);
-    items = all.slice(0, maxResults);
-    if (all.length > maxResults) nextCursor = { after: items[items.length - 1].seq, snap: cursor.snap };
+    const all = [...cal.events.values()].filter((e) => e.seq >= after && matches(e)).sort((a, b) => a.seq - b.seq)
+      .flatMap(entriesOf);
+    // Sorted by seq, so the entries already served are the first ones.
+    all.splice(0, Math.min(cursor.offset ?? 0, all.filter((e) => e.seq === after).length));
+    const page = all.slice(0, maxResults);
+    items = page.map((e) => e.resource);
+    if (all.length > maxResults) {
+      const lastSeq = page[page.length - 1].seq;
+      const servedOfLast = page.filter((e) => e.seq === lastSeq).length + (lastSeq === after ? cursor.offset ?? 0 : 0);
+      nextCursor = { after: lastSeq, offset: servedOfLast, snap: cursor.snap };
+    }
   }
 
   const body: Record<string, unknown> = {
@@ -146,10 +166,30 @@ export function listEvents(store: GoogleStore, cal: Calendar, query: Query): obj
     timeZone: cal.timeZone,
     accessRole: 'owner',
     defaultReminders: [],
-    items: items.map((e): EventResource => e.resource),
+    items,
   };
   if (cal.description !== undefined) body.description = cal.description;
   if (nextCursor) body.nextPageToken = encode(nextCursor);
   else if (!SYNC_INCOMPATIBLE.some((k) => query[k] !== undefined)) body.nextSyncToken = syncTokenFor(store, cal, cursor.snap);
+  return body;
+}
+
+/** events.instances: a recurring event's instances (cancelled ones with showDeleted), paged by offset. */
+export function listInstances(store: GoogleStore, cal: Calendar, eventId: string, query: Query): object {
+  const master = store.getEvent(cal, eventId);
+  const timeMin = parseTimeParam(query, 'timeMin');
+  const timeMax = parseTimeParam(query, 'timeMax');
+  const showDeleted = single(query.showDeleted) === 'true';
+  const maxResults = Math.min(Number(single(query.maxResults) ?? 250) || 250, 2500);
+  const all = (master.recurrence?.length ? singleEventsOf(master, cal.timeZone, timeMax ?? Date.now() + EXPANSION_HORIZON_DAYS * 86400000, overridesIn(cal.events, 'replace')) : [master])
+    .filter((r) => showDeleted || r.status !== 'cancelled')
+    .filter((r) => (timeMin === undefined || instantOf(r.end, cal.timeZone) > timeMin) && (timeMax === undefined || instantOf(r.start, cal.timeZone) < timeMax));
+  const rawPage = single(query.pageToken);
+  const offset = rawPage === undefined ? 0 : decode<{ offset?: number }>(rawPage)?.offset ?? 0;
+  const body: Record<string, unknown> = {
+    kind: 'calendar#events', etag: store.nextEtag(), summary: cal.summary, updated: new Date().toISOString(),
+    timeZone: cal.timeZone, accessRole: 'owner', defaultReminders: [], items: all.slice(offset, offset + maxResults),
+  };
+  if (offset + maxResults < all.length) body.nextPageToken = encode({ offset: offset + maxResults });
   return body;
 }

@@ -1,5 +1,6 @@
 import { EmulatorStateBase } from '../common/state';
 import type { GoogleError } from './errors';
+import { GoogleChannels } from './channels';
 import { googleFaults, RateLimiter, RateLimitStyle } from './faults';
 import { GoogleStore } from './store';
 
@@ -12,9 +13,12 @@ export interface GoogleEmulatorOptions {
 /** Everything the route modules share; one instance per emulator. */
 export class EmulatorState extends EmulatorStateBase<GoogleStore, GoogleError> {
   readonly limiter = new RateLimiter();
+  /** events.watch channels, told about every change the store makes. */
+  readonly channels = new GoogleChannels();
 
   constructor(private readonly defaults: GoogleEmulatorOptions = {}) {
     super(new GoogleStore(), googleFaults());
+    this.store.onCalendarChange = (cal) => this.channels.changed(cal);
     this.applyDefaults();
   }
 
@@ -30,5 +34,6 @@ export class EmulatorState extends EmulatorStateBase<GoogleStore, GoogleError> {
 
   protected resetLimits(): void {
     this.limiter.reset();
+    this.channels.reset();
   }
 }

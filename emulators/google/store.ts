@@ -2,10 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { AuthorizationCodes } from '../common/authCode';
 import { expireUserAccessTokens, revokeUserTokens, tokenOwner } from '../common/tokens';
 import { GoogleError, forbidden, invalid, notFound } from './errors';
+import { CalendarAcl } from './acl';
+import { GuestMailLog } from './guestMail';
 import {
   EventResource, Fields, isBase32HexId, isValidZone, mergePatch, mergeTimePatch, pickWritable,
   randomBase32Hex, timeChanged, validateWritable,
 } from './eventRules';
+import { EXPANSION_HORIZON_DAYS, parseInstanceId, singleEventsOf } from './instances';
 
 export interface StoredEvent {
   resource: EventResource;
@@ -58,10 +61,16 @@ export class GoogleStore {
   forbiddenCalendars = new Set<string>();
   /** Authorization codes of the consent flow (single use, 60 s, PKCE-bound). */
   authCodes = new AuthorizationCodes();
+  /** What Google would have mailed event guests (sendUpdates). */
+  guestMail = new GuestMailLog();
+  /** Who a calendar is shared with (acl.*). */
+  acl = new CalendarAcl();
   accessTokenTtlSeconds = 3600;
   /** Sync tokens embed this; changing it invalidates every token issued before. */
   syncEpoch = randomBytes(6).toString('hex');
   private etagClock = 0;
+  /** Told about every change to a calendar's events (push channels). */
+  onCalendarChange?: (cal: Calendar) => void;
 
   reset(): void {
     this.users.clear();
@@ -70,6 +79,7 @@ export class GoogleStore {
     this.accessTokens.clear();
     this.forbiddenCalendars.clear();
     this.authCodes.clear();
+    this.guestMail.clear();
     this.expireSyncTokens();
   }
 
@@ -190,6 +200,7 @@ export class GoogleStore {
   private save(cal: Calendar, resource: EventResource): EventResource {
     cal.seq += 1;
     cal.events.set(resource.id, { resource, seq: cal.seq });
+    this.onCalendarChange?.(cal);
     return resource;
   }
 
@@ -246,8 +257,11 @@ export class GoogleStore {
 
   getEvent(cal: Calendar, eventId: string): EventResource {
     const stored = cal.events.get(eventId);
-    if (!stored) throw notFound();
-    return stored.resource;
+    if (stored) return stored.resource;
+    // An instance of a series not changed on its own: what its expansion shows (writing it stores it).
+    const instance = virtualInstance(cal, eventId);
+    if (!instance) throw notFound();
+    return instance;
   }
 
   private checkIfMatch(resource: EventResource, ifMatch: string | undefined): void {
@@ -286,8 +300,21 @@ export class GoogleStore {
       sequence,
       reminders: checked.reminders as EventResource['reminders'],
       eventType: String(checked.eventType),
+      ...(current.recurringEventId ? { recurringEventId: current.recurringEventId } : {}),
     };
-    return this.save(cal, next);
+    const saved = this.save(cal, next);
+    if (current.recurrence?.length) this.dropStrandedExceptions(cal, saved);
+    return saved;
+  }
+
+  /** Exceptions of a series that are no longer on its pattern (or whose series is gone) are deleted with it. */
+  private dropStrandedExceptions(cal: Calendar, master: EventResource): void {
+    const kept = master.status === 'cancelled' ? new Set<string>() : new Set(instanceIdsOf(cal, master));
+    for (const [id, e] of cal.events) {
+      if (e.resource.recurringEventId === master.id && e.resource.status !== 'cancelled' && !kept.has(id)) {
+        this.save(cal, { ...e.resource, status: 'cancelled', etag: this.nextEtag(), updated: new Date().toISOString() });
+      }
+    }
   }
 
   /** Full replace: writable fields absent from the body are cleared; no status means confirmed. */
@@ -321,12 +348,27 @@ export class GoogleStore {
     const next: EventResource = {
       ...current, status: 'cancelled', etag: this.nextEtag(), updated: new Date().toISOString(),
     };
-    return this.save(cal, next);
+    const saved = this.save(cal, next);
+    if (current.recurrence?.length) this.dropStrandedExceptions(cal, saved);
+    return saved;
   }
 
   /** Removes every trace, so not even an incremental sync reports it (a purge). */
   hardDeleteEvent(cal: Calendar, eventId: string): void {
     if (!cal.events.delete(eventId)) throw notFound();
     cal.seq += 1;
+    this.onCalendarChange?.(cal);
   }
+}
+
+/** The instance an id names, as the series' expansion shows it (exceptions in place), if any. */
+function virtualInstance(cal: Calendar, eventId: string): EventResource | undefined {
+  const parsed = parseInstanceId(eventId);
+  const master = parsed && cal.events.get(parsed.masterId)?.resource;
+  if (!master?.recurrence?.length || master.status === 'cancelled') return undefined;
+  return singleEventsOf(master, cal.timeZone, Date.now() + EXPANSION_HORIZON_DAYS * 86400000).find((e) => e.id === eventId);
+}
+
+function instanceIdsOf(cal: Calendar, master: EventResource): string[] {
+  return singleEventsOf(master, cal.timeZone, Date.now() + EXPANSION_HORIZON_DAYS * 86400000).map((e) => e.id);
 }

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { configRoutes, parseBody, sharedControlRoutes, userOr404 } from '../common/controlRoutes';
 import { GraphError, sendGraphError } from './errors';
 import { renderEvent, type StoredEvent } from './eventRules';
+import { renderOccurrence } from './occurrenceRoutes';
+import { viewOf } from './occurrences';
 import type { EmulatorState } from './state';
 import type { Calendar } from './store';
 
@@ -58,9 +60,23 @@ export function controlRoutes(state: EmulatorState): Router {
     if (email) res.json({ items: store.sentMail.get(email) ?? [] });
   });
 
+  // Who the calendar is shared with (calendarPermissions, "My Organization" included).
+  router.get('/users/:email/calendars/:calendarId/permissions', (req, res) => {
+    const cal = calendarOr404(req, res);
+    if (cal) res.json({ calendarId: cal.id, value: store.permissions.list(cal) });
+  });
   router.get('/users/:email/calendars/:calendarId/events', (req, res) => {
     const cal = calendarOr404(req, res);
     if (cal) res.json({ calendarId: cal.id, items: describeCalendar(cal).events });
+  });
+  // A series' occurrences between `from` and `to` (ISO), as calendarView shows them: exceptions in place, cancelled ones absent.
+  router.get('/users/:email/calendars/:calendarId/events/:eventId/instances', (req, res) => {
+    const cal = calendarOr404(req, res);
+    const event = cal?.events.get(String(req.params.eventId));
+    if (!event) return void (cal && res.status(404).json({ error: 'unknown event' }));
+    const [from, to] = [Date.parse(String(req.query.from ?? '')), Date.parse(String(req.query.to ?? ''))];
+    if (Number.isNaN(from) || Number.isNaN(to)) return void res.status(400).json({ error: 'from and to must be ISO instants' });
+    res.json({ items: viewOf(event, from, to).map((o) => renderOccurrence(o, 'UTC')) });
   });
   // An event that appears as if made in Outlook, or received as an invitation (`isOrganizer: false`).
   router.post('/users/:email/calendars/:calendarId/events', (req, res) => {
@@ -70,6 +86,14 @@ export function controlRoutes(state: EmulatorState): Router {
     graphErrors(res, () => {
       const { event } = store.createEvent(cal, body, { asAttendee: isOrganizer === false });
       res.status(201).json(inspectEvent(event));
+    });
+  });
+  // The user edits the event in Outlook (a move, a new title, ...): Graph's PATCH rules.
+  router.patch('/users/:email/calendars/:calendarId/events/:eventId', (req, res) => {
+    const cal = calendarOr404(req, res);
+    if (!cal) return;
+    graphErrors(res, () => {
+      res.json(inspectEvent(store.patchEvent(cal, String(req.params.eventId), req.body ?? {})));
     });
   });
   // The user deletes the event in Outlook.
@@ -88,6 +112,22 @@ export function controlRoutes(state: EmulatorState): Router {
     if (body.forbidden) store.forbiddenCalendars.add(cal.id);
     else store.forbiddenCalendars.delete(cal.id);
     res.json({ calendarId: cal.id, forbidden: body.forbidden });
+  });
+
+  // Incremental sync and push: expire every delta token; list subscriptions; stop notifications arriving.
+  router.post('/delta-tokens/expire', (_req, res) => {
+    state.changes.expire();
+    res.json({ ok: true });
+  });
+  router.get('/subscriptions', (req, res) => {
+    res.json({ subscriptions: state.subscriptions.live(typeof req.query.user === 'string' ? req.query.user.toLowerCase() : undefined) });
+  });
+  router.post('/push', (req, res) => {
+    const body = parseBody(z.object({ enabled: z.boolean().optional(), maxLifetimeMinutes: z.number().int().min(1).optional() }), req, res);
+    if (!body) return;
+    if (body.enabled !== undefined) state.subscriptions.notifier.enabled = body.enabled;
+    if (body.maxLifetimeMinutes !== undefined) state.subscriptions.maxLifetimeMinutes = body.maxLifetimeMinutes;
+    res.json({ enabled: state.subscriptions.notifier.enabled, maxLifetimeMinutes: state.subscriptions.maxLifetimeMinutes });
   });
 
   configRoutes(router, z.object({

@@ -187,6 +187,10 @@ export function checkTimes(fields: Fields): void {
   if (instantOf(end) < instantOf(start)) {
     throw invalidRequest('Your request can\'t be completed. The end time of an event can\'t be before its start time.');
   }
+  const midnight = (t: DateTimeTimeZone) => t.dateTime.slice(11, 19) === '00:00:00';
+  if (fields.isAllDay === true && (!midnight(start) || !midnight(end) || instantOf(end) <= instantOf(start))) {
+    throw invalidRequest('Your request can\'t be completed. An all-day event must start and end at midnight, at least one day apart.');
+  }
 }
 
 /** The wall-clock time in `zone` (Graph answers in UTC unless `Prefer: outlook.timezone` says otherwise). */

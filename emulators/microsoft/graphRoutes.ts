@@ -3,6 +3,7 @@ import { Router, type Request, type RequestHandler } from 'express';
 import { runWithFaults, type ErrorWire, type OperationResult } from '../common/operation';
 import { GraphError, accessDenied, injected, invalidToken, sendGraphError } from './errors';
 import { preferredZone, renderEvent, type StoredEvent } from './eventRules';
+import { occurrenceRoutes } from './occurrenceRoutes';
 import { parseEventQuery } from './odata';
 import type { EmulatorState } from './state';
 import type { Calendar } from './store';
@@ -31,7 +32,7 @@ const param = (req: Request, name: string): string | undefined =>
  * mailbox, throttle (concurrency, then the request window), inject faults, run, then possibly
  * fail after applying.
  */
-function operation(state: EmulatorState, op: string, handler: Handler): RequestHandler {
+export function operation(state: EmulatorState, op: string, handler: Handler): RequestHandler {
   return async (req, res) => {
     let email: string | undefined;
     res.on('finish', () => state.stats.record(email, op, res.statusCode));
@@ -126,15 +127,40 @@ export function graphRoutes(state: EmulatorState): Router {
       value: store.calendarsOf(email).map((c) => calendarResource(c, email, displayName(email))),
     },
   })));
-  mailbox.post('/calendars', route('calendars.create', (email, req) => ({
-    status: 201, body: calendarResource(store.createCalendar(email, req.body?.name), email, displayName(email)),
-  })));
+  mailbox.post('/calendars', route('calendars.create', (email, req) => {
+    const cal = store.createCalendar(email, req.body?.name);
+    // A create, for the 'firstInsert' fault: made, then answered 500 the first time.
+    return { status: 201, body: calendarResource(cal, email, displayName(email)), applied: true, inserted: { calendarId: `calendars:${email}`, key: cal.name } };
+  }));
   mailbox.get('/calendar', route('calendars.get', (email) => ({
     status: 200, body: calendarResource(store.calendar(email, undefined), email, displayName(email)),
   })));
   mailbox.get('/calendars/:calendarId', route('calendars.get', (email, req) => ({
     status: 200, body: calendarResource(store.calendar(email, param(req, 'calendarId')), email, displayName(email)),
   })));
+
+  // Sharing a calendar (team calendars' members): Graph's calendarPermissions, on the default calendar or by id.
+  for (const [prefix, byId] of [['/calendar', false], ['/calendars/:calendarId', true]] as const) {
+    const sharedCalendar = (email: string, req: Request) => store.calendar(email, byId ? param(req, 'calendarId') : undefined);
+    mailbox.get(`${prefix}/calendarPermissions`, route('calendarPermissions.list', (email, req) => ({
+      status: 200, body: { value: store.permissions.list(sharedCalendar(email, req)) },
+    })));
+    mailbox.post(`${prefix}/calendarPermissions`, route('calendarPermissions.create', (email, req) => ({
+      status: 201, body: store.permissions.create(sharedCalendar(email, req), req.body ?? {}),
+    })));
+    mailbox.patch(`${prefix}/calendarPermissions/:permissionId`, route('calendarPermissions.update', (email, req) => ({
+      status: 200, body: store.permissions.update(sharedCalendar(email, req), param(req, 'permissionId')!, req.body ?? {}),
+    })));
+    mailbox.delete(`${prefix}/calendarPermissions/:permissionId`, route('calendarPermissions.delete', (email, req) => {
+      store.permissions.delete(sharedCalendar(email, req), param(req, 'permissionId')!);
+      return { status: 204 };
+    }));
+  }
+
+  mailbox.delete('/calendars/:calendarId', route('calendars.delete', (email, req) => {
+    store.deleteCalendar(store.calendar(email, param(req, 'calendarId')));
+    return { status: 204 };
+  }));
 
   for (const [path, scope] of COLLECTIONS) {
     mailbox.get(path, route('events.list', (email, req) => {
@@ -168,6 +194,7 @@ export function graphRoutes(state: EmulatorState): Router {
       };
     }));
 
+    occurrenceRoutes(mailbox, path, { store, route, calendarOf: (email, req) => calendarOf(email, req, scope), answerZone });
     mailbox.get(`${path}/:eventId`, route('events.get', (email, req) => {
       const query = parseEventQuery(req.query as Record<string, unknown>);
       const { event } = eventOf(email, req, scope);

@@ -5,6 +5,7 @@ import { controlRoutes } from './controlRoutes';
 import { GraphError, injected, sendGraphError } from './errors';
 import { graphRoutes } from './graphRoutes';
 import { oauthRoutes } from './oauthRoutes';
+import { pushRoutes } from './pushRoutes';
 import { EmulatorState, type MicrosoftEmulatorOptions } from './state';
 import type { MicrosoftStore } from './store';
 
@@ -35,6 +36,7 @@ export function createMicrosoftEmulator(options: MicrosoftEmulatorOptions & { tl
   const app = emulatorApp('4mb');
   app.disable('etag');
 
+  app.use('/v1.0', pushRoutes(state));
   app.use('/v1.0', graphRoutes(state));
   app.use('/_emulator', controlRoutes(state));
   app.use(oauthRoutes(state));

@@ -1,7 +1,9 @@
 import { EmulatorStateBase } from '../common/state';
 import type { GraphError } from './errors';
 import { graphFaults, Throttle } from './faults';
+import { ChangeLog } from './changes';
 import { MicrosoftStore } from './store';
+import { GraphSubscriptions } from './subscriptions';
 
 export interface MicrosoftEmulatorOptions {
   /** Requests a mailbox may make per window before 429 ApplicationThrottled (Graph: 10,000 per 10 minutes). */
@@ -17,9 +19,16 @@ export interface MicrosoftEmulatorOptions {
 /** Everything the route modules share; one instance per emulator. */
 export class EmulatorState extends EmulatorStateBase<MicrosoftStore, GraphError> {
   readonly throttle = new Throttle();
+  /** Versions of every event, for calendarView/delta. */
+  readonly changes = new ChangeLog();
+  readonly subscriptions = new GraphSubscriptions();
 
   constructor(private readonly defaults: MicrosoftEmulatorOptions = {}) {
     super(new MicrosoftStore(), graphFaults());
+    this.store.onEventChange = (cal, before, after) => {
+      this.changes.record(cal.id, before, after);
+      this.subscriptions.changed(cal, this.store.mailboxes.get(cal.owner), (after ?? before)!.id, !before ? 'created' : !after ? 'deleted' : 'updated');
+    };
     this.applyDefaults();
   }
 
@@ -37,5 +46,7 @@ export class EmulatorState extends EmulatorStateBase<MicrosoftStore, GraphError>
 
   protected resetLimits(): void {
     this.throttle.reset();
+    this.changes.reset();
+    this.subscriptions.reset();
   }
 }

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { AuthorizationCodes } from '../common/authCode';
+import { CalendarPermissions } from './calendarPermissions';
 import { expireUserAccessTokens, revokeUserTokens, tokenOwner } from '../common/tokens';
 import { GraphError, accessDenied, itemNotFound, invalidRequest } from './errors';
 import {
   checkTimes, newCalendarId, newChangeKey, newEventId, newICalUId, randomB64, validateEventBody,
   type EmailAddress, type StoredEvent,
 } from './eventRules';
+import { EXCEPTIONS_FIELD, exceptionsOf, occurrenceById, parseOccurrenceId, type OccurrenceExceptions, type OccurrenceView } from './occurrences';
 
 export interface Mailbox {
   id: string;
@@ -75,8 +77,12 @@ export class MicrosoftStore {
   authCodes = new AuthorizationCodes();
   accessTokens = new Map<string, AccessToken>();
   forbiddenCalendars = new Set<string>();
+  /** Who each calendar is shared with (calendarPermissions). */
+  permissions = new CalendarPermissions();
   sentMail = new Map<string, SentMail[]>();
   accessTokenTtlSeconds = 3600;
+  /** Told about every event change (before, after; undefined when created or deleted): delta and subscriptions. */
+  onEventChange?: (cal: Calendar, before: StoredEvent | undefined, after: StoredEvent | undefined) => void;
 
   reset(): void {
     this.mailboxes.clear();
@@ -172,6 +178,12 @@ export class MicrosoftStore {
     return cal;
   }
 
+  /** DELETE /calendars/{id}: a secondary calendar goes with its events; the default one cannot. */
+  deleteCalendar(cal: Calendar): void {
+    if (cal.isDefault) throw new GraphError(400, 'ErrorInvalidRequest', 'The default calendar cannot be deleted.');
+    this.calendars.delete(cal.id);
+  }
+
   // ---- events ----
 
   private organizer(email: string): { emailAddress: EmailAddress } {
@@ -221,6 +233,7 @@ export class MicrosoftStore {
     delete event.fields.organizer;
     cal.events.set(event.id, event);
     cal.changeKey = newChangeKey();
+    this.onEventChange?.(cal, undefined, event);
     if (event.isOrganizer) this.mail(cal.owner, { kind: 'invitation', eventId: event.id, subject: String(fields.subject ?? ''), to: this.attendeeAddresses(event) });
     return { event, deduplicated: false };
   }
@@ -251,19 +264,61 @@ export class MicrosoftStore {
       else merged[key] = value;
     }
     checkTimes(merged);
+    // A new pattern or new series times drop the occurrences changed or cancelled on their own, as Graph does.
+    if (['recurrence', 'start', 'end'].some((k) => k in fields && JSON.stringify(fields[k]) !== JSON.stringify(event.fields[k]))) delete merged[EXCEPTIONS_FIELD];
+    const before = { ...event, extended: new Map(event.extended) };
     event.fields = merged;
     for (const p of extended) event.extended.set(p.id, p);
     event.changeKey = newChangeKey();
     event.lastModifiedDateTime = now();
     cal.changeKey = newChangeKey();
+    this.onEventChange?.(cal, before, event);
     if (event.isOrganizer) this.mail(cal.owner, { kind: 'update', eventId, subject: String(merged.subject ?? ''), to: this.attendeeAddresses(event) });
     return event;
   }
 
-  deleteEvent(cal: Calendar, eventId: string): void {
-    this.findEvent(cal.owner, eventId, cal);
-    cal.events.delete(eventId);
+  /** An occurrence of a series by its id (`/events/{occurrenceId}`); a cancelled one is not found. */
+  findOccurrence(cal: Calendar, occurrenceId: string): { master: StoredEvent; occurrence: OccurrenceView } {
+    const parsed = parseOccurrenceId(occurrenceId);
+    const { event: master } = this.findEvent(cal.owner, parsed?.masterId ?? occurrenceId, cal);
+    const occurrence = occurrenceById(master, occurrenceId);
+    if (!occurrence || occurrence.cancelled) throw itemNotFound();
+    return { master, occurrence };
+  }
+
+  /**
+   * PATCH or DELETE of one occurrence: it becomes an exception of its series (its own fields) or a
+   * cancelled occurrence; the series master records it, so the change shows in views and deltas.
+   */
+  changeOccurrence(cal: Calendar, occurrenceId: string, change: { patch: unknown } | { cancel: true }): OccurrenceView | undefined {
+    const { master } = this.findOccurrence(cal, occurrenceId);
+    const exceptions = exceptionsOf(master);
+    const stamp = { changeKey: newChangeKey(), lastModifiedDateTime: now() };
+    let entry: OccurrenceExceptions[string];
+    if ('cancel' in change) {
+      entry = { cancelled: true, ...stamp };
+    } else {
+      const { fields } = validateEventBody(change.patch);
+      for (const key of ['recurrence', 'organizer']) delete fields[key];
+      entry = { fields: { ...(exceptions[occurrenceId]?.fields ?? {}), ...fields }, ...stamp };
+    }
+    const fields = { ...master.fields, [EXCEPTIONS_FIELD]: { ...exceptions, [occurrenceId]: entry } };
+    if (entry.fields) checkTimes(occurrenceById({ ...master, fields }, occurrenceId)!.event.fields);
+    const before = { ...master, extended: new Map(master.extended) };
+    master.fields = fields;
+    master.lastModifiedDateTime = stamp.lastModifiedDateTime;
     cal.changeKey = newChangeKey();
+    this.onEventChange?.(cal, before, master);
+    return entry.cancelled ? undefined : occurrenceById(master, occurrenceId);
+  }
+
+  /** Deleting a meeting in the organizer's calendar cancels it for every attendee, as in Outlook. */
+  deleteEvent(cal: Calendar, eventId: string): void {
+    const { event } = this.findEvent(cal.owner, eventId, cal);
+    cal.events.delete(eventId);
+    if (event.isOrganizer) this.mail(cal.owner, { kind: 'cancellation', eventId, subject: String(event.fields.subject ?? ''), to: this.attendeeAddresses(event) });
+    cal.changeKey = newChangeKey();
+    this.onEventChange?.(cal, event, undefined);
   }
 
   /** Only the organizer can cancel; it removes the event and mails every attendee the comment. */
@@ -277,5 +332,6 @@ export class MicrosoftStore {
     this.mail(cal.owner, { kind: 'cancellation', eventId, subject: String(event.fields.subject ?? ''), to: this.attendeeAddresses(event), comment: comment ?? '' });
     cal.events.delete(eventId);
     cal.changeKey = newChangeKey();
+    this.onEventChange?.(cal, event, undefined);
   }
 }

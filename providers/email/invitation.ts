@@ -3,6 +3,7 @@ import { DateTime } from 'luxon';
 import { invitationTitle, type InvitationMethod } from '../../lib/clientInvitations';
 import type { DesiredAppointment } from '../../lib/types';
 import { vtimezone } from '../../lib/vtimezone';
+import { icalSeries } from '../../lib/recurrence';
 
 export type InvitationLanguage = 'en' | 'es';
 
@@ -128,7 +129,8 @@ export function renderIcs(input: InvitationInput): string {
   // A zone the library does not know falls back to UTC times: still the right instants.
   const zone = vtimezone(input.timeZone);
   calendar.timezone({ name: null, generator: (tz) => (zone && tz === zone.tzid ? zone.block : null) });
-  calendar.createEvent({
+  const series = icalSeries(desired);
+  const base = {
     id: input.uid,
     sequence: input.sequence,
     stamp: DateTime.fromJSDate(input.stamp ?? new Date(), { zone: 'utc' }),
@@ -154,7 +156,13 @@ export function renderIcs(input: InvitationInput): string {
         rsvp: !cancel,
       },
     ],
-  });
+  };
+  // A series: its rule and cancelled occurrences on the event, each changed occurrence a VEVENT of
+  // its own (same UID, RECURRENCE-ID). A CANCEL without RECURRENCE-ID cancels the whole series.
+  calendar.createEvent({ ...base, ...(series && !cancel ? { repeating: series.repeating } : {}) });
+  for (const c of cancel ? [] : series?.changed ?? []) {
+    calendar.createEvent({ ...base, start: c.start, end: c.end, recurrenceId: c.recurrenceId, ...(c.title ? { summary: `${c.title} – ${input.businessName}` } : {}) });
+  }
   return calendar.toString();
 }
 

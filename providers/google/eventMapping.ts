@@ -1,19 +1,84 @@
 import type { calendar_v3 } from 'googleapis';
-import type { EventContent } from '../types';
+import { DateTime } from 'luxon';
+import { CALSYNC_TAG, OWNER_TAG } from '../eventContent';
+import type { EventContent, ObservedEvent } from '../types';
 
 /** calsync's event content as a Google Calendar event resource (a full replacement body). */
 export function toGoogleEvent(eventId: string, content: EventContent): calendar_v3.Schema$Event {
+  // All-day events are dates; Google's end date is exclusive, as calsync's is.
+  const time = (iso: string) => (content.allDay ? { date: iso.slice(0, 10) } : { dateTime: iso, timeZone: content.timeZone });
   return {
     id: eventId,
     status: content.tentative && !content.cancelled ? 'tentative' : 'confirmed',
     summary: content.summary,
     description: content.description,
     ...(content.location ? { location: content.location } : {}),
-    start: { dateTime: content.start, timeZone: content.timeZone },
-    end: { dateTime: content.end, timeZone: content.timeZone },
+    start: time(content.start),
+    end: time(content.end),
     // A cancelled visit that stays visible must not block the staff member's time.
     transparency: content.cancelled ? 'transparent' : 'opaque',
+    ...(content.private ? { visibility: 'private' } : {}),
+    // A full update replaces the list: an attendee dropped in the CRM leaves the event.
+    attendees: (content.attendees ?? []).map((a) => ({ email: a.email, ...(a.name ? { displayName: a.name } : {}) })),
     extendedProperties: { private: content.tags },
-    reminders: { useDefault: true },
+    reminders: content.reminders
+      ? { useDefault: false, overrides: content.reminders.map((r) => ({ method: r.method, minutes: r.minutesBefore })) }
+      : { useDefault: true },
+    ...(content.recurrence ? { recurrence: googleRecurrence(content) } : {}),
   };
+}
+
+/** A series' RRULE, and its cancelled occurrences as one EXDATE in the series' zone. */
+function googleRecurrence(content: EventContent): string[] {
+  const series = content.recurrence!;
+  const lines = [`RRULE:${series.rule}`];
+  if (series.cancelled.length) {
+    const stamps = series.cancelled.map((iso) => DateTime.fromISO(iso, { setZone: true }).setZone(content.timeZone).toFormat("yyyyMMdd'T'HHmmss"));
+    lines.push(`EXDATE;TZID=${content.timeZone}:${stamps.join(',')}`);
+  }
+  return lines;
+}
+
+/** Google's id of one instance of a series: the series id and the original start in UTC. */
+export function googleInstanceId(eventId: string, originalStart: string): string {
+  return `${eventId}_${DateTime.fromISO(originalStart, { setZone: true }).toUTC().toFormat("yyyyMMdd'T'HHmmss'Z'")}`;
+}
+
+/**
+ * One instance of a series as an exception: the series' body with the instance's own times and
+ * title (an instance takes no recurrence of its own).
+ */
+export function googleInstanceBody(series: calendar_v3.Schema$Event, eventId: string, originalStart: string, timeZone: string, own: { start: string; end: string; summary?: string }): calendar_v3.Schema$Event {
+  const { id: _id, recurrence: _recurrence, ...rest } = series;
+  return {
+    ...rest,
+    id: googleInstanceId(eventId, originalStart),
+    recurringEventId: eventId,
+    originalStartTime: { dateTime: originalStart, timeZone },
+    start: { dateTime: own.start, timeZone },
+    end: { dateTime: own.end, timeZone },
+    summary: own.summary ?? series.summary,
+  };
+}
+
+/** An event as Google lists it, reduced to what calsync writes (for reconciliation). */
+export function observedFromGoogle(event: calendar_v3.Schema$Event): ObservedEvent {
+  const instant = (t: calendar_v3.Schema$EventDateTime | undefined) => Date.parse(t?.dateTime ?? t?.date ?? '');
+  return {
+    remoteId: event.id!,
+    tag: event.extendedProperties?.private?.[CALSYNC_TAG],
+    owner: event.extendedProperties?.private?.[OWNER_TAG],
+    updatedAt: Date.parse(event.updated ?? '') || 0,
+    summary: event.summary ?? '',
+    description: event.description ?? '',
+    location: event.location ?? '',
+    start: instant(event.start),
+    end: instant(event.end),
+    showAs: event.transparency === 'transparent' ? 'free' : event.status === 'tentative' ? 'tentative' : 'busy',
+  };
+}
+
+/** Google mails attendees only when asked; calsync asks on the one copy that should tell them. */
+export function sendUpdatesFor(notify: boolean | undefined): 'all' | 'none' {
+  return notify ? 'all' : 'none';
 }

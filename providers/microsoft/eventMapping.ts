@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { DateTime } from 'luxon';
-import type { EventContent } from '../types';
+import { toGraphRecurrence, type GraphPatternedRecurrence } from '../../lib/recurrence';
+import { CALSYNC_TAG, OWNER_TAG } from '../eventContent';
+import type { EventContent, ObservedEvent } from '../types';
 
 /** A link's calendarId that means the mailbox's default calendar (`/me/calendar`). */
 export const MICROSOFT_DEFAULT_CALENDAR = 'calendar';
@@ -21,26 +23,61 @@ export interface GraphEventBody {
   end: { dateTime: string; timeZone: string };
   location: { displayName: string };
   showAs: 'free' | 'tentative' | 'busy';
+  isAllDay: boolean;
+  sensitivity: 'normal' | 'private';
+  attendees: Array<{ emailAddress: { address: string; name?: string }; type: 'required' }>;
+  isReminderOn?: boolean;
+  reminderMinutesBeforeStart?: number;
   singleValueExtendedProperties: Array<{ id: string; value: string }>;
+  /** A series master's pattern and range. */
+  recurrence?: GraphPatternedRecurrence;
 }
 
 /** Graph wants wall-clock time without an offset, plus the zone it is in. */
-function local(isoWithOffset: string): string {
+export function local(isoWithOffset: string): string {
   return DateTime.fromISO(isoWithOffset, { setZone: true }).toFormat("yyyy-MM-dd'T'HH:mm:ss");
+}
+
+/**
+ * Outlook mails every attendee of an event it stores (there is no sendUpdates=none), so an
+ * attendee on a Graph event is a notification: external attendees are written only on the copy
+ * that should tell them, internal ones (the tenant's own people) on every copy.
+ */
+function graphAttendees(content: EventContent): GraphEventBody['attendees'] {
+  return (content.attendees ?? [])
+    .filter((a) => !a.external || content.notifyAttendees)
+    .map((a) => ({ emailAddress: { address: a.email, ...(a.name ? { name: a.name } : {}) }, type: 'required' as const }));
+}
+
+/** Graph holds one reminder per event: the earliest asked for. */
+function graphReminder(content: EventContent): Pick<GraphEventBody, 'isReminderOn' | 'reminderMinutesBeforeStart'> {
+  if (!content.reminders) return { isReminderOn: true, reminderMinutesBeforeStart: 15 }; // Outlook's default
+  if (content.reminders.length === 0) return { isReminderOn: false };
+  return { isReminderOn: true, reminderMinutesBeforeStart: Math.max(...content.reminders.map((r) => r.minutesBefore)) };
 }
 
 /** calsync's event content as a Graph event: the whole writable state, so a PATCH replaces it all. */
 export function toGraphEvent(content: EventContent, targetKey: string): GraphEventBody {
+  // All-day events run midnight to midnight in their zone.
+  const time = (iso: string) => (content.allDay ? `${iso.slice(0, 10)}T00:00:00` : local(iso));
   return {
     subject: content.summary,
     body: { contentType: 'text', content: content.description },
-    start: { dateTime: local(content.start), timeZone: content.timeZone },
-    end: { dateTime: local(content.end), timeZone: content.timeZone },
+    start: { dateTime: time(content.start), timeZone: content.timeZone },
+    end: { dateTime: time(content.end), timeZone: content.timeZone },
+    isAllDay: content.allDay ?? false,
+    sensitivity: content.private ? 'private' : 'normal',
+    attendees: graphAttendees(content),
+    ...graphReminder(content),
     // An empty name clears a location an earlier revision set.
     location: { displayName: content.location ?? '' },
     // A cancelled visit that stays visible must not block the staff member's time.
     showAs: content.cancelled ? 'free' : content.tentative ? 'tentative' : 'busy',
     singleValueExtendedProperties: [...Object.entries(content.tags), [TARGET_TAG, targetKey]].map(([tag, value]) => ({ id: propertyId(tag), value })),
+    // A series: its occurrences' exceptions are written after it (providers/microsoft/seriesExceptions.ts).
+    ...(content.recurrence
+      ? { recurrence: toGraphRecurrence(content.recurrence.rule, DateTime.fromISO(content.start, { setZone: true }).setZone(content.timeZone)) }
+      : {}),
   };
 }
 
@@ -53,4 +90,44 @@ export function toGraphEvent(content: EventContent, targetKey: string): GraphEve
 export function transactionIdFor(targetKey: string, content: EventContent): string {
   const hex = createHash('sha256').update(`${targetKey}\u0000${content.tags.calsyncRevision ?? ''}\u0000${content.cancelled ? 'cancelled' : 'live'}`).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** The fields and tags reconciliation reads from Graph: `$select` and `$expand` of a list or get. */
+export const OBSERVED_SELECT = 'id,subject,start,end,location,showAs,lastModifiedDateTime';
+export function observedExpand(literal: (value: string) => string): string {
+  return `singleValueExtendedProperties($filter=id eq ${literal(propertyId(CALSYNC_TAG))} or id eq ${literal(propertyId(OWNER_TAG))})`;
+}
+
+/** A listed Graph event (with calsync's tag expanded), as the fields reconciliation compares. */
+export interface GraphListedEvent {
+  id: string;
+  subject?: string;
+  start?: { dateTime: string; timeZone: string };
+  end?: { dateTime: string; timeZone: string };
+  location?: { displayName?: string };
+  showAs?: string;
+  lastModifiedDateTime?: string;
+  singleValueExtendedProperties?: Array<{ id: string; value: string }>;
+}
+
+/**
+ * A Graph event reduced to what calsync writes. Graph answers in UTC unless asked otherwise; the
+ * body is left out (Graph may hand a text body back as HTML, which is not a person's change).
+ */
+export function observedFromGraph(event: GraphListedEvent): ObservedEvent {
+  const instant = (t: { dateTime: string; timeZone: string } | undefined) =>
+    t ? DateTime.fromISO(t.dateTime, { zone: t.timeZone === 'UTC' ? 'utc' : t.timeZone }).toMillis() : Number.NaN;
+  const valueOf = (tag: string) => event.singleValueExtendedProperties?.find((p) => p.id.toLowerCase() === propertyId(tag).toLowerCase())?.value;
+  const showAs = event.showAs === 'free' || event.showAs === 'tentative' ? event.showAs : 'busy';
+  return {
+    remoteId: event.id,
+    tag: valueOf(CALSYNC_TAG),
+    owner: valueOf(OWNER_TAG),
+    updatedAt: Date.parse(event.lastModifiedDateTime ?? '') || 0,
+    summary: event.subject ?? '',
+    location: event.location?.displayName ?? '',
+    start: instant(event.start),
+    end: instant(event.end),
+    showAs,
+  };
 }

@@ -1,11 +1,17 @@
 import { AuthenticationHandler, Client, HTTPMessageHandler, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
-import { CALSYNC_TAG } from '../eventContent';
+import { CALSYNC_TAG, OWNER_TAG } from '../eventContent';
 import { ProviderError, classifyHttpStatus, isNetworkError, parseRetryAfter } from '../errors';
-import type { CalendarProvider, DeleteOutcome, EventContent, EventRef, UpsertResult } from '../types';
-import { MICROSOFT_DEFAULT_CALENDAR, TARGET_TAG, propertyId, toGraphEvent, transactionIdFor } from './eventMapping';
+import type { CalendarProvider, CalendarProvisioning, CalendarShare, CalendarSharing, DeleteOutcome, ShareRole, EventContent, EventRef, ObservedEvent, OwnedEventsPage, UpsertResult } from '../types';
+import { writeGraphExceptions, type GraphOccurrence, type GraphSeriesApi } from './seriesExceptions';
+import { MICROSOFT_DEFAULT_CALENDAR, OBSERVED_SELECT, TARGET_TAG, observedExpand, observedFromGraph, propertyId, toGraphEvent, transactionIdFor, type GraphListedEvent } from './eventMapping';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME_MISMATCH/;
+
+/** An OData string literal: quoted, quotes inside doubled. */
+function odataLiteral(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
 
 /** Turns whatever the Graph client threw into a classified ProviderError. */
 export function classifyGraphError(err: unknown): ProviderError {
@@ -32,7 +38,7 @@ export function classifyGraphError(err: unknown): ProviderError {
  * when no answer comes, names the cause (ECONNREFUSED, a TLS code, …) in the error the client
  * wraps, since its GraphError keeps only the name.
  */
-class FetchGuard implements Middleware {
+export class FetchGuard implements Middleware {
   private next?: Middleware;
 
   constructor(private readonly timeoutMs: number) {}
@@ -62,11 +68,49 @@ export interface MicrosoftCalendarOptions {
   /** Sent as `client-request-id` (when it is a UUID, as Graph wants), to match Graph's logs to the API request. */
   requestId?: string;
   onRequest?: (operation: string, seconds: number) => void;
+  /** Awaited before each remote request: the mailbox's request budget (activities/accountPacing.ts). */
+  pace?: () => Promise<void>;
 }
 
 interface FoundEvent {
   id: string;
   singleValueExtendedProperties?: Array<{ id: string; value: string }>;
+}
+
+/** Every request of the chain first waits for the mailbox's slot (activities/accountPacing.ts). */
+class PaceHandler implements Middleware {
+  private next?: Middleware;
+  constructor(private readonly pace: () => Promise<void>) {}
+  async execute(context: Context): Promise<void> {
+    await this.pace();
+    return this.next!.execute(context);
+  }
+  setNext(next: Middleware): void {
+    this.next = next;
+  }
+}
+
+/**
+ * A Graph client as the link's user: the token from calsync's store, the mailbox's pacing, a timeout,
+ * and deliberately no RetryHandler (the default chain has one that retries 429/503/504, POSTs
+ * included): Temporal's activity retries own retrying, with calsync's idempotency (transactionId,
+ * lookup by tag) and the server's Retry-After as the next delay.
+ */
+export function graphClient(opts: { baseUrl: string; accessToken: string; timeoutMs?: number; pace?: () => Promise<void> }): Client {
+  const chain: Middleware[] = [
+    new AuthenticationHandler({ getAccessToken: async () => opts.accessToken }),
+    ...(opts.pace ? [new PaceHandler(opts.pace)] : []),
+    new FetchGuard(opts.timeoutMs ?? 15000),
+    new HTTPMessageHandler(),
+  ];
+  for (let i = 0; i < chain.length - 1; i++) chain[i]!.setNext!(chain[i + 1]!);
+  return Client.initWithMiddleware({
+    middleware: chain[0]!,
+    baseUrl: opts.baseUrl.replace(/\/+$/, ''),
+    defaultVersion: 'v1.0',
+    // The client sends the token only to Graph's own hosts or these (host names, no port).
+    customHosts: new Set([new URL(opts.baseUrl).hostname]),
+  });
 }
 
 /**
@@ -75,24 +119,11 @@ interface FoundEvent {
  * as the `calsyncTarget` extended property and seeds the create's transactionId; the Graph id is
  * returned for calsync to store and use for later writes.
  */
-export class MicrosoftCalendarProvider implements CalendarProvider {
+export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProvisioning, CalendarSharing {
   private readonly client: Client;
 
   constructor(private readonly opts: MicrosoftCalendarOptions) {
-    const auth = new AuthenticationHandler({ getAccessToken: async () => opts.accessToken });
-    const guard = new FetchGuard(opts.timeoutMs ?? 15000);
-    auth.setNext(guard);
-    guard.setNext(new HTTPMessageHandler());
-    // Deliberately no RetryHandler (the default chain has one that retries 429/503/504, POSTs
-    // included): Temporal's activity retries own retrying, with calsync's idempotency
-    // (transactionId, lookup by tag) and the server's Retry-After as the next delay.
-    this.client = Client.initWithMiddleware({
-      middleware: auth,
-      baseUrl: opts.baseUrl.replace(/\/+$/, ''),
-      defaultVersion: 'v1.0',
-      // The client sends the token only to Graph's own hosts or these (host names, no port).
-      customHosts: new Set([new URL(opts.baseUrl).hostname]),
-    });
+    this.client = graphClient(opts);
   }
 
   private async call<T>(operation: string, path: string, send: (request: ReturnType<Client['api']>) => Promise<T>): Promise<T> {
@@ -108,6 +139,35 @@ export class MicrosoftCalendarProvider implements CalendarProvider {
     }
   }
 
+  private permissionsPath(calendarId: string): string {
+    return calendarId === MICROSOFT_DEFAULT_CALENDAR ? '/me/calendar/calendarPermissions' : `/me/calendars/${encodeURIComponent(calendarId)}/calendarPermissions`;
+  }
+
+  async listShares(calendarId: string): Promise<CalendarShare[]> {
+    const page = (await this.call('calendarPermissions.list', this.permissionsPath(calendarId), (r) => r.get())) as {
+      value: Array<{ id: string; role: string; isRemovable?: boolean; emailAddress?: { address?: string } }>;
+    };
+    return page.value
+      .filter((p) => p.isRemovable !== false && p.emailAddress?.address)
+      .map((p) => ({ id: p.id, email: p.emailAddress!.address!.toLowerCase(), role: p.role === 'read' ? 'read' : p.role === 'write' ? 'write' : 'other' }));
+  }
+
+  async share(calendarId: string, email: string, role: ShareRole, existingId?: string): Promise<void> {
+    if (existingId) {
+      await this.call('calendarPermissions.update', `${this.permissionsPath(calendarId)}/${encodeURIComponent(existingId)}`, (r) => r.patch({ role }));
+    } else {
+      await this.call('calendarPermissions.create', this.permissionsPath(calendarId), (r) => r.post({ emailAddress: { address: email, name: email }, role, isInsideOrganization: false, isRemovable: true }));
+    }
+  }
+
+  async unshare(calendarId: string, shareId: string): Promise<void> {
+    try {
+      await this.call('calendarPermissions.delete', `${this.permissionsPath(calendarId)}/${encodeURIComponent(shareId)}`, (r) => r.delete());
+    } catch (err) {
+      if ((err as ProviderError).status !== 404) throw err;
+    }
+  }
+
   private eventsPath(calendarId: string): string {
     return calendarId === MICROSOFT_DEFAULT_CALENDAR ? '/me/calendar/events' : `/me/calendars/${encodeURIComponent(calendarId)}/events`;
   }
@@ -117,7 +177,39 @@ export class MicrosoftCalendarProvider implements CalendarProvider {
   }
 
   async upsertEvent(ref: EventRef, content: EventContent, opts: { believedToExist: boolean }): Promise<UpsertResult> {
-    const body = toGraphEvent(content, ref.eventId);
+    const written = await this.writeEvent(ref, content, opts);
+    if (content.recurrence) await writeGraphExceptions(this.seriesApi(ref.calendarId), written.remoteId, content);
+    return written;
+  }
+
+  /** What writing a series' exceptions needs of the calendar (providers/microsoft/seriesExceptions.ts). */
+  private seriesApi(calendarId: string): GraphSeriesApi {
+    return {
+      listOccurrences: async (seriesId, from, to) => {
+        const out: GraphOccurrence[] = [];
+        let path: string | undefined = `${this.eventPath(calendarId, seriesId)}/instances`;
+        let first = true;
+        while (path) {
+          const page = (await this.call('events.instances', path, (r) =>
+            first ? r.query({ startDateTime: from, endDateTime: to }).select('id,type,originalStart,subject,start,end').top(500).get() : r.get(),
+          )) as { value: GraphOccurrence[]; '@odata.nextLink'?: string };
+          out.push(...page.value);
+          path = page['@odata.nextLink'];
+          first = false;
+        }
+        return out;
+      },
+      patchOccurrence: async (occurrenceId, body) => {
+        await this.call('events.update', this.eventPath(calendarId, occurrenceId), (r) => r.patch(body));
+      },
+      deleteOccurrence: (occurrenceId) => this.deleteById(calendarId, occurrenceId),
+    };
+  }
+
+  private async writeEvent(ref: EventRef, content: EventContent, opts: { believedToExist: boolean }): Promise<UpsertResult> {
+    const event = toGraphEvent(content, ref.eventId);
+    // An update of an appointment that is no longer a series turns the series back into one event.
+    const body = content.recurrence ? event : { ...event, recurrence: null };
     if (ref.knownRemoteId) {
       try {
         await this.call('events.update', this.eventPath(ref.calendarId, ref.knownRemoteId), (r) => r.patch(body));
@@ -134,7 +226,7 @@ export class MicrosoftCalendarProvider implements CalendarProvider {
       return { outcome: opts.believedToExist ? 'updated' : 'restored', remoteId: found };
     }
     const created = await this.call('events.create', this.eventsPath(ref.calendarId), (r) =>
-      r.post({ ...body, transactionId: transactionIdFor(ref.eventId, content) }),
+      r.post({ ...event, transactionId: transactionIdFor(ref.eventId, content) }),
     );
     return { outcome: 'inserted', remoteId: (created as { id: string }).id };
   }
@@ -144,11 +236,87 @@ export class MicrosoftCalendarProvider implements CalendarProvider {
     if (ref.knownRemoteId) deleted = await this.deleteById(ref.calendarId, ref.knownRemoteId);
     // Without a known id, or when it was gone already: sweep up anything the tag still finds.
     if (!deleted) {
-      for (const id of await this.find(ref.calendarId, ref.tag, ref.eventId)) {
+      let ids: string[];
+      try {
+        ids = await this.find(ref.calendarId, ref.tag, ref.eventId);
+      } catch (err) {
+        // The whole calendar is gone (a dedicated calendar deleted on disconnect): so is the event.
+        if ((err as ProviderError).status === 404) return 'already_gone';
+        throw err;
+      }
+      for (const id of ids) {
         if (await this.deleteById(ref.calendarId, id)) deleted = true;
       }
     }
     return deleted ? 'deleted' : 'already_gone';
+  }
+
+  async getEventById(calendarId: string, remoteId: string): Promise<ObservedEvent | undefined> {
+    try {
+      const event = await this.call('events.get', this.eventPath(calendarId, remoteId), (r) => r.expand(observedExpand(odataLiteral)).select(OBSERVED_SELECT).get());
+      return observedFromGraph(event as GraphListedEvent);
+    } catch (err) {
+      if ((err as ProviderError).status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** A calendar of the mailbox with this name (Graph keeps no description to mark calsync's own). */
+  async findCalendar(name: string): Promise<string | undefined> {
+    let path: string | undefined = '/me/calendars';
+    while (path) {
+      const page = (await this.call('calendars.list', path, (r) => r.select('id,name').get())) as { value: Array<{ id: string; name: string }>; '@odata.nextLink'?: string };
+      const found = page.value.find((c) => c.name === name);
+      if (found) return found.id;
+      path = page['@odata.nextLink'];
+    }
+    return undefined;
+  }
+
+  async createCalendar(name: string): Promise<string> {
+    try {
+      return ((await this.call('calendars.create', '/me/calendars', (r) => r.post({ name }))) as { id: string }).id;
+    } catch (err) {
+      // Made by an attempt whose answer was lost: Graph refuses a second folder of that name.
+      if ((err as ProviderError).status === 409) {
+        const existing = await this.findCalendar(name);
+        if (existing) return existing;
+      }
+      throw err;
+    }
+  }
+
+  async deleteEventById(calendarId: string, remoteId: string): Promise<DeleteOutcome> {
+    return (await this.deleteById(calendarId, remoteId)) ? 'deleted' : 'already_gone';
+  }
+
+  /**
+   * calsync's events in the calendar: those whose owner property has this value (Graph filters
+   * extended properties by id and value), with the appointment tag expanded. Later pages follow
+   * Graph's own `@odata.nextLink`.
+   */
+  async listOwnedEvents(calendarId: string, owner: string, opts: { pageToken?: string; pageSize: number }): Promise<OwnedEventsPage> {
+    const page = (await this.call('events.list', opts.pageToken ?? this.eventsPath(calendarId), (r) =>
+      opts.pageToken
+        ? r.get()
+        : r
+            .filter(`singleValueExtendedProperties/Any(ep: ep/id eq ${odataLiteral(propertyId(OWNER_TAG))} and ep/value eq ${odataLiteral(owner)})`)
+            .expand(observedExpand(odataLiteral))
+            .select(OBSERVED_SELECT)
+            .top(opts.pageSize)
+            .get(),
+    )) as { value: GraphListedEvent[]; '@odata.nextLink'?: string };
+    return { events: page.value.map(observedFromGraph), nextPageToken: page['@odata.nextLink'] };
+  }
+
+  async deleteCalendar(calendarId: string): Promise<DeleteOutcome> {
+    try {
+      await this.call('calendars.delete', `/me/calendars/${encodeURIComponent(calendarId)}`, (r) => r.delete());
+      return 'deleted';
+    } catch (err) {
+      if ((err as ProviderError).status === 404) return 'already_gone';
+      throw err;
+    }
   }
 
   /** True when the event was deleted, false when Graph says it is not there (404). */
@@ -165,7 +333,7 @@ export class MicrosoftCalendarProvider implements CalendarProvider {
   /** Ids of calsync's events of this appointment (tag) on this target (target key) in the calendar. */
   private async find(calendarId: string, tag: string | undefined, targetKey: string): Promise<string[]> {
     if (!tag) throw new ProviderError('permanent', 'missing_tag', 'an event without a known id can only be found by its calsync tag');
-    const literal = (value: string) => `'${value.replace(/'/g, "''")}'`;
+    const literal = odataLiteral;
     const page = (await this.call('events.list', this.eventsPath(calendarId), (r) =>
       r
         .filter(`singleValueExtendedProperties/Any(ep: ep/id eq ${literal(propertyId(CALSYNC_TAG))} and ep/value eq ${literal(tag)})`)

@@ -29,7 +29,9 @@ export async function createTenant(baseUrl: string, settings: Record<string, unk
   const tenantId = `t-${randomUUID().slice(0, 12)}`;
   const res = await call(baseUrl, 'POST', '/v1/admin/tenants', {
     key: process.env.CALSYNC_ADMIN_KEY,
-    body: { id: tenantId, name: `Tenant ${tenantId}`, settings },
+    // Tests read events from the account's primary calendar unless they ask for the product
+    // default (a dedicated calendar per link, `calendarMode: 'dedicated'`: test/link-calendars.test.ts).
+    body: { id: tenantId, name: `Tenant ${tenantId}`, settings: { calendarMode: 'primary', ...settings } },
   });
   if (res.status !== 201) throw new Error(`creating tenant: ${res.status} ${JSON.stringify(res.body)}`);
   return { tenantId, key: res.body.apiKey };

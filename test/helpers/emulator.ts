@@ -26,6 +26,9 @@ export function formPost(baseUrl: () => string) {
   };
 }
 
+/** Emulator operations of busy-time import (reads and push channels), told apart from sync writes in stats. */
+export const IMPORT_OPERATIONS = ['events.list', 'events.instances', 'events.watch', 'channels.stop', 'calendarView.delta', 'subscriptions.get', 'subscriptions.update', 'subscriptions.delete'];
+
 /** The Google emulator's test-only control and inspection API. */
 const json = controlCall(() => process.env.GOOGLE_EMULATOR_URL!);
 
@@ -48,6 +51,14 @@ export const googleEmulator = {
   /** Every event of the calendar, cancelled ones included (Google remembers deletions). */
   async events(calendarId: string): Promise<GoogleEvent[]> {
     return (await json('GET', `/_emulator/calendars/${encodeURIComponent(calendarId)}/events`)).items;
+  },
+  /** Who the calendar is shared with: Google's ACL rules (the owner's first). */
+  async acl(calendarId: string): Promise<Array<{ id: string; role: string; scope: { type: string; value?: string } }>> {
+    return (await json('GET', `/_emulator/calendars/${encodeURIComponent(calendarId)}/acl`)).items;
+  },
+  /** The account's calendars (primary and secondary). */
+  async calendars(email: string): Promise<Array<{ id: string; summary: string; primary: boolean }>> {
+    return (await json('GET', `/_emulator/users/${encodeURIComponent(email)}/calendars`)).calendars;
   },
   async liveEvents(calendarId: string): Promise<GoogleEvent[]> {
     return (await this.events(calendarId)).filter((e) => e.status !== 'cancelled');
@@ -101,6 +112,14 @@ export const microsoftEmulator = {
   /** Every event in the calendar (`calendar`: the default one). Graph forgets deleted events. */
   async events(email: string, calendarId = 'calendar'): Promise<GraphEvent[]> {
     return (await msJson('GET', `${user(email)}/calendars/${encodeURIComponent(calendarId)}/events`)).items;
+  },
+  /** Who the calendar is shared with (`calendar`: the default one): Graph's calendarPermissions. */
+  async permissions(email: string, calendarId = 'calendar'): Promise<Array<{ id: string; role: string; isRemovable: boolean; emailAddress: { address?: string } }>> {
+    return (await msJson('GET', `${user(email)}/calendars/${encodeURIComponent(calendarId)}/permissions`)).value;
+  },
+  /** The mailbox's calendars (the default one and secondary ones). */
+  async calendars(email: string): Promise<Array<{ id: string; name: string; isDefaultCalendar: boolean }>> {
+    return (await msJson('GET', `${user(email)}/calendars`)).calendars;
   },
   /** The value of one of calsync's extended properties on an event. */
   tag(event: GraphEvent, name: string): string | undefined {

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { freePort } from '../../scripts/stack';
+import { useAppStack, type AppStack } from './stack';
 
 export interface ReceivedMail {
   raw: string;
@@ -126,4 +127,25 @@ export function mimeTree(raw: string): MimeNode {
     }
   }
   return node;
+}
+
+/**
+ * An app stack (its own API and worker) whose client invitations go to a real SMTP server in the
+ * test process; `server()` is that server once the suite has started, `env` the mail settings.
+ */
+export function useAppStackWithSmtp(mailFrom: string): { stack: AppStack; server: () => TestSmtpServer; env: NodeJS.ProcessEnv } {
+  const credentials = { user: 'calsync', pass: 'smtp-secret' };
+  const env: NodeJS.ProcessEnv = { MAIL_FROM: mailFrom, SMTP_USER: credentials.user, SMTP_PASS: credentials.pass };
+  let server: TestSmtpServer | undefined;
+  // Registered before the stack's own beforeAll: the worker starts with the server's port.
+  beforeAll(async () => {
+    server = await TestSmtpServer.start(credentials);
+    env.SMTP_HOST = '127.0.0.1';
+    env.SMTP_PORT = String(server.port);
+  });
+  const stack = useAppStack(env);
+  afterAll(async () => {
+    await server?.close();
+  });
+  return { stack, server: () => server!, env };
 }

@@ -1,0 +1,88 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { ProviderError } from '../providers/errors';
+import type { CalendarProvider, CalendarProvisioning } from '../providers/types';
+import { defaultCalendarOf } from '../lib/linkCalendar';
+import { accessTokenFor, dropAccessToken, markNeedsReauth, type LinkRow } from './credentials';
+import type { ActivityDeps } from './deps';
+import { providerFor } from './push';
+
+type LinkCalendarRow = LinkRow & { calendar_owned: boolean; calendar_ready: boolean };
+
+export interface ProvisionedCalendar {
+  calendarId: string;
+  /** calsync made it: disconnecting with `remove` deletes it as a whole. */
+  owned: boolean;
+}
+
+/**
+ * One provider call as the link's account. A 401 drops the cached access token (the retry refreshes
+ * it); a dead grant moves the link to needs_reauth and stops retrying until the account is reconnected.
+ */
+async function asLinkAccount<T>(deps: ActivityDeps, link: LinkRow, work: (provider: CalendarProvider & CalendarProvisioning) => Promise<T>): Promise<T> {
+  try {
+    return await work(providerFor(deps, link, await accessTokenFor(deps, link)));
+  } catch (err) {
+    const failure = err instanceof ProviderError ? err : new ProviderError('retryable', 'internal', String((err as Error)?.message ?? err));
+    if (failure.status === 401) await dropAccessToken(deps, link.id);
+    if (failure.kind === 'auth') await markNeedsReauth(deps, link, failure.code);
+    throw ApplicationFailure.create({
+      type: failure.code,
+      message: failure.message,
+      nonRetryable: failure.kind !== 'retryable',
+      nextRetryDelay: failure.retryAfterMs !== undefined ? Math.max(failure.retryAfterMs, 100) : undefined,
+    });
+  }
+}
+
+async function loadLink(deps: ActivityDeps, input: { tenantId: string; linkId: string }): Promise<LinkCalendarRow> {
+  const link = await deps.db('calendar_links').where({ id: input.linkId, tenant_id: input.tenantId }).first();
+  if (!link) throw ApplicationFailure.nonRetryable(`link ${input.linkId} not found`, 'link_not_found');
+  return link;
+}
+
+/**
+ * The link's target calendar, made ready once: the primary calendar (tenant setting
+ * `calendarMode: primary`) or a dedicated one named after the business. Idempotent: a calendar
+ * already provisioned is answered as it is, and an existing dedicated calendar of that name is
+ * found before one is made, so a retry whose first answer was lost never makes a second.
+ */
+export async function provisionCalendar(deps: ActivityDeps, input: { tenantId: string; linkId: string }): Promise<ProvisionedCalendar> {
+  const link = await loadLink(deps, input);
+  if (link.calendar_ready || link.status === 'disconnecting' || link.status === 'disconnected') {
+    return { calendarId: link.calendar_id, owned: link.calendar_ready && link.calendar_owned };
+  }
+  const tenant = await deps.db('tenants').where({ id: input.tenantId }).first('name', 'settings');
+  let calendarId = defaultCalendarOf(link.provider, link.account_email);
+  let owned = false;
+  if ((tenant?.settings?.calendarMode ?? 'dedicated') === 'dedicated') {
+    const name: string = tenant?.settings?.businessName ?? tenant?.name ?? 'calsync';
+    calendarId = await asLinkAccount(deps, link, async (provider) => (await provider.findCalendar(name)) ?? (await provider.createCalendar(name)));
+    owned = true;
+  }
+  await deps.db('calendar_links').where({ id: link.id }).update({
+    calendar_id: calendarId,
+    calendar_owned: owned,
+    calendar_ready: true,
+    // Appointment workflows write to the link from here on (a link that meanwhile needs
+    // re-authorisation or is being disconnected keeps that status).
+    status: deps.db.raw("case when status = 'connecting' then 'active' else status end"),
+    updated_at: deps.db.fn.now(),
+  });
+  deps.logger.info({ linkId: link.id, owned }, 'link calendar ready');
+  return { calendarId, owned };
+}
+
+/** Disconnect with `remove`: the dedicated calendar goes as a whole, calsync's events with it. */
+export async function deleteLinkCalendar(deps: ActivityDeps, input: { tenantId: string; linkId: string }): Promise<string> {
+  const link = await loadLink(deps, input);
+  if (!link.calendar_owned || !link.refresh_token_sealed || link.status === 'disconnected') return 'skipped';
+  // Another staff member's link on the same account still writes there: the calendar stays (the
+  // last link to go deletes it).
+  const shared = await deps.db('calendar_links')
+    .where({ tenant_id: input.tenantId, provider: link.provider, account_email: link.account_email, calendar_id: link.calendar_id })
+    .whereNot({ id: link.id })
+    .whereIn('status', ['active', 'needs_reauth', 'connecting'])
+    .first('id');
+  if (shared) return 'shared';
+  return asLinkAccount(deps, link, (provider) => provider.deleteCalendar(link.calendar_id));
+}

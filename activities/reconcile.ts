@@ -1,0 +1,287 @@
+import { randomUUID } from 'node:crypto';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { passSummary, type PassRow, type ReconcilePassSummary } from '../lib/reconcileTypes';
+import type { DesiredAppointment } from '../lib/types';
+import { driftedFields } from '../providers/drift';
+import { ProviderError } from '../providers/errors';
+import { ownerTag, renderEventContent } from '../providers/eventContent';
+import type { CalendarProvider, ObservedEvent } from '../providers/types';
+import { accessTokenFor, dropAccessToken, markNeedsReauth, type LinkRow } from './credentials';
+import type { ActivityDeps } from './deps';
+import { handleDrift, observe, type Drift } from './reconcileDrift';
+import { providerFor } from './push';
+import { targetKeyFor } from './targets';
+import { notEndedBy } from '../lib/seriesQuery';
+
+const PASS_RETENTION_MS = 30 * 86400 * 1000;
+
+/** What calsync last wrote for this target: the appointment's state as the target applied it. */
+function expectedContent(desired: DesiredAppointment, appliedMode: string) {
+  return renderEventContent(desired, { cancelled: appliedMode === 'markCancelled' });
+}
+
+/**
+ * Opens a pass for a link. A link being disconnected (or gone) ends the workflow; one that cannot
+ * be read (needs_reauth) gets a skipped pass and is tried again next interval.
+ */
+export async function beginReconcilePass(
+  deps: ActivityDeps,
+  input: { tenantId: string; linkId: string; trigger: 'schedule' | 'request' },
+): Promise<{ stop: boolean; passId?: string; skipped?: ReconcilePassSummary }> {
+  const link: LinkRow | undefined = await deps.db('calendar_links').where({ id: input.linkId, tenant_id: input.tenantId }).first();
+  if (!link || link.status === 'disconnecting' || link.status === 'disconnected') return { stop: true };
+  // The counts of a month are plenty to look back on.
+  await deps.db('reconcile_passes').where({ link_id: link.id }).where('started_at', '<', new Date(Date.now() - PASS_RETENTION_MS)).delete();
+  const tenant = await deps.db('tenants').where({ id: input.tenantId }).first('settings');
+  const base = {
+    id: randomUUID(),
+    tenant_id: input.tenantId,
+    link_id: link.id,
+    target_key: targetKeyFor(link),
+    trigger: input.trigger,
+    // The CRM is the source of truth: restoring is on unless the tenant switched it off.
+    restore: tenant?.settings?.reconcileRestore !== false,
+  };
+  if (link.status !== 'active') {
+    const [row] = await deps.db('reconcile_passes')
+      .insert({ ...base, state: 'skipped', detail: `the link is ${link.status}`, finished_at: deps.db.fn.now() })
+      .returning('*');
+    return { stop: false, skipped: passSummary(row) };
+  }
+  await deps.db('reconcile_passes').insert({ ...base, state: 'running' });
+  return { stop: false, passId: base.id };
+}
+
+interface PassContext {
+  pass: PassRow;
+  link: LinkRow;
+  provider: CalendarProvider;
+}
+
+async function openPass(deps: ActivityDeps, tenantId: string, passId: string): Promise<PassContext> {
+  const pass: PassRow | undefined = await deps.db('reconcile_passes').where({ id: passId, tenant_id: tenantId }).first();
+  if (!pass) throw ApplicationFailure.nonRetryable(`reconcile pass ${passId} not found`, 'not_found');
+  const link: LinkRow | undefined = await deps.db('calendar_links').where({ id: pass.link_id, tenant_id: tenantId }).first();
+  if (!link || link.status !== 'active') {
+    throw ApplicationFailure.nonRetryable(`the calendar link is ${link?.status ?? 'gone'}`, 'link_unavailable');
+  }
+  return { pass, link, provider: providerFor(deps, link, await accessTokenFor(deps, link)) };
+}
+
+/** A provider failure as Temporal sees it, with the link's credentials handled as pushToTarget does. */
+export async function providerFailure(deps: ActivityDeps, link: LinkRow, err: unknown): Promise<never> {
+  if (err instanceof ApplicationFailure) throw err;
+  const failure = err instanceof ProviderError ? err : new ProviderError('retryable', 'internal', String((err as Error)?.message ?? err));
+  if (failure.status === 401) await dropAccessToken(deps, link.id);
+  if (failure.kind === 'auth' && link.status === 'active') await markNeedsReauth(deps, link, failure.code);
+  throw ApplicationFailure.create({
+    type: failure.code,
+    message: failure.message,
+    nonRetryable: failure.kind !== 'retryable',
+    nextRetryDelay: failure.retryAfterMs !== undefined ? Math.max(failure.retryAfterMs, 100) : undefined,
+  });
+}
+
+/**
+ * One page of calsync's events in the link's calendar: each is in step, drifted, being written
+ * right now, or an orphan (no live target of a live appointment has this event). Orphans older
+ * than the grace period are deleted by id; drift goes to handleDrift; the appointments seen are
+ * kept for finishReconcilePass, which finds the events deleted by hand.
+ */
+export async function reconcilePage(
+  deps: ActivityDeps,
+  input: { tenantId: string; passId: string; pageToken?: string; pageSize: number },
+): Promise<{ nextPageToken?: string }> {
+  const { pass, link, provider } = await openPass(deps, input.tenantId, input.passId);
+  let page;
+  try {
+    page = await provider.listOwnedEvents(link.calendar_id, ownerTag(pass.tenant_id, pass.target_key), { pageToken: input.pageToken, pageSize: input.pageSize });
+  } catch (err) {
+    return providerFailure(deps, link, err);
+  }
+
+  const prefix = `${pass.tenant_id}:`;
+  const appointmentOf = (e: ObservedEvent) => (e.tag?.startsWith(prefix) ? e.tag.slice(prefix.length) : undefined);
+  const ids = [...new Set(page.events.map(appointmentOf).filter((id): id is string => id !== undefined))];
+  const [appointments, targets] = await Promise.all([
+    deps.db('appointments').where({ tenant_id: pass.tenant_id }).whereIn('id', ids).select('id', 'revision', 'deleted_at', 'end_at', 'desired'),
+    deps.db('appointment_targets').where({ tenant_id: pass.tenant_id, target_key: pass.target_key }).whereIn('appointment_id', ids),
+  ]);
+  const appointmentById = new Map(appointments.map((a: any) => [a.id, a]));
+  const targetById = new Map(targets.map((t: any) => [t.appointment_id, t]));
+
+  const counts = { listed: page.events.length, in_step: 0, changed: 0, in_flight: 0, orphans_removed: 0 };
+  const seen: string[] = [];
+  const drifts: Drift[] = [];
+  const orphans: Array<{ event: ObservedEvent; appointmentId?: string; why: string }> = [];
+  const now = Date.now();
+  for (const event of page.events) {
+    const appointmentId = appointmentOf(event);
+    const appt: any = appointmentId ? appointmentById.get(appointmentId) : undefined;
+    const target: any = appointmentId ? targetById.get(appointmentId) : undefined;
+    const live = appt && !appt.deleted_at && target && target.state !== 'removed';
+    if (live && target.remote_id === event.remoteId) {
+      seen.push(appointmentId!);
+      // Only a target at rest, written before this pass began, with the appointment's newest
+      // revision, can be judged: anything else is the appointment workflow's work in progress.
+      const settled =
+        target.state === 'synced' &&
+        target.applied_mode !== 'remove' &&
+        new Date(target.updated_at) < new Date(pass.started_at) &&
+        Number(target.applied_revision) === Number(appt.revision);
+      if (!settled) {
+        counts.in_flight++;
+        continue;
+      }
+      const fields = new Date(appt.end_at).getTime() > now || appt.desired?.recurrence
+        ? driftedFields(event, expectedContent(appt.desired, target.applied_mode))
+        : []; // the past is left as it is
+      if (fields.length === 0) {
+        counts.in_step++;
+      } else {
+        counts.changed++;
+        drifts.push({ appointmentId: appointmentId!, desired: appt.desired, code: 'changed_by_hand', remoteId: event.remoteId, targetUpdatedAt: target.updated_at, fields });
+      }
+      continue;
+    }
+    // A live target not at rest, or one whose id is not known yet (a create whose answer was lost):
+    // its workflow finds this event by its tag.
+    if (live && (target.state !== 'synced' || !target.remote_id)) {
+      counts.in_flight++;
+      continue;
+    }
+    // Just written or changed: its target row may not be in PostgreSQL yet.
+    if (now - event.updatedAt < deps.config.reconcile.orphanGraceMs) {
+      counts.in_flight++;
+      continue;
+    }
+    const why = !appt
+      ? 'no such appointment'
+      : appt.deleted_at
+        ? 'the appointment was deleted'
+        : !target
+          ? 'the appointment has no target in this calendar'
+          : target.state === 'removed'
+            ? 'the appointment no longer belongs in this calendar'
+            : 'a second copy of the appointment';
+    orphans.push({ event, appointmentId, why });
+  }
+
+  for (const orphan of orphans) {
+    let outcome;
+    const startedAt = Date.now();
+    try {
+      outcome = await provider.deleteEventById(link.calendar_id, orphan.event.remoteId);
+    } catch (err) {
+      return providerFailure(deps, link, err);
+    }
+    counts.orphans_removed++;
+    await deps.db('sync_log').insert({
+      tenant_id: pass.tenant_id,
+      appointment_id: orphan.appointmentId ?? `(untagged)`,
+      target_key: pass.target_key,
+      provider: link.provider,
+      action: 'reconcile',
+      result: 'orphan_removed',
+      error_code: outcome === 'deleted' ? null : outcome,
+      error_message: `calsync's event had no live appointment target: ${orphan.why}`,
+      remote_id: orphan.event.remoteId,
+      duration_ms: Date.now() - startedAt,
+    });
+    Context.current().heartbeat();
+  }
+  const acted = await handleDrift(deps, pass, link.provider, drifts);
+
+  observe(link.provider, { ...counts, restore_requested: acted.restoreRequested, drift_recorded: acted.driftRecorded });
+  await deps.db.transaction(async (trx) => {
+    if (seen.length) await trx('reconcile_seen').insert(seen.map((appointment_id) => ({ pass_id: pass.id, appointment_id }))).onConflict().ignore();
+    await trx('reconcile_passes')
+      .where({ id: pass.id })
+      .increment({ ...counts, pages: 1, restore_requested: acted.restoreRequested, drift_recorded: acted.driftRecorded });
+  });
+  return { nextPageToken: page.nextPageToken };
+}
+
+/**
+ * After the last page: every target that was in step before the pass began but whose event was
+ * not listed is looked up by its id. Gone (404, 410, Google's `cancelled`): deleted by hand. Still
+ * there: changed by hand, or written before calsync tagged its owner (then rewritten with the tag).
+ * Only a definite answer counts as deleted. Batches of `batchSize` with a pause between them.
+ */
+export async function finishReconcilePass(
+  deps: ActivityDeps,
+  input: { tenantId: string; passId: string; batchSize: number; pauseMs: number },
+): Promise<ReconcilePassSummary> {
+  const { pass, link, provider } = await openPass(deps, input.tenantId, input.passId);
+  const candidates = await deps.db('appointment_targets as t')
+    .join('appointments as a', function () {
+      this.on('a.tenant_id', 't.tenant_id').andOn('a.id', 't.appointment_id');
+    })
+    .where({ 't.tenant_id': pass.tenant_id, 't.target_key': pass.target_key, 't.state': 'synced', 't.remote_exists': true })
+    .whereIn('t.applied_mode', ['upsert', 'markCancelled'])
+    .whereNotNull('t.remote_id')
+    .where('t.updated_at', '<', pass.started_at)
+    .whereRaw('t.applied_revision = a.revision')
+    .whereNull('a.deleted_at')
+    .where(notEndedBy(new Date(), 'a'))
+    .whereNotExists(function () {
+      this.select(1).from('reconcile_seen as s').where('s.pass_id', pass.id).whereRaw('s.appointment_id = t.appointment_id');
+    })
+    .orderBy('t.appointment_id')
+    .select('t.appointment_id', 't.remote_id', 't.updated_at', 't.applied_mode', 'a.desired');
+  const owner = ownerTag(pass.tenant_id, pass.target_key);
+  const counts = { missing: 0, changed: 0, untagged: 0, in_step: 0, restore_requested: 0, drift_recorded: 0 };
+  for (let i = 0; i < candidates.length; i += input.batchSize) {
+    if (i > 0) await new Promise((resolve) => setTimeout(resolve, input.pauseMs));
+    const drifts: Drift[] = [];
+    for (const m of candidates.slice(i, i + input.batchSize)) {
+      let observed: ObservedEvent | undefined;
+      try {
+        observed = await provider.getEventById(link.calendar_id, m.remote_id);
+      } catch (err) {
+        return providerFailure(deps, link, err);
+      }
+      const base = { appointmentId: m.appointment_id, desired: m.desired, remoteId: m.remote_id, targetUpdatedAt: m.updated_at };
+      if (!observed) {
+        counts.missing++;
+        drifts.push({ ...base, code: 'deleted_by_hand' });
+        continue;
+      }
+      const fields = driftedFields(observed, expectedContent(m.desired, m.applied_mode));
+      if (fields.length > 0) {
+        counts.changed++;
+        drifts.push({ ...base, code: 'changed_by_hand', fields });
+      } else {
+        counts.in_step++;
+        if (observed.owner !== owner) {
+          counts.untagged++;
+          drifts.push({ ...base, code: 'owner_tag_missing' });
+        }
+      }
+    }
+    const acted = await handleDrift(deps, pass, link.provider, drifts);
+    counts.restore_requested += acted.restoreRequested;
+    counts.drift_recorded += acted.driftRecorded;
+    Context.current().heartbeat();
+  }
+  observe(link.provider, counts);
+  const [row] = await deps.db.transaction(async (trx) => {
+    await trx('reconcile_seen').where({ pass_id: pass.id }).delete();
+    await trx('reconcile_passes').where({ id: pass.id }).increment(counts);
+    return trx('reconcile_passes').where({ id: pass.id }).update({ state: 'completed', finished_at: trx.fn.now() }).returning('*');
+  });
+  deps.logger.info({ tenantId: pass.tenant_id, linkId: pass.link_id, pass: passSummary(row) }, 'reconcile pass completed');
+  return passSummary(row);
+}
+
+/** A pass whose listing could not be completed: nothing is judged missing. */
+export async function failReconcilePass(deps: ActivityDeps, input: { tenantId: string; passId: string; detail: string }): Promise<ReconcilePassSummary> {
+  const [row] = await deps.db.transaction(async (trx) => {
+    await trx('reconcile_seen').where({ pass_id: input.passId }).delete();
+    return trx('reconcile_passes')
+      .where({ id: input.passId, tenant_id: input.tenantId })
+      .update({ state: 'failed', detail: input.detail, finished_at: trx.fn.now() })
+      .returning('*');
+  });
+  return passSummary(row);
+}

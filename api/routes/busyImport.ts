@@ -1,0 +1,112 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { Router, type Response } from 'express';
+import type { Knex } from 'knex';
+import { z } from 'zod';
+import type { Logger } from '../../lib/logger';
+import { importWorkflowId, syncNowSignal } from '../../workflows/busyImport';
+import { idSchema } from '../schemas';
+import { HttpError, param, parse } from '../validation';
+
+const sha256 = (value: string): Buffer => createHash('sha256').update(value).digest();
+function secretMatches(given: string | undefined, storedHash: string): boolean {
+  if (typeof given !== 'string') return false;
+  return timingSafeEqual(sha256(given), Buffer.from(storedHash, 'hex'));
+}
+
+interface ChannelRow {
+  id: string;
+  tenant_id: string;
+  link_id: string;
+  secret_hash: string;
+}
+
+/** Tells the link's import workflow to sync now; a workflow that is not running has nothing to sync. */
+async function syncNow(temporal: Client, logger: Logger, channel: ChannelRow): Promise<void> {
+  await temporal.workflow.getHandle(importWorkflowId(channel.tenant_id, channel.link_id)).signal(syncNowSignal)
+    .catch((err) => logger.info({ linkId: channel.link_id, err: String(err) }, 'push for a link that is not importing'));
+}
+
+const rejected = (res: Response) => res.status(403).json({ error: 'forbidden', message: 'unknown channel or wrong token' });
+
+/**
+ * Push notifications from the providers (no API key: each carries its channel's secret, compared
+ * with the SHA-256 stored when the channel was made). A notification says only "something changed";
+ * the import workflow then runs an incremental pass.
+ */
+export function importWebhookRoutes(db: Knex, temporal: Client, logger: Logger): Router {
+  const router = Router();
+  const channel = (id: unknown, provider: string): Promise<ChannelRow | undefined> =>
+    typeof id === 'string' && id.length <= 200 ? db('import_channels').where({ id, provider }).first() : Promise.resolve(undefined);
+
+  // Google: headers only. `sync` is the channel's first message; `exists` / `not_exists` mean a change.
+  router.post('/webhooks/google', async (req, res) => {
+    const found = await channel(req.get('x-goog-channel-id'), 'google');
+    if (!found || !secretMatches(req.get('x-goog-channel-token'), found.secret_hash)) return rejected(res);
+    if (req.get('x-goog-resource-state') !== 'sync') await syncNow(temporal, logger, found);
+    res.status(204).end();
+  });
+
+  // Graph: the validation handshake echoes the token; notifications carry clientState each.
+  router.post('/webhooks/microsoft', async (req, res) => {
+    if (typeof req.query.validationToken === 'string') {
+      res.status(200).type('text/plain').send(req.query.validationToken);
+      return;
+    }
+    const notifications: Array<Record<string, unknown>> = Array.isArray(req.body?.value) ? req.body.value.slice(0, 1000) : [];
+    const verified = new Map<string, ChannelRow>();
+    for (const n of notifications) {
+      const found = await channel(n.subscriptionId, 'microsoft');
+      if (!found || !secretMatches(typeof n.clientState === 'string' ? n.clientState : undefined, found.secret_hash)) continue;
+      // A removed subscription is made again at the next push check.
+      if (n.lifecycleEvent === 'subscriptionRemoved') await db('import_channels').where({ id: found.id }).delete();
+      verified.set(found.link_id, found);
+    }
+    if (verified.size === 0) return rejected(res);
+    for (const found of verified.values()) await syncNow(temporal, logger, found);
+    res.status(202).end();
+  });
+  return router;
+}
+
+const importSelectionSchema = z.object({
+  /** Calendar ids of the account to import busy time from (Google `primary`, Graph `calendar`: the main one). */
+  calendarIds: z.array(z.string().min(1).max(1024)).min(1).max(20),
+}).strict();
+
+/** Which calendars of a link count as busy time, and how their import stands. */
+export function importRoutes(db: Knex, temporal: Client): Router {
+  const router = Router();
+  async function linkOf(tenantId: string, linkId: string) {
+    const link = await db('calendar_links').where({ tenant_id: tenantId, id: linkId }).first('id', 'provider', 'status', 'import_calendar_ids');
+    if (!link) throw new HttpError(404, 'not_found', `link ${linkId} not found`);
+    return link;
+  }
+  async function describe(link: { id: string; provider: string; status: string; import_calendar_ids: string[] | null }) {
+    const cursors = await db('import_cursors').where({ link_id: link.id }).select('calendar_id', 'synced_at', 'full_synced_at', 'full_syncs');
+    const channels = await db('import_channels').where({ link_id: link.id }).select('calendar_id', 'expires_at');
+    const events = await db('imported_busy').where({ link_id: link.id }).count<{ count: string }[]>('* as count');
+    return {
+      linkId: link.id,
+      calendarIds: link.import_calendar_ids ?? [link.provider === 'google' ? 'primary' : 'calendar'],
+      importedEvents: Number(events[0]?.count ?? 0),
+      calendars: cursors.map((c) => ({
+        calendarId: c.calendar_id, syncedAt: c.synced_at, fullSyncedAt: c.full_synced_at, fullSyncs: c.full_syncs,
+        pushExpiresAt: channels.find((ch) => ch.calendar_id === c.calendar_id)?.expires_at ?? null,
+      })),
+    };
+  }
+
+  router.get('/v1/links/:id/import', async (req, res) => {
+    res.json(await describe(await linkOf(req.tenantId!, param(req, 'id', idSchema))));
+  });
+  router.put('/v1/links/:id/import', async (req, res) => {
+    const linkId = param(req, 'id', idSchema);
+    const body = parse(importSelectionSchema, req.body);
+    const link = await linkOf(req.tenantId!, linkId);
+    await db('calendar_links').where({ id: link.id }).update({ import_calendar_ids: JSON.stringify(body.calendarIds) });
+    await temporal.workflow.getHandle(importWorkflowId(req.tenantId!, link.id)).signal(syncNowSignal).catch(() => undefined);
+    res.json(await describe({ ...link, import_calendar_ids: body.calendarIds }));
+  });
+  return router;
+}

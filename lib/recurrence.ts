@@ -1,0 +1,230 @@
+import ICAL from 'ical.js';
+import { DateTime } from 'luxon';
+import type { DesiredAppointment, RecurrenceException } from './types';
+
+/**
+ * Recurring appointments: the RRULE (checked by ical.js), its expansion, its exceptions keyed by
+ * the occurrence's local date, and its translation to Graph's patternedRecurrence. Plain functions,
+ * used by the API (validation) and the providers (what to write). Not for workflow code.
+ */
+
+/** The most occurrences calsync ever expands of one series (busy time, exception checks). */
+export const MAX_EXPANDED_OCCURRENCES = 1000;
+
+/** Rule parts both Google and Graph can hold. Sub-daily rules and BYSETPOS/BYHOUR… have no Graph pattern. */
+const ALLOWED_PARTS = new Set(['FREQ', 'INTERVAL', 'COUNT', 'UNTIL', 'BYDAY', 'BYMONTHDAY', 'BYMONTH', 'WKST']);
+const FREQS = new Set(['DAILY', 'WEEKLY', 'MONTHLY', 'YEARLY']);
+const GRAPH_DAYS: Record<string, string> = { SU: 'sunday', MO: 'monday', TU: 'tuesday', WE: 'wednesday', TH: 'thursday', FR: 'friday', SA: 'saturday' };
+const LUXON_DAYS = ['', 'MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'];
+const GRAPH_INDEX: Record<number, string> = { 1: 'first', 2: 'second', 3: 'third', 4: 'fourth', [-1]: 'last' };
+
+/** The rule without an `RRULE:` prefix, upper case, as stored and written. */
+export function normalizeRule(rule: string): string {
+  return rule.trim().replace(/^RRULE:/i, '').toUpperCase();
+}
+
+function partsOf(rule: string): Map<string, string> {
+  return new Map(rule.split(';').filter(Boolean).map((p) => {
+    const [k, ...v] = p.split('=');
+    return [k!, v.join('=')] as [string, string];
+  }));
+}
+
+export interface GraphPatternedRecurrence {
+  pattern: { type: string; interval: number; daysOfWeek?: string[]; dayOfMonth?: number; month?: number; index?: string; firstDayOfWeek?: string };
+  range: { type: 'noEnd' | 'endDate' | 'numbered'; startDate: string; endDate?: string; numberOfOccurrences?: number; recurrenceTimeZone: string };
+}
+
+/** An RRULE Graph cannot hold: the message says why (the API answers it as a 400). */
+export class UnsupportedRecurrence extends Error {}
+
+function ordinalDays(byDay: string[]): { index?: number; days: string[] } {
+  const parsed = byDay.map((d) => /^([+-]?\d)?(SU|MO|TU|WE|TH|FR|SA)$/.exec(d));
+  if (parsed.some((m) => !m)) throw new UnsupportedRecurrence(`BYDAY=${byDay.join(',')} is not a list of weekdays`);
+  const indexes = new Set(parsed.map((m) => (m![1] ? Number(m![1]) : undefined)));
+  if (indexes.size > 1) throw new UnsupportedRecurrence('BYDAY must use one ordinal for all its days (Microsoft 365 has one index per pattern)');
+  const [index] = [...indexes];
+  if (index !== undefined && !(index in GRAPH_INDEX)) throw new UnsupportedRecurrence('BYDAY ordinals must be 1 to 4 or -1 (Microsoft 365: first…fourth, last)');
+  return { index, days: parsed.map((m) => GRAPH_DAYS[m![2]!]!) };
+}
+
+/**
+ * The rule as Graph's patternedRecurrence, for a series whose first occurrence starts at `first`
+ * (wall-clock in the series' zone). Throws UnsupportedRecurrence for what Graph cannot express.
+ */
+export function toGraphRecurrence(rawRule: string, first: DateTime): GraphPatternedRecurrence {
+  const parts = partsOf(normalizeRule(rawRule));
+  const interval = Number(parts.get('INTERVAL') ?? '1');
+  const byDay = parts.get('BYDAY')?.split(',');
+  const byMonthDay = parts.get('BYMONTHDAY')?.split(',').map(Number);
+  const byMonth = parts.get('BYMONTH')?.split(',').map(Number);
+  if (byMonthDay && (byMonthDay.length > 1 || byMonthDay[0]! < 1)) throw new UnsupportedRecurrence('BYMONTHDAY must be one positive day (Microsoft 365 holds one day of the month)');
+  if (byMonth && byMonth.length > 1) throw new UnsupportedRecurrence('BYMONTH must be one month (Microsoft 365 holds one month)');
+  if (byDay && byMonthDay) throw new UnsupportedRecurrence('BYDAY and BYMONTHDAY cannot be combined (Microsoft 365 has no such pattern)');
+  const ordinal = byDay ? ordinalDays(byDay) : undefined;
+  let pattern: GraphPatternedRecurrence['pattern'];
+  switch (parts.get('FREQ')) {
+    case 'DAILY':
+      if (byDay || byMonthDay || byMonth) throw new UnsupportedRecurrence('a DAILY rule takes no BYDAY, BYMONTHDAY or BYMONTH (use WEEKLY with BYDAY)');
+      pattern = { type: 'daily', interval };
+      break;
+    case 'WEEKLY':
+      if (ordinal?.index !== undefined || byMonthDay || byMonth) throw new UnsupportedRecurrence('a WEEKLY rule takes only plain weekdays in BYDAY');
+      pattern = { type: 'weekly', interval, daysOfWeek: ordinal?.days ?? [GRAPH_DAYS[LUXON_DAYS[first.weekday]!]!], firstDayOfWeek: GRAPH_DAYS[parts.get('WKST') ?? 'SU'] ?? 'sunday' };
+      break;
+    case 'MONTHLY':
+      if (byMonth) throw new UnsupportedRecurrence('a MONTHLY rule takes no BYMONTH');
+      pattern = ordinal
+        ? { type: 'relativeMonthly', interval, daysOfWeek: ordinal.days, index: GRAPH_INDEX[ordinal.index ?? 1] }
+        : { type: 'absoluteMonthly', interval, dayOfMonth: byMonthDay?.[0] ?? first.day };
+      if (ordinal && ordinal.index === undefined) throw new UnsupportedRecurrence('a MONTHLY BYDAY needs an ordinal such as 2TU or -1FR');
+      break;
+    case 'YEARLY': {
+      const month = byMonth?.[0] ?? first.month;
+      if (ordinal && ordinal.index === undefined) throw new UnsupportedRecurrence('a YEARLY BYDAY needs an ordinal such as 1MO');
+      pattern = ordinal
+        ? { type: 'relativeYearly', interval, month, daysOfWeek: ordinal.days, index: GRAPH_INDEX[ordinal.index!] }
+        : { type: 'absoluteYearly', interval, month, dayOfMonth: byMonthDay?.[0] ?? first.day };
+      break;
+    }
+    default:
+      throw new UnsupportedRecurrence('FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY');
+  }
+  const startDate = first.toISODate()!;
+  const recurrenceTimeZone = first.zoneName ?? 'UTC';
+  const count = parts.get('COUNT');
+  const until = parts.get('UNTIL');
+  if (count) return { pattern, range: { type: 'numbered', startDate, numberOfOccurrences: Number(count), recurrenceTimeZone } };
+  if (until) {
+    // A UTC UNTIL names an instant: its date in the series' zone; a floating one is already local.
+    // Graph's endDate is a date: the last date whose occurrence starts by UNTIL (a UTC UNTIL in the series' zone).
+    const limit = until.length === 8
+      ? DateTime.fromFormat(until, 'yyyyMMdd', { zone: first.zone }).endOf('day')
+      : until.endsWith('Z') ? DateTime.fromFormat(until, "yyyyMMdd'T'HHmmss'Z'", { zone: 'utc' }).setZone(first.zone) : DateTime.fromFormat(until, "yyyyMMdd'T'HHmmss", { zone: first.zone });
+    const onLimitDay = limit.set({ hour: first.hour, minute: first.minute, second: first.second, millisecond: 0 });
+    const endDate = (onLimitDay <= limit ? onLimitDay : onLimitDay.minus({ days: 1 })).toISODate()!;
+    return { pattern, range: { type: 'endDate', startDate, endDate, recurrenceTimeZone } };
+  }
+  return { pattern, range: { type: 'noEnd', startDate, recurrenceTimeZone } };
+}
+
+/**
+ * Why the rule cannot be a series starting at `first`, or undefined when it can: ical.js must
+ * parse it, both providers must hold it, and the first start must be one of its occurrences.
+ */
+export function ruleProblem(rawRule: string, first: DateTime): string | undefined {
+  const rule = normalizeRule(rawRule);
+  let recur: ICAL.Recur;
+  try {
+    recur = ICAL.Recur.fromString(rule);
+  } catch (err) {
+    return `is not a valid RRULE (${(err as Error).message})`;
+  }
+  const parts = partsOf(rule);
+  const unknown = [...parts.keys()].filter((k) => !ALLOWED_PARTS.has(k));
+  if (unknown.length) return `uses ${unknown.join(', ')}, which calendars cannot all hold (allowed: ${[...ALLOWED_PARTS].join(', ')})`;
+  if (!FREQS.has(recur.freq)) return 'FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY';
+  if (parts.has('COUNT') && parts.has('UNTIL')) return 'cannot have both COUNT and UNTIL';
+  try {
+    toGraphRecurrence(rule, first);
+  } catch (err) {
+    if (err instanceof UnsupportedRecurrence) return err.message;
+    throw err;
+  }
+  // Both providers take the event's start as the first occurrence: it must be on the pattern.
+  // ical.js always yields its DTSTART first, so expand (without an end) from one period earlier.
+  const unit = ({ DAILY: 'days', WEEKLY: 'weeks', MONTHLY: 'months', YEARLY: 'years' } as const)[recur.freq as 'DAILY'];
+  const unbounded = [...parts].filter(([k]) => k !== 'COUNT' && k !== 'UNTIL').map(([k, v]) => `${k}=${v}`).join(';');
+  const probe = expandStarts(unbounded, first.minus({ [unit]: recur.interval || 1 }), first.toMillis());
+  if (!probe.some((d) => d.toMillis() === first.toMillis())) return 'must include the appointment\'s start (start is not on the rule\'s pattern)';
+  return undefined;
+}
+
+/** Occurrence starts of the rule from `first` (wall-clock kept across DST changes), up to `untilMs`. */
+function expandStarts(rule: string, first: DateTime, untilMs: number, max = MAX_EXPANDED_OCCURRENCES): DateTime[] {
+  const dtstart = ICAL.Time.fromData({ year: first.year, month: first.month, day: first.day, hour: first.hour, minute: first.minute, second: first.second, isDate: false });
+  const iterator = ICAL.Recur.fromString(rule).iterator(dtstart);
+  const out: DateTime[] = [];
+  for (let t = iterator.next(); t && out.length < max; t = iterator.next()) {
+    const at = DateTime.fromObject({ year: t.year, month: t.month, day: t.day, hour: t.hour, minute: t.minute, second: t.second }, { zone: first.zone });
+    if (at.toMillis() > untilMs) break;
+    out.push(at);
+  }
+  return out;
+}
+
+/** The appointment's first start as wall-clock time in its zone. */
+function firstStart(desired: Pick<DesiredAppointment, 'start' | 'timeZone'>): DateTime {
+  return DateTime.fromISO(desired.start, { zone: 'utc' }).setZone(desired.timeZone);
+}
+
+/** Starts of the series' occurrences (exceptions not applied) up to `untilMs`. */
+export function occurrenceStarts(desired: Pick<DesiredAppointment, 'start' | 'timeZone' | 'recurrence'>, untilMs: number): DateTime[] {
+  if (!desired.recurrence) return [firstStart(desired)];
+  return expandStarts(desired.recurrence.rule, firstStart(desired), untilMs);
+}
+
+/**
+ * The occurrence an exception names, on the series as it is now: the exception is keyed by the
+ * occurrence's local date, so moving the whole series to another time of day keeps its exceptions.
+ */
+export function originalStartOf(desired: Pick<DesiredAppointment, 'start' | 'timeZone'>, exception: Pick<RecurrenceException, 'originalDate'>): DateTime {
+  const first = firstStart(desired);
+  return DateTime.fromISO(exception.originalDate, { zone: desired.timeZone }).set({ hour: first.hour, minute: first.minute, second: first.second, millisecond: 0 });
+}
+
+/** Whether a local date carries an occurrence of the series. */
+export function isOccurrenceDate(desired: Pick<DesiredAppointment, 'start' | 'timeZone' | 'recurrence'>, date: string): boolean {
+  const at = originalStartOf(desired, { originalDate: date });
+  return occurrenceStarts(desired, at.toMillis()).some((d) => d.toMillis() === at.toMillis());
+}
+
+/** One occurrence as it should show: on the pattern, moved or changed by an exception. */
+export interface PlannedOccurrence {
+  originalStart: DateTime;
+  start: string;
+  end: string;
+  title?: string;
+}
+
+/**
+ * The occurrences of a series between two instants as the staff member's time shows them:
+ * cancelled ones left out, moved ones at their new time (busy time and feeds).
+ */
+export function occurrencesBetween(desired: Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'recurrence'>, fromMs: number, toMs: number): PlannedOccurrence[] {
+  const lengthMs = Date.parse(desired.end) - Date.parse(desired.start);
+  const byDate = new Map((desired.recurrence?.exceptions ?? []).map((e) => [e.originalDate, e]));
+  const out: PlannedOccurrence[] = [];
+  for (const at of occurrenceStarts(desired, toMs)) {
+    const exception = byDate.get(at.toISODate()!);
+    if (exception?.cancelled) continue;
+    const start = exception?.start ?? at.toUTC().toISO()!;
+    const end = exception?.end ?? DateTime.fromISO(start).plus({ milliseconds: lengthMs }).toUTC().toISO()!;
+    out.push({ originalStart: at, start, end, ...(exception?.title ? { title: exception.title } : {}) });
+  }
+  // A moved occurrence may land in the window from outside it, or leave it.
+  return out.filter((o) => Date.parse(o.start) < toMs && Date.parse(o.end) > fromMs);
+}
+
+/**
+ * A series as iCalendar (staff feeds, client invitations): the RRULE and cancelled occurrences
+ * (EXDATE, UTC) as the raw lines ical-generator writes, and each changed occurrence as a VEVENT of
+ * its own with the series' UID and a RECURRENCE-ID.
+ */
+export function icalSeries(desired: Pick<DesiredAppointment, 'start' | 'timeZone' | 'recurrence'>): {
+  repeating: string;
+  changed: Array<{ recurrenceId: DateTime; start: DateTime; end: DateTime; title?: string }>;
+} | undefined {
+  if (!desired.recurrence) return undefined;
+  const exceptions = desired.recurrence.exceptions ?? [];
+  const cancelled = exceptions.filter((e) => e.cancelled).map((e) => originalStartOf(desired, e).toUTC().toFormat("yyyyMMdd'T'HHmmss'Z'"));
+  return {
+    repeating: `RRULE:${desired.recurrence.rule}${cancelled.length ? `\nEXDATE:${cancelled.join(',')}` : ''}`,
+    changed: exceptions.filter((e) => !e.cancelled && e.start).map((e) => ({
+      recurrenceId: originalStartOf(desired, e),
+      start: DateTime.fromISO(e.start!, { zone: 'utc' }),
+      end: DateTime.fromISO(e.end!, { zone: 'utc' }),
+      ...(e.title ? { title: e.title } : {}),
+    })),
+  };
+}

@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import { call, waitUntil } from './helpers/api';
+import { googleEmulator, microsoftEmulator } from './helpers/emulator';
+import { useAppStack } from './helpers/stack';
+import { TenantWorld, temporalClient, testDb } from './helpers/world';
+
+/** Where a link's events go: a dedicated calendar named after the business (the default) or the primary one. */
+describe('link target calendars', () => {
+  const stack = useAppStack();
+
+  /** A tenant as the product makes it: no calendarMode set (the test helpers default to primary). */
+  async function productDefaultTenant(businessName: string): Promise<TenantWorld> {
+    const tenantId = `t-${randomUUID().slice(0, 12)}`;
+    const res = await call(stack.apiUrl, 'POST', '/v1/admin/tenants', { key: process.env.CALSYNC_ADMIN_KEY, body: { id: tenantId, name: 'Tenant', settings: { businessName } } });
+    expect(res.status).toBe(201);
+    return new TenantWorld(stack.apiUrl, tenantId, res.body.apiKey);
+  }
+
+  async function seed(world: TenantWorld, staffId: string) {
+    await world.call('PUT', `/v1/staff/${staffId}`, { name: staffId });
+    for (const [id, day] of [['d1', 2], ['d2', 4]] as const) await world.put(id, { revision: 1, staffIds: [staffId], title: id }, day);
+    for (const id of ['d1', 'd2']) await world.waitSynced(id, 1);
+  }
+
+  const attach = async (world: TenantWorld, staffId: string, provider: 'google' | 'microsoft', user: { email: string; refreshToken: string }) => {
+    const res = await world.call('POST', `/v1/staff/${staffId}/links/${provider}`, { accountEmail: user.email, refreshToken: user.refreshToken });
+    expect(res.status).toBe(201);
+    return res.body;
+  };
+
+  test('google: by default a dedicated calendar named after the business, made once even when its creation answer is lost', async () => {
+    const world = await productDefaultTenant('Barbería Sol');
+    await seed(world, 'uma');
+    const user = await googleEmulator.createUser('uma');
+    // calendars.insert applies, then answers 500 (and so does the first events.insert): retries must not make a second.
+    await googleEmulator.setFaults({ user: user.email, applyThenFail: 'firstInsert' });
+    const link = await attach(world, 'uma', 'google', user);
+    expect(link.status).toBe('connecting');
+    await world.linkConnected(link.id);
+
+    const row = await testDb()('calendar_links').where({ id: link.id }).first();
+    expect(row).toMatchObject({ status: 'active', calendar_owned: true, calendar_ready: true });
+    const calendars = await googleEmulator.calendars(user.email);
+    expect(calendars.filter((c) => !c.primary).map((c) => [c.id, c.summary])).toEqual([[row.calendar_id, 'Barbería Sol']]);
+    await waitUntil('backfill', async () => (await googleEmulator.liveEvents(row.calendar_id)).length === 2, 30000, 200);
+    expect(await googleEmulator.liveEvents(user.email)).toEqual([]);
+    expect((await googleEmulator.stats(user.email)).byOperation['calendars.insert']).toMatchObject({ total: 1, failed: 1 });
+    await googleEmulator.clearFaults(user.email);
+
+    // Another staff member on the same account: the same calendar, found, not made again.
+    await world.call('PUT', '/v1/staff/vic', { name: 'vic' });
+    const second = await attach(world, 'vic', 'google', { email: user.email, refreshToken: (await fetch(`${process.env.GOOGLE_EMULATOR_URL}/_emulator/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: user.email }) }).then((r) => r.json() as Promise<{ refreshToken: string }>)).refreshToken });
+    await world.linkConnected(second.id);
+    for (const id of ['d1', 'd2']) await world.waitSynced(id, 1);
+    expect((await testDb()('calendar_links').where({ id: second.id }).first()).calendar_id).toBe(row.calendar_id);
+    expect((await googleEmulator.calendars(user.email)).filter((c) => !c.primary)).toHaveLength(1);
+
+    // uma's link goes: her events leave the calendar, but vic's link still writes there, so it stays.
+    await world.call('DELETE', `/v1/links/${link.id}`);
+    await (await temporalClient()).workflow.getHandle(`link:${world.tenantId}:${link.id}`).result();
+    expect((await googleEmulator.calendars(user.email)).filter((c) => !c.primary)).toHaveLength(1);
+    expect(await googleEmulator.liveEvents(row.calendar_id)).toEqual([]);
+    // The last link goes with remove: calsync's calendar is deleted as a whole; the primary calendar stays.
+    await world.call('DELETE', `/v1/links/${second.id}`);
+    await waitUntil('calendar deleted', async () => (await googleEmulator.calendars(user.email)).every((c) => c.primary), 30000, 200);
+    const status = await waitUntil('targets removed', async () => {
+      const s = await world.status('d1');
+      return s.sync.targets.length > 0 && s.sync.targets.every((t: any) => t.state === 'removed') ? s : undefined;
+    }, 30000, 300);
+    expect(status.sync.state).toBe('synced');
+  });
+
+  test('microsoft: a dedicated calendar, made once even when its creation answer is lost', async () => {
+    const world = await productDefaultTenant('Estudio Luna');
+    await seed(world, 'wen');
+    const user = await microsoftEmulator.createUser('wen');
+    await microsoftEmulator.setFaults({ user: user.email, applyThenFail: 'firstInsert' });
+    const link = await attach(world, 'wen', 'microsoft', user);
+    await world.linkConnected(link.id);
+    const row = await testDb()('calendar_links').where({ id: link.id }).first();
+    expect(row).toMatchObject({ status: 'active', calendar_owned: true });
+    const secondary = (await microsoftEmulator.calendars(user.email)).filter((c) => !c.isDefaultCalendar);
+    expect(secondary.map((c) => [c.id, c.name])).toEqual([[row.calendar_id, 'Estudio Luna']]);
+    await waitUntil('backfill', async () => (await microsoftEmulator.events(user.email, row.calendar_id)).length === 2, 30000, 200);
+    expect(await microsoftEmulator.events(user.email)).toEqual([]);
+    await microsoftEmulator.clearFaults(user.email);
+  });
+
+  test('calendarMode "primary": the primary calendar, active at once, nothing made', async () => {
+    const world = await TenantWorld.create(stack.apiUrl, { calendarMode: 'primary' });
+    expect((await world.call('GET', '/v1/settings')).body.calendarMode).toBe('primary');
+    expect((await world.call('PUT', '/v1/settings', { calendarMode: 'shared' })).status).toBe(400);
+    await seed(world, 'xia');
+    const user = await googleEmulator.createUser('xia');
+    const link = await attach(world, 'xia', 'google', user);
+    expect(link).toMatchObject({ status: 'active', calendarId: user.email });
+    await world.linkConnected(link.id);
+    await waitUntil('backfill', async () => (await googleEmulator.liveEvents(user.email)).length === 2, 30000, 200);
+    expect(await googleEmulator.calendars(user.email)).toHaveLength(1);
+  });
+});

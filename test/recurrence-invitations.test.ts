@@ -1,0 +1,66 @@
+import ICAL from 'ical.js';
+import { DateTime } from 'luxon';
+import { waitUntil } from './helpers/api';
+import { useAppStackWithSmtp, type TestSmtpServer } from './helpers/smtp';
+import { TenantWorld } from './helpers/world';
+
+const ZONE = 'Europe/Madrid';
+let smtp: TestSmtpServer;
+
+/**
+ * The occurrences a calendar client would show for a received invitation: ical.js expands the
+ * series (RRULE, EXDATE) and puts each RECURRENCE-ID event in its occurrence's place.
+ */
+function occurrencesOf(ics: string): Array<[start: string, summary: string]> {
+  const calendar = new ICAL.Component(ICAL.parse(ics));
+  for (const tz of calendar.getAllSubcomponents('vtimezone')) ICAL.TimezoneService.register(tz);
+  const reparsed = new ICAL.Component(ICAL.parse(ics));
+  const vevents = reparsed.getAllSubcomponents('vevent');
+  const master = new ICAL.Event(vevents.find((v) => !v.hasProperty('recurrence-id'))!, { exceptions: vevents.filter((v) => v.hasProperty('recurrence-id')).map((v) => new ICAL.Event(v)) });
+  const out: Array<[string, string]> = [];
+  const it = master.iterator();
+  for (let next = it.next(); next && out.length < 20; next = it.next()) {
+    const details = master.getOccurrenceDetails(next);
+    out.push([DateTime.fromJSDate(details.startDate.toJSDate()).setZone(ZONE).toFormat("yyyy-MM-dd'T'HH:mm"), details.item.summary]);
+  }
+  return out;
+}
+
+/** API → appointmentSync → sendClientInvitation → a real SMTP server: the client's invitation of a series. */
+describe('client invitations of a recurring appointment', () => {
+  const mail = useAppStackWithSmtp('Calsync <invitations@calsync.test>');
+  const stack = mail.stack;
+  beforeAll(() => {
+    smtp = mail.server();
+  });
+
+  test('the invitation carries the rule, the cancelled occurrence and the moved one', async () => {
+    const world = await TenantWorld.create(stack.apiUrl, { clientInvitations: { enabled: true }, businessName: 'Barber', organizerEmail: 'desk@barber.test' });
+    await world.staffWithGoogle('sam');
+    const client = 'ana.series@client.test';
+    const first = DateTime.now().setZone(ZONE).plus({ days: 7 }).set({ hour: 10, minute: 0, second: 0, millisecond: 0 });
+    const day = ['', 'MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'][first.weekday];
+    const fmt = (d: DateTime) => d.toFormat("yyyy-MM-dd'T'HH:mm");
+    const moved = first.plus({ weeks: 1, days: 1 }).set({ hour: 16 });
+    const put = await world.call('PUT', '/v1/appointments/s-1', {
+      revision: 1, start: fmt(first), end: fmt(first.plus({ hours: 1 })), timeZone: ZONE, locationTimeZone: ZONE, clientEmail: client,
+      title: 'Haircut', staffIds: ['sam'],
+      recurrence: {
+        rrule: `FREQ=WEEKLY;BYDAY=${day};COUNT=4`,
+        exceptions: [
+          { originalStart: first.plus({ weeks: 1 }).toISODate(), start: fmt(moved), end: fmt(moved.plus({ hours: 1 })), title: 'Haircut (moved)' },
+          { originalStart: first.plus({ weeks: 2 }).toISODate(), cancelled: true },
+        ],
+      },
+    });
+    expect(put.status).toBe(202);
+    await world.waitSynced('s-1', 1);
+    const [mail] = await waitUntil('the invitation', async () => (smtp.to(client).length ? smtp.to(client) : undefined));
+    const ics = mail!.parsed.attachments.find((a) => a.contentType === 'text/calendar')!.content.toString('utf8');
+    expect(occurrencesOf(ics)).toEqual([
+      [fmt(first), 'Haircut – Barber'],
+      [fmt(moved), 'Haircut (moved) – Barber'],
+      [fmt(first.plus({ weeks: 3 })), 'Haircut – Barber'],
+    ]);
+  });
+});

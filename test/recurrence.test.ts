@@ -1,0 +1,198 @@
+import { DateTime } from 'luxon';
+import { controlCall, googleEmulator, microsoftEmulator } from './helpers/emulator';
+import { waitUntil } from './helpers/api';
+import { useAppStack } from './helpers/stack';
+import { TenantWorld, testDb } from './helpers/world';
+
+const ZONE = 'Europe/Madrid';
+const googleControl = controlCall(() => process.env.GOOGLE_EMULATOR_URL!);
+const graphControl = controlCall(() => process.env.MICROSOFT_EMULATOR_URL!);
+
+/** What a calendar shows of one occurrence: its original date, its local start–end and its title. */
+type Shown = [original: string, start: string, end: string, title: string];
+const local = (iso: string, zone = 'utc') => DateTime.fromISO(iso, { zone }).setZone(ZONE).toFormat("yyyy-MM-dd'T'HH:mm");
+
+/** events.instances of the Google emulator (exceptions in place, cancelled ones absent). */
+async function googleInstances(calendarId: string, eventId: string): Promise<Shown[]> {
+  const page = await googleControl<{ items: any[] }>('GET', `/_emulator/calendars/${encodeURIComponent(calendarId)}/events/${eventId}/instances`);
+  return page.items.map((i) => [local(i.originalStartTime.dateTime).slice(0, 10), local(i.start.dateTime), local(i.end.dateTime), i.summary]);
+}
+
+/** The Graph emulator's occurrences of a series in a window (as calendarView shows them). */
+async function graphInstances(email: string, seriesId: string, from: DateTime, to: DateTime): Promise<Shown[]> {
+  const page = await graphControl<{ items: any[] }>(
+    'GET',
+    `/_emulator/users/${encodeURIComponent(email)}/calendars/calendar/events/${encodeURIComponent(seriesId)}/instances?from=${encodeURIComponent(from.toISO()!)}&to=${encodeURIComponent(to.toISO()!)}`,
+  );
+  return page.items
+    .map((i): Shown => [local(i.originalStart).slice(0, 10), local(i.start.dateTime), local(i.end.dateTime), i.subject])
+    .sort((a, b) => a[0].localeCompare(b[0]));
+}
+
+/** API → appointmentSync → Google (series + EXDATE + instance overrides) and Graph (seriesMaster + occurrence exceptions). */
+describe('recurring appointments', () => {
+  const stack = useAppStack();
+
+  test('bad recurrences are 400s that name the field', async () => {
+    const world = await TenantWorld.create(stack.apiUrl);
+    await world.call('PUT', '/v1/staff/anna', { name: 'Anna' });
+    const first = DateTime.now().setZone(ZONE).plus({ days: 7 }).set({ hour: 10, minute: 0, second: 0, millisecond: 0 });
+    const day = ['', 'MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'][first.weekday];
+    const body = (recurrence: unknown) => ({
+      revision: 1, start: first.toFormat("yyyy-MM-dd'T'HH:mm"), end: first.plus({ hours: 1 }).toFormat("yyyy-MM-dd'T'HH:mm"), timeZone: ZONE,
+      title: 'Haircut', staffIds: ['anna'], recurrence,
+    });
+    const put = async (recurrence: unknown) => {
+      const res = await world.call('PUT', '/v1/appointments/r-bad', body(recurrence));
+      return [res.status, res.body.message];
+    };
+    expect(await put({ rrule: 'FREQ=WEEKLY;BYDAY=XX' })).toEqual([400, 'recurrence.rrule: is not a valid RRULE (invalid BYDAY value "XX")']);
+    expect(await put({ rrule: 'FREQ=HOURLY' })).toEqual([400, 'recurrence.rrule: FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY']);
+    expect((await put({ rrule: `FREQ=MONTHLY;BYSETPOS=1;BYDAY=${day}` }))[1]).toMatch(/^recurrence\.rrule: uses BYSETPOS, which calendars cannot all hold/);
+    expect((await put({ rrule: `FREQ=WEEKLY;BYDAY=1${day}` }))[1]).toBe('recurrence.rrule: a WEEKLY rule takes only plain weekdays in BYDAY');
+    const otherDay = day === 'MO' ? 'TU' : 'MO';
+    expect(await put({ rrule: `FREQ=WEEKLY;BYDAY=${otherDay}` })).toEqual([400, "recurrence.rrule: must include the appointment's start (start is not on the rule's pattern)"]);
+    const notAnOccurrence = first.plus({ days: 8 }).toISODate();
+    expect(await put({ rrule: `FREQ=WEEKLY;BYDAY=${day}`, exceptions: [{ originalStart: notAnOccurrence, cancelled: true }] })).toEqual([
+      400, `recurrence.exceptions[0].originalStart: is not an occurrence of the series (no occurrence on ${notAnOccurrence})`,
+    ]);
+    expect((await put({ rrule: `FREQ=WEEKLY;BYDAY=${day}`, exceptions: [{ originalStart: first.plus({ days: 7 }).toISO(), cancelled: true, title: 'x' }] }))[1]).toBe(
+      'recurrence.exceptions[0].cancelled: a cancelled occurrence takes no start, end or title',
+    );
+    expect((await world.call('GET', '/v1/appointments/r-bad')).status).toBe(404);
+  });
+
+  test('a weekly appointment with a moved and a cancelled occurrence, in Google and Microsoft calendars; series edits keep the exceptions', async () => {
+    const world = await TenantWorld.create(stack.apiUrl);
+    const anna = await world.staffWithGoogle('anna');
+    const ben = await world.staffWithMicrosoft('ben');
+
+    // Six weekly visits at 10:00 from a week ahead; the second moves to the next day 15:00, the third is cancelled.
+    const first = DateTime.now().setZone(ZONE).plus({ days: 7 }).set({ hour: 10, minute: 0, second: 0, millisecond: 0 });
+    const day = ['', 'MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'][first.weekday];
+    const week = (n: number) => first.plus({ weeks: n });
+    const fmt = (d: DateTime) => d.toFormat("yyyy-MM-dd'T'HH:mm");
+    const moved = week(1).plus({ days: 1 }).set({ hour: 15 });
+    const exceptions = [
+      { originalStart: week(1).toISO(), start: fmt(moved), end: fmt(moved.plus({ hours: 1 })), title: 'Haircut (moved)' },
+      { originalStart: week(2).toISO(), cancelled: true },
+    ];
+    const body = (revision: number, hour: number, title: string, extra: unknown[] = []) => ({
+      revision, start: fmt(first.set({ hour })), end: fmt(first.set({ hour: hour + 1 })), timeZone: ZONE, title, clientName: 'Ana García',
+      staffIds: ['anna', 'ben'], recurrence: { rrule: `FREQ=WEEKLY;BYDAY=${day};COUNT=6`, exceptions: [...exceptions, ...extra] },
+    });
+    const put = await world.call('PUT', '/v1/appointments/r-1', body(1, 10, 'Haircut'));
+    expect(put.status).toBe(202);
+    await world.waitSynced('r-1', 1);
+
+    const onPattern = (n: number, hour: number, title: string): Shown => [week(n).toISODate()!, fmt(week(n).set({ hour })), fmt(week(n).set({ hour: hour + 1 })), title];
+    const movedShown: Shown = [week(1).toISODate()!, fmt(moved), fmt(moved.plus({ hours: 1 })), 'Haircut (moved) – Ana García'];
+    const expected = (hour: number, title: string): Shown[] => [onPattern(0, hour, title), movedShown, onPattern(3, hour, title), onPattern(4, hour, title), onPattern(5, hour, title)];
+
+    // Google: one recurring event (RRULE + EXDATE), the moved occurrence an instance override.
+    const googleSeries = async () => {
+      const live = (await googleControl<{ items: any[] }>('GET', `/_emulator/calendars/${encodeURIComponent(anna.calendarId)}/events`)).items.filter((e) => e.status !== 'cancelled');
+      return { master: live.filter((e) => !e.recurringEventId), overrides: live.filter((e) => e.recurringEventId) };
+    };
+    const { master, overrides } = await googleSeries();
+    expect(master).toHaveLength(1);
+    expect(master[0].recurrence).toEqual([`RRULE:FREQ=WEEKLY;BYDAY=${day};COUNT=6`, `EXDATE;TZID=${ZONE}:${week(2).toFormat("yyyyMMdd'T'HHmmss")}`]);
+    expect(overrides.map((o: any) => [o.id, o.recurringEventId])).toEqual([[`${master[0].id}_${week(1).toUTC().toFormat("yyyyMMdd'T'HHmmss'Z'")}`, master[0].id]]);
+    expect(await googleInstances(anna.calendarId, master[0].id)).toEqual(expected(10, 'Haircut – Ana García'));
+
+    // Microsoft: one seriesMaster with a weekly pattern, the moved occurrence an exception, the cancelled one gone.
+    const graphEvents = await microsoftEmulator.events(ben.email);
+    expect(graphEvents).toHaveLength(1);
+    const series = graphEvents[0]! as any;
+    expect(series.recurrence).toMatchObject({
+      pattern: { type: 'weekly', interval: 1, daysOfWeek: [first.setLocale('en').weekdayLong!.toLowerCase()] },
+      range: { type: 'numbered', numberOfOccurrences: 6, startDate: first.toISODate() },
+    });
+    const windowFrom = first.minus({ days: 1 });
+    const windowTo = first.plus({ weeks: 8 });
+    expect(await graphInstances(ben.email, series.id, windowFrom, windowTo)).toEqual(expected(10, 'Haircut – Ana García'));
+
+    // Busy time counts the occurrences (the moved one at its new time, not the cancelled one).
+    const busy = await world.call('GET', `/v1/staff/anna/busy?from=${encodeURIComponent(windowFrom.toISO()!)}&to=${encodeURIComponent(windowTo.toISO()!)}&timeZone=${ZONE}`);
+    expect(busy.status).toBe(200);
+    expect(busy.body.intervals.filter((i: any) => i.source === 'appointment').map((i: any) => local(i.start, ZONE))).toEqual(expected(10, '').map((s) => s[1]));
+
+    // Ben's busy time too; the import brings the series' occurrences back from Outlook (Graph's delta
+    // has no extended properties), and they are known as calsync's own by their series id.
+    await waitUntil('the import saw the series', async () => {
+      const row = await testDb()('imported_busy').where({ tenant_id: world.tenantId, staff_id: 'ben' }).count('* as n').first();
+      return Number(row?.n) >= 5;
+    });
+    const benBusy = await world.call('GET', `/v1/staff/ben/busy?from=${encodeURIComponent(windowFrom.toISO()!)}&to=${encodeURIComponent(windowTo.toISO()!)}&timeZone=${ZONE}`);
+    expect(benBusy.body.intervals.map((i: any) => [i.source, local(i.start, ZONE)])).toEqual(expected(10, '').map((s) => ['appointment', s[1]]));
+
+    // The series moves to 11:00 with a new title: the exceptions stay (keyed by their dates).
+    await world.call('PUT', '/v1/appointments/r-1', body(2, 11, 'Colour'));
+    await world.waitSynced('r-1', 2);
+    expect(await googleInstances(anna.calendarId, master[0].id)).toEqual(expected(11, 'Colour – Ana García'));
+    expect(await graphInstances(ben.email, series.id, windowFrom, windowTo)).toEqual(expected(11, 'Colour – Ana García'));
+
+    // One more occurrence changed (the fifth, to 12:00): only it changes.
+    const fifth = week(4).set({ hour: 12 });
+    await world.call('PUT', '/v1/appointments/r-1', body(3, 11, 'Colour', [{ originalStart: week(4).toISODate(), start: fmt(fifth), end: fmt(fifth.plus({ hours: 1 })) }]));
+    await world.waitSynced('r-1', 3);
+    const withFifth = expected(11, 'Colour – Ana García');
+    withFifth[3] = [week(4).toISODate()!, fmt(fifth), fmt(fifth.plus({ hours: 1 })), 'Colour – Ana García'];
+    expect(await googleInstances(anna.calendarId, master[0].id)).toEqual(withFifth);
+    expect(await graphInstances(ben.email, series.id, windowFrom, windowTo)).toEqual(withFifth);
+
+    // And back on the pattern when the CRM drops that exception.
+    await world.call('PUT', '/v1/appointments/r-1', body(4, 11, 'Colour'));
+    await world.waitSynced('r-1', 4);
+    expect(await googleInstances(anna.calendarId, master[0].id)).toEqual(expected(11, 'Colour – Ana García'));
+    expect(await graphInstances(ben.email, series.id, windowFrom, windowTo)).toEqual(expected(11, 'Colour – Ana García'));
+
+    // The staff feed carries the series, its cancelled occurrence and the changed one.
+    const feed = await world.call('POST', '/v1/staff/anna/feeds', {});
+    const ics = (await (await fetch(feed.body.url)).text()).replace(/\r\n /g, '');
+    expect(ics).toContain(`RRULE:FREQ=WEEKLY;BYDAY=${day};COUNT=6`);
+    expect(ics).toContain(`EXDATE:${week(2).set({ hour: 11 }).toUTC().toFormat("yyyyMMdd'T'HHmmss'Z'")}`);
+    expect(ics).toMatch(new RegExp(`RECURRENCE-ID(;TZID=${ZONE})?:${week(1).set({ hour: 11 }).toFormat("yyyyMMdd'T'HHmmss")}`));
+    expect(ics.match(/BEGIN:VEVENT/g)).toHaveLength(2);
+
+    // Cancelling the appointment removes the whole series, exceptions included.
+    const cancel = await world.call('POST', '/v1/appointments/r-1/cancel', {});
+    expect(cancel.status).toBe(202);
+    await world.waitSynced('r-1', 5);
+    await waitUntil('series gone', async () => {
+      const google = await googleSeries();
+      const graph = await microsoftEmulator.events(ben.email);
+      return google.master.length === 0 && google.overrides.length === 0 && graph.length === 0;
+    });
+  });
+
+  test('a series made a single appointment again, then deleted: gone everywhere', async () => {
+    const world = await TenantWorld.create(stack.apiUrl);
+    const anna = await world.staffWithGoogle('anna');
+    const ben = await world.staffWithMicrosoft('ben');
+    const first = DateTime.now().setZone(ZONE).plus({ days: 2 }).set({ hour: 9, minute: 0, second: 0, millisecond: 0 });
+    const fmt = (d: DateTime) => d.toFormat("yyyy-MM-dd'T'HH:mm");
+    const put = await world.call('PUT', '/v1/appointments/r-2', {
+      revision: 1, start: fmt(first), end: fmt(first.plus({ minutes: 30 })), timeZone: ZONE, title: 'Check-up', staffIds: ['anna', 'ben'],
+      recurrence: { rrule: 'FREQ=DAILY;INTERVAL=2', exceptions: [{ originalStart: first.plus({ days: 2 }).toISODate(), start: fmt(first.plus({ days: 2, hours: 3 })) }] },
+    });
+    expect(put.status).toBe(202);
+    await world.waitSynced('r-2', 1);
+    expect((await googleEmulator.liveEvents(anna.calendarId)).length).toBe(2); // the series and its one override
+    expect((await microsoftEmulator.events(ben.email)).length).toBe(1);
+
+    // No longer a series: one event again in both calendars.
+    const single = await world.call('PUT', '/v1/appointments/r-2', { revision: 2, start: fmt(first), end: fmt(first.plus({ minutes: 30 })), timeZone: ZONE, title: 'Check-up', staffIds: ['anna', 'ben'] });
+    expect(single.status).toBe(202);
+    await world.waitSynced('r-2', 2);
+    const googleLive = await googleEmulator.liveEvents(anna.calendarId);
+    expect(googleLive.map((e: any) => [e.recurrence ?? null, e.recurringEventId ?? null])).toEqual([[null, null]]);
+    const graphLive = await microsoftEmulator.events(ben.email);
+    expect(graphLive.map((e: any) => e.recurrence)).toEqual([null]);
+
+    expect((await world.call('DELETE', '/v1/appointments/r-2')).status).toBe(202);
+    await world.waitSynced('r-2', 3);
+    expect(await googleEmulator.liveEvents(anna.calendarId)).toEqual([]);
+    expect(await microsoftEmulator.events(ben.email)).toEqual([]);
+  });
+});
