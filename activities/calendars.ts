@@ -56,8 +56,12 @@ export async function provisionCalendar(deps: ActivityDeps, input: { tenantId: s
   let owned = false;
   if ((tenant?.settings?.calendarMode ?? 'dedicated') === 'dedicated') {
     const name: string = tenant?.settings?.businessName ?? tenant?.name ?? 'calsync';
-    calendarId = await asLinkAccount(deps, link, async (provider) => (await provider.findCalendar(name)) ?? (await provider.createCalendar(name)));
-    owned = true;
+    const found = await asLinkAccount(deps, link, async (provider) => {
+      const ours = await provider.findCalendar(name);
+      return ours ? { calendarId: ours, owned: true } : provider.createCalendar(name);
+    });
+    ({ calendarId, owned } = found);
+    if (!owned) deps.logger.warn({ linkId: link.id }, "the account already has a calendar of the business's name that calsync did not make: its events go there, and disconnecting never deletes it");
   }
   await deps.db('calendar_links').where({ id: link.id }).update({
     calendar_id: calendarId,

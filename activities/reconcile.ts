@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { passSummary, type PassRow, type ReconcilePassSummary } from '../lib/reconcileTypes';
+import { passSummary, type PassCalendar, type PassRow, type ReconcilePassSummary } from '../lib/reconcileTypes';
 import type { DesiredAppointment } from '../lib/types';
 import { driftedFields } from '../providers/drift';
 import { ProviderError } from '../providers/errors';
@@ -48,8 +48,41 @@ export async function beginReconcilePass(
       .returning('*');
     return { stop: false, skipped: passSummary(row) };
   }
-  await deps.db('reconcile_passes').insert({ ...base, state: 'running' });
+  await deps.db('reconcile_passes').insert({ ...base, state: 'running', calendars: JSON.stringify(await calendarsOfLink(deps, link)) });
   return { stop: false, passId: base.id };
+}
+
+/** Every remote calendar the link writes to, its own first; a team calendar on the link's own calendar is that one. */
+async function calendarsOfLink(deps: ActivityDeps, link: LinkRow): Promise<PassCalendar[]> {
+  const own: PassCalendar = { calendarId: link.calendar_id, targetKey: targetKeyFor(link) };
+  const teams = await deps.db('team_calendars').where({ tenant_id: link.tenant_id, link_id: link.id }).orderBy('id').select('id', 'remote_calendar_id');
+  const byKey = new Map([[own.targetKey, own]]);
+  for (const team of teams) {
+    const calendarId = team.remote_calendar_id ?? link.calendar_id;
+    const targetKey = targetKeyFor({ ...link, calendar_id: calendarId });
+    if (!byKey.has(targetKey)) byKey.set(targetKey, { calendarId, targetKey, teamCalendarId: team.id });
+  }
+  return [...byKey.values()];
+}
+
+/** The pass's calendars; a pass begun before team calendars were covered has the link's own only. */
+function passCalendars(pass: PassRow, link: LinkRow): PassCalendar[] {
+  return pass.calendars?.length ? pass.calendars : [{ calendarId: link.calendar_id, targetKey: pass.target_key }];
+}
+
+// The workflow carries one opaque page token; it names the calendar being listed and the provider's
+// token within it. A token without the prefix is a provider token of the first calendar (a pass
+// that was paging when this changed).
+const CALENDAR_TOKEN = /^calsync-calendar-(\d+)\|(.*)$/s;
+
+function decodePageToken(token: string | undefined): { index: number; providerToken?: string } {
+  const m = token ? CALENDAR_TOKEN.exec(token) : null;
+  if (!m) return { index: 0, providerToken: token };
+  return { index: Number(m[1]), providerToken: m[2] || undefined };
+}
+
+function encodePageToken(index: number, providerToken?: string): string {
+  return `calsync-calendar-${index}|${providerToken ?? ''}`;
 }
 
 interface PassContext {
@@ -93,9 +126,14 @@ export async function reconcilePage(
   input: { tenantId: string; passId: string; pageToken?: string; pageSize: number },
 ): Promise<{ nextPageToken?: string }> {
   const { pass, link, provider } = await openPass(deps, input.tenantId, input.passId);
+  const calendars = passCalendars(pass, link);
+  const { index, providerToken } = decodePageToken(input.pageToken);
+  const calendar = calendars[index];
+  if (!calendar) throw ApplicationFailure.nonRetryable(`reconcile pass ${pass.id} has no calendar ${index}`, 'bad_page_token');
+  const targetKey = calendar.targetKey;
   let page;
   try {
-    page = await provider.listOwnedEvents(link.calendar_id, ownerTag(pass.tenant_id, pass.target_key), { pageToken: input.pageToken, pageSize: input.pageSize });
+    page = await provider.listOwnedEvents(calendar.calendarId, ownerTag(pass.tenant_id, targetKey), { pageToken: providerToken, pageSize: input.pageSize });
   } catch (err) {
     return providerFailure(deps, link, err);
   }
@@ -105,7 +143,7 @@ export async function reconcilePage(
   const ids = [...new Set(page.events.map(appointmentOf).filter((id): id is string => id !== undefined))];
   const [appointments, targets] = await Promise.all([
     deps.db('appointments').where({ tenant_id: pass.tenant_id }).whereIn('id', ids).select('id', 'revision', 'deleted_at', 'end_at', 'desired'),
-    deps.db('appointment_targets').where({ tenant_id: pass.tenant_id, target_key: pass.target_key }).whereIn('appointment_id', ids),
+    deps.db('appointment_targets').where({ tenant_id: pass.tenant_id, target_key: targetKey }).whereIn('appointment_id', ids),
   ]);
   const appointmentById = new Map(appointments.map((a: any) => [a.id, a]));
   const targetById = new Map(targets.map((t: any) => [t.appointment_id, t]));
@@ -171,7 +209,7 @@ export async function reconcilePage(
     let outcome;
     const startedAt = Date.now();
     try {
-      outcome = await provider.deleteEventById(link.calendar_id, orphan.event.remoteId);
+      outcome = await provider.deleteEventById(calendar.calendarId, orphan.event.remoteId);
     } catch (err) {
       return providerFailure(deps, link, err);
     }
@@ -179,7 +217,7 @@ export async function reconcilePage(
     await deps.db('sync_log').insert({
       tenant_id: pass.tenant_id,
       appointment_id: orphan.appointmentId ?? `(untagged)`,
-      target_key: pass.target_key,
+      target_key: targetKey,
       provider: link.provider,
       action: 'reconcile',
       result: 'orphan_removed',
@@ -190,16 +228,17 @@ export async function reconcilePage(
     });
     Context.current().heartbeat();
   }
-  const acted = await handleDrift(deps, pass, link.provider, drifts);
+  const acted = await handleDrift(deps, { ...pass, target_key: targetKey }, link.provider, drifts);
 
   observe(link.provider, { ...counts, restore_requested: acted.restoreRequested, drift_recorded: acted.driftRecorded });
   await deps.db.transaction(async (trx) => {
-    if (seen.length) await trx('reconcile_seen').insert(seen.map((appointment_id) => ({ pass_id: pass.id, appointment_id }))).onConflict().ignore();
+    if (seen.length) await trx('reconcile_seen').insert(seen.map((appointment_id) => ({ pass_id: pass.id, target_key: targetKey, appointment_id }))).onConflict().ignore();
     await trx('reconcile_passes')
       .where({ id: pass.id })
       .increment({ ...counts, pages: 1, restore_requested: acted.restoreRequested, drift_recorded: acted.driftRecorded });
   });
-  return { nextPageToken: page.nextPageToken };
+  if (page.nextPageToken) return { nextPageToken: encodePageToken(index, page.nextPageToken) };
+  return { nextPageToken: index + 1 < calendars.length ? encodePageToken(index + 1) : undefined };
 }
 
 /**
@@ -213,56 +252,44 @@ export async function finishReconcilePass(
   input: { tenantId: string; passId: string; batchSize: number; pauseMs: number },
 ): Promise<ReconcilePassSummary> {
   const { pass, link, provider } = await openPass(deps, input.tenantId, input.passId);
-  const candidates = await deps.db('appointment_targets as t')
-    .join('appointments as a', function () {
-      this.on('a.tenant_id', 't.tenant_id').andOn('a.id', 't.appointment_id');
-    })
-    .where({ 't.tenant_id': pass.tenant_id, 't.target_key': pass.target_key, 't.state': 'synced', 't.remote_exists': true })
-    .whereIn('t.applied_mode', ['upsert', 'markCancelled'])
-    .whereNotNull('t.remote_id')
-    .where('t.updated_at', '<', pass.started_at)
-    .whereRaw('t.applied_revision = a.revision')
-    .whereNull('a.deleted_at')
-    .where(notEndedBy(new Date(), 'a'))
-    .whereNotExists(function () {
-      this.select(1).from('reconcile_seen as s').where('s.pass_id', pass.id).whereRaw('s.appointment_id = t.appointment_id');
-    })
-    .orderBy('t.appointment_id')
-    .select('t.appointment_id', 't.remote_id', 't.updated_at', 't.applied_mode', 'a.desired');
-  const owner = ownerTag(pass.tenant_id, pass.target_key);
   const counts = { missing: 0, changed: 0, untagged: 0, in_step: 0, restore_requested: 0, drift_recorded: 0 };
-  for (let i = 0; i < candidates.length; i += input.batchSize) {
-    if (i > 0) await new Promise((resolve) => setTimeout(resolve, input.pauseMs));
-    const drifts: Drift[] = [];
-    for (const m of candidates.slice(i, i + input.batchSize)) {
-      let observed: ObservedEvent | undefined;
-      try {
-        observed = await provider.getEventById(link.calendar_id, m.remote_id);
-      } catch (err) {
-        return providerFailure(deps, link, err);
-      }
-      const base = { appointmentId: m.appointment_id, desired: m.desired, remoteId: m.remote_id, targetUpdatedAt: m.updated_at };
-      if (!observed) {
-        counts.missing++;
-        drifts.push({ ...base, code: 'deleted_by_hand' });
-        continue;
-      }
-      const fields = driftedFields(observed, expectedContent(m.desired, m.applied_mode));
-      if (fields.length > 0) {
-        counts.changed++;
-        drifts.push({ ...base, code: 'changed_by_hand', fields });
-      } else {
-        counts.in_step++;
-        if (observed.owner !== owner) {
-          counts.untagged++;
-          drifts.push({ ...base, code: 'owner_tag_missing' });
+  let batches = 0;
+  for (const calendar of passCalendars(pass, link)) {
+    const candidates = await unseenTargets(deps, pass, calendar.targetKey);
+    const owner = ownerTag(pass.tenant_id, calendar.targetKey);
+    for (let i = 0; i < candidates.length; i += input.batchSize) {
+      if (batches++ > 0) await new Promise((resolve) => setTimeout(resolve, input.pauseMs));
+      const drifts: Drift[] = [];
+      for (const m of candidates.slice(i, i + input.batchSize)) {
+        let observed: ObservedEvent | undefined;
+        try {
+          observed = await provider.getEventById(calendar.calendarId, m.remote_id);
+        } catch (err) {
+          return providerFailure(deps, link, err);
+        }
+        const base = { appointmentId: m.appointment_id, desired: m.desired, remoteId: m.remote_id, targetUpdatedAt: m.updated_at };
+        if (!observed) {
+          counts.missing++;
+          drifts.push({ ...base, code: 'deleted_by_hand' });
+          continue;
+        }
+        const fields = driftedFields(observed, expectedContent(m.desired, m.applied_mode));
+        if (fields.length > 0) {
+          counts.changed++;
+          drifts.push({ ...base, code: 'changed_by_hand', fields });
+        } else {
+          counts.in_step++;
+          if (observed.owner !== owner) {
+            counts.untagged++;
+            drifts.push({ ...base, code: 'owner_tag_missing' });
+          }
         }
       }
+      const acted = await handleDrift(deps, { ...pass, target_key: calendar.targetKey }, link.provider, drifts);
+      counts.restore_requested += acted.restoreRequested;
+      counts.drift_recorded += acted.driftRecorded;
+      Context.current().heartbeat();
     }
-    const acted = await handleDrift(deps, pass, link.provider, drifts);
-    counts.restore_requested += acted.restoreRequested;
-    counts.drift_recorded += acted.driftRecorded;
-    Context.current().heartbeat();
   }
   observe(link.provider, counts);
   const [row] = await deps.db.transaction(async (trx) => {
@@ -272,6 +299,32 @@ export async function finishReconcilePass(
   });
   deps.logger.info({ tenantId: pass.tenant_id, linkId: pass.link_id, pass: passSummary(row) }, 'reconcile pass completed');
   return passSummary(row);
+}
+
+/**
+ * The targets of one calendar that were in step before the pass began and whose event the listing
+ * did not show: each is looked up by its id.
+ */
+function unseenTargets(deps: ActivityDeps, pass: PassRow, targetKey: string) {
+  return deps.db('appointment_targets as t')
+    .join('appointments as a', function () {
+      this.on('a.tenant_id', 't.tenant_id').andOn('a.id', 't.appointment_id');
+    })
+    .where({ 't.tenant_id': pass.tenant_id, 't.target_key': targetKey, 't.state': 'synced', 't.remote_exists': true })
+    .whereIn('t.applied_mode', ['upsert', 'markCancelled'])
+    .whereNotNull('t.remote_id')
+    .where('t.updated_at', '<', pass.started_at)
+    .whereRaw('t.applied_revision = a.revision')
+    .whereNull('a.deleted_at')
+    .where(notEndedBy(new Date(), 'a'))
+    .whereNotExists(function () {
+      this.select(1)
+        .from('reconcile_seen as s')
+        .where({ 's.pass_id': pass.id, 's.target_key': targetKey })
+        .whereRaw('s.appointment_id = t.appointment_id');
+    })
+    .orderBy('t.appointment_id')
+    .select('t.appointment_id', 't.remote_id', 't.updated_at', 't.applied_mode', 'a.desired');
 }
 
 /** A pass whose listing could not be completed: nothing is judged missing. */

@@ -1,3 +1,4 @@
+import { ProviderError } from '../providers/errors';
 import type { ShareRole } from '../providers/types';
 import { accessTokenFor, type LinkRow } from './credentials';
 import type { ActivityDeps } from './deps';
@@ -11,6 +12,10 @@ export interface SharingOutcome {
   /** Members calsync knows no address for (no staff e-mail, no connected account). */
   withoutAddress: string[];
   skipped?: string;
+  /** Shares taken back from the calendar the team calendar was on before it moved. */
+  unsharedAtOldPlace?: number;
+  /** The team calendar moved away from an account calsync can no longer reach: its old shares stay there. */
+  oldPlaceUnreachable?: string;
 }
 
 /** Each member's address: the staff member's e-mail, else the account of their first live link. */
@@ -54,6 +59,15 @@ export async function shareTeamCalendar(deps: ActivityDeps, input: { tenantId: s
   }
 
   const remoteCalendarId: string = cal.remote_calendar_id ?? link.calendar_id;
+  // Rows shared before the place was recorded were shared where the calendar is now.
+  const sharedPlace = { linkId: cal.shared_link_id ?? link.id, calendarId: cal.shared_calendar_id ?? remoteCalendarId };
+  let sharedWith = cal.shared_with as string[];
+  if (sharedWith.length > 0 && (sharedPlace.linkId !== link.id || sharedPlace.calendarId !== remoteCalendarId)) {
+    Object.assign(outcome, await unshareOldPlace(deps, input.tenantId, sharedPlace, sharedWith));
+    // Taken back (or out of reach for good): a retry from here on shares only the new place.
+    await record({ shared_with: '[]', shared_link_id: link.id, shared_calendar_id: remoteCalendarId });
+    sharedWith = [];
+  }
   try {
     const provider = providerFor(deps, link, await accessTokenFor(deps, link));
     const existing = new Map((await provider.listShares(remoteCalendarId)).map((s) => [s.email, s]));
@@ -64,7 +78,7 @@ export async function shareTeamCalendar(deps: ActivityDeps, input: { tenantId: s
       else continue;
       await provider.share(remoteCalendarId, email, role, share?.id);
     }
-    for (const email of cal.shared_with as string[]) {
+    for (const email of sharedWith) {
       const share = existing.get(email);
       if (desired.has(email) || !share) continue;
       await provider.unshare(remoteCalendarId, share.id);
@@ -74,6 +88,46 @@ export async function shareTeamCalendar(deps: ActivityDeps, input: { tenantId: s
     await record({ sharing_error: String((err as Error)?.message ?? err).slice(0, 500) });
     return providerFailure(deps, link, err);
   }
-  await record({ shared_with: JSON.stringify([...desired.keys()]), sharing_error: null, shared_at: deps.db.fn.now() });
+  await record({
+    shared_with: JSON.stringify([...desired.keys()]),
+    shared_link_id: link.id,
+    shared_calendar_id: remoteCalendarId,
+    sharing_error: null,
+    shared_at: deps.db.fn.now(),
+  });
   return outcome;
+}
+
+/**
+ * The team calendar moved to another account or calendar: calsync's shares of the old one are taken
+ * back, so former members do not keep a calendar that no longer is the team's. An old account that
+ * is disconnected or needs re-authorisation cannot be reached; its shares are left and reported.
+ */
+async function unshareOldPlace(
+  deps: ActivityDeps,
+  tenantId: string,
+  place: { linkId: string; calendarId: string },
+  emails: string[],
+): Promise<Pick<SharingOutcome, 'unsharedAtOldPlace' | 'oldPlaceUnreachable'>> {
+  const oldLink: LinkRow | undefined = await deps.db('calendar_links').where({ tenant_id: tenantId, id: place.linkId }).first();
+  if (!oldLink || oldLink.status !== 'active') {
+    const why = `the calendar link ${place.linkId} it was on is ${oldLink?.status ?? 'gone'}`;
+    deps.logger.warn({ tenantId, linkId: place.linkId, shares: emails.length }, `team calendar moved; its old shares stay: ${why}`);
+    return { oldPlaceUnreachable: why };
+  }
+  let unshared = 0;
+  try {
+    const provider = providerFor(deps, oldLink, await accessTokenFor(deps, oldLink));
+    const existing = new Map((await provider.listShares(place.calendarId)).map((s) => [s.email, s]));
+    for (const email of emails) {
+      const share = existing.get(email);
+      if (!share) continue;
+      await provider.unshare(place.calendarId, share.id);
+      unshared++;
+    }
+  } catch (err) {
+    if (err instanceof ProviderError && err.status === 404) return { unsharedAtOldPlace: unshared, oldPlaceUnreachable: `the calendar ${place.calendarId} is gone` };
+    return providerFailure(deps, oldLink, err);
+  }
+  return { unsharedAtOldPlace: unshared };
 }

@@ -22,8 +22,17 @@ export interface ReconcilePassSummary {
   /** Events whose target was being written during the pass: left to the appointment workflow. */
   inFlight: number;
   pages: number;
+  /** The team calendars (by id) the pass covered besides the link's own calendar. */
+  teamCalendars: string[];
   startedAt: string;
   finishedAt: string | null;
+}
+
+/** A remote calendar a link's pass covers: the link's own, or a team calendar the link backs. */
+export interface PassCalendar {
+  calendarId: string;
+  targetKey: string;
+  teamCalendarId?: string;
 }
 
 /** A `reconcile_passes` row. */
@@ -46,6 +55,8 @@ export interface PassRow {
   untagged: number;
   in_flight: number;
   pages: number;
+  /** Fixed when the pass begins; null in passes begun before team calendars were covered. */
+  calendars: PassCalendar[] | null;
   started_at: Date;
   finished_at: Date | null;
 }
@@ -69,6 +80,7 @@ export function passSummary(row: PassRow): ReconcilePassSummary {
     untagged: row.untagged,
     inFlight: row.in_flight,
     pages: row.pages,
+    teamCalendars: (row.calendars ?? []).flatMap((c) => (c.teamCalendarId ? [c.teamCalendarId] : [])),
     startedAt: new Date(row.started_at).toISOString(),
     finishedAt: row.finished_at ? new Date(row.finished_at).toISOString() : null,
   };

@@ -108,8 +108,14 @@ export type { DesiredAppointment };
  * keeps one, calsync's marker) before one is made, so a retried or repeated provisioning never makes two.
  */
 export interface CalendarProvisioning {
+  /** calsync's own calendar of this name (carrying its marker): a calendar of the user's is never taken for it. */
   findCalendar(name: string): Promise<string | undefined>;
-  createCalendar(name: string): Promise<string>;
+  /**
+   * Makes calsync's calendar, marked as its own (`owned`). Where the provider refuses a second
+   * calendar of that name and the one there is not calsync's, that one is used without owning it:
+   * calsync then removes only its events from it, never the calendar.
+   */
+  createCalendar(name: string): Promise<{ calendarId: string; owned: boolean }>;
   deleteCalendar(calendarId: string): Promise<DeleteOutcome>;
 }
 

@@ -22,6 +22,11 @@ describe('link target calendars', () => {
     for (const id of ['d1', 'd2']) await world.waitSynced(id, 1);
   }
 
+  /** A new grant of an existing emulated Microsoft account (disconnecting revokes the earlier ones). */
+  const freshGrant = (email: string) =>
+    fetch(`${process.env.MICROSOFT_EMULATOR_URL}/_emulator/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email }) })
+      .then((r) => r.json() as Promise<{ email: string; refreshToken: string }>);
+
   const attach = async (world: TenantWorld, staffId: string, provider: 'google' | 'microsoft', user: { email: string; refreshToken: string }) => {
     const res = await world.call('POST', `/v1/staff/${staffId}/links/${provider}`, { accountEmail: user.email, refreshToken: user.refreshToken });
     expect(res.status).toBe(201);
@@ -84,6 +89,38 @@ describe('link target calendars', () => {
     await waitUntil('backfill', async () => (await microsoftEmulator.events(user.email, row.calendar_id)).length === 2, 30000, 200);
     expect(await microsoftEmulator.events(user.email)).toEqual([]);
     await microsoftEmulator.clearFaults(user.email);
+  });
+
+  test("microsoft: a calendar of the user's own with the business's name is written to, never taken for calsync's, never deleted", async () => {
+    const world = await productDefaultTenant('Taller Norte');
+    await seed(world, 'yan');
+    const user = await microsoftEmulator.createUser('yan');
+    const own = await microsoftEmulator.createCalendar(user.email, 'Taller Norte');
+    const link = await attach(world, 'yan', 'microsoft', user);
+    await world.linkConnected(link.id);
+    const row = await testDb()('calendar_links').where({ id: link.id }).first();
+    // Graph refuses a second calendar of that name; calsync writes to the user's, but does not own it.
+    expect(row).toMatchObject({ status: 'active', calendar_id: own.id, calendar_owned: false });
+    await waitUntil('backfill', async () => (await microsoftEmulator.events(user.email, own.id)).length === 2, 30000, 200);
+
+    await world.call('DELETE', `/v1/links/${link.id}`);
+    await (await temporalClient()).workflow.getHandle(`link:${world.tenantId}:${link.id}`).result();
+    // calsync's events leave; the calendar stays.
+    expect((await microsoftEmulator.calendars(user.email)).map((c) => c.name).sort()).toEqual(['Calendar', 'Taller Norte']);
+    expect(await microsoftEmulator.events(user.email, own.id)).toEqual([]);
+
+    // Another business on the same account: its calendar is made, marked, and found again by the marker.
+    const other = await productDefaultTenant('Taller Sur');
+    await seed(other, 'yan');
+    const first = await attach(other, 'yan', 'microsoft', await freshGrant(user.email));
+    await other.linkConnected(first.id);
+    const made = await testDb()('calendar_links').where({ id: first.id }).first();
+    expect(made).toMatchObject({ calendar_owned: true });
+    await other.call('PUT', '/v1/staff/zoe', { name: 'zoe' });
+    const second = await attach(other, 'zoe', 'microsoft', await freshGrant(user.email));
+    await other.linkConnected(second.id);
+    expect(await testDb()('calendar_links').where({ id: second.id }).first()).toMatchObject({ calendar_id: made.calendar_id, calendar_owned: true });
+    expect((await microsoftEmulator.calendars(user.email)).filter((c) => c.name === 'Taller Sur').map((c) => c.id)).toEqual([made.calendar_id]);
   });
 
   test('calendarMode "primary": the primary calendar, active at once, nothing made', async () => {

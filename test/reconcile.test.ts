@@ -1,7 +1,7 @@
 import { targetKeyFor } from '../activities/targets';
 import { ownerTag } from '../providers/eventContent';
 import { propertyId } from '../providers/microsoft/eventMapping';
-import { waitUntil } from './helpers/api';
+import { appointmentBody, waitUntil } from './helpers/api';
 import { controlCall } from './helpers/emulator';
 import { googleEmulator, microsoftEmulator, type GoogleEvent, type GraphEvent } from './helpers/emulator';
 import { freePort } from '../scripts/stack';
@@ -271,6 +271,55 @@ describe('reconciliation of calsync events', () => {
       expect(total(passes, 'missing') + total(passes, 'changed') + total(passes, 'driftRecorded')).toBe(0);
       expect((await reconcileLog(world, 'visit-1')).map((r) => [r.result, r.error_code])).toEqual([['restore_requested', 'owner_tag_missing']]);
       expect((await googleEmulator.events(finn.calendarId)).map((e) => [e.id, e.status])).toEqual([[original!.id, 'confirmed']]);
+    });
+
+    test("a team calendar is reconciled with the link that backs it: a hand deletion comes back, an orphan goes, the link's own calendar is covered too", async () => {
+      const world = await newWorld();
+      await world.call('PUT', '/v1/staff/frontdesk', { name: 'Front desk' });
+      const office = await googleEmulator.userWithSecondaryCalendar('Office');
+      const officeLink = await world.call('POST', '/v1/staff/frontdesk/links/google', { accountEmail: office.email, refreshToken: office.refreshToken });
+      await world.linkConnected(officeLink.body.id);
+      const link = await linkOf(world, 'frontdesk');
+      expect((await world.call('PUT', '/v1/calendars/office', { name: 'Office', linkId: link.id, remoteCalendarId: office.calendarId })).status).toBe(200);
+      // One appointment in the team calendar, one for the front desk's own (primary) calendar.
+      await world.call('PUT', '/v1/appointments/team-1', { ...appointmentBody({ revision: 1, staffIds: [], title: 'Team' }), calendarIds: ['office'] });
+      await world.put('own-1', { revision: 1, staffIds: ['frontdesk'], title: 'Own' });
+      await world.waitSynced('team-1', 1);
+      await world.waitSynced('own-1', 1);
+      const [teamEvent] = await live(office.calendarId);
+      const [ownEvent] = await live(office.email);
+      const teamKey = targetKeyFor({ ...link, calendar_id: office.calendarId });
+      expect(teamEvent!.extendedProperties?.private?.calsyncOwner).toBe(ownerTag(world.tenantId, teamKey));
+
+      const changedAt = new Date();
+      await googleControl('DELETE', `/_emulator/calendars/${encodeURIComponent(office.calendarId)}/events/${teamEvent!.id}`);
+      await handEdit(office.email, { id: ownEvent!.id, summary: 'Lunch' });
+      await googleControl('POST', `/_emulator/calendars/${encodeURIComponent(office.calendarId)}/events`, {
+        id: 'teamorphan01', summary: 'teamorphan01', start: teamEvent!.start, end: teamEvent!.end,
+        extendedProperties: { private: { calsyncId: `${world.tenantId}:ghost`, calsyncOwner: ownerTag(world.tenantId, teamKey) } },
+      });
+      await new Promise((resolve) => setTimeout(resolve, GRACE_MS + 200));
+      await completedPass(world, link.id, changedAt, { request: true });
+      await waitUntil('the team calendar back in step', async () => {
+        const events = await live(office.calendarId);
+        return events.length === 1 && events[0]!.id === teamEvent!.id;
+      }, 30000, 100);
+      await waitUntil('the own calendar back in step', async () => (await live(office.email))[0]?.summary === ownEvent!.summary, 30000, 100);
+      await restoreWritten(world, 'team-1');
+      await restoreWritten(world, 'own-1');
+
+      const passes = await passesSince(world, link.id, changedAt);
+      expect(passes.at(-1).teamCalendars).toEqual(['office']);
+      expect(total(passes, 'missing')).toBe(1);
+      expect(total(passes, 'changed')).toBe(1);
+      expect(total(passes, 'orphansRemoved')).toBe(1);
+      expect((await reconcileLog(world, 'team-1')).map((r) => [r.result, r.error_code, r.target_key])).toEqual([['restore_requested', 'deleted_by_hand', teamKey]]);
+      expect((await reconcileLog(world, 'own-1')).map((r) => [r.result, r.error_code, r.target_key])).toEqual([['restore_requested', 'changed_by_hand', targetKeyFor(link)]]);
+      expect((await reconcileLog(world, 'ghost')).map((r) => [r.result, r.remote_id, r.target_key])).toEqual([['orphan_removed', 'teamorphan01', teamKey]]);
+      // Both calendars settled: the next pass lists one event in each, in step.
+      const settled = await completedPass(world, link.id, new Date(), { request: true });
+      expect(settled).toMatchObject({ listed: 2, inStep: 2, missing: 0, changed: 0, orphansRemoved: 0, teamCalendars: ['office'] });
+      expect((await googleEmulator.events(office.calendarId)).filter((e) => e.status === 'confirmed').map((e) => e.id)).toEqual([teamEvent!.id]);
     });
 
     test('disconnecting the link ends its reconciliation', async () => {

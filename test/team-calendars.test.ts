@@ -1,24 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { googleEmulator, microsoftEmulator } from './helpers/emulator';
 import { appointmentBody, waitUntil } from './helpers/api';
 import { useAppStack } from './helpers/stack';
 import { TenantWorld } from './helpers/world';
-
-/** A second calendar in an emulated Google account, made the way a user would (calendars.insert). */
-async function secondaryGoogleCalendar(summary: string): Promise<{ email: string; refreshToken: string; accessToken: string; calendarId: string }> {
-  const res = await fetch(`${process.env.GOOGLE_EMULATOR_URL}/_emulator/users`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: `office-${randomUUID().slice(0, 8)}@example.test` }),
-  });
-  const user = (await res.json()) as { email: string; refreshToken: string; accessToken: string };
-  const created = await fetch(`${process.env.GOOGLE_EMULATOR_URL}/calendar/v3/calendars`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${user.accessToken}` },
-    body: JSON.stringify({ summary, timeZone: 'Europe/Madrid' }),
-  });
-  return { email: user.email, refreshToken: user.refreshToken, accessToken: user.accessToken, calendarId: ((await created.json()) as { id: string }).id };
-}
 
 /**
  * A tenant with Anna (Google) and Ben (Microsoft), and two accounts to back team calendars: the office
@@ -30,7 +13,7 @@ async function twoStaffAndTwoTeamAccounts(apiUrl: string) {
   const anna = await world.staffWithGoogle('anna');
   const ben = await world.staffWithMicrosoft('ben');
   await world.call('PUT', '/v1/staff/frontdesk', { name: 'Front desk' });
-  const office = await secondaryGoogleCalendar('Office');
+  const office = await googleEmulator.userWithSecondaryCalendar('Office');
   const officeLink = await world.call('POST', '/v1/staff/frontdesk/links/google', { accountEmail: office.email, refreshToken: office.refreshToken });
   await world.linkConnected(officeLink.body.id);
   const workshop = await world.staffWithMicrosoft('workshop');
@@ -153,6 +136,17 @@ describe('team calendars', () => {
     // Anna only reads now and Ben is no longer a member: his access goes, the accountant's stays.
     await saved('office', { name: 'Office', linkId: officeLink.body.id, remoteCalendarId: office.calendarId, members: [{ staffId: 'anna', access: 'read' }] });
     expect(await officeRules()).toEqual([['accountant@example.test', 'reader'], [anna.email, 'reader'], [office.email, 'owner']].sort((a, b) => a[0]!.localeCompare(b[0]!)));
+
+    // The office moves to another account's calendar: the old calendar loses calsync's shares, the new one gets them.
+    await world.call('PUT', '/v1/staff/frontdesk2', { name: 'Front desk 2' });
+    const office2 = await googleEmulator.userWithSecondaryCalendar('Office 2');
+    const office2Link = await world.call('POST', '/v1/staff/frontdesk2/links/google', { accountEmail: office2.email, refreshToken: office2.refreshToken });
+    await world.linkConnected(office2Link.body.id);
+    const movedTo = await saved('office', { name: 'Office', linkId: office2Link.body.id, remoteCalendarId: office2.calendarId, members: [{ staffId: 'anna', access: 'read' }] });
+    expect(movedTo).toMatchObject({ sharedWith: [anna.email], error: null });
+    expect(await officeRules()).toEqual([['accountant@example.test', 'reader'], [office.email, 'owner']].sort((a, b) => a[0]!.localeCompare(b[0]!)));
+    expect((await googleEmulator.acl(office2.calendarId)).map((r) => [r.scope.value, r.role]).sort((a, b) => String(a[0]).localeCompare(String(b[0]))))
+      .toEqual([[anna.email, 'reader'], [office2.email, 'owner']].sort((a, b) => a[0]!.localeCompare(b[0]!)));
 
     // Outlook: the workshop's default calendar, shared through calendarPermissions.
     await saved('workshop', { name: 'Workshop', linkId: workshop.linkId, members: [{ staffId: 'anna', access: 'write' }, { staffId: 'ben', access: 'read' }] });

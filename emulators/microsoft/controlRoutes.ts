@@ -55,6 +55,12 @@ export function controlRoutes(state: EmulatorState): Router {
     const email = userOr404(state, req, res);
     if (email) res.json({ calendars: store.calendarsOf(email).map(describeCalendar) });
   });
+  // A calendar the user made in Outlook (no app's marker on it).
+  router.post('/users/:email/calendars', (req, res) => {
+    const email = userOr404(state, req, res);
+    const body = email && parseBody(z.object({ name: z.string().min(1) }), req, res);
+    if (email && body) graphErrors(res, () => res.status(201).json(describeCalendar(store.createCalendar(email, { name: body.name }))));
+  });
   router.get('/users/:email/mail', (req, res) => {
     const email = userOr404(state, req, res);
     if (email) res.json({ items: store.sentMail.get(email) ?? [] });

@@ -4,7 +4,7 @@ import { runWithFaults, type ErrorWire, type OperationResult } from '../common/o
 import { GraphError, accessDenied, injected, invalidToken, sendGraphError } from './errors';
 import { preferredZone, renderEvent, type StoredEvent } from './eventRules';
 import { occurrenceRoutes } from './occurrenceRoutes';
-import { parseEventQuery } from './odata';
+import { parseCalendarFilter, parseEventQuery } from './odata';
 import type { EmulatorState } from './state';
 import type { Calendar } from './store';
 
@@ -120,15 +120,18 @@ export function graphRoutes(state: EmulatorState): Router {
       },
     };
   }));
-  mailbox.get('/calendars', route('calendars.list', (email, req) => ({
-    status: 200,
-    body: {
-      '@odata.context': `${host(req)}/v1.0/$metadata#users('${encodeURIComponent(email)}')/calendars`,
-      value: store.calendarsOf(email).map((c) => calendarResource(c, email, displayName(email))),
-    },
-  })));
+  mailbox.get('/calendars', route('calendars.list', (email, req) => {
+    const matches = parseCalendarFilter(typeof req.query.$filter === 'string' ? req.query.$filter : undefined);
+    return {
+      status: 200,
+      body: {
+        '@odata.context': `${host(req)}/v1.0/$metadata#users('${encodeURIComponent(email)}')/calendars`,
+        value: store.calendarsOf(email).filter((c) => matches(c.extended)).map((c) => calendarResource(c, email, displayName(email))),
+      },
+    };
+  }));
   mailbox.post('/calendars', route('calendars.create', (email, req) => {
-    const cal = store.createCalendar(email, req.body?.name);
+    const cal = store.createCalendar(email, req.body);
     // A create, for the 'firstInsert' fault: made, then answered 500 the first time.
     return { status: 201, body: calendarResource(cal, email, displayName(email)), applied: true, inserted: { calendarId: `calendars:${email}`, key: cal.name } };
   }));

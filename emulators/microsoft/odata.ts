@@ -74,23 +74,30 @@ function splitTopLevelAnd(text: string): string[] {
   return parts;
 }
 
-function parseClause(clause: string): (e: StoredEvent) => boolean {
+type ExtendedProperties = Map<string, { value: string }>;
+
+/** `singleValueExtendedProperties/Any(ep: ep/id eq '…' [and ep/value eq '…'])`, or undefined for another clause. */
+function extendedPropertyClause(clause: string): ((extended: ExtendedProperties) => boolean) | undefined {
   const any = /^singleValueExtendedProperties\/any\(\s*(\w+)\s*:\s*(.*)\)$/is.exec(clause);
-  if (any) {
-    const variable = any[1]!;
-    let id: string | undefined;
-    let value: string | undefined;
-    for (const c of readComparisons(any[2]!, 'and')) {
-      if (c.lhs === `${variable}/id`) id = canonicalPropertyId(c.value);
-      else if (c.lhs === `${variable}/value`) value = c.value;
-      else throw badFilter(`Unknown property "${c.lhs}" inside any().`);
-    }
-    if (id === undefined) throw badFilter('An extended property filter needs the property id.');
-    return (e) => {
-      const p = e.extended.get(id!);
-      return p !== undefined && (value === undefined || p.value === value);
-    };
+  if (!any) return undefined;
+  const variable = any[1]!;
+  let id: string | undefined;
+  let value: string | undefined;
+  for (const c of readComparisons(any[2]!, 'and')) {
+    if (c.lhs === `${variable}/id`) id = canonicalPropertyId(c.value);
+    else if (c.lhs === `${variable}/value`) value = c.value;
+    else throw badFilter(`Unknown property "${c.lhs}" inside any().`);
   }
+  if (id === undefined) throw badFilter('An extended property filter needs the property id.');
+  return (extended) => {
+    const p = extended.get(id!);
+    return p !== undefined && (value === undefined || p.value === value);
+  };
+}
+
+function parseClause(clause: string): (e: StoredEvent) => boolean {
+  const extended = extendedPropertyClause(clause);
+  if (extended) return (e) => extended(e.extended);
   const [only, ...more] = readComparisons(clause, 'and');
   if (!only || more.length > 0 || only.lhs !== 'subject') throw badFilter(`Unsupported filter "${clause}".`);
   return (e) => e.fields.subject === only.value;
@@ -126,4 +133,15 @@ export function parseEventQuery(query: Record<string, unknown>): EventQuery {
     top,
     skip,
   };
+}
+
+/** `$filter` on calendars: extended-property clauses joined by `and` (how calsync finds its own calendars). */
+export function parseCalendarFilter(filterText: string | undefined): (extended: ExtendedProperties) => boolean {
+  if (!filterText) return () => true;
+  const clauses = splitTopLevelAnd(filterText.trim()).map((clause) => {
+    const matcher = extendedPropertyClause(clause);
+    if (!matcher) throw badFilter(`Unsupported filter on calendars "${clause}".`);
+    return matcher;
+  });
+  return (extended) => clauses.every((c) => c(extended));
 }

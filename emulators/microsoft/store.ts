@@ -4,7 +4,7 @@ import { CalendarPermissions } from './calendarPermissions';
 import { expireUserAccessTokens, revokeUserTokens, tokenOwner } from '../common/tokens';
 import { GraphError, accessDenied, itemNotFound, invalidRequest } from './errors';
 import {
-  checkTimes, newCalendarId, newChangeKey, newEventId, newICalUId, randomB64, validateEventBody,
+  canonicalPropertyId, checkTimes, newCalendarId, newChangeKey, newEventId, newICalUId, randomB64, validateEventBody,
   type EmailAddress, type StoredEvent,
 } from './eventRules';
 import { EXCEPTIONS_FIELD, exceptionsOf, occurrenceById, parseOccurrenceId, type OccurrenceExceptions, type OccurrenceView } from './occurrences';
@@ -24,6 +24,8 @@ export interface Calendar {
   isDefault: boolean;
   changeKey: string;
   events: Map<string, StoredEvent>;
+  /** Single-value extended properties by normalised id (an app's marker on its own calendars). */
+  extended: Map<string, { id: string; value: string }>;
 }
 
 /** Mail Outlook sends on its own (invitations, cancellations): it always mails attendees. */
@@ -103,7 +105,7 @@ export class MicrosoftStore {
       const calendarId = newCalendarId();
       mailbox = { id: randomUUID(), email, displayName: displayName ?? email.split('@')[0]!, timeZone, defaultCalendarId: calendarId };
       this.mailboxes.set(email, mailbox);
-      this.calendars.set(calendarId, { id: calendarId, name: 'Calendar', owner: email, isDefault: true, changeKey: newChangeKey(), events: new Map() });
+      this.calendars.set(calendarId, { id: calendarId, name: 'Calendar', owner: email, isDefault: true, changeKey: newChangeKey(), events: new Map(), extended: new Map() });
     }
     const refreshToken = this.issueRefreshToken(email);
     return {
@@ -168,12 +170,20 @@ export class MicrosoftStore {
     return cal;
   }
 
-  createCalendar(email: string, name: unknown): Calendar {
+  createCalendar(email: string, body: unknown): Calendar {
+    const { name, singleValueExtendedProperties: properties } = (body ?? {}) as { name?: unknown; singleValueExtendedProperties?: unknown };
     if (typeof name !== 'string' || name.trim() === '') throw invalidRequest('A calendar needs a name.');
+    if (properties !== undefined && !Array.isArray(properties)) throw invalidRequest("Cannot read the value of property 'singleValueExtendedProperties': an array is expected.");
+    const extended = new Map<string, { id: string; value: string }>();
+    for (const p of (properties ?? []) as Array<{ id?: unknown; value?: unknown }>) {
+      if (typeof p?.value !== 'string') throw invalidRequest('A singleValueLegacyExtendedProperty needs an id and a string value.');
+      const id = canonicalPropertyId(p.id);
+      extended.set(id, { id: String(p.id), value: p.value });
+    }
     if (this.calendarsOf(email).some((c) => c.name === name)) {
       throw new GraphError(409, 'ErrorFolderExists', 'A folder with the specified name already exists.');
     }
-    const cal: Calendar = { id: newCalendarId(), name, owner: email, isDefault: false, changeKey: newChangeKey(), events: new Map() };
+    const cal: Calendar = { id: newCalendarId(), name, owner: email, isDefault: false, changeKey: newChangeKey(), events: new Map(), extended };
     this.calendars.set(cal.id, cal);
     return cal;
   }

@@ -187,11 +187,12 @@ export class GoogleCalendarProvider implements CalendarProvider, CalendarProvisi
     return undefined;
   }
 
-  async createCalendar(name: string): Promise<string> {
+  /** Google allows calendars of the same name: calsync's is always a new one, told apart by its description. */
+  async createCalendar(name: string): Promise<{ calendarId: string; owned: boolean }> {
     const created = await this.call('calendars.insert', (o) => this.api.calendars.insert({ requestBody: { summary: name, description: DEDICATED_CALENDAR_MARKER } }, o)).catch((e) => {
       throw classifyGoogleError(e);
     });
-    return created.data.id!;
+    return { calendarId: created.data.id!, owned: true };
   }
 
   async deleteCalendar(calendarId: string): Promise<DeleteOutcome> {

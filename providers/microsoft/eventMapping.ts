@@ -12,6 +12,9 @@ export const CALSYNC_PROPERTY_SET = 'ab4bac7f-a055-4125-8dea-4e946c2d6987';
 /** The target's deterministic id: tells this target's event from another target's in a shared calendar. */
 export const TARGET_TAG = 'calsyncTarget';
 
+/** On a calendar: calsync made it (the value is DEDICATED_CALENDAR_MARKER), so disconnecting may delete it. */
+export const CALENDAR_MARKER_TAG = 'calsyncCalendar';
+
 export function propertyId(tag: string): string {
   return `String {${CALSYNC_PROPERTY_SET}} Name ${tag}`;
 }

@@ -1,9 +1,9 @@
 import { AuthenticationHandler, Client, HTTPMessageHandler, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
 import { CALSYNC_TAG, OWNER_TAG } from '../eventContent';
 import { ProviderError, classifyHttpStatus, isNetworkError, parseRetryAfter } from '../errors';
-import type { CalendarProvider, CalendarProvisioning, CalendarShare, CalendarSharing, DeleteOutcome, ShareRole, EventContent, EventRef, ObservedEvent, OwnedEventsPage, UpsertResult } from '../types';
+import { DEDICATED_CALENDAR_MARKER, type CalendarProvider, type CalendarProvisioning, type CalendarShare, type CalendarSharing, type DeleteOutcome, type ShareRole, type EventContent, type EventRef, type ObservedEvent, type OwnedEventsPage, type UpsertResult } from '../types';
 import { writeGraphExceptions, type GraphOccurrence, type GraphSeriesApi } from './seriesExceptions';
-import { MICROSOFT_DEFAULT_CALENDAR, OBSERVED_SELECT, TARGET_TAG, observedExpand, observedFromGraph, propertyId, toGraphEvent, transactionIdFor, type GraphListedEvent } from './eventMapping';
+import { CALENDAR_MARKER_TAG, MICROSOFT_DEFAULT_CALENDAR, OBSERVED_SELECT, TARGET_TAG, observedExpand, observedFromGraph, propertyId, toGraphEvent, transactionIdFor, type GraphListedEvent } from './eventMapping';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME_MISMATCH/;
@@ -261,11 +261,23 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
     }
   }
 
-  /** A calendar of the mailbox with this name (Graph keeps no description to mark calsync's own). */
+  /**
+   * calsync's calendar of this name: Graph keeps no description, so calsync's calendars carry the
+   * marker as an extended property, and only a marked calendar is ever taken (and later deleted).
+   */
   async findCalendar(name: string): Promise<string | undefined> {
+    return this.calendarNamed(name, `singleValueExtendedProperties/Any(ep: ep/id eq ${odataLiteral(propertyId(CALENDAR_MARKER_TAG))} and ep/value eq ${odataLiteral(DEDICATED_CALENDAR_MARKER)})`);
+  }
+
+  /** The mailbox's calendar of this name, among those matching `filter` (every one without it); every page. */
+  private async calendarNamed(name: string, filter?: string): Promise<string | undefined> {
     let path: string | undefined = '/me/calendars';
     while (path) {
-      const page = (await this.call('calendars.list', path, (r) => r.select('id,name').get())) as { value: Array<{ id: string; name: string }>; '@odata.nextLink'?: string };
+      const first = path === '/me/calendars';
+      const page = (await this.call('calendars.list', path, (r) => (first ? (filter ? r.filter(filter) : r).select('id,name').get() : r.get()))) as {
+        value: Array<{ id: string; name: string }>;
+        '@odata.nextLink'?: string;
+      };
       const found = page.value.find((c) => c.name === name);
       if (found) return found.id;
       path = page['@odata.nextLink'];
@@ -273,15 +285,18 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
     return undefined;
   }
 
-  async createCalendar(name: string): Promise<string> {
+  async createCalendar(name: string): Promise<{ calendarId: string; owned: boolean }> {
     try {
-      return ((await this.call('calendars.create', '/me/calendars', (r) => r.post({ name }))) as { id: string }).id;
+      const body = { name, singleValueExtendedProperties: [{ id: propertyId(CALENDAR_MARKER_TAG), value: DEDICATED_CALENDAR_MARKER }] };
+      return { calendarId: ((await this.call('calendars.create', '/me/calendars', (r) => r.post(body))) as { id: string }).id, owned: true };
     } catch (err) {
-      // Made by an attempt whose answer was lost: Graph refuses a second folder of that name.
-      if ((err as ProviderError).status === 409) {
-        const existing = await this.findCalendar(name);
-        if (existing) return existing;
-      }
+      if ((err as ProviderError).status !== 409) throw err;
+      // Made by an attempt whose answer was lost: it carries the marker.
+      const ours = await this.findCalendar(name);
+      if (ours) return { calendarId: ours, owned: true };
+      // The user's own calendar of that name: written to, never deleted.
+      const theirs = await this.calendarNamed(name);
+      if (theirs) return { calendarId: theirs, owned: false };
       throw err;
     }
   }

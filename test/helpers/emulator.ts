@@ -48,6 +48,16 @@ export const googleEmulator = {
   async createUser(prefix = 'staff'): Promise<{ email: string; refreshToken: string }> {
     return json('POST', '/_emulator/users', { email: `${prefix}-${randomUUID().slice(0, 8)}@example.test` });
   },
+  /** A user whose second calendar is made the way a user would (calendars.insert): a team calendar's backing. */
+  async userWithSecondaryCalendar(summary: string): Promise<{ email: string; refreshToken: string; accessToken: string; calendarId: string }> {
+    const user = await json('POST', '/_emulator/users', { email: `office-${randomUUID().slice(0, 8)}@example.test` });
+    const created = await fetch(`${process.env.GOOGLE_EMULATOR_URL}/calendar/v3/calendars`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${user.accessToken}` },
+      body: JSON.stringify({ summary, timeZone: 'Europe/Madrid' }),
+    });
+    return { email: user.email, refreshToken: user.refreshToken, accessToken: user.accessToken, calendarId: ((await created.json()) as { id: string }).id };
+  },
   /** Every event of the calendar, cancelled ones included (Google remembers deletions). */
   async events(calendarId: string): Promise<GoogleEvent[]> {
     return (await json('GET', `/_emulator/calendars/${encodeURIComponent(calendarId)}/events`)).items;
@@ -120,6 +130,10 @@ export const microsoftEmulator = {
   /** The mailbox's calendars (the default one and secondary ones). */
   async calendars(email: string): Promise<Array<{ id: string; name: string; isDefaultCalendar: boolean }>> {
     return (await msJson('GET', `${user(email)}/calendars`)).calendars;
+  },
+  /** A calendar the user made in Outlook. */
+  async createCalendar(email: string, name: string): Promise<{ id: string; name: string }> {
+    return msJson('POST', `${user(email)}/calendars`, { name });
   },
   /** The value of one of calsync's extended properties on an event. */
   tag(event: GraphEvent, name: string): string | undefined {
