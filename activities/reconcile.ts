@@ -142,7 +142,7 @@ export async function reconcilePage(
   const appointmentOf = (e: ObservedEvent) => (e.tag?.startsWith(prefix) ? e.tag.slice(prefix.length) : undefined);
   const ids = [...new Set(page.events.map(appointmentOf).filter((id): id is string => id !== undefined))];
   const [appointments, targets] = await Promise.all([
-    deps.db('appointments').where({ tenant_id: pass.tenant_id }).whereIn('id', ids).select('id', 'revision', 'deleted_at', 'end_at', 'desired'),
+    deps.db('appointments').where({ tenant_id: pass.tenant_id }).whereIn('id', ids).select('id', 'revision', 'deleted_at', 'end_at', 'series_end_at', 'desired'),
     deps.db('appointment_targets').where({ tenant_id: pass.tenant_id, target_key: targetKey }).whereIn('appointment_id', ids),
   ]);
   const appointmentById = new Map(appointments.map((a: any) => [a.id, a]));
@@ -171,7 +171,9 @@ export async function reconcilePage(
         counts.in_flight++;
         continue;
       }
-      const fields = new Date(appt.end_at).getTime() > now || appt.desired?.recurrence
+      // A series is judged until its last occurrence ends (forever without an end).
+      const endsAt = appt.desired?.recurrence ? appt.series_end_at : appt.end_at;
+      const fields = endsAt === null || new Date(endsAt).getTime() > now
         ? driftedFields(event, expectedContent(appt.desired, target.applied_mode))
         : []; // the past is left as it is
       if (fields.length === 0) {

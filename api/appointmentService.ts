@@ -4,6 +4,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { DesiredAppointment, SyncPolicy, TargetStatus } from '../lib/types';
 import { currentRequestId } from '../lib/requestContext';
+import { seriesEnd } from '../lib/recurrence';
 import { requestResync, sendDesiredState } from '../lib/appointmentSignals';
 import { rowToTargetStatus } from '../activities/targets';
 import { appointmentWorkflowId, syncStatusQuery, type AppointmentSyncStatus } from '../workflows/definitions';
@@ -89,6 +90,7 @@ export class AppointmentService {
       status: desired.status,
       start_at: desired.start,
       end_at: desired.end,
+      series_end_at: desired.recurrence ? seriesEnd(desired) : null,
       staff_ids: desired.staffIds,
       desired: JSON.stringify(desired),
       deleted_at: desired.deleted ? this.db.fn.now() : null,

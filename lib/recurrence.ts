@@ -207,6 +207,24 @@ export function occurrencesBetween(desired: Pick<DesiredAppointment, 'start' | '
 }
 
 /**
+ * When the series' last occurrence ends, moved occurrences included: null when the rule has no
+ * COUNT or UNTIL, or runs past what calsync expands (it never ends, as far as calsync is concerned).
+ * A single appointment ends at its end.
+ */
+export function seriesEnd(desired: Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'recurrence'>): string | null {
+  if (!desired.recurrence) return desired.end;
+  const parts = partsOf(normalizeRule(desired.recurrence.rule));
+  if (!parts.has('COUNT') && !parts.has('UNTIL')) return null;
+  const starts = expandStarts(desired.recurrence.rule, firstStart(desired), Number.POSITIVE_INFINITY, MAX_EXPANDED_OCCURRENCES + 1);
+  if (starts.length > MAX_EXPANDED_OCCURRENCES) return null;
+  const lengthMs = Date.parse(desired.end) - Date.parse(desired.start);
+  let lastMs = starts.length ? starts.at(-1)!.toMillis() + lengthMs : Date.parse(desired.end);
+  // A moved occurrence may end after the pattern's last one.
+  for (const e of desired.recurrence.exceptions ?? []) if (!e.cancelled && e.end) lastMs = Math.max(lastMs, Date.parse(e.end));
+  return new Date(lastMs).toISOString();
+}
+
+/**
  * A series as iCalendar (staff feeds, client invitations): the RRULE and cancelled occurrences
  * (EXDATE, UTC) as the raw lines ical-generator writes, and each changed occurrence as a VEVENT of
  * its own with the series' UID and a RECURRENCE-ID.

@@ -325,7 +325,10 @@ describe('CRM model: settings, entity types, attendees, event content', () => {
       const ben = await world.staffWithMicrosoft('ben');
       for (let i = 1; i <= 3; i++) await world.put(`f-${i}`, { revision: 1, staffIds: ['anna', 'ben'], title: `Visit ${i}` }, i + 1);
       await world.put('past', { revision: 1, staffIds: ['anna'], title: 'Old visit' }, -3);
-      for (const id of ['f-1', 'f-2', 'f-3', 'past']) await world.waitSynced(id, 1);
+      // Two weekly series that began three weeks ago: one ended after two visits, one runs on.
+      await world.call('PUT', '/v1/appointments/ended-series', { ...appointmentBody({ revision: 1, staffIds: ['anna'], title: 'Ended course' }, -21), recurrence: { rrule: 'FREQ=WEEKLY;COUNT=2' } });
+      await world.call('PUT', '/v1/appointments/open-series', { ...appointmentBody({ revision: 1, staffIds: ['anna'], title: 'Weekly course' }, -21), recurrence: { rrule: 'FREQ=WEEKLY' } });
+      for (const id of ['f-1', 'f-2', 'f-3', 'past', 'ended-series', 'open-series']) await world.waitSynced(id, 1);
 
       // Not a content setting: nothing to re-sync.
       const language = await world.call('PUT', '/v1/settings', { language: 'es' });
@@ -335,11 +338,12 @@ describe('CRM model: settings, entity types, attendees, event content', () => {
       const put = await world.call('PUT', '/v1/settings', { eventContent: { title: '[{clientName}: ]{title}' } });
       expect(put.body.resync).toEqual({ state: 'running', progressUrl: '/v1/settings/resync' });
       await waitUntil('re-sync completed', async () => (await world.call('GET', '/v1/settings/resync')).body.state === 'completed');
-      expect((await world.call('GET', '/v1/settings/resync')).body).toMatchObject({ state: 'completed', total: 3, resynced: 3 });
+      // The series that runs on is re-synced; the one that ended, like the past visit, is left as it was.
+      expect((await world.call('GET', '/v1/settings/resync')).body).toMatchObject({ state: 'completed', total: 4, resynced: 4 });
       const want = ['Ana García: Visit 1', 'Ana García: Visit 2', 'Ana García: Visit 3'];
       await waitUntil('Google events renamed', async () => {
         const titles = (await googleEmulator.liveEvents(anna.calendarId)).map((e) => e.summary).sort();
-        return JSON.stringify(titles) === JSON.stringify([...want, 'Old visit – Ana García']);
+        return JSON.stringify(titles) === JSON.stringify([...want, 'Ana García: Weekly course', 'Ended course – Ana García', 'Old visit – Ana García'].sort());
       });
       await waitUntil('Graph events renamed', async () => JSON.stringify((await microsoftEmulator.events(ben.email)).map((e) => e.subject).sort()) === JSON.stringify(want));
     });

@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import { occurrencesBetween, ruleProblem, toGraphRecurrence } from '../lib/recurrence';
+import { occurrencesBetween, ruleProblem, seriesEnd, toGraphRecurrence } from '../lib/recurrence';
 
 /** RRULE → Graph patternedRecurrence and the rule checks (pure functions: lib/recurrence.ts). */
 describe('recurrence rules', () => {
@@ -34,6 +34,19 @@ describe('recurrence rules', () => {
     ['FREQ=MONTHLY;BYMONTHDAY=3', "must include the appointment's start (start is not on the rule's pattern)"],
   ])('%s is refused', (rule, message) => {
     expect(ruleProblem(rule, first)).toBe(message);
+  });
+
+  test("a series ends with its last occurrence (a moved one included); without COUNT or UNTIL it never does", () => {
+    const series = (rule: string, exceptions?: any[]) => ({
+      start: '2027-03-02T09:00:00.000Z', end: '2027-03-02T10:00:00.000Z', timeZone: 'Europe/Madrid', recurrence: { rule, ...(exceptions ? { exceptions } : {}) },
+    });
+    // Five Tuesdays at 10:00 Madrid; after the DST change (28 March) that is 08:00 UTC.
+    expect(seriesEnd(series('FREQ=WEEKLY;COUNT=5'))).toBe('2027-03-30T09:00:00.000Z');
+    expect(seriesEnd(series('FREQ=WEEKLY;UNTIL=20270317T000000Z'))).toBe('2027-03-16T10:00:00.000Z');
+    expect(seriesEnd(series('FREQ=WEEKLY'))).toBeNull();
+    expect(seriesEnd(series('FREQ=DAILY;COUNT=5000'))).toBeNull(); // beyond what calsync expands
+    expect(seriesEnd(series('FREQ=WEEKLY;COUNT=2', [{ originalDate: '2027-03-02', start: '2027-04-20T09:00:00.000Z', end: '2027-04-20T10:00:00.000Z' }]))).toBe('2027-04-20T10:00:00.000Z');
+    expect(seriesEnd({ start: '2027-03-02T09:00:00.000Z', end: '2027-03-02T10:00:00.000Z', timeZone: 'UTC' })).toBe('2027-03-02T10:00:00.000Z');
   });
 
   test('occurrences keep their wall-clock time across DST, exceptions applied', () => {
