@@ -1,4 +1,5 @@
-import { google, calendar_v3 } from 'googleapis';
+import type { calendar_v3 } from 'googleapis';
+import { googleCalendarClient } from './googleClient';
 import { ProviderError, classifyHttpStatus, isNetworkError, parseRetryAfter } from '../errors';
 import { OWNER_TAG } from '../eventContent';
 import { DEDICATED_CALENDAR_MARKER, type CalendarProvider, type CalendarProvisioning, type CalendarShare, type CalendarSharing, type DeleteOutcome, type ShareRole, type EventContent, type EventRef, type ObservedEvent, type OwnedEventsPage, type UpsertOutcome, type UpsertResult } from '../types';
@@ -51,10 +52,7 @@ export class GoogleCalendarProvider implements CalendarProvider, CalendarProvisi
   private readonly callOptions: { headers?: Record<string, string> };
 
   constructor(private readonly opts: GoogleCalendarOptions) {
-    const auth = new google.auth.OAuth2();
-    auth.setCredentials({ access_token: opts.accessToken });
-    // googleapis retries 5xx by itself, re-applying writes; Temporal owns retries instead.
-    this.api = google.calendar({ version: 'v3', auth, rootUrl: opts.rootUrl, retry: false, timeout: opts.timeoutMs ?? 15000 });
+    this.api = googleCalendarClient(opts);
     this.callOptions = opts.requestId ? { headers: { 'X-Request-Id': opts.requestId } } : {};
   }
 

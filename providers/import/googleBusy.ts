@@ -1,4 +1,5 @@
-import { google, type calendar_v3 } from 'googleapis';
+import type { calendar_v3 } from 'googleapis';
+import { googleCalendarClient } from '../google/googleClient';
 import { DateTime } from 'luxon';
 import { CALSYNC_TAG } from '../eventContent';
 import { classifyGoogleError } from '../google/googleCalendar';
@@ -36,13 +37,14 @@ function instant(t: calendar_v3.Schema$EventDateTime | undefined, calendarZone: 
 export class GoogleBusyReader implements BusyReader {
   private readonly api: calendar_v3.Calendar;
 
-  constructor(opts: GoogleBusyOptions) {
-    // Node's own fetch: gaxios' dynamic import of node-fetch fails in some sandboxes (jest).
-    const pace = opts.pace;
-    const fetchImplementation: typeof fetch = pace ? async (input, init) => { await pace(); return globalThis.fetch(input, init); } : globalThis.fetch;
-    const auth = new google.auth.OAuth2({ transporterOptions: { fetchImplementation } });
-    auth.setCredentials({ access_token: opts.accessToken });
-    this.api = google.calendar({ version: 'v3', auth, rootUrl: opts.rootUrl, retry: false, timeout: opts.timeoutMs ?? 15000, fetchImplementation });
+  constructor(private readonly opts: GoogleBusyOptions) {
+    this.api = googleCalendarClient(opts);
+  }
+
+  /** One remote read, after the account's request budget allows it. */
+  private async call<T>(send: () => Promise<T>): Promise<T> {
+    await this.opts.pace?.();
+    return send();
   }
 
   /** The window is not sent (a syncToken cannot be combined with timeMin/timeMax): the caller cuts to it. */
@@ -52,10 +54,10 @@ export class GoogleBusyReader implements BusyReader {
     for (;;) {
       let page: calendar_v3.Schema$Events;
       try {
-        page = (await this.api.events.list({
+        page = (await this.call(() => this.api.events.list({
           calendarId, singleEvents: true, maxResults: 2500, pageToken,
           ...(cursor ? { syncToken: cursor } : { showDeleted: false }),
-        })).data;
+        }))).data;
       } catch (err) {
         const classified = classifyGoogleError(err);
         if (classified.status === 410) throw new CursorExpired(classified.message);
@@ -96,10 +98,10 @@ export class GoogleBusyReader implements BusyReader {
       do {
         let page: calendar_v3.Schema$Events;
         try {
-          page = (await this.api.events.instances({
+          page = (await this.call(() => this.api.events.instances({
             calendarId, eventId: seriesId, maxResults: 2500, pageToken,
             ...(window ? { timeMin: window.start.toISOString(), timeMax: window.end.toISOString() } : {}),
-          })).data;
+          }))).data;
         } catch (err) {
           const classified = classifyGoogleError(err);
           // The series is gone since the list: its instances come as cancelled in the next pass.
@@ -129,10 +131,10 @@ export class GoogleBusyReader implements BusyReader {
 
   async watch(calendarId: string, input: { channelId: string; address: string; secret: string; expiresAt: Date }): Promise<PushChannel> {
     try {
-      const { data } = await this.api.events.watch({
+      const { data } = await this.call(() => this.api.events.watch({
         calendarId,
         requestBody: { id: input.channelId, type: 'web_hook', address: input.address, token: input.secret, expiration: String(input.expiresAt.getTime()) },
-      });
+      }));
       return { id: data.id!, resourceId: data.resourceId ?? undefined, expiresAt: new Date(Number(data.expiration ?? input.expiresAt.getTime())) };
     } catch (err) {
       throw classifyGoogleError(err);
@@ -146,7 +148,7 @@ export class GoogleBusyReader implements BusyReader {
 
   async stop(channel: { id: string; resourceId?: string }): Promise<void> {
     try {
-      await this.api.channels.stop({ requestBody: { id: channel.id, resourceId: channel.resourceId } });
+      await this.call(() => this.api.channels.stop({ requestBody: { id: channel.id, resourceId: channel.resourceId } }));
     } catch (err) {
       const classified = classifyGoogleError(err);
       if (classified.status !== 404) throw classified;
