@@ -55,7 +55,7 @@ export async function beginReconcilePass(
 /** Every remote calendar the link writes to, its own first; a team calendar on the link's own calendar is that one. */
 async function calendarsOfLink(deps: ActivityDeps, link: LinkRow): Promise<PassCalendar[]> {
   const own: PassCalendar = { calendarId: link.calendar_id, targetKey: targetKeyFor(link) };
-  const teams = await deps.db('team_calendars').where({ tenant_id: link.tenant_id, link_id: link.id }).orderBy('id').select('id', 'remote_calendar_id');
+  const teams = await deps.db('team_calendars').where({ tenant_id: link.tenant_id, link_id: link.id }).whereNull('deleted_at').orderBy('id').select('id', 'remote_calendar_id');
   const byKey = new Map([[own.targetKey, own]]);
   for (const team of teams) {
     const calendarId = team.remote_calendar_id ?? link.calendar_id;

@@ -88,6 +88,7 @@ async function teamCalendarLinks(deps: ActivityDeps, tenantId: string, calendarI
   const rows = await deps.db('team_calendars as t')
     .join('calendar_links as l', 'l.id', 't.link_id')
     .where({ 't.tenant_id': tenantId, 'l.tenant_id': tenantId })
+    .whereNull('t.deleted_at')
     // As for staff links: a team calendar whose account needs re-authorisation holds its writes.
     .whereIn('l.status', ['active', 'needs_reauth'])
     .whereIn('t.id', calendarIds)

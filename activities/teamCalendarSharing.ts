@@ -48,7 +48,8 @@ export async function shareTeamCalendar(deps: ActivityDeps, input: { tenantId: s
     return { ...outcome, skipped: `the calendar link is ${link?.status ?? 'gone'}` };
   }
 
-  const members = cal.members as { staffId: string; access: ShareRole }[];
+  // A deleted team calendar keeps no members: every share calsync made is taken back.
+  const members = cal.deleted_at ? [] : (cal.members as { staffId: string; access: ShareRole }[]);
   const addresses = await memberAddresses(deps, input.tenantId, members);
   const desired = new Map<string, ShareRole>();
   for (const m of members) {

@@ -213,7 +213,7 @@ export class AppointmentService {
 
   private async assertCalendarsExist(tenantId: string, calendarIds: string[]): Promise<void> {
     if (calendarIds.length === 0) return;
-    const found = new Set((await this.db('team_calendars').where({ tenant_id: tenantId }).whereIn('id', calendarIds).pluck('id')) as string[]);
+    const found = new Set((await this.db('team_calendars').where({ tenant_id: tenantId }).whereNull('deleted_at').whereIn('id', calendarIds).pluck('id')) as string[]);
     const index = calendarIds.findIndex((id) => !found.has(id));
     if (index >= 0) {
       throw new HttpError(400, 'invalid_request', `calendarIds[${index}]: unknown team calendar "${calendarIds[index]}"`, {

@@ -38,6 +38,7 @@ export function openApiDocument() {
       '/v1/calendars/{id}': {
         put: { summary: 'Create or change a team calendar (a calendar of one connected account, with members)', requestBody: { content: json(teamCalendarBodySchema) }, responses: { 200: { description: 'Team calendar' }, 400: error } },
         get: { summary: 'One team calendar', responses: { 200: { description: 'Team calendar' }, 404: error } },
+        delete: { summary: "Delete a team calendar: its future appointments leave its remote calendar and its members lose calsync's shares, in the background; saving it again brings it back", responses: { 202: accepted, 404: error } },
       },
       '/v1/staff/{id}/busy': { get: { summary: "Merged busy time (calsync's appointments and time imported from the staff member's calendars) for ?from&to (≤ 62 days) in ?timeZone; `intervals` lists them with their source. Reads PostgreSQL only", responses: { 200: { description: '{ busy, intervals }' }, 400: error, 404: error } } },
       '/v1/staff/{id}/availability/check': { post: { summary: 'Is a proposed slot free? Answers free or the conflicts (appointments and imported busy time)', requestBody: { content: json(availabilityCheckSchema) }, responses: { 200: { description: '{ free, conflicts }' }, 400: error, 404: error } } },

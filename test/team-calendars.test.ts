@@ -148,6 +148,23 @@ describe('team calendars', () => {
     expect((await googleEmulator.acl(office2.calendarId)).map((r) => [r.scope.value, r.role]).sort((a, b) => String(a[0]).localeCompare(String(b[0]))))
       .toEqual([[anna.email, 'reader'], [office2.email, 'owner']].sort((a, b) => a[0]!.localeCompare(b[0]!)));
 
+    // Deleted: its appointment leaves it (and only it), its members lose their access, nobody can name it again.
+    await world.call('PUT', '/v1/appointments/in-office', { ...appointmentBody({ revision: 1, staffIds: ['anna'] }), calendarIds: ['office'] });
+    await world.waitSynced('in-office', 1);
+    expect(await googleEmulator.liveEvents(office2.calendarId)).toHaveLength(1);
+    expect((await world.call('DELETE', '/v1/calendars/office')).status).toBe(202);
+    expect((await world.call('DELETE', '/v1/calendars/office')).status).toBe(404);
+    expect((await world.call('GET', '/v1/calendars/office')).status).toBe(404);
+    expect((await world.call('GET', '/v1/calendars')).body.calendars.map((c: any) => c.id)).toEqual([]);
+    await waitUntil('the office event removed', async () => (await googleEmulator.liveEvents(office2.calendarId)).length === 0);
+    await waitUntil('the office shares taken back', async () => (await googleEmulator.acl(office2.calendarId)).length === 1);
+    expect(await googleEmulator.liveEvents(anna.calendarId)).toHaveLength(1);
+    const naming = await world.call('PUT', '/v1/appointments/in-office', { ...appointmentBody({ revision: 2, staffIds: ['anna'] }), calendarIds: ['office'] });
+    expect([naming.status, naming.body.message]).toEqual([400, 'calendarIds[0]: unknown team calendar "office"']);
+    // Saved again: back, with the appointment that still names it.
+    await saved('office', { name: 'Office', linkId: office2Link.body.id, remoteCalendarId: office2.calendarId, members: [{ staffId: 'anna', access: 'read' }] });
+    await waitUntil('the office event back', async () => (await googleEmulator.liveEvents(office2.calendarId)).length === 1);
+
     // Outlook: the workshop's default calendar, shared through calendarPermissions.
     await saved('workshop', { name: 'Workshop', linkId: workshop.linkId, members: [{ staffId: 'anna', access: 'write' }, { staffId: 'ben', access: 'read' }] });
     const permissions = async () => (await microsoftEmulator.permissions(workshop.email)).filter((p) => p.isRemovable).map((p) => [p.emailAddress.address, p.role]);

@@ -23,6 +23,30 @@ function publicCalendar(row: any) {
 export function teamCalendarRoutes(db: Knex, temporal: Client, taskQueue: string): Router {
   const router = Router();
 
+  /** Its future appointments re-planned in the background: they follow the calendar's new backing, or leave it. */
+  async function resyncAppointmentsOf(tenantId: string, id: string, why: string) {
+    await temporal.workflow.start<typeof settingsResync>('settingsResync', {
+      workflowId: calendarResyncWorkflowId(tenantId, id),
+      taskQueue,
+      args: [{ tenantId, endsAfter: new Date().toISOString(), calendarId: id, ratePerSecond: DEFAULT_RESYNC_RATE_PER_SECOND }],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.TERMINATE_EXISTING,
+      staticSummary: `appointments of team calendar ${id} of tenant ${tenantId} ${why}`,
+    });
+  }
+
+  /** The remote calendar's sharing made to match the members (none once deleted); a newer save replaces a run still going. */
+  async function shareWithMembers(tenantId: string, id: string) {
+    await temporal.workflow.start<typeof teamCalendarSharing>('teamCalendarSharing', {
+      workflowId: calendarSharingWorkflowId(tenantId, id),
+      taskQueue,
+      args: [{ tenantId, calendarId: id }],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.TERMINATE_EXISTING,
+      staticSummary: `team calendar ${id} of tenant ${tenantId} shared with its members`,
+    });
+  }
+
+  const live = (tenantId: string) => db('team_calendars').where({ tenant_id: tenantId }).whereNull('deleted_at');
+
   router.put('/v1/calendars/:id', async (req, res) => {
     const id = param(req, 'id', idSchema);
     const body = parse(teamCalendarBodySchema, req.body);
@@ -34,42 +58,43 @@ export function teamCalendarRoutes(db: Knex, temporal: Client, taskQueue: string
     if (unknown >= 0) {
       throw new HttpError(400, 'invalid_request', `members[${unknown}].staffId: unknown staff member "${staffIds[unknown]}"`, { issues: [{ field: `members[${unknown}].staffId`, message: 'unknown staff member' }] });
     }
-    const before = await db('team_calendars').where({ tenant_id: req.tenantId!, id }).first('link_id', 'remote_calendar_id');
+    const before = await db('team_calendars').where({ tenant_id: req.tenantId!, id }).first('link_id', 'remote_calendar_id', 'deleted_at');
     const [row] = await db('team_calendars')
       .insert({ tenant_id: req.tenantId!, id, name: body.name, link_id: body.linkId, remote_calendar_id: body.remoteCalendarId ?? null, members: JSON.stringify(body.members) })
       .onConflict(['tenant_id', 'id'])
-      .merge({ name: body.name, link_id: body.linkId, remote_calendar_id: body.remoteCalendarId ?? null, members: JSON.stringify(body.members), updated_at: db.fn.now() })
+      .merge({ name: body.name, link_id: body.linkId, remote_calendar_id: body.remoteCalendarId ?? null, members: JSON.stringify(body.members), updated_at: db.fn.now(), deleted_at: null })
       .returning('*');
     // Another account or calendar behind it: its future appointments move there, in the background.
     const moved = before && (before.link_id !== row.link_id || before.remote_calendar_id !== row.remote_calendar_id);
-    if (moved) {
-      await temporal.workflow.start<typeof settingsResync>('settingsResync', {
-        workflowId: calendarResyncWorkflowId(req.tenantId!, id),
-        taskQueue,
-        args: [{ tenantId: req.tenantId!, endsAfter: new Date().toISOString(), calendarId: id, ratePerSecond: DEFAULT_RESYNC_RATE_PER_SECOND }],
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.TERMINATE_EXISTING,
-        staticSummary: `appointments of team calendar ${id} of tenant ${req.tenantId} move to its new calendar`,
-      });
-    }
+    if (moved) await resyncAppointmentsOf(req.tenantId!, id, 'move to its new calendar');
+    // Saved again after a delete: the appointments that still name it come back to it.
+    else if (before?.deleted_at) await resyncAppointmentsOf(req.tenantId!, id, 'come back to it');
     // The members get read or write access to the remote calendar (again, if it moved).
-    await temporal.workflow.start<typeof teamCalendarSharing>('teamCalendarSharing', {
-      workflowId: calendarSharingWorkflowId(req.tenantId!, id),
-      taskQueue,
-      args: [{ tenantId: req.tenantId!, calendarId: id }],
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.TERMINATE_EXISTING,
-      staticSummary: `team calendar ${id} of tenant ${req.tenantId} shared with its members`,
-    });
+    await shareWithMembers(req.tenantId!, id);
     res.json({ ...publicCalendar(row), ...(moved ? { moving: true } : {}) });
   });
 
   router.get('/v1/calendars', async (req, res) => {
-    res.json({ calendars: (await db('team_calendars').where({ tenant_id: req.tenantId! }).orderBy('id')).map(publicCalendar) });
+    res.json({ calendars: (await live(req.tenantId!).orderBy('id')).map(publicCalendar) });
   });
 
   router.get('/v1/calendars/:id', async (req, res) => {
-    const row = await db('team_calendars').where({ tenant_id: req.tenantId!, id: param(req, 'id', idSchema) }).first();
+    const row = await live(req.tenantId!).where({ id: param(req, 'id', idSchema) }).first();
     if (!row) throw new HttpError(404, 'not_found', 'team calendar not found');
     res.json(publicCalendar(row));
+  });
+
+  /**
+   * The team calendar goes: its future appointments leave its remote calendar (they keep their other
+   * calendars), and its members lose the access calsync gave them. Appointments can no longer name it.
+   */
+  router.delete('/v1/calendars/:id', async (req, res) => {
+    const id = param(req, 'id', idSchema);
+    const [row] = await live(req.tenantId!).where({ id }).update({ deleted_at: db.fn.now(), updated_at: db.fn.now() }).returning('*');
+    if (!row) throw new HttpError(404, 'not_found', 'team calendar not found');
+    await resyncAppointmentsOf(req.tenantId!, id, 'leave it (deleted)');
+    await shareWithMembers(req.tenantId!, id);
+    res.status(202).json({ id, deleted: true });
   });
 
   return router;
