@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
-import { isOccurrenceDate, normalizeRule, ruleProblem } from '../lib/recurrence';
-import type { AppointmentRecurrence } from '../lib/types';
+import { isOccurrenceDate, normalizeRule, occurrenceLength, ruleProblem } from '../lib/recurrence';
+import type { AppointmentRecurrence, DesiredAppointment } from '../lib/types';
 
 const dateOrDateTime = z
   .string()
@@ -28,29 +28,51 @@ export const recurrenceBodySchema = z
   .strict();
 export type RecurrenceBody = z.output<typeof recurrenceBodySchema>;
 
+type SeriesTimes = Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'allDay'>;
+type StoredException = NonNullable<AppointmentRecurrence['exceptions']>[number];
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+
 /**
- * Validates a recurrence against the appointment's first start (UTC ISO) and zone, and returns it
- * as stored: the rule normalised, exceptions keyed by the occurrence's local date with UTC times.
+ * A moved occurrence's own times as stored (UTC instants), or the problem with them: a timed
+ * series takes date-times (end defaults to the series' length after start); an all-day series
+ * takes dates, read as midnights in the series' zone (end exclusive, defaulting to as many days).
+ */
+function movedTimes(e: { start: string; end?: string }, series: SeriesTimes): { start: string; end: string } | { field: 'start' | 'end'; message: string } {
+  const kind = series.allDay ? 'a date such as 2030-03-05 (the series is all-day)' : 'an ISO 8601 date-time';
+  const isKind = (text: string) => (series.allDay ? DATE_ONLY.test(text) : text.includes('T'));
+  const s = DateTime.fromISO(e.start, { zone: series.timeZone });
+  if (!s.isValid || !isKind(e.start)) return { field: 'start', message: `must be ${kind}` };
+  const en = e.end ? DateTime.fromISO(e.end, { zone: series.timeZone }) : s.plus(occurrenceLength(series));
+  if (!en.isValid || (e.end && !isKind(e.end))) return { field: 'end', message: `must be ${kind}` };
+  if (en <= s) return { field: 'end', message: 'must be after start' };
+  return { start: s.toUTC().toISO()!, end: en.toUTC().toISO()! };
+}
+
+/**
+ * Validates a recurrence against the appointment's first occurrence (UTC ISO) and zone, and returns
+ * it as stored: the rule normalised, exceptions keyed by the occurrence's local date with UTC times.
+ * An all-day series names its occurrences by date and moves them to other dates.
  * Every problem is an issue on its field (`recurrence.exceptions.1.originalStart: …`).
  */
-export function checkRecurrence(body: RecurrenceBody, start: string, end: string, timeZone: string, ctx: z.RefinementCtx): AppointmentRecurrence | undefined {
+export function checkRecurrence(body: RecurrenceBody, series: SeriesTimes, ctx: z.RefinementCtx): AppointmentRecurrence | undefined {
+  const { start, timeZone } = series;
   const first = DateTime.fromISO(start, { zone: 'utc' }).setZone(timeZone);
-  const problem = ruleProblem(body.rrule, first);
+  const problem = ruleProblem(body.rrule, first, series.allDay);
   if (problem) {
     ctx.addIssue({ code: 'custom', path: ['recurrence', 'rrule'], message: problem });
     return undefined;
   }
   const rule = normalizeRule(body.rrule);
   const seen = new Set<string>();
-  const exceptions: NonNullable<AppointmentRecurrence['exceptions']> = [];
-  const lengthMs = Date.parse(end) - Date.parse(start);
+  const exceptions: StoredException[] = [];
   body.exceptions.forEach((e, i) => {
     const path = (field: string) => ['recurrence', 'exceptions', i, field];
+    if (series.allDay && !DATE_ONLY.test(e.originalStart)) return ctx.addIssue({ code: 'custom', path: path('originalStart'), message: 'must be a date such as 2030-03-05 (the series is all-day)' });
     const originalDate = DateTime.fromISO(e.originalStart, { zone: timeZone }).toISODate();
     if (!originalDate) return ctx.addIssue({ code: 'custom', path: path('originalStart'), message: 'is not a valid date' });
     if (seen.has(originalDate)) return ctx.addIssue({ code: 'custom', path: path('originalStart'), message: 'names an occurrence another exception names' });
     seen.add(originalDate);
-    if (!isOccurrenceDate({ start, timeZone, recurrence: { rule } }, originalDate)) {
+    if (!isOccurrenceDate({ start, timeZone, allDay: series.allDay, recurrence: { rule } }, originalDate)) {
       return ctx.addIssue({ code: 'custom', path: path('originalStart'), message: `is not an occurrence of the series (no occurrence on ${originalDate})` });
     }
     if (e.cancelled) {
@@ -59,15 +81,11 @@ export function checkRecurrence(body: RecurrenceBody, start: string, end: string
     }
     if (!e.start && !e.end && !e.title) return ctx.addIssue({ code: 'custom', path: path('start'), message: 'an exception needs cancelled: true, or a start, end or title' });
     if (e.end && !e.start) return ctx.addIssue({ code: 'custom', path: path('start'), message: 'is needed with end' });
-    const out: NonNullable<AppointmentRecurrence['exceptions']>[number] = { originalDate };
+    const out: StoredException = { originalDate };
     if (e.start) {
-      const s = DateTime.fromISO(e.start, { zone: timeZone });
-      const en = e.end ? DateTime.fromISO(e.end, { zone: timeZone }) : s.plus({ milliseconds: lengthMs });
-      if (!s.isValid || !e.start.includes('T')) return ctx.addIssue({ code: 'custom', path: path('start'), message: 'must be an ISO 8601 date-time' });
-      if (!en.isValid || (e.end && !e.end.includes('T'))) return ctx.addIssue({ code: 'custom', path: path('end'), message: 'must be an ISO 8601 date-time' });
-      if (en <= s) return ctx.addIssue({ code: 'custom', path: path('end'), message: 'must be after start' });
-      out.start = s.toUTC().toISO()!;
-      out.end = en.toUTC().toISO()!;
+      const times = movedTimes({ start: e.start, end: e.end }, series);
+      if ('field' in times) return ctx.addIssue({ code: 'custom', path: path(times.field), message: times.message });
+      Object.assign(out, times);
     }
     if (e.title) out.title = e.title;
     exceptions.push(out);

@@ -65,11 +65,7 @@ export const appointmentBodySchema = z
       return z.NEVER;
     }
     const [startUtc, endUtc] = [start.toUTC().toISO()!, end.toUTC().toISO()!];
-    if (body.recurrence && body.allDay) {
-      ctx.addIssue({ code: 'custom', path: ['recurrence'], message: 'all-day series are not supported yet' });
-      return z.NEVER;
-    }
-    const recurrence = body.recurrence ? checkRecurrence(body.recurrence, startUtc, endUtc, body.timeZone, ctx) : undefined;
+    const recurrence = body.recurrence ? checkRecurrence(body.recurrence, { start: startUtc, end: endUtc, timeZone: body.timeZone, allDay: body.allDay }, ctx) : undefined;
     if (body.recurrence && !recurrence) return z.NEVER;
     return { ...body, start: startUtc, end: endUtc, recurrence };
   });

@@ -1,5 +1,5 @@
 import ICAL from 'ical.js';
-import { DateTime } from 'luxon';
+import { DateTime, type DurationLike } from 'luxon';
 import type { DesiredAppointment, RecurrenceException } from './types';
 
 /**
@@ -111,8 +111,9 @@ export function toGraphRecurrence(rawRule: string, first: DateTime): GraphPatter
 /**
  * Why the rule cannot be a series starting at `first`, or undefined when it can: ical.js must
  * parse it, both providers must hold it, and the first start must be one of its occurrences.
+ * An all-day series' UNTIL must be a date, as its start is (RFC 5545: the same value type).
  */
-export function ruleProblem(rawRule: string, first: DateTime): string | undefined {
+export function ruleProblem(rawRule: string, first: DateTime, allDay = false): string | undefined {
   const rule = normalizeRule(rawRule);
   let recur: ICAL.Recur;
   try {
@@ -125,6 +126,7 @@ export function ruleProblem(rawRule: string, first: DateTime): string | undefine
   if (unknown.length) return `uses ${unknown.join(', ')}, which calendars cannot all hold (allowed: ${[...ALLOWED_PARTS].join(', ')})`;
   if (!FREQS.has(recur.freq)) return 'FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY';
   if (parts.has('COUNT') && parts.has('UNTIL')) return 'cannot have both COUNT and UNTIL';
+  if (allDay && parts.has('UNTIL') && !/^\d{8}$/.test(parts.get('UNTIL')!)) return 'UNTIL of an all-day series must be a date such as UNTIL=20301231';
   try {
     toGraphRecurrence(rule, first);
   } catch (err) {
@@ -135,14 +137,17 @@ export function ruleProblem(rawRule: string, first: DateTime): string | undefine
   // ical.js always yields its DTSTART first, so expand (without an end) from one period earlier.
   const unit = ({ DAILY: 'days', WEEKLY: 'weeks', MONTHLY: 'months', YEARLY: 'years' } as const)[recur.freq as 'DAILY'];
   const unbounded = [...parts].filter(([k]) => k !== 'COUNT' && k !== 'UNTIL').map(([k, v]) => `${k}=${v}`).join(';');
-  const probe = expandStarts(unbounded, first.minus({ [unit]: recur.interval || 1 }), first.toMillis());
+  const probe = expandStarts(unbounded, first.minus({ [unit]: recur.interval || 1 }), first.toMillis(), allDay);
   if (!probe.some((d) => d.toMillis() === first.toMillis())) return 'must include the appointment\'s start (start is not on the rule\'s pattern)';
   return undefined;
 }
 
-/** Occurrence starts of the rule from `first` (wall-clock kept across DST changes), up to `untilMs`. */
-function expandStarts(rule: string, first: DateTime, untilMs: number, max = MAX_EXPANDED_OCCURRENCES): DateTime[] {
-  const dtstart = ICAL.Time.fromData({ year: first.year, month: first.month, day: first.day, hour: first.hour, minute: first.minute, second: first.second, isDate: false });
+/**
+ * Occurrence starts of the rule from `first` (wall-clock kept across DST changes), up to `untilMs`.
+ * An all-day series expands from a DATE start (its occurrences are local midnights).
+ */
+function expandStarts(rule: string, first: DateTime, untilMs: number, allDay = false, max = MAX_EXPANDED_OCCURRENCES): DateTime[] {
+  const dtstart = ICAL.Time.fromData({ year: first.year, month: first.month, day: first.day, hour: first.hour, minute: first.minute, second: first.second, isDate: allDay });
   const iterator = ICAL.Recur.fromString(rule).iterator(dtstart);
   const out: DateTime[] = [];
   for (let t = iterator.next(); t && out.length < max; t = iterator.next()) {
@@ -159,9 +164,19 @@ function firstStart(desired: Pick<DesiredAppointment, 'start' | 'timeZone'>): Da
 }
 
 /** Starts of the series' occurrences (exceptions not applied) up to `untilMs`. */
-export function occurrenceStarts(desired: Pick<DesiredAppointment, 'start' | 'timeZone' | 'recurrence'>, untilMs: number): DateTime[] {
+export function occurrenceStarts(desired: Pick<DesiredAppointment, 'start' | 'timeZone' | 'recurrence' | 'allDay'>, untilMs: number): DateTime[] {
   if (!desired.recurrence) return [firstStart(desired)];
-  return expandStarts(desired.recurrence.rule, firstStart(desired), untilMs);
+  return expandStarts(desired.recurrence.rule, firstStart(desired), untilMs, desired.allDay);
+}
+
+/**
+ * How long each occurrence lasts: whole days for an all-day series (a day is 23 or 25 hours across
+ * a DST change, and an all-day occurrence still ends at midnight), the exact time otherwise.
+ */
+export function occurrenceLength(desired: Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'allDay'>): DurationLike {
+  if (!desired.allDay) return { milliseconds: Date.parse(desired.end) - Date.parse(desired.start) };
+  const local = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' }).setZone(desired.timeZone);
+  return { days: Math.round(local(desired.end).diff(local(desired.start), 'days').days) };
 }
 
 /**
@@ -174,7 +189,7 @@ export function originalStartOf(desired: Pick<DesiredAppointment, 'start' | 'tim
 }
 
 /** Whether a local date carries an occurrence of the series. */
-export function isOccurrenceDate(desired: Pick<DesiredAppointment, 'start' | 'timeZone' | 'recurrence'>, date: string): boolean {
+export function isOccurrenceDate(desired: Pick<DesiredAppointment, 'start' | 'timeZone' | 'recurrence' | 'allDay'>, date: string): boolean {
   const at = originalStartOf(desired, { originalDate: date });
   return occurrenceStarts(desired, at.toMillis()).some((d) => d.toMillis() === at.toMillis());
 }
@@ -191,15 +206,15 @@ export interface PlannedOccurrence {
  * The occurrences of a series between two instants as the staff member's time shows them:
  * cancelled ones left out, moved ones at their new time (busy time and feeds).
  */
-export function occurrencesBetween(desired: Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'recurrence'>, fromMs: number, toMs: number): PlannedOccurrence[] {
-  const lengthMs = Date.parse(desired.end) - Date.parse(desired.start);
+export function occurrencesBetween(desired: Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'recurrence' | 'allDay'>, fromMs: number, toMs: number): PlannedOccurrence[] {
+  const length = occurrenceLength(desired);
   const byDate = new Map((desired.recurrence?.exceptions ?? []).map((e) => [e.originalDate, e]));
   const out: PlannedOccurrence[] = [];
   for (const at of occurrenceStarts(desired, toMs)) {
     const exception = byDate.get(at.toISODate()!);
     if (exception?.cancelled) continue;
     const start = exception?.start ?? at.toUTC().toISO()!;
-    const end = exception?.end ?? DateTime.fromISO(start).plus({ milliseconds: lengthMs }).toUTC().toISO()!;
+    const end = exception?.end ?? DateTime.fromISO(start, { zone: 'utc' }).setZone(desired.timeZone).plus(length).toUTC().toISO()!;
     out.push({ originalStart: at, start, end, ...(exception?.title ? { title: exception.title } : {}) });
   }
   // A moved occurrence may land in the window from outside it, or leave it.
@@ -211,14 +226,13 @@ export function occurrencesBetween(desired: Pick<DesiredAppointment, 'start' | '
  * COUNT or UNTIL, or runs past what calsync expands (it never ends, as far as calsync is concerned).
  * A single appointment ends at its end.
  */
-export function seriesEnd(desired: Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'recurrence'>): string | null {
+export function seriesEnd(desired: Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'recurrence' | 'allDay'>): string | null {
   if (!desired.recurrence) return desired.end;
   const parts = partsOf(normalizeRule(desired.recurrence.rule));
   if (!parts.has('COUNT') && !parts.has('UNTIL')) return null;
-  const starts = expandStarts(desired.recurrence.rule, firstStart(desired), Number.POSITIVE_INFINITY, MAX_EXPANDED_OCCURRENCES + 1);
+  const starts = expandStarts(desired.recurrence.rule, firstStart(desired), Number.POSITIVE_INFINITY, desired.allDay, MAX_EXPANDED_OCCURRENCES + 1);
   if (starts.length > MAX_EXPANDED_OCCURRENCES) return null;
-  const lengthMs = Date.parse(desired.end) - Date.parse(desired.start);
-  let lastMs = starts.length ? starts.at(-1)!.toMillis() + lengthMs : Date.parse(desired.end);
+  let lastMs = starts.length ? starts.at(-1)!.plus(occurrenceLength(desired)).toMillis() : Date.parse(desired.end);
   // A moved occurrence may end after the pattern's last one.
   for (const e of desired.recurrence.exceptions ?? []) if (!e.cancelled && e.end) lastMs = Math.max(lastMs, Date.parse(e.end));
   return new Date(lastMs).toISOString();
@@ -226,22 +240,27 @@ export function seriesEnd(desired: Pick<DesiredAppointment, 'start' | 'end' | 't
 
 /**
  * A series as iCalendar (staff feeds, client invitations): the RRULE and cancelled occurrences
- * (EXDATE, UTC) as the raw lines ical-generator writes, and each changed occurrence as a VEVENT of
- * its own with the series' UID and a RECURRENCE-ID.
+ * (EXDATE) as the raw lines ical-generator writes, and each changed occurrence as a VEVENT of its
+ * own with the series' UID and a RECURRENCE-ID. An all-day series names its occurrences by date
+ * (EXDATE;VALUE=DATE), a timed one by instant (UTC). Times are in the appointment's zone.
  */
-export function icalSeries(desired: Pick<DesiredAppointment, 'start' | 'timeZone' | 'recurrence'>): {
+export function icalSeries(desired: Pick<DesiredAppointment, 'start' | 'timeZone' | 'recurrence' | 'allDay'>): {
   repeating: string;
   changed: Array<{ recurrenceId: DateTime; start: DateTime; end: DateTime; title?: string }>;
 } | undefined {
   if (!desired.recurrence) return undefined;
   const exceptions = desired.recurrence.exceptions ?? [];
-  const cancelled = exceptions.filter((e) => e.cancelled).map((e) => originalStartOf(desired, e).toUTC().toFormat("yyyyMMdd'T'HHmmss'Z'"));
+  const cancelled = exceptions.filter((e) => e.cancelled).map((e) => originalStartOf(desired, e));
+  const exdate = desired.allDay
+    ? `EXDATE;VALUE=DATE:${cancelled.map((d) => d.toFormat('yyyyMMdd')).join(',')}`
+    : `EXDATE:${cancelled.map((d) => d.toUTC().toFormat("yyyyMMdd'T'HHmmss'Z'")).join(',')}`;
+  const inZone = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' }).setZone(desired.timeZone);
   return {
-    repeating: `RRULE:${desired.recurrence.rule}${cancelled.length ? `\nEXDATE:${cancelled.join(',')}` : ''}`,
+    repeating: `RRULE:${desired.recurrence.rule}${cancelled.length ? `\n${exdate}` : ''}`,
     changed: exceptions.filter((e) => !e.cancelled && e.start).map((e) => ({
       recurrenceId: originalStartOf(desired, e),
-      start: DateTime.fromISO(e.start!, { zone: 'utc' }),
-      end: DateTime.fromISO(e.end!, { zone: 'utc' }),
+      start: inZone(e.start!),
+      end: inZone(e.end!),
       ...(e.title ? { title: e.title } : {}),
     })),
   };

@@ -1,6 +1,7 @@
 import ical, { ICalEventStatus } from 'ical-generator';
 import { DateTime } from 'luxon';
 import type { DesiredAppointment } from './types';
+import { icalTimes } from './icalTimes';
 import { icalSeries } from './recurrence';
 import { vtimezone } from './vtimezone';
 
@@ -23,23 +24,22 @@ export function renderStaffFeed(input: { name: string; appointments: DesiredAppo
   for (const a of input.appointments) {
     const what = a.title?.trim() || a.services.join(', ') || 'Appointment';
     const summary = input.detail === 'busy' ? 'Busy' : input.detail === 'full' && a.clientName ? `${what} – ${a.clientName}` : what;
+    const tzid = vtimezone(a.timeZone)?.tzid ?? null;
+    const inZone = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' }).setZone(a.timeZone);
     const event = {
       id: `${a.appointmentId}@${input.tenantId}.calsync`,
       sequence: a.revision,
       stamp: DateTime.utc(),
-      start: DateTime.fromISO(a.start, { zone: 'utc' }),
-      end: DateTime.fromISO(a.end, { zone: 'utc' }),
-      timezone: vtimezone(a.timeZone)?.tzid ?? null,
       summary,
       description: input.detail === 'full' ? a.description ?? null : null,
       location: input.detail === 'busy' ? null : a.location ?? null,
       status: a.status === 'tentative' ? ICalEventStatus.TENTATIVE : ICalEventStatus.CONFIRMED,
     };
     const series = icalSeries(a);
-    calendar.createEvent({ ...event, ...(series ? { repeating: series.repeating } : {}) });
+    calendar.createEvent({ ...event, ...icalTimes({ start: inZone(a.start), end: inZone(a.end) }, a.allDay, tzid), ...(series ? { repeating: series.repeating } : {}) });
     // A changed occurrence is its own VEVENT with the series' UID and its RECURRENCE-ID.
     for (const c of series?.changed ?? []) {
-      calendar.createEvent({ ...event, start: c.start, end: c.end, summary: input.detail === 'busy' || !c.title ? summary : c.title, recurrenceId: c.recurrenceId });
+      calendar.createEvent({ ...event, ...icalTimes(c, a.allDay, tzid), summary: input.detail === 'busy' || !c.title ? summary : c.title });
     }
   }
   return calendar.toString();

@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import { originalStartOf } from '../lib/recurrence';
+import { occurrenceLength, originalStartOf } from '../lib/recurrence';
 import type { DesiredAppointment } from '../lib/types';
 import type { EventContent, SeriesContent } from './types';
 
@@ -12,13 +12,14 @@ export function seriesContent(desired: DesiredAppointment, render: (state: Desir
   if (!desired.recurrence) return undefined;
   const local = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' }).setZone(desired.timeZone).toISO({ suppressMilliseconds: true })!;
   const exceptions = desired.recurrence.exceptions ?? [];
+  const length = occurrenceLength(desired);
   return {
     rule: desired.recurrence.rule,
     cancelled: exceptions.filter((e) => e.cancelled).map((e) => originalStartOf(desired, e).toISO({ suppressMilliseconds: true })!),
     changed: exceptions.filter((e) => !e.cancelled).map((e) => {
       const original = originalStartOf(desired, e);
       const start = e.start ?? original.toUTC().toISO()!;
-      const end = e.end ?? DateTime.fromISO(start).plus({ milliseconds: Date.parse(desired.end) - Date.parse(desired.start) }).toUTC().toISO()!;
+      const end = e.end ?? original.plus(length).toUTC().toISO()!;
       const summary = e.title !== undefined ? render({ ...desired, title: e.title, recurrence: undefined }).summary : undefined;
       return { originalStart: original.toISO({ suppressMilliseconds: true })!, start: local(start), end: local(end), ...(summary ? { summary } : {}) };
     }),

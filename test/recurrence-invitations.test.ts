@@ -12,16 +12,28 @@ let smtp: TestSmtpServer;
  * series (RRULE, EXDATE) and puts each RECURRENCE-ID event in its occurrence's place.
  */
 function occurrencesOf(ics: string): Array<[start: string, summary: string]> {
+  return expandedOccurrences(ics).map(([start, summary]) => [DateTime.fromJSDate(start.toJSDate()).setZone(ZONE).toFormat("yyyy-MM-dd'T'HH:mm"), summary]);
+}
+
+/** The same for an all-day series: each occurrence's date, as the client's calendar shows it. */
+function allDayOccurrencesOf(ics: string): Array<[date: string, summary: string]> {
+  return expandedOccurrences(ics).map(([start, summary]) => {
+    if (!start.isDate) throw new Error(`an all-day occurrence with a time: ${start.toString()}`);
+    return [start.toString(), summary];
+  });
+}
+
+function expandedOccurrences(ics: string): Array<[start: ICAL.Time, summary: string]> {
   const calendar = new ICAL.Component(ICAL.parse(ics));
   for (const tz of calendar.getAllSubcomponents('vtimezone')) ICAL.TimezoneService.register(tz);
   const reparsed = new ICAL.Component(ICAL.parse(ics));
   const vevents = reparsed.getAllSubcomponents('vevent');
   const master = new ICAL.Event(vevents.find((v) => !v.hasProperty('recurrence-id'))!, { exceptions: vevents.filter((v) => v.hasProperty('recurrence-id')).map((v) => new ICAL.Event(v)) });
-  const out: Array<[string, string]> = [];
+  const out: Array<[ICAL.Time, string]> = [];
   const it = master.iterator();
   for (let next = it.next(); next && out.length < 20; next = it.next()) {
     const details = master.getOccurrenceDetails(next);
-    out.push([DateTime.fromJSDate(details.startDate.toJSDate()).setZone(ZONE).toFormat("yyyy-MM-dd'T'HH:mm"), details.item.summary]);
+    out.push([details.startDate, details.item.summary]);
   }
   return out;
 }
@@ -62,5 +74,39 @@ describe('client invitations of a recurring appointment', () => {
       [fmt(moved), 'Haircut (moved) – Barber'],
       [fmt(first.plus({ weeks: 3 })), 'Haircut – Barber'],
     ]);
+  });
+
+  test('an all-day series is dates: DTSTART, EXDATE and RECURRENCE-ID', async () => {
+    const world = await TenantWorld.create(stack.apiUrl, { clientInvitations: { enabled: true }, businessName: 'Spa', organizerEmail: 'desk@spa.test' });
+    await world.staffWithGoogle('sam');
+    const client = 'ana.allday@client.test';
+    const first = DateTime.now().setZone(ZONE).plus({ days: 7 }).startOf('day');
+    const day = ['', 'MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'][first.weekday];
+    const date = (d: DateTime) => d.toISODate()!;
+    const moved = first.plus({ weeks: 1, days: 2 });
+    // The location's zone is far from the appointment's: all-day dates must not move with it.
+    const put = await world.call('PUT', '/v1/appointments/s-2', {
+      revision: 1, allDay: true, start: date(first), end: date(first.plus({ days: 1 })), timeZone: ZONE, locationTimeZone: 'America/Los_Angeles', clientEmail: client,
+      title: 'Spa day', staffIds: ['sam'],
+      recurrence: {
+        rrule: `FREQ=WEEKLY;BYDAY=${day};COUNT=4`,
+        exceptions: [
+          { originalStart: date(first.plus({ weeks: 1 })), start: date(moved), title: 'Spa day (moved)' },
+          { originalStart: date(first.plus({ weeks: 2 })), cancelled: true },
+        ],
+      },
+    });
+    expect(put.status).toBe(202);
+    await world.waitSynced('s-2', 1);
+    const [mail] = await waitUntil('the invitation', async () => (smtp.to(client).length ? smtp.to(client) : undefined));
+    const ics = mail!.parsed.attachments.find((a) => a.contentType === 'text/calendar')!.content.toString('utf8').replace(/\r\n /g, '');
+    expect(ics).toContain(`EXDATE;VALUE=DATE:${first.plus({ weeks: 2 }).toFormat('yyyyMMdd')}`);
+    expect(ics).toContain(`RECURRENCE-ID;VALUE=DATE:${first.plus({ weeks: 1 }).toFormat('yyyyMMdd')}`);
+    expect(allDayOccurrencesOf(ics)).toEqual([
+      [date(first), 'Spa day – Spa'],
+      [date(moved), 'Spa day (moved) – Spa'],
+      [date(first.plus({ weeks: 3 })), 'Spa day – Spa'],
+    ]);
+    expect(mail!.parsed.subject).toContain(`${first.setLocale('en').toLocaleString(DateTime.DATE_HUGE)}, all day`);
   });
 });

@@ -1,5 +1,8 @@
 import { DateTime } from 'luxon';
-import { occurrencesBetween, ruleProblem, seriesEnd, toGraphRecurrence } from '../lib/recurrence';
+import { icalSeries, occurrencesBetween, ruleProblem, seriesEnd, toGraphRecurrence } from '../lib/recurrence';
+import { googleInstanceBody, toGoogleEvent } from '../providers/google/eventMapping';
+import { graphAllDayDate } from '../providers/microsoft/eventMapping';
+import type { EventContent } from '../providers/types';
 
 /** RRULE → Graph patternedRecurrence and the rule checks (pure functions: lib/recurrence.ts). */
 describe('recurrence rules', () => {
@@ -64,5 +67,63 @@ describe('recurrence rules', () => {
       ['2027-03-23T09:00:00.000Z', 'Late'],
       ['2027-03-30T08:00:00.000Z', null],
     ]);
+  });
+
+  describe('all-day series', () => {
+    // Sundays from 21 March 2027, all day in Madrid; summer time starts on Sunday 28 March (a 23-hour day).
+    const zone = 'Europe/Madrid';
+    const midnight = (date: string) => DateTime.fromISO(date, { zone }).toUTC().toISO()!;
+    const sundays = (rule: string, exceptions?: any[]) => ({
+      start: midnight('2027-03-21'), end: midnight('2027-03-22'), timeZone: zone, allDay: true, recurrence: { rule, ...(exceptions ? { exceptions } : {}) },
+    });
+
+    test('a DATE start takes a DATE UNTIL only', () => {
+      const first = DateTime.fromISO('2027-03-21', { zone });
+      expect(ruleProblem('FREQ=WEEKLY;UNTIL=20270404', first, true)).toBeUndefined();
+      expect(ruleProblem('FREQ=WEEKLY;UNTIL=20270404T000000Z', first, true)).toBe('UNTIL of an all-day series must be a date such as UNTIL=20301231');
+      expect(toGraphRecurrence('FREQ=WEEKLY;UNTIL=20270404', first).range).toEqual({ type: 'endDate', startDate: '2027-03-21', endDate: '2027-04-04', recurrenceTimeZone: zone });
+    });
+
+    test('occurrences are whole local days, across DST too; a moved one keeps its own dates', () => {
+      const shown = occurrencesBetween(
+        sundays('FREQ=WEEKLY;COUNT=4', [{ originalDate: '2027-04-04', cancelled: true }, { originalDate: '2027-04-11', start: midnight('2027-04-12'), end: midnight('2027-04-14') }]),
+        Date.parse('2027-03-01T00:00:00Z'),
+        Date.parse('2027-05-01T00:00:00Z'),
+      );
+      expect(shown.map((o) => [o.start, o.end])).toEqual([
+        ['2027-03-20T23:00:00.000Z', '2027-03-21T23:00:00.000Z'],
+        ['2027-03-27T23:00:00.000Z', '2027-03-28T22:00:00.000Z'], // 23 hours: still midnight to midnight
+        ['2027-04-11T22:00:00.000Z', '2027-04-13T22:00:00.000Z'],
+      ]);
+    });
+
+    test('the series ends at midnight after its last day', () => {
+      expect(seriesEnd(sundays('FREQ=WEEKLY;COUNT=2'))).toBe('2027-03-28T22:00:00.000Z');
+      expect(seriesEnd(sundays('FREQ=WEEKLY;UNTIL=20270404'))).toBe('2027-04-04T22:00:00.000Z');
+    });
+
+    test('iCalendar names its occurrences by date', () => {
+      const series = icalSeries(sundays('FREQ=WEEKLY;COUNT=4', [{ originalDate: '2027-03-28', cancelled: true }, { originalDate: '2027-04-04', cancelled: true }, { originalDate: '2027-04-11', start: midnight('2027-04-12'), end: midnight('2027-04-13') }]))!;
+      expect(series.repeating).toBe('RRULE:FREQ=WEEKLY;COUNT=4\nEXDATE;VALUE=DATE:20270328,20270404');
+      expect(series.changed.map((c) => [c.recurrenceId.toISODate(), c.start.toISODate(), c.end.toISODate()])).toEqual([['2027-04-11', '2027-04-12', '2027-04-13']]);
+    });
+
+    test('Google: dates, EXDATE;VALUE=DATE and instance overrides named by date', () => {
+      const content: EventContent = {
+        summary: 'Retreat', description: '', start: '2027-03-21T00:00:00+01:00', end: '2027-03-22T00:00:00+01:00', timeZone: zone, tentative: false, cancelled: false, tags: {}, allDay: true,
+        recurrence: { rule: 'FREQ=WEEKLY;COUNT=4', cancelled: ['2027-03-28T00:00:00+01:00'], changed: [] },
+      };
+      const event = toGoogleEvent('abc123', content);
+      expect([event.start, event.end, event.recurrence]).toEqual([{ date: '2027-03-21' }, { date: '2027-03-22' }, ['RRULE:FREQ=WEEKLY;COUNT=4', 'EXDATE;VALUE=DATE:20270328']]);
+      const instance = googleInstanceBody(event, 'abc123', '2027-04-04T00:00:00+02:00', content, { start: '2027-04-05T00:00:00+02:00', end: '2027-04-06T00:00:00+02:00' });
+      expect([instance.id, instance.originalStartTime, instance.start, instance.end]).toEqual(['abc123_20270404', { date: '2027-04-04' }, { date: '2027-04-05' }, { date: '2027-04-06' }]);
+    });
+
+    test("Graph's all-day times read the same whether shown floating or as the zone's midnight", () => {
+      expect(graphAllDayDate({ dateTime: '2027-03-28T00:00:00.0000000', timeZone: 'UTC' }, zone)).toBe('2027-03-28');
+      expect(graphAllDayDate({ dateTime: '2027-03-27T23:00:00.0000000', timeZone: 'UTC' }, zone)).toBe('2027-03-28');
+      expect(graphAllDayDate({ dateTime: '2027-03-28T05:00:00.0000000', timeZone: 'UTC' }, 'America/New_York')).toBe('2027-03-28');
+      expect(graphAllDayDate({ dateTime: '2027-03-28T00:00:00.0000000', timeZone: zone }, zone)).toBe('2027-03-28');
+    });
   });
 });

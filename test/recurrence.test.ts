@@ -29,6 +29,32 @@ async function graphInstances(email: string, seriesId: string, from: DateTime, t
     .sort((a, b) => a[0].localeCompare(b[0]));
 }
 
+/** What a calendar shows of one all-day occurrence: its original date, its first and last (exclusive) dates, its title. */
+type ShownDays = [original: string, start: string, end: string, title: string];
+const localDate = (iso: string) => {
+  const at = DateTime.fromISO(iso, { zone: 'utc' }).setZone(ZONE);
+  if (at.toFormat('HH:mm') !== '00:00') throw new Error(`an all-day time that is not a local midnight: ${iso}`);
+  return at.toISODate()!;
+};
+
+async function googleAllDayInstances(calendarId: string, eventId: string): Promise<ShownDays[]> {
+  const page = await googleControl<{ items: any[] }>('GET', `/_emulator/calendars/${encodeURIComponent(calendarId)}/events/${eventId}/instances`);
+  return page.items.map((i) => [i.originalStartTime.date, i.start.date, i.end.date, i.summary]);
+}
+
+async function graphAllDayInstances(email: string, seriesId: string, from: DateTime, to: DateTime): Promise<ShownDays[]> {
+  const page = await graphControl<{ items: any[] }>(
+    'GET',
+    `/_emulator/users/${encodeURIComponent(email)}/calendars/calendar/events/${encodeURIComponent(seriesId)}/instances?from=${encodeURIComponent(from.toISO()!)}&to=${encodeURIComponent(to.toISO()!)}`,
+  );
+  return page.items
+    .map((i): ShownDays => {
+      expect(i.isAllDay).toBe(true);
+      return [localDate(i.originalStart), localDate(i.start.dateTime), localDate(i.end.dateTime), i.subject];
+    })
+    .sort((a, b) => a[0].localeCompare(b[0]));
+}
+
 /** API → appointmentSync → Google (series + EXDATE + instance overrides) and Graph (seriesMaster + occurrence exceptions). */
 describe('recurring appointments', () => {
   const stack = useAppStack();
@@ -194,5 +220,109 @@ describe('recurring appointments', () => {
     await world.waitSynced('r-2', 3);
     expect(await googleEmulator.liveEvents(anna.calendarId)).toEqual([]);
     expect(await microsoftEmulator.events(ben.email)).toEqual([]);
+  });
+
+  test('bad all-day series are 400s that name the field', async () => {
+    const world = await TenantWorld.create(stack.apiUrl);
+    await world.call('PUT', '/v1/staff/anna', { name: 'Anna' });
+    const first = DateTime.now().setZone(ZONE).plus({ days: 7 }).startOf('day');
+    const day = ['', 'MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'][first.weekday];
+    const put = async (recurrence: unknown) => {
+      const res = await world.call('PUT', '/v1/appointments/ad-bad', {
+        revision: 1, allDay: true, start: first.toISODate(), end: first.plus({ days: 1 }).toISODate(), timeZone: ZONE, title: 'Retreat', staffIds: ['anna'], recurrence,
+      });
+      return [res.status, res.body.message];
+    };
+    const rrule = `FREQ=WEEKLY;BYDAY=${day};COUNT=4`;
+    const second = first.plus({ weeks: 1 });
+    const allDayOnly = 'must be a date such as 2030-03-05 (the series is all-day)';
+    expect(await put({ rrule, exceptions: [{ originalStart: second.toISO(), cancelled: true }] })).toEqual([400, `recurrence.exceptions[0].originalStart: ${allDayOnly}`]);
+    expect(await put({ rrule, exceptions: [{ originalStart: second.toISODate(), start: second.plus({ days: 1, hours: 9 }).toFormat("yyyy-MM-dd'T'HH:mm") }] })).toEqual([
+      400, `recurrence.exceptions[0].start: ${allDayOnly}`,
+    ]);
+    expect(await put({ rrule, exceptions: [{ originalStart: second.toISODate(), cancelled: true }, { originalStart: first.plus({ weeks: 2 }).toISODate(), start: first.plus({ weeks: 2, days: 1 }).toISODate(), end: `${first.plus({ weeks: 2, days: 2 }).toISODate()}T00:00` }] })).toEqual([
+      400, `recurrence.exceptions[1].end: ${allDayOnly}`,
+    ]);
+    expect(await put({ rrule, exceptions: [{ originalStart: second.toISODate(), start: second.toISODate(), end: second.toISODate() }] })).toEqual([400, 'recurrence.exceptions[0].end: must be after start']);
+    expect(await put({ rrule: `FREQ=WEEKLY;BYDAY=${day};UNTIL=${first.plus({ weeks: 3 }).toUTC().toFormat("yyyyMMdd'T'HHmmss'Z'")}` })).toEqual([
+      400, 'recurrence.rrule: UNTIL of an all-day series must be a date such as UNTIL=20301231',
+    ]);
+    expect((await world.call('GET', '/v1/appointments/ad-bad')).status).toBe(404);
+  });
+
+  test('an all-day weekly series with a moved and a cancelled day, in Google and Microsoft calendars, busy time and the feed', async () => {
+    const world = await TenantWorld.create(stack.apiUrl);
+    const anna = await world.staffWithGoogle('anna');
+    const ben = await world.staffWithMicrosoft('ben');
+
+    // Five weekly all-day retreats from a week ahead; the second moves to the next day, the third is cancelled.
+    const first = DateTime.now().setZone(ZONE).plus({ days: 7 }).startOf('day');
+    const day = ['', 'MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'][first.weekday];
+    const week = (n: number) => first.plus({ weeks: n });
+    const date = (d: DateTime) => d.toISODate()!;
+    const basic = (d: DateTime) => d.toFormat('yyyyMMdd');
+    const moved = week(1).plus({ days: 1 });
+    const body = (revision: number, days: number, title: string) => ({
+      revision, allDay: true, start: date(first), end: date(first.plus({ days })), timeZone: ZONE, title, staffIds: ['anna', 'ben'],
+      recurrence: {
+        rrule: `FREQ=WEEKLY;BYDAY=${day};COUNT=5`,
+        exceptions: [
+          { originalStart: date(week(1)), start: date(moved), title: `${title} (moved)` },
+          { originalStart: date(week(2)), cancelled: true },
+        ],
+      },
+    });
+    expect((await world.call('PUT', '/v1/appointments/ad-1', body(1, 1, 'Retreat'))).status).toBe(202);
+    await world.waitSynced('ad-1', 1);
+    const expected = (days: number, title: string): ShownDays[] => [
+      [date(week(0)), date(week(0)), date(week(0).plus({ days })), title],
+      // Moved with a start only: as long as the series' occurrences.
+      [date(week(1)), date(moved), date(moved.plus({ days })), `${title} (moved)`],
+      ...[3, 4].map((n): ShownDays => [date(week(n)), date(week(n)), date(week(n).plus({ days })), title]),
+    ];
+
+    // Google: a recurring event of dates, EXDATE;VALUE=DATE, the moved day an override named by its date.
+    const live = (await googleEmulator.liveEvents(anna.calendarId)) as any[];
+    const master = live.filter((e) => !e.recurringEventId);
+    expect(master.map((e) => [e.start, e.end, e.recurrence])).toEqual([[
+      { date: date(first) }, { date: date(first.plus({ days: 1 })) }, [`RRULE:FREQ=WEEKLY;BYDAY=${day};COUNT=5`, `EXDATE;VALUE=DATE:${basic(week(2))}`],
+    ]]);
+    const overrides = live.filter((e) => e.recurringEventId);
+    expect(overrides.map((o) => [o.id, o.originalStartTime])).toEqual([[`${master[0].id}_${basic(week(1))}`, { date: date(week(1)) }]]);
+    expect(await googleAllDayInstances(anna.calendarId, master[0].id)).toEqual(expected(1, 'Retreat'));
+
+    // Microsoft: an all-day seriesMaster from midnight to midnight; the moved day an exception, the cancelled one gone.
+    const graphEvents = (await microsoftEmulator.events(ben.email)) as any[];
+    const wall = (t: { dateTime: string; timeZone: string }) => [t.dateTime.slice(0, 19), t.timeZone];
+    expect(graphEvents.map((e) => [e.isAllDay, wall(e.start), wall(e.end), e.recurrence?.range])).toEqual([[
+      true, [`${date(first)}T00:00:00`, ZONE], [`${date(first.plus({ days: 1 }))}T00:00:00`, ZONE],
+      { type: 'numbered', numberOfOccurrences: 5, startDate: date(first), recurrenceTimeZone: ZONE },
+    ]]);
+    const seriesId = graphEvents[0].id;
+    const windowFrom = first.minus({ days: 1 });
+    const windowTo = first.plus({ weeks: 6 });
+    expect(await graphAllDayInstances(ben.email, seriesId, windowFrom, windowTo)).toEqual(expected(1, 'Retreat'));
+
+    // Busy time: each occurrence is its whole local day, midnight to midnight (23 or 25 hours across DST).
+    const busy = await world.call('GET', `/v1/staff/anna/busy?from=${encodeURIComponent(windowFrom.toISO()!)}&to=${encodeURIComponent(windowTo.toISO()!)}&timeZone=${ZONE}`);
+    expect(busy.status).toBe(200);
+    expect(busy.body.intervals.filter((i: any) => i.source === 'appointment').map((i: any) => [localDate(i.start), localDate(i.end)])).toEqual(expected(1, '').map((s) => [s[1], s[2]]));
+
+    // The feed: dates everywhere (DTSTART, EXDATE, RECURRENCE-ID), no times.
+    const feed = await world.call('POST', '/v1/staff/anna/feeds', {});
+    const ics = (await (await fetch(feed.body.url)).text()).replace(/\r\n /g, '');
+    expect(ics).toContain(`DTSTART;VALUE=DATE:${basic(first)}`);
+    expect(ics).toContain(`EXDATE;VALUE=DATE:${basic(week(2))}`);
+    expect(ics).toContain(`RECURRENCE-ID;VALUE=DATE:${basic(week(1))}`);
+    expect(ics).toContain(`DTSTART;VALUE=DATE:${basic(moved)}`);
+    expect(ics.match(/BEGIN:VEVENT/g)).toHaveLength(2);
+
+    // The series becomes two days long and is renamed (Graph drops its exceptions on new series times): the exceptions stay.
+    expect((await world.call('PUT', '/v1/appointments/ad-1', body(2, 2, 'Workshop'))).status).toBe(202);
+    await world.waitSynced('ad-1', 2);
+    expect(await googleAllDayInstances(anna.calendarId, master[0].id)).toEqual(expected(2, 'Workshop'));
+    expect(await graphAllDayInstances(ben.email, seriesId, windowFrom, windowTo)).toEqual(expected(2, 'Workshop'));
+    const stored = await testDb()('appointments').where({ tenant_id: world.tenantId, id: 'ad-1' }).first('series_end_at');
+    expect(stored.series_end_at.toISOString()).toBe(week(4).plus({ days: 2 }).toUTC().toISO());
   });
 });

@@ -25,18 +25,19 @@ async function busyIntervals(db: Knex, tenantId: string, staffId: string, from: 
       if (excludeAppointmentId) q.whereNot('id', excludeAppointmentId);
     })
     .orderBy('start_at')
-    .select('id', 'start_at', 'end_at', db.raw(`desired->'recurrence' as recurrence`), db.raw(`desired->>'timeZone' as time_zone`));
+    .select('id', 'start_at', 'end_at', db.raw(`desired->'recurrence' as recurrence`), db.raw(`desired->>'timeZone' as time_zone`), db.raw(`coalesce((desired->>'allDay')::boolean, false) as all_day`));
   const own: BusyInterval[] = rows.flatMap((r: AppointmentRow) => appointmentIntervals(r, from, to));
   return [...own, ...(await importedIntervals(db, tenantId, staffId, from, to))].sort((a, b) => a.start.getTime() - b.start.getTime());
 }
 
-interface AppointmentRow { id: string; start_at: Date; end_at: Date; recurrence: AppointmentRecurrence | null; time_zone: string }
+interface AppointmentRow { id: string; start_at: Date; end_at: Date; recurrence: AppointmentRecurrence | null; time_zone: string; all_day: boolean }
 
 /** An appointment's busy time in the window: itself, or a series' occurrences there (exceptions applied). */
 function appointmentIntervals(r: AppointmentRow, from: Date, to: Date): BusyInterval[] {
   const of = (start: Date, end: Date): BusyInterval => ({ start, end, source: 'appointment', appointmentId: r.id });
   if (!r.recurrence) return [of(r.start_at, r.end_at)];
-  const series = { start: r.start_at.toISOString(), end: r.end_at.toISOString(), timeZone: r.time_zone, recurrence: r.recurrence };
+  // An all-day series' occurrences are whole local days, 23 or 25 hours long across a DST change.
+  const series = { start: r.start_at.toISOString(), end: r.end_at.toISOString(), timeZone: r.time_zone, allDay: r.all_day, recurrence: r.recurrence };
   return occurrencesBetween(series, from.getTime(), to.getTime()).map((o) => of(new Date(o.start), new Date(o.end)));
 }
 

@@ -28,8 +28,12 @@ export function occurrenceStarts(first: DateTime, rules: string[], exdates: numb
   return [...found.values()].filter((d) => d.toMillis() <= untilMs).sort((a, b) => a.toMillis() - b.toMillis()).slice(0, MAX_OCCURRENCES);
 }
 
-/** Instants of `EXDATE` lines (`EXDATE;TZID=Europe/Berlin:20261201T100000`, `EXDATE:20261201T090000Z`, `EXDATE;VALUE=DATE:20261201`). */
-export function exdateInstants(lines: string[], defaultZone: string): number[] {
+/**
+ * Instants of `EXDATE` lines (`EXDATE;TZID=Europe/Berlin:20261201T100000`, `EXDATE:20261201T090000Z`,
+ * `EXDATE;VALUE=DATE:20261201`) of a series whose start is a date (`allDay`) or a date-time. A value
+ * of the other type matches no occurrence: RFC 5545 wants EXDATE of the start's value type.
+ */
+export function exdateInstants(lines: string[], defaultZone: string, allDay = false): number[] {
   const out: number[] = [];
   for (const line of lines) {
     const match = /^EXDATE((?:;[^:]*)?):(.*)$/i.exec(line);
@@ -37,6 +41,7 @@ export function exdateInstants(lines: string[], defaultZone: string): number[] {
     const zone = /;TZID=([^;:]+)/i.exec(match[1] ?? '')?.[1] ?? defaultZone;
     for (const value of match[2]!.split(',')) {
       const v = value.trim();
+      if (v.includes('T') === allDay) continue;
       const parsed = v.endsWith('Z')
         ? DateTime.fromFormat(v, "yyyyMMdd'T'HHmmss'Z'", { zone: 'UTC' })
         : v.includes('T') ? DateTime.fromFormat(v, "yyyyMMdd'T'HHmmss", { zone }) : DateTime.fromFormat(v, 'yyyyMMdd', { zone });

@@ -20,7 +20,7 @@ export function singleEventsOf(r: EventResource, calendarZone: string, untilMs: 
   const ms = last.toMillis() - first.toMillis();
   const rules = r.recurrence.filter((l) => /^RRULE:/i.test(l)).map((l) => l.slice(6));
   const { recurrence: _series, ...rest } = r;
-  return occurrenceStarts(first, rules, exdateInstants(r.recurrence, zone), untilMs).map((at) => {
+  return occurrenceStarts(first, rules, exdateInstants(r.recurrence, zone, allDay), untilMs).map((at) => {
     const start = allDay ? { date: at.toISODate()! } : { dateTime: at.toISO({ suppressMilliseconds: true })!, timeZone: zone };
     const end = allDay
       ? { date: at.plus({ days }).toISODate()! }

@@ -5,7 +5,7 @@ import { GoogleError, forbidden, invalid, notFound } from './errors';
 import { CalendarAcl } from './acl';
 import { GuestMailLog } from './guestMail';
 import {
-  EventResource, Fields, isBase32HexId, isValidZone, mergePatch, mergeTimePatch, pickWritable,
+  EventResource, EventTime, Fields, instantOf, isBase32HexId, isValidZone, mergePatch, mergeTimePatch, pickWritable,
   randomBase32Hex, timeChanged, validateWritable,
 } from './eventRules';
 import { EXPANSION_HORIZON_DAYS, parseInstanceId, singleEventsOf } from './instances';
@@ -276,6 +276,7 @@ export class GoogleStore {
 
   private rewrite(cal: Calendar, current: EventResource, fields: Fields, requestedSequence: unknown): EventResource {
     const checked = validateWritable(fields, this.ctx(cal));
+    if (current.recurringEventId) checked.originalStartTime = keptOriginalStart(current, checked.originalStartTime, cal.timeZone);
     let sequence = current.sequence + (timeChanged(current, checked) ? 1 : 0);
     if (requestedSequence !== undefined) {
       if (typeof requestedSequence === 'number' && requestedSequence < current.sequence) {
@@ -359,6 +360,22 @@ export class GoogleStore {
     cal.seq += 1;
     this.onCalendarChange?.(cal);
   }
+}
+
+/**
+ * An instance's original start names it: a write keeps it, whether the body leaves it out or repeats
+ * it, and a body naming another (or a date-time for an all-day series' date) is refused.
+ * *Unconfirmed*: Google may instead ignore it; calsync always sends the instance's own.
+ */
+function keptOriginalStart(instance: EventResource, given: unknown, calendarZone: string): EventTime | undefined {
+  const kept = instance.originalStartTime as EventTime | undefined;
+  if (!kept || given === undefined || given === null) return kept ?? (given as EventTime | undefined);
+  const time = given as EventTime;
+  const same = kept.date !== undefined
+    ? time.date === kept.date
+    : time.dateTime !== undefined && instantOf(time, calendarZone) === instantOf(kept, calendarZone);
+  if (!same) throw invalid('Invalid value for originalStartTime: it names another instance.', 'originalStartTime');
+  return kept;
 }
 
 /** The instance an id names, as the series' expansion shows it (exceptions in place), if any. */

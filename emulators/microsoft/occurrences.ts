@@ -92,10 +92,13 @@ function seriesOccurrences(e: StoredEvent, untilMs: number): Array<OccurrenceVie
   const start = e.fields.start as DateTimeTimeZone;
   const end = e.fields.end as DateTimeTimeZone;
   const first = instantOf(start);
-  const lengthMs = instantOf(end).toMillis() - first.toMillis();
   const rule = rruleOf(e.fields.recurrence as PatternedRecurrence);
   if (!rule) return [];
   const zone = zoneOf(start.timeZone) ?? 'UTC';
+  // An all-day occurrence runs midnight to midnight, 23 or 25 hours across a DST change.
+  const length = e.fields.isAllDay === true
+    ? { days: Math.round(instantOf(end).setZone(zone).diff(first.setZone(zone), 'days').days) }
+    : { milliseconds: instantOf(end).toMillis() - first.toMillis() };
   const wall = (d: DateTime) => d.toFormat("yyyy-MM-dd'T'HH:mm:ss.0000000");
   const exceptions = exceptionsOf(e);
   const { [EXCEPTIONS_FIELD]: _exceptions, ...seriesFields } = e.fields;
@@ -106,7 +109,7 @@ function seriesOccurrences(e: StoredEvent, untilMs: number): Array<OccurrenceVie
       ...seriesFields,
       recurrence: null,
       start: { dateTime: wall(at), timeZone: start.timeZone },
-      end: { dateTime: wall(at.plus({ milliseconds: lengthMs }).setZone(zoneOf(end.timeZone) ?? zone)), timeZone: end.timeZone },
+      end: { dateTime: wall(at.plus(length).setZone(zoneOf(end.timeZone) ?? zone)), timeZone: end.timeZone },
       ...(exception?.fields ?? {}),
     };
     return {

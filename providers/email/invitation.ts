@@ -3,6 +3,7 @@ import { DateTime } from 'luxon';
 import { invitationTitle, type InvitationMethod } from '../../lib/clientInvitations';
 import type { DesiredAppointment } from '../../lib/types';
 import { vtimezone } from '../../lib/vtimezone';
+import { icalTimes } from '../../lib/icalTimes';
 import { icalSeries } from '../../lib/recurrence';
 
 export type InvitationLanguage = 'en' | 'es';
@@ -38,6 +39,7 @@ interface Words {
   hello: (name?: string) => string;
   lead: Record<'new' | 'update' | 'cancel', (business: string) => string>;
   when: string;
+  allDay: string;
   where: string;
   services: string;
   add: string;
@@ -56,6 +58,7 @@ const words: Record<InvitationLanguage, Words> = {
       cancel: (b) => `Your appointment with ${b} has been cancelled:`,
     },
     when: 'When',
+    allDay: 'all day',
     where: 'Where',
     services: 'Services',
     add: 'Add it to your calendar with the invitation in this e-mail, or with a link:',
@@ -72,6 +75,7 @@ const words: Record<InvitationLanguage, Words> = {
       cancel: (b) => `Tu cita con ${b} ha sido cancelada:`,
     },
     when: 'Cuándo',
+    allDay: 'todo el día',
     where: 'Dónde',
     services: 'Servicios',
     add: 'Añádela a tu calendario con la invitación de este correo o con un enlace:',
@@ -88,8 +92,18 @@ function local(instant: string, zone: string, language: InvitationLanguage): Dat
   return DateTime.fromISO(instant, { zone: 'utc' }).setZone(zone).setLocale(language);
 }
 
-/** "Tuesday, March 2, 2027, 10:00–11:00 (Europe/Madrid)" in the tenant's language. */
+/**
+ * "Tuesday, March 2, 2027, 10:00–11:00 (Europe/Madrid)" in the tenant's language; an all-day
+ * appointment is its dates in its own zone: "Tuesday, March 2, 2027, all day".
+ */
 export function describeWhen(desired: DesiredAppointment, zone: string, language: InvitationLanguage): { date: string; time: string; full: string } {
+  if (desired.allDay) {
+    const first = local(desired.start, desired.timeZone, language);
+    const last = local(desired.end, desired.timeZone, language).minus({ days: 1 });
+    const date = first.toLocaleString(DateTime.DATE_HUGE);
+    const allDay = words[language].allDay;
+    return { date, time: allDay, full: first.hasSame(last, 'day') ? `${date}, ${allDay}` : `${date} – ${last.toLocaleString(DateTime.DATE_HUGE)}, ${allDay}` };
+  }
   const start = local(desired.start, zone, language);
   const end = local(desired.end, zone, language);
   const date = start.toLocaleString(DateTime.DATE_HUGE);
@@ -98,20 +112,26 @@ export function describeWhen(desired: DesiredAppointment, zone: string, language
   return { date, time: start.toFormat('HH:mm'), full: `${date}, ${range} (${zone})` };
 }
 
-/** "Add to calendar" links: a one-off copy for people who do not open the invitation itself. */
+/**
+ * "Add to calendar" links: a one-off copy for people who do not open the invitation itself. An
+ * all-day appointment is its dates (Google's end date exclusive, as calsync's is).
+ */
 export function calendarLinks(desired: DesiredAppointment, summary: string, zone: string): { google: string; outlook: string } {
-  const utc = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' }).toFormat("yyyyLLdd'T'HHmmss'Z'");
+  const inZone = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' }).setZone(desired.allDay ? desired.timeZone : zone);
+  const googleTime = (iso: string) => (desired.allDay ? inZone(iso).toFormat('yyyyLLdd') : DateTime.fromISO(iso, { zone: 'utc' }).toFormat("yyyyLLdd'T'HHmmss'Z'"));
+  const outlookTime = (iso: string) => (desired.allDay ? inZone(iso).toISODate()! : inZone(iso).toISO({ suppressMilliseconds: true })!);
   const google = new URL('https://calendar.google.com/calendar/render');
   google.searchParams.set('action', 'TEMPLATE');
   google.searchParams.set('text', summary);
-  google.searchParams.set('dates', `${utc(desired.start)}/${utc(desired.end)}`);
+  google.searchParams.set('dates', `${googleTime(desired.start)}/${googleTime(desired.end)}`);
   google.searchParams.set('ctz', zone);
   if (desired.location) google.searchParams.set('location', desired.location);
   const outlook = new URL('https://outlook.live.com/calendar/0/action/compose');
   outlook.searchParams.set('rru', 'addevent');
   outlook.searchParams.set('subject', summary);
-  outlook.searchParams.set('startdt', DateTime.fromISO(desired.start, { zone: 'utc' }).setZone(zone).toISO({ suppressMilliseconds: true })!);
-  outlook.searchParams.set('enddt', DateTime.fromISO(desired.end, { zone: 'utc' }).setZone(zone).toISO({ suppressMilliseconds: true })!);
+  outlook.searchParams.set('startdt', outlookTime(desired.start));
+  outlook.searchParams.set('enddt', outlookTime(desired.end));
+  if (desired.allDay) outlook.searchParams.set('allday', 'true');
   if (desired.location) outlook.searchParams.set('location', desired.location);
   return { google: google.toString(), outlook: outlook.toString() };
 }
@@ -134,10 +154,6 @@ export function renderIcs(input: InvitationInput): string {
     id: input.uid,
     sequence: input.sequence,
     stamp: DateTime.fromJSDate(input.stamp ?? new Date(), { zone: 'utc' }),
-    // Luxon values: ical-generator formats them in the event's zone (native Dates would use the host's).
-    start: DateTime.fromISO(desired.start, { zone: 'utc' }),
-    end: DateTime.fromISO(desired.end, { zone: 'utc' }),
-    timezone: zone?.tzid ?? null,
     summary: `${invitationTitle(desired)} – ${input.businessName}`,
     description: desired.services.length ? `${w.services}: ${desired.services.join(', ')}` : null,
     location: desired.location ?? null,
@@ -159,9 +175,12 @@ export function renderIcs(input: InvitationInput): string {
   };
   // A series: its rule and cancelled occurrences on the event, each changed occurrence a VEVENT of
   // its own (same UID, RECURRENCE-ID). A CANCEL without RECURRENCE-ID cancels the whole series.
-  calendar.createEvent({ ...base, ...(series && !cancel ? { repeating: series.repeating } : {}) });
+  // Luxon values: ical-generator formats them in the event's zone (native Dates would use the host's).
+  const inZone = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' }).setZone(desired.timeZone);
+  const tzid = zone?.tzid ?? null;
+  calendar.createEvent({ ...base, ...icalTimes({ start: inZone(desired.start), end: inZone(desired.end) }, desired.allDay, tzid), ...(series && !cancel ? { repeating: series.repeating } : {}) });
   for (const c of cancel ? [] : series?.changed ?? []) {
-    calendar.createEvent({ ...base, start: c.start, end: c.end, recurrenceId: c.recurrenceId, ...(c.title ? { summary: `${c.title} – ${input.businessName}` } : {}) });
+    calendar.createEvent({ ...base, ...icalTimes(c, desired.allDay, tzid), ...(c.title ? { summary: `${c.title} – ${input.businessName}` } : {}) });
   }
   return calendar.toString();
 }

@@ -3,10 +3,19 @@ import { DateTime } from 'luxon';
 import { CALSYNC_TAG, OWNER_TAG } from '../eventContent';
 import type { EventContent, ObservedEvent } from '../types';
 
+type EventKind = Pick<EventContent, 'timeZone' | 'allDay'>;
+
+/**
+ * A local ISO time of the content as Google's EventDateTime: all-day events are dates (Google's end
+ * date is exclusive, as calsync's is), others a date-time in the content's zone.
+ */
+export function googleTime(content: EventKind, iso: string): calendar_v3.Schema$EventDateTime {
+  return content.allDay ? { date: iso.slice(0, 10) } : { dateTime: iso, timeZone: content.timeZone };
+}
+
 /** calsync's event content as a Google Calendar event resource (a full replacement body). */
 export function toGoogleEvent(eventId: string, content: EventContent): calendar_v3.Schema$Event {
-  // All-day events are dates; Google's end date is exclusive, as calsync's is.
-  const time = (iso: string) => (content.allDay ? { date: iso.slice(0, 10) } : { dateTime: iso, timeZone: content.timeZone });
+  const time = (iso: string) => googleTime(content, iso);
   return {
     id: eventId,
     status: content.tentative && !content.cancelled ? 'tentative' : 'confirmed',
@@ -28,35 +37,41 @@ export function toGoogleEvent(eventId: string, content: EventContent): calendar_
   };
 }
 
-/** A series' RRULE, and its cancelled occurrences as one EXDATE in the series' zone. */
+/**
+ * A series' RRULE, and its cancelled occurrences as one EXDATE: local times in the series' zone,
+ * or for an all-day series their dates (VALUE=DATE, the value type of its start).
+ */
 function googleRecurrence(content: EventContent): string[] {
   const series = content.recurrence!;
   const lines = [`RRULE:${series.rule}`];
   if (series.cancelled.length) {
-    const stamps = series.cancelled.map((iso) => DateTime.fromISO(iso, { setZone: true }).setZone(content.timeZone).toFormat("yyyyMMdd'T'HHmmss"));
-    lines.push(`EXDATE;TZID=${content.timeZone}:${stamps.join(',')}`);
+    const local = series.cancelled.map((iso) => DateTime.fromISO(iso, { setZone: true }).setZone(content.timeZone));
+    lines.push(content.allDay
+      ? `EXDATE;VALUE=DATE:${local.map((d) => d.toFormat('yyyyMMdd')).join(',')}`
+      : `EXDATE;TZID=${content.timeZone}:${local.map((d) => d.toFormat("yyyyMMdd'T'HHmmss")).join(',')}`);
   }
   return lines;
 }
 
-/** Google's id of one instance of a series: the series id and the original start in UTC. */
-export function googleInstanceId(eventId: string, originalStart: string): string {
-  return `${eventId}_${DateTime.fromISO(originalStart, { setZone: true }).toUTC().toFormat("yyyyMMdd'T'HHmmss'Z'")}`;
+/** Google's id of one instance of a series: the series id and the original start in UTC (its date, all day). */
+export function googleInstanceId(eventId: string, originalStart: string, allDay?: boolean): string {
+  const original = DateTime.fromISO(originalStart, { setZone: true });
+  return `${eventId}_${allDay ? original.toFormat('yyyyMMdd') : original.toUTC().toFormat("yyyyMMdd'T'HHmmss'Z'")}`;
 }
 
 /**
  * One instance of a series as an exception: the series' body with the instance's own times and
  * title (an instance takes no recurrence of its own).
  */
-export function googleInstanceBody(series: calendar_v3.Schema$Event, eventId: string, originalStart: string, timeZone: string, own: { start: string; end: string; summary?: string }): calendar_v3.Schema$Event {
+export function googleInstanceBody(series: calendar_v3.Schema$Event, eventId: string, originalStart: string, kind: EventKind, own: { start: string; end: string; summary?: string }): calendar_v3.Schema$Event {
   const { id: _id, recurrence: _recurrence, ...rest } = series;
   return {
     ...rest,
-    id: googleInstanceId(eventId, originalStart),
+    id: googleInstanceId(eventId, originalStart, kind.allDay),
     recurringEventId: eventId,
-    originalStartTime: { dateTime: originalStart, timeZone },
-    start: { dateTime: own.start, timeZone },
-    end: { dateTime: own.end, timeZone },
+    originalStartTime: googleTime(kind, originalStart),
+    start: googleTime(kind, own.start),
+    end: googleTime(kind, own.end),
     summary: own.summary ?? series.summary,
   };
 }

@@ -2,7 +2,7 @@ import type { Client } from '@microsoft/microsoft-graph-client';
 import { DateTime, IANAZone } from 'luxon';
 import { ProviderError } from '../errors';
 import { classifyGraphError, graphClient } from '../microsoft/graphCalendar';
-import { CALSYNC_PROPERTY_SET, MICROSOFT_DEFAULT_CALENDAR } from '../microsoft/eventMapping';
+import { CALSYNC_PROPERTY_SET, graphAllDayDate, MICROSOFT_DEFAULT_CALENDAR } from '../microsoft/eventMapping';
 import { CursorExpired, type BusyReader, type ImportPass, type ImportedEvent, type PushChannel, type ShowAs } from './types';
 
 export interface MicrosoftBusyOptions {
@@ -56,11 +56,8 @@ function interval(e: GraphEvent): { start: Date; end: Date } {
   const end = utc(e.end!);
   if (!e.isAllDay) return { start: start.toJSDate(), end: end.toJSDate() };
   const zone = e.originalStartTimeZone && IANAZone.isValidZone(e.originalStartTimeZone) ? e.originalStartTimeZone : 'UTC';
-  const midnight = (t: DateTime) => {
-    const local = t.hour === 0 && t.minute === 0 ? t.setZone(zone, { keepLocalTime: true }) : t.setZone(zone);
-    return local.startOf('day').toJSDate();
-  };
-  return { start: midnight(start), end: midnight(end) };
+  const midnight = (t: { dateTime: string }) => DateTime.fromISO(graphAllDayDate({ dateTime: t.dateTime, timeZone: 'UTC' }, zone), { zone }).toJSDate();
+  return { start: midnight(e.start!), end: midnight(e.end!) };
 }
 
 /**

@@ -36,6 +36,17 @@ export interface GraphEventBody {
   recurrence?: GraphPatternedRecurrence;
 }
 
+/**
+ * The date an all-day time of Graph's stands for, in the event's zone `zone`. Graph may show an
+ * all-day midnight as that zone's midnight in the answer's zone, or as a floating midnight (the
+ * date at 00:00 whatever the zone): a time at midnight is read as floating, any other converted.
+ * Both readings give the same date.
+ */
+export function graphAllDayDate(t: { dateTime: string; timeZone: string }, zone: string): string {
+  const shown = DateTime.fromISO(t.dateTime.slice(0, 19), { zone: t.timeZone === 'UTC' ? 'utc' : t.timeZone });
+  return (shown.hour === 0 && shown.minute === 0 ? shown : shown.setZone(zone)).toISODate()!;
+}
+
 /** Graph wants wall-clock time without an offset, plus the zone it is in. */
 export function local(isoWithOffset: string): string {
   return DateTime.fromISO(isoWithOffset, { setZone: true }).toFormat("yyyy-MM-dd'T'HH:mm:ss");

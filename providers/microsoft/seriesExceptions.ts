@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
+import { occurrenceLength } from '../../lib/recurrence';
 import type { EventContent } from '../types';
-import { local } from './eventMapping';
+import { graphAllDayDate, local } from './eventMapping';
 
 /** An occurrence as `/events/{id}/instances` lists it. */
 export interface GraphOccurrence {
@@ -24,8 +25,36 @@ const DAY_MS = 86400000;
 /** How far past the series' start (and its last exception) occurrences are read to find stale exceptions. */
 const STALE_EXCEPTION_REACH_MS = 400 * DAY_MS;
 
-const instant = (t: { dateTime: string; timeZone: string } | undefined) =>
-  t ? DateTime.fromISO(t.dateTime, { zone: t.timeZone === 'UTC' ? 'utc' : t.timeZone }).toMillis() : Number.NaN;
+type GraphTime = { dateTime: string; timeZone: string };
+
+/**
+ * How the occurrences Graph lists are matched with the content: by instant, or in an all-day series
+ * by date (Graph may show an all-day midnight floating or in a zone, and its originalStart either way).
+ */
+interface OccurrenceKeys {
+  /** An occurrence's `originalStart`, as local time in the series' zone. */
+  original(originalStart: string): DateTime;
+  /** A time as Graph shows it, comparable with `wanted`. */
+  shown(t: GraphTime | undefined): string;
+  /** A local ISO time of the content. */
+  wanted(iso: string): string;
+}
+
+function occurrenceKeys(content: EventContent): OccurrenceKeys {
+  const zone = content.timeZone;
+  if (content.allDay) {
+    return {
+      original: (o) => DateTime.fromISO(graphAllDayDate({ dateTime: o.replace(/Z$/, ''), timeZone: 'UTC' }, zone), { zone }),
+      shown: (t) => (t ? graphAllDayDate(t, zone) : ''),
+      wanted: (iso) => iso.slice(0, 10),
+    };
+  }
+  return {
+    original: (o) => DateTime.fromISO(o.endsWith('Z') ? o : `${o}Z`).setZone(zone),
+    shown: (t) => (t ? String(DateTime.fromISO(t.dateTime, { zone: t.timeZone === 'UTC' ? 'utc' : t.timeZone }).toMillis()) : ''),
+    wanted: (iso) => String(Date.parse(iso)),
+  };
+}
 
 /**
  * After the series master is written, makes its occurrences match the exceptions: Graph holds them
@@ -37,36 +66,33 @@ const instant = (t: { dateTime: string; timeZone: string } | undefined) =>
 export async function writeGraphExceptions(api: GraphSeriesApi, seriesId: string, content: EventContent): Promise<void> {
   const series = content.recurrence!;
   const firstMs = Date.parse(content.start);
-  const lengthMs = Date.parse(content.end) - firstMs;
   const named = [...series.cancelled, ...series.changed.flatMap((c) => [c.originalStart, c.start])].map((iso) => Date.parse(iso));
   const from = new Date(Math.min(firstMs, ...named) - DAY_MS).toISOString();
   const to = new Date(Math.max(firstMs + STALE_EXCEPTION_REACH_MS, ...named.map((ms) => ms + 2 * DAY_MS))).toISOString();
   const occurrences = await api.listOccurrences(seriesId, from, to);
-  const byOriginal = new Map(occurrences.filter((o) => o.originalStart).map((o) => [byOriginalKey(o.originalStart!), o]));
-  const time = (iso: string) => ({ dateTime: local(iso), timeZone: content.timeZone });
+  const keys = occurrenceKeys(content);
+  const iso = (d: DateTime) => d.toISO({ suppressMilliseconds: true })!;
+  const byOriginal = new Map(occurrences.filter((o) => o.originalStart).map((o) => [keys.wanted(iso(keys.original(o.originalStart!))), o]));
+  const time = (at: string) => ({ dateTime: local(at), timeZone: content.timeZone });
 
   for (const original of series.cancelled) {
-    const occurrence = byOriginal.get(Date.parse(original));
+    const occurrence = byOriginal.get(keys.wanted(original));
     if (occurrence) await api.deleteOccurrence(occurrence.id);
   }
   const changed = new Set<string>();
   for (const c of series.changed) {
-    const occurrence = byOriginal.get(Date.parse(c.originalStart));
+    const occurrence = byOriginal.get(keys.wanted(c.originalStart));
     // Not listed: cancelled earlier (Graph cannot bring an occurrence back) or outside the series.
     if (!occurrence) continue;
     changed.add(occurrence.id);
     const subject = c.summary ?? content.summary;
-    if (instant(occurrence.start) === Date.parse(c.start) && instant(occurrence.end) === Date.parse(c.end) && occurrence.subject === subject) continue;
+    if (keys.shown(occurrence.start) === keys.wanted(c.start) && keys.shown(occurrence.end) === keys.wanted(c.end) && occurrence.subject === subject) continue;
     await api.patchOccurrence(occurrence.id, { start: time(c.start), end: time(c.end), subject });
   }
+  const length = occurrenceLength(content);
   for (const occurrence of occurrences) {
     if (occurrence.type !== 'exception' || changed.has(occurrence.id) || !occurrence.originalStart) continue;
-    const original = DateTime.fromMillis(byOriginalKey(occurrence.originalStart), { zone: content.timeZone });
-    const end = original.plus({ milliseconds: lengthMs });
-    await api.patchOccurrence(occurrence.id, { start: time(original.toISO()!), end: time(end.toISO()!), subject: content.summary });
+    const original = keys.original(occurrence.originalStart);
+    await api.patchOccurrence(occurrence.id, { start: time(iso(original)), end: time(iso(original.plus(length))), subject: content.summary });
   }
-}
-
-function byOriginalKey(originalStart: string): number {
-  return Date.parse(originalStart.endsWith('Z') ? originalStart : `${originalStart}Z`);
 }
