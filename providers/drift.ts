@@ -13,8 +13,14 @@ export function expectedShowAs(content: EventContent): ObservedEvent['showAs'] {
  */
 export function driftedFields(observed: ObservedEvent, expected: EventContent): string[] {
   const changed: string[] = [];
-  if (observed.start !== Date.parse(expected.start)) changed.push('start');
-  if (observed.end !== Date.parse(expected.end)) changed.push('end');
+  if (expected.allDay) {
+    // Dates against dates: the content's wall-clock times start with the local date. A timed event is a change.
+    if (observed.allDay?.start !== expected.start.slice(0, 10)) changed.push('start');
+    if (observed.allDay?.end !== expected.end.slice(0, 10)) changed.push('end');
+  } else {
+    if (observed.allDay || observed.start !== Date.parse(expected.start)) changed.push('start');
+    if (observed.allDay || observed.end !== Date.parse(expected.end)) changed.push('end');
+  }
   if (observed.summary !== expected.summary) changed.push('summary');
   if (observed.location !== (expected.location ?? '')) changed.push('location');
   if (observed.description !== undefined && observed.description.trim() !== expected.description.trim()) changed.push('description');

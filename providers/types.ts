@@ -92,6 +92,8 @@ export interface ObservedEvent {
   location: string;
   start: number;
   end: number;
+  /** An all-day event's local dates (end exclusive): its instants depend on a zone the event does not keep. */
+  allDay?: { start: string; end: string };
   /** busy, tentative or free: what the event does to the staff member's availability. */
   showAs: 'busy' | 'tentative' | 'free';
 }

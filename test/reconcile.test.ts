@@ -310,8 +310,9 @@ describe('reconciliation of calsync events', () => {
 
       const passes = await passesSince(world, link.id, changedAt);
       expect(passes.at(-1).teamCalendars).toEqual(['office']);
-      expect(total(passes, 'missing')).toBe(1);
-      expect(total(passes, 'changed')).toBe(1);
+      // A scheduled pass may see the same drift before the restore lands; the log shows it was acted on once.
+      expect(total(passes, 'missing')).toBeGreaterThanOrEqual(1);
+      expect(total(passes, 'changed')).toBeGreaterThanOrEqual(1);
       expect(total(passes, 'orphansRemoved')).toBe(1);
       expect((await reconcileLog(world, 'team-1')).map((r) => [r.result, r.error_code, r.target_key])).toEqual([['restore_requested', 'deleted_by_hand', teamKey]]);
       expect((await reconcileLog(world, 'own-1')).map((r) => [r.result, r.error_code, r.target_key])).toEqual([['restore_requested', 'changed_by_hand', targetKeyFor(link)]]);
@@ -320,6 +321,32 @@ describe('reconciliation of calsync events', () => {
       const settled = await completedPass(world, link.id, new Date(), { request: true });
       expect(settled).toMatchObject({ listed: 2, inStep: 2, missing: 0, changed: 0, orphansRemoved: 0, teamCalendars: ['office'] });
       expect((await googleEmulator.events(office.calendarId)).filter((e) => e.status === 'confirmed').map((e) => e.id)).toEqual([teamEvent!.id]);
+    });
+
+    test('all-day appointments far from UTC are in step on both providers; one moved to another day by hand is restored', async () => {
+      const world = await newWorld();
+      const anna = await world.staffWithGoogle('anna');
+      const ben = await world.staffWithMicrosoft('ben');
+      const body = { ...appointmentBody({ revision: 1, staffIds: ['anna', 'ben'], title: 'Holiday' }), allDay: true, start: day(5), end: day(6), timeZone: 'America/Los_Angeles' };
+      expect((await world.call('PUT', '/v1/appointments/holiday', body)).status).toBe(202);
+      await world.waitSynced('holiday', 1);
+      const [annaLink, benLink] = [await linkOf(world, 'anna'), await linkOf(world, 'ben')];
+      const since = new Date();
+      expect(await completedPass(world, annaLink.id, since, { request: true })).toMatchObject({ listed: 1, inStep: 1, changed: 0, missing: 0 });
+      expect(await completedPass(world, benLink.id, since, { request: true })).toMatchObject({ listed: 1, inStep: 1, changed: 0, missing: 0 });
+
+      const [event] = await live(anna.calendarId);
+      expect(event!.start).toEqual({ date: day(5) });
+      await handEdit(anna.calendarId, { id: event!.id, start: { date: day(6) }, end: { date: day(7) } });
+      await waitUntil('the holiday back on its day', async () => (await live(anna.calendarId))[0]?.start.date === day(5), 30000, 100);
+      await restoreWritten(world, 'holiday');
+      expect((await reconcileLog(world, 'holiday')).map((r) => [r.result, r.error_code, r.error_message])).toEqual([
+        ['restore_requested', 'changed_by_hand', 'the event was changed in the calendar (start, end); rewriting it'],
+      ]);
+      // Back in step: nothing more to do on either calendar.
+      const after = new Date();
+      expect(await completedPass(world, annaLink.id, after, { request: true })).toMatchObject({ listed: 1, inStep: 1, changed: 0 });
+      expect(await completedPass(world, benLink.id, after, { request: true })).toMatchObject({ listed: 1, inStep: 1, changed: 0 });
     });
 
     test('disconnecting the link ends its reconciliation', async () => {
@@ -444,7 +471,8 @@ describe('reconciliation of calsync events', () => {
     }
     // Every link's, the stopped one among them, and runs that continued as new with their passes carried.
     const links = new Set(histories.map((h) => h.workflowId.split('#')[0]));
-    expect(links.size).toBe(worlds.length);
+    const linkCount = await testDb()('calendar_links').whereIn('tenant_id', worlds.map((w) => w.tenantId)).count<{ count: string }[]>('* as count');
+    expect(links.size).toBe(Number(linkCount[0]!.count));
     expect(histories.length).toBeGreaterThan(worlds.length);
     const carried = histories.map((h) => h.history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId).filter(Boolean);
     expect(carried.length).toBeGreaterThan(0);

@@ -89,6 +89,7 @@ export function observedFromGoogle(event: calendar_v3.Schema$Event): ObservedEve
     location: event.location ?? '',
     start: instant(event.start),
     end: instant(event.end),
+    ...(event.start?.date && event.end?.date ? { allDay: { start: event.start.date, end: event.end.date } } : {}),
     showAs: event.transparency === 'transparent' ? 'free' : event.status === 'tentative' ? 'tentative' : 'busy',
   };
 }

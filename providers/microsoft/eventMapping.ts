@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DateTime } from 'luxon';
+import { DateTime, IANAZone } from 'luxon';
 import { toGraphRecurrence, type GraphPatternedRecurrence } from '../../lib/recurrence';
 import { CALSYNC_TAG, OWNER_TAG } from '../eventContent';
 import type { EventContent, ObservedEvent } from '../types';
@@ -107,7 +107,7 @@ export function transactionIdFor(targetKey: string, content: EventContent): stri
 }
 
 /** The fields and tags reconciliation reads from Graph: `$select` and `$expand` of a list or get. */
-export const OBSERVED_SELECT = 'id,subject,start,end,location,showAs,lastModifiedDateTime';
+export const OBSERVED_SELECT = 'id,subject,start,end,isAllDay,originalStartTimeZone,location,showAs,lastModifiedDateTime';
 export function observedExpand(literal: (value: string) => string): string {
   return `singleValueExtendedProperties($filter=id eq ${literal(propertyId(CALSYNC_TAG))} or id eq ${literal(propertyId(OWNER_TAG))})`;
 }
@@ -118,10 +118,19 @@ export interface GraphListedEvent {
   subject?: string;
   start?: { dateTime: string; timeZone: string };
   end?: { dateTime: string; timeZone: string };
+  isAllDay?: boolean;
+  /** The zone the event was written in (IANA from calsync; Outlook itself may write a Windows name). */
+  originalStartTimeZone?: string;
   location?: { displayName?: string };
   showAs?: string;
   lastModifiedDateTime?: string;
   singleValueExtendedProperties?: Array<{ id: string; value: string }>;
+}
+
+/** An all-day event's dates; a zone luxon does not know (a Windows name) reads the times as they are shown. */
+function allDayDates(start: { dateTime: string; timeZone: string }, end: { dateTime: string; timeZone: string }, writtenIn: string | undefined) {
+  const zone = writtenIn && IANAZone.isValidZone(writtenIn) ? writtenIn : start.timeZone;
+  return { start: graphAllDayDate(start, zone), end: graphAllDayDate(end, zone) };
 }
 
 /**
@@ -142,6 +151,7 @@ export function observedFromGraph(event: GraphListedEvent): ObservedEvent {
     location: event.location?.displayName ?? '',
     start: instant(event.start),
     end: instant(event.end),
+    ...(event.isAllDay && event.start && event.end ? { allDay: allDayDates(event.start, event.end, event.originalStartTimeZone) } : {}),
     showAs,
   };
 }

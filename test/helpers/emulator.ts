@@ -39,8 +39,8 @@ export interface GoogleEvent {
   description?: string;
   location?: string;
   transparency?: string;
-  start: { dateTime?: string; timeZone?: string };
-  end: { dateTime?: string; timeZone?: string };
+  start: { dateTime?: string; date?: string; timeZone?: string };
+  end: { dateTime?: string; date?: string; timeZone?: string };
   extendedProperties?: { private?: Record<string, string> };
 }
 
