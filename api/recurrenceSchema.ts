@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
-import { isOccurrenceDate, normalizeRule, occurrenceLength, ruleProblem } from '../lib/recurrence';
+import { isOccurrenceDate, movedOccurrenceClashes, occurrencesOverlap, normalizeRule, occurrenceLength, ruleProblem } from '../lib/recurrence';
 import type { AppointmentRecurrence, DesiredAppointment } from '../lib/types';
 
 const dateOrDateTime = z
@@ -91,5 +91,20 @@ export function checkRecurrence(body: RecurrenceBody, series: SeriesTimes, ctx: 
     exceptions.push(out);
   });
   exceptions.sort((a, b) => a.originalDate.localeCompare(b.originalDate));
-  return { rule, ...(exceptions.length ? { exceptions } : {}) };
+  const recurrence: AppointmentRecurrence = { rule, ...(exceptions.length ? { exceptions } : {}) };
+  // What Microsoft 365 refuses of a series (Google would take it): better a 400 now than a failed target later.
+  const whole = { ...series, recurrence };
+  if (occurrencesOverlap(whole)) {
+    ctx.addIssue({ code: 'custom', path: ['end'], message: 'makes each occurrence run into the next one; an occurrence must end by the time the next starts (Microsoft 365 refuses overlapping occurrences)' });
+    return undefined;
+  }
+  const clashes = movedOccurrenceClashes(whole);
+  body.exceptions.forEach((e, i) => {
+    const date = DateTime.fromISO(e.originalStart, { zone: timeZone }).toISODate();
+    const neighbour = date ? clashes.get(date) : undefined;
+    if (neighbour) {
+      ctx.addIssue({ code: 'custom', path: ['recurrence', 'exceptions', i, 'start'], message: `moves the occurrence onto or past the occurrence of ${neighbour}; a moved occurrence must stay between its neighbours (Microsoft 365 keeps occurrences in order and apart)` });
+    }
+  });
+  return clashes.size ? undefined : recurrence;
 }

@@ -221,6 +221,45 @@ export function occurrencesBetween(desired: Pick<DesiredAppointment, 'start' | '
   return out.filter((o) => Date.parse(o.start) < toMs && Date.parse(o.end) > fromMs);
 }
 
+/** Pattern occurrences looked at for overlap: more than a year of any allowed rule's shortest gaps. */
+const OVERLAP_CHECKED_OCCURRENCES = 400;
+
+/**
+ * Whether an occurrence would run into the next one (its length beyond the pattern's shortest gap).
+ * Microsoft 365 refuses such a series ("the duration must be shorter than how frequently it occurs");
+ * Google would take it. Touching is fine: an all-day daily series of one day each.
+ */
+export function occurrencesOverlap(desired: Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'recurrence' | 'allDay'>): boolean {
+  if (!desired.recurrence) return false;
+  const starts = expandStarts(desired.recurrence.rule, firstStart(desired), Number.POSITIVE_INFINITY, desired.allDay, OVERLAP_CHECKED_OCCURRENCES);
+  const length = occurrenceLength(desired);
+  return starts.some((at, i) => i + 1 < starts.length && at.plus(length).toMillis() > starts[i + 1]!.toMillis());
+}
+
+/**
+ * The moved occurrences that overlap or pass a neighbouring occurrence (as the neighbour shows,
+ * itself moved or not; cancelled ones are gone), by original date, with the neighbour's date.
+ * Outlook keeps a series' occurrences in order and apart; Google would take them.
+ */
+export function movedOccurrenceClashes(desired: Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'recurrence' | 'allDay'>): Map<string, string> {
+  const clashes = new Map<string, string>();
+  const moved = (desired.recurrence?.exceptions ?? []).filter((e) => !e.cancelled && e.start);
+  if (moved.length === 0) return clashes;
+  const horizon = Math.max(...moved.map((e) => Math.max(Date.parse(e.end!), originalStartOf(desired, e).toMillis()))) + 1;
+  // The occurrence after the last moved one counts too: expand one period past the horizon.
+  const planned = occurrencesBetween(desired, Number.NEGATIVE_INFINITY, horizon + 400 * 86400000);
+  planned.sort((a, b) => a.originalStart.toMillis() - b.originalStart.toMillis());
+  const movedDates = new Set(moved.map((e) => e.originalDate));
+  planned.forEach((o, i) => {
+    const date = o.originalStart.toISODate()!;
+    if (!movedDates.has(date)) return;
+    const [before, after] = [planned[i - 1], planned[i + 1]];
+    if (before && Date.parse(o.start) < Date.parse(before.end)) clashes.set(date, before.originalStart.toISODate()!);
+    else if (after && Date.parse(o.end) > Date.parse(after.start)) clashes.set(date, after.originalStart.toISODate()!);
+  });
+  return clashes;
+}
+
 /**
  * When the series' last occurrence ends, moved occurrences included: null when the rule has no
  * COUNT or UNTIL, or runs past what calsync expands (it never ends, as far as calsync is concerned).
@@ -244,7 +283,7 @@ export function seriesEnd(desired: Pick<DesiredAppointment, 'start' | 'end' | 't
  * own with the series' UID and a RECURRENCE-ID. An all-day series names its occurrences by date
  * (EXDATE;VALUE=DATE), a timed one by instant (UTC). Times are in the appointment's zone.
  */
-export function icalSeries(desired: Pick<DesiredAppointment, 'start' | 'timeZone' | 'recurrence' | 'allDay'>): {
+export function icalSeries(desired: Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'recurrence' | 'allDay'>): {
   repeating: string;
   changed: Array<{ recurrenceId: DateTime; start: DateTime; end: DateTime; title?: string }>;
 } | undefined {
@@ -257,11 +296,15 @@ export function icalSeries(desired: Pick<DesiredAppointment, 'start' | 'timeZone
   const inZone = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' }).setZone(desired.timeZone);
   return {
     repeating: `RRULE:${desired.recurrence.rule}${cancelled.length ? `\n${exdate}` : ''}`,
-    changed: exceptions.filter((e) => !e.cancelled && e.start).map((e) => ({
-      recurrenceId: originalStartOf(desired, e),
-      start: inZone(e.start!),
-      end: inZone(e.end!),
-      ...(e.title ? { title: e.title } : {}),
-    })),
+    // Moved, retitled, or both: an occurrence only retitled keeps its time.
+    changed: exceptions.filter((e) => !e.cancelled).map((e) => {
+      const original = originalStartOf(desired, e);
+      return {
+        recurrenceId: original,
+        start: e.start ? inZone(e.start) : original,
+        end: e.end ? inZone(e.end) : original.plus(occurrenceLength(desired)),
+        ...(e.title ? { title: e.title } : {}),
+      };
+    }),
   };
 }

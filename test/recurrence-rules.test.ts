@@ -108,6 +108,12 @@ describe('recurrence rules', () => {
       expect(series.changed.map((c) => [c.recurrenceId.toISODate(), c.start.toISODate(), c.end.toISODate()])).toEqual([['2027-04-11', '2027-04-12', '2027-04-13']]);
     });
 
+    test('an occurrence only retitled is a RECURRENCE-ID event at its own time, with its title', () => {
+      const series = icalSeries(sundays('FREQ=WEEKLY;COUNT=4', [{ originalDate: '2027-04-04', title: 'Retreat (guest teacher)' }]))!;
+      expect(series.repeating).toBe('RRULE:FREQ=WEEKLY;COUNT=4');
+      expect(series.changed.map((c) => [c.recurrenceId.toISODate(), c.start.toISODate(), c.end.toISODate(), c.title])).toEqual([['2027-04-04', '2027-04-04', '2027-04-05', 'Retreat (guest teacher)']]);
+    });
+
     test('Google: dates, EXDATE;VALUE=DATE and instance overrides named by date', () => {
       const content: EventContent = {
         summary: 'Retreat', description: '', start: '2027-03-21T00:00:00+01:00', end: '2027-03-22T00:00:00+01:00', timeZone: zone, tentative: false, cancelled: false, tags: {}, allDay: true,

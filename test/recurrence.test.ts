@@ -85,6 +85,19 @@ describe('recurring appointments', () => {
     expect((await put({ rrule: `FREQ=WEEKLY;BYDAY=${day}`, exceptions: [{ originalStart: first.plus({ days: 7 }).toISO(), cancelled: true, title: 'x' }] }))[1]).toBe(
       'recurrence.exceptions[0].cancelled: a cancelled occurrence takes no start, end or title',
     );
+    // What Microsoft 365 refuses, refused up front: occurrences that run into each other, and an occurrence moved onto or past its neighbour.
+    const long = await world.call('PUT', '/v1/appointments/r-bad', { ...body({ rrule: 'FREQ=DAILY' }), end: first.plus({ hours: 25 }).toFormat("yyyy-MM-dd'T'HH:mm") });
+    expect([long.status, long.body.message]).toEqual([400, 'end: makes each occurrence run into the next one; an occurrence must end by the time the next starts (Microsoft 365 refuses overlapping occurrences)']);
+    const fmt = (d: DateTime) => d.toFormat("yyyy-MM-dd'T'HH:mm");
+    const pastNext = { originalStart: first.plus({ weeks: 1 }).toISODate(), start: fmt(first.plus({ weeks: 2, hours: 2 })) };
+    expect(await put({ rrule: `FREQ=WEEKLY;BYDAY=${day}`, exceptions: [pastNext] })).toEqual([
+      400, `recurrence.exceptions[0].start: moves the occurrence onto or past the occurrence of ${first.plus({ weeks: 2 }).toISODate()}; a moved occurrence must stay between its neighbours (Microsoft 365 keeps occurrences in order and apart)`,
+    ]);
+    const ontoPrevious = { originalStart: first.plus({ weeks: 1 }).toISODate(), start: fmt(first.plus({ minutes: 30 })) };
+    expect((await put({ rrule: `FREQ=WEEKLY;BYDAY=${day}`, exceptions: [ontoPrevious] }))[1]).toMatch(/^recurrence\.exceptions\[0\]\.start: moves the occurrence onto or past the occurrence of /);
+    // With the next occurrence cancelled, the moved one may take its week.
+    const intoCancelled = [pastNext, { originalStart: first.plus({ weeks: 2 }).toISODate(), cancelled: true }];
+    expect((await world.call('PUT', '/v1/appointments/r-ok', body({ rrule: `FREQ=WEEKLY;BYDAY=${day};COUNT=4`, exceptions: intoCancelled }))).status).toBe(202);
     expect((await world.call('GET', '/v1/appointments/r-bad')).status).toBe(404);
   });
 
