@@ -82,7 +82,7 @@ export function createApp(deps: ApiDeps) {
   });
   app.get('/metrics', metricsHandler(metrics.registry, config.metricsToken));
 
-  app.use('/v1', rateLimitPerKey(config.apiRateLimitPerMinute));
+  app.use('/v1', rateLimitPerKey(db, config.apiRateLimitPerMinute));
   // Temporal UI's codec endpoint: admin key or codec session, never a tenant key.
   app.use(codecRoutes({ codec: new PayloadEncryptionCodec(config.payloadKeys), adminKeys: config.adminApiKeys, allowedOrigins: config.temporalUiOrigins }));
 

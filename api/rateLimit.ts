@@ -1,15 +1,17 @@
 import type { Request, Response } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import type { Knex } from 'knex';
 import { bearer, hashApiKey } from './auth';
+import { PostgresRateLimitStore } from './rateLimitStore';
 
 /**
- * A fixed one-minute window per API key (by its hash, so the key itself is never held here), or
- * per client IP without one. The store is in memory: with several API replicas the limit applies
- * per replica.
+ * A one-minute window per API key (by its hash, so the key itself is never held here), or per
+ * client IP without one. Counted in PostgreSQL: the limit holds across API replicas.
  */
-export function rateLimitPerKey(limitPerMinute: number) {
+export function rateLimitPerKey(db: Knex, limitPerMinute: number) {
   return rateLimit({
     windowMs: 60_000,
+    store: new PostgresRateLimitStore(db),
     limit: limitPerMinute,
     standardHeaders: 'draft-7',
     legacyHeaders: false,

@@ -66,6 +66,8 @@ const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 describe('security and operations', () => {
   let stack: AppStack;
   let limited: AppStack;
+  /** A second API replica with the same limit: the counts are shared through PostgreSQL. */
+  let limitedReplica: AppStack;
   let world: TenantWorld;
   let workerMetricsPort: number;
   let proxy: Awaited<ReturnType<typeof recordingProxy>>;
@@ -74,7 +76,7 @@ describe('security and operations', () => {
   beforeAll(async () => {
     workerMetricsPort = await freePort();
     proxy = await recordingProxy(process.env.GOOGLE_EMULATOR_URL!);
-    [stack, limited] = await Promise.all([
+    [stack, limited, limitedReplica] = await Promise.all([
       startAppStack({
         CALSYNC_ADMIN_KEYS: 'admin-key-new, admin-key-next',
         WORKER_METRICS_PORT: String(workerMetricsPort),
@@ -82,11 +84,12 @@ describe('security and operations', () => {
         GOOGLE_API_ROOT_URL: proxy.url,
       }),
       startAppStack({ API_RATE_LIMIT_PER_MINUTE: '5', METRICS_TOKEN: 'metrics-secret' }),
+      startAppStack({ API_RATE_LIMIT_PER_MINUTE: '5' }),
     ]);
     world = await TenantWorld.create(stack.apiUrl);
   });
   afterAll(async () => {
-    await Promise.all([stack?.stop(), limited?.stop()]);
+    await Promise.all([stack?.stop(), limited?.stop(), limitedReplica?.stop()]);
     await proxy?.close();
     await closeTestClients();
   });
@@ -190,8 +193,9 @@ describe('security and operations', () => {
   });
 
   test('rate limit per API key: 429 with Retry-After after the limit, other keys unaffected', async () => {
-    const a = await createTenant(limited.apiUrl);
-    const b = await createTenant(limited.apiUrl);
+    // Made through the unlimited stack: the admin key's count is shared by every API in this database.
+    const a = await createTenant(stack.apiUrl);
+    const b = await createTenant(stack.apiUrl);
     const url = `${limited.apiUrl}/v1/settings`;
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) statuses.push((await request(url, { key: a.key })).status);
@@ -208,7 +212,17 @@ describe('security and operations', () => {
     expect((await request(url, { key: a.key })).status).toBe(429);
     expect((await request(url, { key: b.key })).status).toBe(200);
 
+    // One limit across API replicas: three requests here and two at the replica use it up.
+    const c = await createTenant(stack.apiUrl);
+    const spread: number[] = [];
+    for (const apiUrl of [limited.apiUrl, limited.apiUrl, limited.apiUrl, limitedReplica.apiUrl, limitedReplica.apiUrl, limitedReplica.apiUrl]) {
+      spread.push((await request(`${apiUrl}/v1/settings`, { key: c.key })).status);
+    }
+    expect(spread).toEqual([200, 200, 200, 200, 200, 429]);
+
     // Without a key the client's address is the bucket: refusing bad keys does not mean unlimited tries.
+    // (Earlier test files in this database called from this address too: start its count afresh.)
+    await testDb()('api_rate_limits').where('key', 'like', 'ip:%').delete();
     const anonymous: number[] = [];
     for (let i = 0; i < 6; i++) anonymous.push((await request(url)).status);
     expect(anonymous).toEqual([401, 401, 401, 401, 401, 429]);
