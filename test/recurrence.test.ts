@@ -194,10 +194,22 @@ describe('recurring appointments', () => {
     expect(ics).toMatch(new RegExp(`RECURRENCE-ID(;TZID=${ZONE})?:${week(1).set({ hour: 11 }).toFormat("yyyyMMdd'T'HHmmss")}`));
     expect(ics.match(/BEGIN:VEVENT/g)).toHaveLength(2);
 
+    // The CRM un-cancels the third visit: Google drops the EXDATE; Graph cannot bring a deleted
+    // occurrence back, so the series is made again there, with its moved occurrence.
+    await world.call('PUT', '/v1/appointments/r-1', { ...body(5, 11, 'Colour'), recurrence: { rrule: `FREQ=WEEKLY;BYDAY=${day};COUNT=6`, exceptions: [exceptions[0]] } });
+    await world.waitSynced('r-1', 5);
+    const all = [onPattern(0, 11, 'Colour – Ana García'), movedShown, onPattern(2, 11, 'Colour – Ana García'), onPattern(3, 11, 'Colour – Ana García'), onPattern(4, 11, 'Colour – Ana García'), onPattern(5, 11, 'Colour – Ana García')];
+    expect(await googleInstances(anna.calendarId, master[0].id)).toEqual(all);
+    const remade = await microsoftEmulator.events(ben.email);
+    expect(remade).toHaveLength(1);
+    expect(remade[0]!.id).not.toBe(series.id);
+    expect(await graphInstances(ben.email, remade[0]!.id, windowFrom, windowTo)).toEqual(all);
+    expect((await world.status('r-1')).sync.targets.find((t: any) => t.provider === 'microsoft').remoteId).toBe(remade[0]!.id);
+
     // Cancelling the appointment removes the whole series, exceptions included.
     const cancel = await world.call('POST', '/v1/appointments/r-1/cancel', {});
     expect(cancel.status).toBe(202);
-    await world.waitSynced('r-1', 5);
+    await world.waitSynced('r-1', 6);
     await waitUntil('series gone', async () => {
       const google = await googleSeries();
       const graph = await microsoftEmulator.events(ben.email);

@@ -101,8 +101,8 @@ export function toGraphEvent(content: EventContent, targetKey: string): GraphEve
  * revision gets another one, so an event deleted since can never be handed back whatever Graph's
  * dedup window (those creates look for calsync's tag first).
  */
-export function transactionIdFor(targetKey: string, content: EventContent): string {
-  const hex = createHash('sha256').update(`${targetKey}\u0000${content.tags.calsyncRevision ?? ''}\u0000${content.cancelled ? 'cancelled' : 'live'}`).digest('hex');
+export function transactionIdFor(targetKey: string, content: EventContent, remake?: 'remade'): string {
+  const hex = createHash('sha256').update(`${targetKey}\u0000${content.tags.calsyncRevision ?? ''}\u0000${content.cancelled ? 'cancelled' : 'live'}${remake ? '\u0000remade' : ''}`).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 

@@ -190,8 +190,16 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
 
   async upsertEvent(ref: EventRef, content: EventContent, opts: { believedToExist: boolean }): Promise<UpsertResult> {
     const written = await this.writeEvent(ref, content, opts);
-    if (content.recurrence) await writeGraphExceptions(this.seriesApi(ref.calendarId), written.remoteId, content);
-    return written;
+    if (!content.recurrence) return written;
+    const { missing } = await writeGraphExceptions(this.seriesApi(ref.calendarId), written.remoteId, content);
+    if (missing.length === 0) return written;
+    // An occurrence deleted earlier is wanted again (the CRM un-cancelled it): Graph cannot bring one
+    // back, so the series is made again and its exceptions applied to the new one. A retry after a
+    // crash in between finds no series by its tag and makes it, the same way.
+    await this.deleteById(ref.calendarId, written.remoteId);
+    const remade = await this.writeEvent({ ...ref, knownRemoteId: undefined }, content, { believedToExist: false }, 'remade');
+    await writeGraphExceptions(this.seriesApi(ref.calendarId), remade.remoteId, content);
+    return { outcome: 'updated', remoteId: remade.remoteId };
   }
 
   /** What writing a series' exceptions needs of the calendar (providers/microsoft/seriesExceptions.ts). */
@@ -218,7 +226,8 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
     };
   }
 
-  private async writeEvent(ref: EventRef, content: EventContent, opts: { believedToExist: boolean }): Promise<UpsertResult> {
+  /** `remake`: a series made again at the same revision needs a transactionId of its own. */
+  private async writeEvent(ref: EventRef, content: EventContent, opts: { believedToExist: boolean }, remake?: 'remade'): Promise<UpsertResult> {
     const event = toGraphEvent(content, ref.eventId);
     // An update of an appointment that is no longer a series turns the series back into one event.
     const body = content.recurrence ? event : { ...event, recurrence: null };
@@ -238,7 +247,7 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
       return { outcome: opts.believedToExist ? 'updated' : 'restored', remoteId: found };
     }
     const created = await this.call('events.create', this.eventsPath(ref.calendarId), (r) =>
-      r.post({ ...event, transactionId: transactionIdFor(ref.eventId, content) }),
+      r.post({ ...event, transactionId: transactionIdFor(ref.eventId, content, remake) }),
     );
     return { outcome: 'inserted', remoteId: (created as { id: string }).id };
   }

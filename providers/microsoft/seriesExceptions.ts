@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import { occurrenceLength } from '../../lib/recurrence';
+import { occurrenceLength, occurrenceStarts } from '../../lib/recurrence';
 import type { EventContent } from '../types';
 import { graphAllDayDate, local } from './eventMapping';
 
@@ -63,7 +63,7 @@ function occurrenceKeys(content: EventContent): OccurrenceKeys {
  * pattern or the series' times change, so this runs after each series write and re-applies them.
  * Only what differs is written: each write mails the event's attendees.
  */
-export async function writeGraphExceptions(api: GraphSeriesApi, seriesId: string, content: EventContent): Promise<void> {
+export async function writeGraphExceptions(api: GraphSeriesApi, seriesId: string, content: EventContent): Promise<{ missing: string[] }> {
   const series = content.recurrence!;
   const firstMs = Date.parse(content.start);
   const named = [...series.cancelled, ...series.changed.flatMap((c) => [c.originalStart, c.start])].map((iso) => Date.parse(iso));
@@ -95,4 +95,19 @@ export async function writeGraphExceptions(api: GraphSeriesApi, seriesId: string
     const original = keys.original(occurrence.originalStart);
     await api.patchOccurrence(occurrence.id, { start: time(iso(original)), end: time(iso(original.plus(length))), subject: content.summary });
   }
+  return { missing: missingOccurrences(content, keys, new Set(byOriginal.keys()), Date.parse(to) - 2 * DAY_MS) };
+}
+
+/**
+ * Occurrences the series should have that Graph no longer lists: deleted earlier (cancelled in the
+ * CRM, or in Outlook) and wanted again. Graph cannot bring one back; the caller makes the series
+ * again. Only the read window counts (a listing shows what lies in it).
+ */
+function missingOccurrences(content: EventContent, keys: OccurrenceKeys, listed: Set<string>, untilMs: number): string[] {
+  const series = content.recurrence!;
+  const cancelled = new Set(series.cancelled.map((c) => keys.wanted(c)));
+  const starts = occurrenceStarts({ start: content.start, timeZone: content.timeZone, allDay: content.allDay, recurrence: { rule: series.rule } }, untilMs);
+  return starts
+    .map((at) => keys.wanted(at.toISO({ suppressMilliseconds: true })!))
+    .filter((key) => !cancelled.has(key) && !listed.has(key));
 }
