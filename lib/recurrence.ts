@@ -90,6 +90,14 @@ export function toGraphRecurrence(rawRule: string, first: DateTime): GraphPatter
     default:
       throw new UnsupportedRecurrence('FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY');
   }
+  // A day not in every month: RFC 5545 (Google) skips the months without it, Outlook moves the
+  // occurrence to the month's last day. The two calendars would disagree, so neither gets it.
+  if (pattern.type === 'absoluteMonthly' && pattern.dayOfMonth! > 28) {
+    throw new UnsupportedRecurrence(`a monthly day must be 28 or less (day ${pattern.dayOfMonth} is not in every month: Google skips those months, Microsoft 365 moves the occurrence to their last day)`);
+  }
+  if (pattern.type === 'absoluteYearly' && pattern.month === 2 && pattern.dayOfMonth === 29) {
+    throw new UnsupportedRecurrence('a yearly 29 February is not in every year (Google skips those years, Microsoft 365 moves the occurrence to 28 February)');
+  }
   const startDate = first.toISODate()!;
   const recurrenceTimeZone = first.zoneName ?? 'UTC';
   const count = parts.get('COUNT');

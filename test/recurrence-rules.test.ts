@@ -39,6 +39,15 @@ describe('recurrence rules', () => {
     expect(ruleProblem(rule, first)).toBe(message);
   });
 
+  test('a day not in every month or year is refused: Google and Microsoft 365 would place it differently', () => {
+    const on31 = DateTime.fromISO('2027-03-31T10:00', { zone: 'Europe/Madrid' });
+    expect(ruleProblem('FREQ=MONTHLY', on31)).toBe('a monthly day must be 28 or less (day 31 is not in every month: Google skips those months, Microsoft 365 moves the occurrence to their last day)');
+    expect(ruleProblem('FREQ=MONTHLY;BYMONTHDAY=31', on31)).toMatch(/^a monthly day must be 28 or less/);
+    expect(ruleProblem('FREQ=YEARLY', on31)).toBeUndefined(); // every March has a 31st
+    expect(ruleProblem('FREQ=YEARLY', DateTime.fromISO('2028-02-29T10:00', { zone: 'Europe/Madrid' }))).toMatch(/^a yearly 29 February is not in every year/);
+    expect(ruleProblem('FREQ=MONTHLY', DateTime.fromISO('2027-03-28T10:00', { zone: 'Europe/Madrid' }))).toBeUndefined();
+  });
+
   test("a series ends with its last occurrence (a moved one included); without COUNT or UNTIL it never does", () => {
     const series = (rule: string, exceptions?: any[]) => ({
       start: '2027-03-02T09:00:00.000Z', end: '2027-03-02T10:00:00.000Z', timeZone: 'Europe/Madrid', recurrence: { rule, ...(exceptions ? { exceptions } : {}) },
