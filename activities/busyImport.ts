@@ -85,8 +85,12 @@ async function applyPass(db: Knex, link: LinkRow, calendarId: string, pass: Impo
   });
 }
 
-/** Erases what a link imported and stops its push channels (best effort: its grant may be gone already). */
-async function eraseImport(deps: ActivityDeps, link: LinkRow | undefined, linkId: string): Promise<void> {
+/**
+ * Stops a link's push channels and forgets them (best effort: its grant may be gone already). Run
+ * by the import as it stops and by the link's retirement before the grant is revoked, whichever
+ * comes first: after the revocation nothing can stop them.
+ */
+export async function stopImportChannels(deps: ActivityDeps, link: LinkRow | undefined, linkId: string): Promise<void> {
   const channels = await deps.db('import_channels').where({ link_id: linkId });
   if (link?.refresh_token_sealed && channels.length > 0) {
     await withReader(deps, link, async (reader) => {
@@ -94,6 +98,11 @@ async function eraseImport(deps: ActivityDeps, link: LinkRow | undefined, linkId
     }).catch(() => undefined);
   }
   await deps.db('import_channels').where({ link_id: linkId }).delete();
+}
+
+/** Erases what a link imported and stops its push channels. */
+async function eraseImport(deps: ActivityDeps, link: LinkRow | undefined, linkId: string): Promise<void> {
+  await stopImportChannels(deps, link, linkId);
   await deps.db('imported_busy').where({ link_id: linkId }).delete();
   await deps.db('import_cursors').where({ link_id: linkId }).delete();
 }

@@ -1,5 +1,6 @@
 import { revokeGoogleToken } from '../providers/google/oauth';
 import { ProviderError } from '../providers/errors';
+import { stopImportChannels } from './busyImport';
 import { accessTokenFor, markNeedsReauth, type LinkRow } from './credentials';
 import type { ActivityDeps } from './deps';
 import { notEndedBy } from '../lib/seriesQuery';
@@ -34,6 +35,7 @@ export async function appointmentsOnLink(deps: ActivityDeps, input: { tenantId: 
 export async function retireLink(deps: ActivityDeps, input: { tenantId: string; linkId: string }): Promise<void> {
   const link = await deps.db('calendar_links').where({ id: input.linkId, tenant_id: input.tenantId }).first();
   if (!link || link.status === 'disconnected') return;
+  await stopImportChannels(deps, link, link.id);
   if (link.provider === 'google' && link.refresh_token_sealed) {
     // Best effort: a grant that is already dead cannot be revoked twice, and erasing it is what matters.
     await revokeGoogleToken(deps.config.google.revokeUrl, deps.secrets.open(link.refresh_token_sealed)).catch((err) =>
