@@ -1,5 +1,5 @@
 import { ProviderError } from '../providers/errors';
-import type { ShareRole } from '../providers/types';
+import type { CalendarShare, CalendarSharing, ShareRole } from '../providers/types';
 import { accessTokenFor, type LinkRow } from './credentials';
 import type { ActivityDeps } from './deps';
 import { providerFor } from './push';
@@ -79,12 +79,7 @@ export async function shareTeamCalendar(deps: ActivityDeps, input: { tenantId: s
       else continue;
       await provider.share(remoteCalendarId, email, role, share?.id);
     }
-    for (const email of sharedWith) {
-      const share = existing.get(email);
-      if (desired.has(email) || !share) continue;
-      await provider.unshare(remoteCalendarId, share.id);
-      outcome.unshared++;
-    }
+    outcome.unshared += await unshare(provider, remoteCalendarId, existing, sharedWith.filter((email) => !desired.has(email)));
   } catch (err) {
     await record({ sharing_error: String((err as Error)?.message ?? err).slice(0, 500) });
     return providerFailure(deps, link, err);
@@ -116,19 +111,25 @@ async function unshareOldPlace(
     deps.logger.warn({ tenantId, linkId: place.linkId, shares: emails.length }, `team calendar moved; its old shares stay: ${why}`);
     return { oldPlaceUnreachable: why };
   }
-  let unshared = 0;
   try {
     const provider = providerFor(deps, oldLink, await accessTokenFor(deps, oldLink));
     const existing = new Map((await provider.listShares(place.calendarId)).map((s) => [s.email, s]));
-    for (const email of emails) {
-      const share = existing.get(email);
-      if (!share) continue;
-      await provider.unshare(place.calendarId, share.id);
-      unshared++;
-    }
+    return { unsharedAtOldPlace: await unshare(provider, place.calendarId, existing, emails) };
   } catch (err) {
-    if (err instanceof ProviderError && err.status === 404) return { unsharedAtOldPlace: unshared, oldPlaceUnreachable: `the calendar ${place.calendarId} is gone` };
+    // The old calendar is gone, and its shares with it.
+    if (err instanceof ProviderError && err.status === 404) return { unsharedAtOldPlace: 0, oldPlaceUnreachable: `the calendar ${place.calendarId} is gone` };
     return providerFailure(deps, oldLink, err);
   }
-  return { unsharedAtOldPlace: unshared };
+}
+
+/** Takes back the shares of these addresses that are still there; how many went. */
+async function unshare(provider: CalendarSharing, calendarId: string, existing: Map<string, CalendarShare>, emails: string[]): Promise<number> {
+  let unshared = 0;
+  for (const email of emails) {
+    const share = existing.get(email);
+    if (!share) continue;
+    await provider.unshare(calendarId, share.id);
+    unshared++;
+  }
+  return unshared;
 }

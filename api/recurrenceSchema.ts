@@ -64,6 +64,8 @@ export function checkRecurrence(body: RecurrenceBody, series: SeriesTimes, ctx: 
   }
   const rule = normalizeRule(body.rrule);
   const seen = new Set<string>();
+  // Each exception's occurrence by its local date, for the checks on the whole series below.
+  const indexByDate = new Map<string, number>();
   const exceptions: StoredException[] = [];
   body.exceptions.forEach((e, i) => {
     const path = (field: string) => ['recurrence', 'exceptions', i, field];
@@ -72,6 +74,7 @@ export function checkRecurrence(body: RecurrenceBody, series: SeriesTimes, ctx: 
     if (!originalDate) return ctx.addIssue({ code: 'custom', path: path('originalStart'), message: 'is not a valid date' });
     if (seen.has(originalDate)) return ctx.addIssue({ code: 'custom', path: path('originalStart'), message: 'names an occurrence another exception names' });
     seen.add(originalDate);
+    indexByDate.set(originalDate, i);
     if (!isOccurrenceDate({ start, timeZone, allDay: series.allDay, recurrence: { rule } }, originalDate)) {
       return ctx.addIssue({ code: 'custom', path: path('originalStart'), message: `is not an occurrence of the series (no occurrence on ${originalDate})` });
     }
@@ -99,12 +102,8 @@ export function checkRecurrence(body: RecurrenceBody, series: SeriesTimes, ctx: 
     return undefined;
   }
   const clashes = movedOccurrenceClashes(whole);
-  body.exceptions.forEach((e, i) => {
-    const date = DateTime.fromISO(e.originalStart, { zone: timeZone }).toISODate();
-    const neighbour = date ? clashes.get(date) : undefined;
-    if (neighbour) {
-      ctx.addIssue({ code: 'custom', path: ['recurrence', 'exceptions', i, 'start'], message: `moves the occurrence onto or past the occurrence of ${neighbour}; a moved occurrence must stay between its neighbours (Microsoft 365 keeps occurrences in order and apart)` });
-    }
-  });
+  for (const [date, neighbour] of clashes) {
+    ctx.addIssue({ code: 'custom', path: ['recurrence', 'exceptions', indexByDate.get(date)!, 'start'], message: `moves the occurrence onto or past the occurrence of ${neighbour}; a moved occurrence must stay between its neighbours (Microsoft 365 keeps occurrences in order and apart)` });
+  }
   return clashes.size ? undefined : recurrence;
 }
