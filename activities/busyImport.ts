@@ -1,9 +1,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { ProviderError } from '../providers/errors';
-import { GoogleBusyReader } from '../providers/import/googleBusy';
-import { MicrosoftBusyReader } from '../providers/import/microsoftBusy';
-import { CursorExpired, type BusyReader, type ImportPass, type ImportedEvent } from '../providers/import/types';
+import { GoogleBusyReader } from '../providers/google/busy';
+import { MicrosoftBusyReader } from '../providers/microsoft/busy';
+import { CursorExpired, type BusyReader, type ImportPass, type ImportedEvent } from '../providers/busyTypes';
 import { MICROSOFT_DEFAULT_CALENDAR } from '../providers/microsoft/eventMapping';
 import { accessTokenFor, dropAccessToken, markNeedsReauth, type LinkRow } from './credentials';
 import { paceLink } from './accountPacing';

@@ -1,6 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ProviderError } from '../providers/errors';
-import { OWNER_TAG, calsyncTag, ownerTag, renderEventContent } from '../providers/eventContent';
+import { OWNER_TAG, calsyncTag, ownerTag, renderEventContent } from '../content/eventContent';
 import { GoogleCalendarProvider } from '../providers/google/googleCalendar';
 import { MicrosoftCalendarProvider } from '../providers/microsoft/graphCalendar';
 import { HELD_CODE } from '../lib/heldSyncs';

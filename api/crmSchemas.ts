@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { attendeeKinds } from '../lib/crmSettings';
-import { templateProblem } from '../providers/template';
+import { templateProblem } from '../content/template';
 
 /** A title/description/location template: every `{field}` must be one calsync knows. */
 const template = (max: number) =>

@@ -18,7 +18,7 @@ export interface EntityTypeSettings {
   label?: string;
   /** Off: entities of this type leave (and stay out of) every remote calendar. */
   sync: boolean;
-  /** Templates that override the tenant's for this type (see providers/template.ts). */
+  /** Templates that override the tenant's for this type (see content/template.ts). */
   title?: string;
   description?: string;
   location?: string;

@@ -2,9 +2,9 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createGoogleEmulator, type RunningGoogleEmulator } from '../emulators/google/server';
 import { createMicrosoftEmulator, ensureEmulatorCertificate, type RunningMicrosoftEmulator } from '../emulators/microsoft/server';
-import { GoogleBusyReader } from '../providers/import/googleBusy';
-import { MicrosoftBusyReader } from '../providers/import/microsoftBusy';
-import { CursorExpired } from '../providers/import/types';
+import { GoogleBusyReader } from '../providers/google/busy';
+import { MicrosoftBusyReader } from '../providers/microsoft/busy';
+import { CursorExpired } from '../providers/busyTypes';
 import { waitUntil } from './helpers/api';
 import { controlCall } from './helpers/emulator';
 

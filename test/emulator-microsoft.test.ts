@@ -1,7 +1,7 @@
 import { AuthenticationHandler, Client, HTTPMessageHandler, type GraphError } from '@microsoft/microsoft-graph-client';
 import { createMicrosoftEmulator, ensureEmulatorCertificate, type RunningMicrosoftEmulator } from '../emulators/microsoft/server';
 import { ProviderError } from '../providers/errors';
-import { renderEventContent } from '../providers/eventContent';
+import { renderEventContent } from '../content/eventContent';
 import { MicrosoftCalendarProvider } from '../providers/microsoft/graphCalendar';
 import { propertyId } from '../providers/microsoft/eventMapping';
 import { refreshMicrosoftAccessToken } from '../providers/microsoft/oauth';

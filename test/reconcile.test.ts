@@ -1,5 +1,5 @@
 import { targetKeyFor } from '../activities/targets';
-import { ownerTag } from '../providers/eventContent';
+import { ownerTag } from '../content/eventContent';
 import { propertyId } from '../providers/microsoft/eventMapping';
 import { appointmentBody, waitUntil } from './helpers/api';
 import { controlCall } from './helpers/emulator';

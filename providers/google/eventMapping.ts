@@ -1,6 +1,6 @@
 import type { calendar_v3 } from 'googleapis';
 import { DateTime } from 'luxon';
-import { CALSYNC_TAG, OWNER_TAG } from '../eventContent';
+import { CALSYNC_TAG, OWNER_TAG } from '../../content/eventContent';
 import type { EventContent, ObservedEvent } from '../types';
 
 type EventKind = Pick<EventContent, 'timeZone' | 'allDay'>;

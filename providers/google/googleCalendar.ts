@@ -1,7 +1,7 @@
 import type { calendar_v3 } from 'googleapis';
 import { googleCalendarClient } from './googleClient';
 import { ProviderError, classifyHttpStatus, isNetworkError, parseRetryAfter } from '../errors';
-import { OWNER_TAG } from '../eventContent';
+import { OWNER_TAG } from '../../content/eventContent';
 import { DEDICATED_CALENDAR_MARKER, type CalendarProvider, type CalendarProvisioning, type CalendarShare, type CalendarSharing, type DeleteOutcome, type ShareRole, type EventContent, type EventRef, type ObservedEvent, type OwnedEventsPage, type UpsertOutcome, type UpsertResult } from '../types';
 import { observedFromGoogle, sendUpdatesFor, toGoogleEvent } from './eventMapping';
 import { writeGoogleExceptions, type GoogleSeriesApi } from './seriesExceptions';

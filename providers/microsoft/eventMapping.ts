@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DateTime, IANAZone } from 'luxon';
 import { toGraphRecurrence, type GraphPatternedRecurrence } from '../../lib/recurrence';
-import { CALSYNC_TAG, OWNER_TAG } from '../eventContent';
+import { CALSYNC_TAG, OWNER_TAG } from '../../content/eventContent';
 import type { EventContent, ObservedEvent } from '../types';
 
 /** A link's calendarId that means the mailbox's default calendar (`/me/calendar`). */

@@ -1,5 +1,5 @@
 import { AuthenticationHandler, Client, HTTPMessageHandler, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
-import { CALSYNC_TAG, OWNER_TAG } from '../eventContent';
+import { CALSYNC_TAG, OWNER_TAG } from '../../content/eventContent';
 import { ProviderError, classifyHttpStatus, isNetworkError, parseRetryAfter } from '../errors';
 import { DEDICATED_CALENDAR_MARKER, type CalendarProvider, type CalendarProvisioning, type CalendarShare, type CalendarSharing, type DeleteOutcome, type ShareRole, type EventContent, type EventRef, type ObservedEvent, type OwnedEventsPage, type UpsertResult } from '../types';
 import { writeGraphExceptions, type GraphOccurrence, type GraphSeriesApi } from './seriesExceptions';

@@ -1,5 +1,5 @@
 import { ProviderError } from '../errors';
-import { expiresAt, postRefreshGrant, refreshFailure, type OAuthClient } from '../oauthRefresh';
+import { expiresAt, postRefreshGrant, refreshFailure, type OAuthClient } from '../oauth';
 
 export type MicrosoftOAuthClient = OAuthClient;
 

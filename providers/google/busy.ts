@@ -1,9 +1,9 @@
 import type { calendar_v3 } from 'googleapis';
-import { googleCalendarClient } from '../google/googleClient';
+import { googleCalendarClient } from './googleClient';
 import { DateTime } from 'luxon';
-import { CALSYNC_TAG } from '../eventContent';
-import { classifyGoogleError } from '../google/googleCalendar';
-import { CursorExpired, type BusyReader, type ImportPass, type ImportedEvent, type PushChannel, type ShowAs } from './types';
+import { CALSYNC_TAG } from '../../content/eventContent';
+import { classifyGoogleError } from './googleCalendar';
+import { CursorExpired, type BusyReader, type ImportPass, type ImportedEvent, type PushChannel, type ShowAs } from '../busyTypes';
 
 export interface GoogleBusyOptions {
   rootUrl: string;

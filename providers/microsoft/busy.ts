@@ -1,9 +1,9 @@
 import type { Client } from '@microsoft/microsoft-graph-client';
 import { DateTime, IANAZone } from 'luxon';
 import { ProviderError } from '../errors';
-import { classifyGraphError, graphClient } from '../microsoft/graphCalendar';
-import { CALSYNC_PROPERTY_SET, graphAllDayDate, MICROSOFT_DEFAULT_CALENDAR } from '../microsoft/eventMapping';
-import { CursorExpired, type BusyReader, type ImportPass, type ImportedEvent, type PushChannel, type ShowAs } from './types';
+import { classifyGraphError, graphClient } from './graphCalendar';
+import { CALSYNC_PROPERTY_SET, graphAllDayDate, MICROSOFT_DEFAULT_CALENDAR } from './eventMapping';
+import { CursorExpired, type BusyReader, type ImportPass, type ImportedEvent, type PushChannel, type ShowAs } from '../busyTypes';
 
 export interface MicrosoftBusyOptions {
   baseUrl: string;
