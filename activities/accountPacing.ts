@@ -1,4 +1,5 @@
 import { ProviderError } from '../providers/errors';
+import type { AccountBudget } from '../providers/types';
 import type { ActivityDeps } from './deps';
 
 /** How long one request may wait for its slot inside an activity (its timeout is longer). */
@@ -34,17 +35,7 @@ export async function paceAccount(deps: ActivityDeps, accountKey: string, budget
   if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
 }
 
-export interface AccountBudget {
-  perMinute: number;
-  burst: number;
-}
-
-/** Requests per minute (and the burst) calsync allows itself per account of this provider (configuration). */
-export function accountBudget(deps: ActivityDeps, provider: string): AccountBudget {
-  return provider === 'google' ? deps.config.accountPacing.google : provider === 'microsoft' ? deps.config.accountPacing.microsoft : { perMinute: 0, burst: 0 };
-}
-
 /** Paces one request of a link's account: writes, import reads and reconciliation share the budget. */
-export function paceLink(deps: ActivityDeps, link: { provider: string; account_email: string }): Promise<void> {
-  return paceAccount(deps, `${link.provider}:${link.account_email.toLowerCase()}`, accountBudget(deps, link.provider));
+export function paceLink(deps: ActivityDeps, link: { provider: string; account_email: string }, budget: AccountBudget): Promise<void> {
+  return paceAccount(deps, `${link.provider}:${link.account_email.toLowerCase()}`, budget);
 }

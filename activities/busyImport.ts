@@ -1,13 +1,11 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { ProviderError } from '../providers/errors';
-import { GoogleBusyReader } from '../providers/google/busy';
-import { MicrosoftBusyReader } from '../providers/microsoft/busy';
 import { CursorExpired, type BusyReader, type ImportPass, type ImportedEvent } from '../providers/busyTypes';
-import { MICROSOFT_DEFAULT_CALENDAR } from '../providers/microsoft/eventMapping';
-import { accessTokenFor, dropAccessToken, markNeedsReauth, type LinkRow } from './credentials';
-import { paceLink } from './accountPacing';
+import { importCalendarsOf, providerRegistry } from '../providers/registry';
+import { activityFailure } from './activityFailure';
+import type { LinkRow } from './credentials';
 import type { ActivityDeps } from './deps';
+import { actAsLink, isHeld } from './linkAccount';
 
 export interface ImportLinkInput {
   tenantId: string;
@@ -27,31 +25,16 @@ type ImportLink = LinkRow & { import_calendar_ids: string[] | null };
 
 const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
 
-/** The calendars a link imports from: the staff member's selection, or the account's primary calendar. */
-export function importCalendars(link: ImportLink): string[] {
-  if (Array.isArray(link.import_calendar_ids) && link.import_calendar_ids.length > 0) return link.import_calendar_ids;
-  return [link.provider === 'google' ? 'primary' : MICROSOFT_DEFAULT_CALENDAR];
-}
-
-function readerFor(deps: ActivityDeps, link: LinkRow, accessToken: string): BusyReader {
-  const timeoutMs = deps.config.sync.activityTimeoutMs;
-  // Reads share the account's request budget with calsync's writes (per account, across workers).
-  const pace = () => paceLink(deps, link);
-  if (link.provider === 'google') return new GoogleBusyReader({ rootUrl: deps.config.google.apiRootUrl, accessToken, timeoutMs, pace });
-  return new MicrosoftBusyReader({ baseUrl: deps.config.microsoft.graphBaseUrl, accessToken, timeoutMs, pace });
-}
-
-/** Runs `work` with a reader for the link; a 401 drops the cached token, a dead grant marks the link. */
+/**
+ * Runs `work` with the link's busy-time reader. A dead grant answers 'needs_reauth' (the import
+ * pauses until a reconnect); any other failure leaves as the activity's failure.
+ */
 async function withReader<T>(deps: ActivityDeps, link: LinkRow, work: (reader: BusyReader) => Promise<T>): Promise<T | 'needs_reauth'> {
   try {
-    return await work(readerFor(deps, link, await accessTokenFor(deps, link)));
+    return await actAsLink(deps, link, async (account) => work(await account.busy()));
   } catch (err) {
-    if (err instanceof ProviderError && err.status === 401) await dropAccessToken(deps, link.id);
-    if (err instanceof ProviderError && err.kind === 'auth') {
-      await markNeedsReauth(deps, link, err.code);
-      return 'needs_reauth';
-    }
-    throw err;
+    if (isHeld(err)) return 'needs_reauth';
+    throw activityFailure(err);
   }
 }
 
@@ -120,9 +103,16 @@ export async function importBusyTime(deps: ActivityDeps, input: ImportLinkInput 
     return { ...result, status: 'stopped' };
   }
   if (link.status !== 'active') return { ...result, status: 'paused' };
+  const provider = providerRegistry(deps.config).find(link.provider);
+  if (!provider?.busy) {
+    // Nothing to read busy time from: the import ends (the link's own sync goes on).
+    deps.logger.warn({ linkId: link.id, provider: link.provider, code: 'provider_unsupported' }, 'busy-time import is not available for this provider');
+    return { ...result, status: 'stopped' };
+  }
+  result.pushEnabled = cfg.pushEnabled && provider.push !== undefined;
   const tenant = await deps.db('tenants').where({ id: link.tenant_id }).first('settings');
   const keepTitles = tenant?.settings?.importTitles === true;
-  const calendars = importCalendars(link);
+  const calendars = importCalendarsOf(provider, link.import_calendar_ids);
   // Calendars no longer selected: their busy time no longer counts.
   await deps.db('imported_busy').where({ link_id: link.id }).whereNotIn('calendar_id', calendars).delete();
   await deps.db('import_cursors').where({ link_id: link.id }).whereNotIn('calendar_id', calendars).delete();
@@ -165,9 +155,12 @@ export async function importBusyTime(deps: ActivityDeps, input: ImportLinkInput 
 export async function ensureImportPush(deps: ActivityDeps, input: ImportLinkInput): Promise<{ nextCheckMs: number }> {
   const cfg = deps.config.import;
   const link: ImportLink | undefined = await deps.db('calendar_links').where({ id: input.linkId, tenant_id: input.tenantId, status: 'active' }).first();
-  if (!link || !cfg.pushEnabled) return { nextCheckMs: cfg.pollIntervalMs };
-  const calendars = importCalendars(link);
-  const lifetimeMs = link.provider === 'google' ? cfg.googleChannelTtlSeconds * 1000 : cfg.graphSubscriptionMinutes * 60_000;
+  const provider = link ? providerRegistry(deps.config).find(link.provider) : undefined;
+  // A provider without push notifications is polled only.
+  const push = provider?.push;
+  if (!link || !provider || !push || !cfg.pushEnabled) return { nextCheckMs: cfg.pollIntervalMs };
+  const calendars = importCalendarsOf(provider, link.import_calendar_ids);
+  const lifetimeMs = push.channelLifetimeMs;
   const address = `${cfg.webhookBaseUrl}/webhooks/${link.provider}`;
   let nextCheck = Date.now() + lifetimeMs;
   await withReader(deps, link, async (reader) => {

@@ -1,10 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { ProviderError } from '../providers/errors';
-import type { CalendarProvider, CalendarProvisioning } from '../providers/types';
-import { defaultCalendarOf } from '../lib/linkCalendar';
-import { accessTokenFor, dropAccessToken, markNeedsReauth, type LinkRow } from './credentials';
+import type { CalendarApi } from '../providers/types';
+import type { LinkRow } from './credentials';
 import type { ActivityDeps } from './deps';
-import { providerFor } from './push';
+import { linkActivity, providerOfLink } from './linkAccount';
 
 type LinkCalendarRow = LinkRow & { calendar_owned: boolean; calendar_ready: boolean };
 
@@ -12,26 +10,6 @@ export interface ProvisionedCalendar {
   calendarId: string;
   /** calsync made it: disconnecting with `remove` deletes it as a whole. */
   owned: boolean;
-}
-
-/**
- * One provider call as the link's account. A 401 drops the cached access token (the retry refreshes
- * it); a dead grant moves the link to needs_reauth and stops retrying until the account is reconnected.
- */
-async function asLinkAccount<T>(deps: ActivityDeps, link: LinkRow, work: (provider: CalendarProvider & CalendarProvisioning) => Promise<T>): Promise<T> {
-  try {
-    return await work(providerFor(deps, link, await accessTokenFor(deps, link)));
-  } catch (err) {
-    const failure = err instanceof ProviderError ? err : new ProviderError('retryable', 'internal', String((err as Error)?.message ?? err));
-    if (failure.status === 401) await dropAccessToken(deps, link.id);
-    if (failure.kind === 'auth') await markNeedsReauth(deps, link, failure.code);
-    throw ApplicationFailure.create({
-      type: failure.code,
-      message: failure.message,
-      nonRetryable: failure.kind !== 'retryable',
-      nextRetryDelay: failure.retryAfterMs !== undefined ? Math.max(failure.retryAfterMs, 100) : undefined,
-    });
-  }
 }
 
 async function loadLink(deps: ActivityDeps, input: { tenantId: string; linkId: string }): Promise<LinkCalendarRow> {
@@ -52,11 +30,11 @@ export async function provisionCalendar(deps: ActivityDeps, input: { tenantId: s
     return { calendarId: link.calendar_id, owned: link.calendar_ready && link.calendar_owned };
   }
   const tenant = await deps.db('tenants').where({ id: input.tenantId }).first('name', 'settings');
-  let calendarId = defaultCalendarOf(link.provider, link.account_email);
+  let calendarId = providerOfLink(deps, link).defaultCalendarId(link.account_email);
   let owned = false;
   if ((tenant?.settings?.calendarMode ?? 'dedicated') === 'dedicated') {
     const name: string = tenant?.settings?.businessName ?? tenant?.name ?? 'calsync';
-    const found = await asLinkAccount(deps, link, async (provider) => {
+    const found = await onCalendar(deps, link, async (provider) => {
       const ours = await provider.findCalendar(name);
       return ours ? { calendarId: ours, owned: true } : provider.createCalendar(name);
     });
@@ -88,5 +66,10 @@ export async function deleteLinkCalendar(deps: ActivityDeps, input: { tenantId: 
     .whereIn('status', ['active', 'needs_reauth', 'connecting'])
     .first('id');
   if (shared) return 'shared';
-  return asLinkAccount(deps, link, (provider) => provider.deleteCalendar(link.calendar_id));
+  return onCalendar(deps, link, (provider) => provider.deleteCalendar(link.calendar_id));
+}
+
+/** Calendar work as the link's account; a failure leaves as the activity's failure. */
+function onCalendar<T>(deps: ActivityDeps, link: LinkRow, work: (calendar: CalendarApi) => Promise<T>): Promise<T> {
+  return linkActivity(deps, link, async (account) => work(await account.calendar()));
 }

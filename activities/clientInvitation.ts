@@ -1,4 +1,4 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import {
   clientInvitationUid,
@@ -8,9 +8,10 @@ import {
   type InvitationMethod,
 } from '../lib/clientInvitations';
 import type { DesiredAppointment } from '../lib/types';
-import { ProviderError } from '../providers/errors';
+import { ProviderError, asProviderError } from '../providers/errors';
 import { renderInvitation, type InvitationLanguage } from '../providers/email/invitation';
 import { sendInvitationMail } from '../providers/email/smtp';
+import { activityFailure } from './activityFailure';
 import { isFinalAttempt, recordAttempt } from './attemptLog';
 import type { ActivityDeps } from './deps';
 import { syncAttempts, syncLagSeconds, syncRetries } from './metrics';
@@ -89,17 +90,12 @@ export async function sendClientInvitation(deps: ActivityDeps, input: PushInput)
     log.info({ outcome: result.outcome, sent: result.sent, durationMs: Date.now() - startedAt }, 'client invitation in step');
     return result;
   } catch (err) {
-    const failure = err instanceof ProviderError ? err : new ProviderError('retryable', 'internal', String((err as Error)?.message ?? err));
+    const failure = asProviderError(err);
     const final = isFinalAttempt(failure, attempt, input.maxAttempts);
     await recordAttempt(deps, input, attempt, Date.now() - startedAt, { action, result: 'error', state: final ? 'failed' : 'retrying', error: failure });
     syncAttempts.inc({ provider: 'email', action, result: 'error', code: failure.code });
     log.warn({ code: failure.code, status: failure.status, final }, 'client invitation failed');
-    throw ApplicationFailure.create({
-      type: failure.code,
-      message: failure.message,
-      nonRetryable: failure.kind !== 'retryable',
-      details: [{ kind: failure.kind, status: failure.status ?? null }],
-    });
+    throw activityFailure(failure);
   }
 }
 

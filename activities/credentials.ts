@@ -1,5 +1,4 @@
-import { refreshGoogleAccessToken } from '../providers/google/oauth';
-import { refreshMicrosoftAccessToken, type MicrosoftTokens } from '../providers/microsoft/oauth';
+import type { ProviderModule } from '../providers/types';
 import { ProviderError } from '../providers/errors';
 import type { ActivityDeps } from './deps';
 import { startWebhookDelivery } from './webhooks';
@@ -8,7 +7,7 @@ export interface LinkRow {
   id: string;
   tenant_id: string;
   staff_id: string;
-  provider: 'google' | 'microsoft';
+  provider: string;
   account_email: string;
   calendar_id: string;
   status: string;
@@ -22,31 +21,21 @@ export interface LinkRow {
 const EXPIRY_MARGIN_MS = 120_000;
 
 /** A usable access token for the link, refreshed and re-sealed when it is about to expire. */
-export async function accessTokenFor(deps: ActivityDeps, link: LinkRow, marginMs = EXPIRY_MARGIN_MS): Promise<string> {
+export async function accessTokenFor(deps: ActivityDeps, link: LinkRow, provider: ProviderModule, marginMs = EXPIRY_MARGIN_MS): Promise<string> {
   const fresh = link.access_token_expires_at && link.access_token_expires_at.getTime() - Date.now() > marginMs;
   if (link.access_token_sealed && fresh) return deps.secrets.open(link.access_token_sealed);
   if (!link.refresh_token_sealed) throw new ProviderError('auth', 'no_refresh_token', 'link has no refresh token');
   const refreshToken = deps.secrets.open(link.refresh_token_sealed);
-
   // A dead grant surfaces as an 'auth' ProviderError; the caller marks the link.
-  let token: MicrosoftTokens;
-  if (link.provider === 'google') {
-    const { google } = deps.config;
-    token = await refreshGoogleAccessToken({ tokenUrl: google.tokenUrl, clientId: google.clientId, clientSecret: google.clientSecret }, refreshToken);
-  } else if (link.provider === 'microsoft') {
-    const { microsoft } = deps.config;
-    token = await refreshMicrosoftAccessToken({ tokenUrl: microsoft.tokenUrl, clientId: microsoft.clientId, clientSecret: microsoft.clientSecret }, refreshToken);
-  } else {
-    throw new ProviderError('permanent', 'provider_unsupported', `provider ${link.provider} is not available yet`);
-  }
+  const grant = await provider.refreshAccess(refreshToken);
   await deps.db('calendar_links').where({ id: link.id }).update({
-    access_token_sealed: deps.secrets.seal(token.accessToken),
-    access_token_expires_at: token.expiresAt,
-    // Microsoft rotates refresh tokens: keep the newest (Google sends none and keeps the old one).
-    ...(token.refreshToken && token.refreshToken !== refreshToken ? { refresh_token_sealed: deps.secrets.seal(token.refreshToken) } : {}),
+    access_token_sealed: deps.secrets.seal(grant.accessToken),
+    access_token_expires_at: grant.expiresAt,
+    // Providers that rotate grants (Microsoft) answer a new one: keep the newest.
+    ...(grant.refreshToken && grant.refreshToken !== refreshToken ? { refresh_token_sealed: deps.secrets.seal(grant.refreshToken) } : {}),
     updated_at: deps.db.fn.now(),
   });
-  return token.accessToken;
+  return grant.accessToken;
 }
 
 /** Forgets the cached access token (after a 401) so the next attempt refreshes it. */

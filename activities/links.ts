@@ -1,9 +1,10 @@
-import { revokeGoogleToken } from '../providers/google/oauth';
-import { ProviderError } from '../providers/errors';
 import { stopImportChannels } from './busyImport';
-import { accessTokenFor, markNeedsReauth, type LinkRow } from './credentials';
+import type { LinkRow } from './credentials';
 import type { ActivityDeps } from './deps';
+import { activityFailure } from './activityFailure';
+import { actAsLink, isHeld } from './linkAccount';
 import { notEndedBy } from '../lib/seriesQuery';
+import { providerRegistry } from '../providers/registry';
 
 /** The next page of a staff member's future appointments (ids only), in id order. */
 export async function futureAppointmentsPage(deps: ActivityDeps, input: { tenantId: string; staffId: string; after?: string; limit: number }): Promise<string[]> {
@@ -36,9 +37,10 @@ export async function retireLink(deps: ActivityDeps, input: { tenantId: string; 
   const link = await deps.db('calendar_links').where({ id: input.linkId, tenant_id: input.tenantId }).first();
   if (!link || link.status === 'disconnected') return;
   await stopImportChannels(deps, link, link.id);
-  if (link.provider === 'google' && link.refresh_token_sealed) {
+  const revoke = link.refresh_token_sealed ? providerRegistry(deps.config).find(link.provider)?.revoke : undefined;
+  if (revoke) {
     // Best effort: a grant that is already dead cannot be revoked twice, and erasing it is what matters.
-    await revokeGoogleToken(deps.config.google.revokeUrl, deps.secrets.open(link.refresh_token_sealed)).catch((err) =>
+    await revoke(deps.secrets.open(link.refresh_token_sealed)).catch((err) =>
       deps.logger.warn({ linkId: link.id, err: String(err) }, 'token revocation failed; erasing anyway'),
     );
   }
@@ -80,13 +82,11 @@ export async function keepTokenFresh(deps: ActivityDeps, input: { tenantId: stri
   if (!link || link.status !== 'active') return { status: link?.status ?? 'gone' };
   const margin = deps.config.linkTokenRefreshAheadMs;
   try {
-    await accessTokenFor(deps, link, margin);
+    // Acting as the account refreshes its token when it expires within the margin; nothing else is asked.
+    await actAsLink(deps, link, async () => undefined, { refreshAheadMs: margin });
   } catch (err) {
-    if (err instanceof ProviderError && err.kind === 'auth') {
-      await markNeedsReauth(deps, link, err.code);
-      return { status: 'needs_reauth' };
-    }
-    throw err;
+    if (isHeld(err)) return { status: 'needs_reauth' };
+    throw activityFailure(err);
   }
   const fresh = await deps.db('calendar_links').where({ id: link.id }).first('status', 'access_token_expires_at');
   const expiresAt = fresh?.access_token_expires_at ? new Date(fresh.access_token_expires_at).getTime() : Date.now();

@@ -1,19 +1,18 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
-import { ProviderError } from '../providers/errors';
+import { Context } from '@temporalio/activity';
+import { ProviderError, asProviderError } from '../providers/errors';
 import { OWNER_TAG, calsyncTag, ownerTag, renderEventContent } from '../content/eventContent';
-import { GoogleCalendarProvider } from '../providers/google/googleCalendar';
-import { MicrosoftCalendarProvider } from '../providers/microsoft/graphCalendar';
-import { HELD_CODE } from '../lib/heldSyncs';
 import { remoteEventId } from '../lib/remoteIds';
 import { resolveCrmSettings } from '../lib/crmSettings';
-import type { CalendarProvider, CalendarProvisioning, CalendarSharing, DeleteOutcome, UpsertOutcome } from '../providers/types';
+import { providerRegistry } from '../providers/registry';
+import type { DeleteOutcome, UpsertOutcome } from '../providers/types';
 import type { DesiredAppointment, PushMode, TargetSpec } from '../lib/types';
-import { accessTokenFor, dropAccessToken, markNeedsReauth, type LinkRow } from './credentials';
-import { paceLink } from './accountPacing';
+import type { LinkRow } from './credentials';
+import { activityFailure } from './activityFailure';
 import { isFinalAttempt, recordAttempt } from './attemptLog';
 import { attendeesNeedTelling, recordAttendeeNotice } from './attendeeNotices';
 import type { ActivityDeps } from './deps';
-import { providerRequestSeconds, syncAttempts, syncLagSeconds, syncRetries } from './metrics';
+import { actAsLink, heldFailure, isHeld } from './linkAccount';
+import { syncAttempts, syncLagSeconds, syncRetries } from './metrics';
 
 export interface PushInput {
   target: TargetSpec;
@@ -32,37 +31,11 @@ export interface PushResult {
   remoteId?: string;
 }
 
-export function providerFor(deps: ActivityDeps, link: LinkRow, accessToken: string, requestId?: string): CalendarProvider & CalendarProvisioning & CalendarSharing {
-  if (link.provider === 'google') {
-    return new GoogleCalendarProvider({
-      rootUrl: deps.config.google.apiRootUrl,
-      accessToken,
-      requestId,
-      onRequest: (operation, seconds) => providerRequestSeconds.observe({ provider: 'google', operation }, seconds),
-      pace: () => paceLink(deps, link),
-    });
-  }
-  if (link.provider === 'microsoft') {
-    return new MicrosoftCalendarProvider({
-      baseUrl: deps.config.microsoft.graphBaseUrl,
-      accessToken,
-      requestId,
-      onRequest: (operation, seconds) => providerRequestSeconds.observe({ provider: 'microsoft', operation }, seconds),
-      pace: () => paceLink(deps, link),
-    });
-  }
-  throw new ProviderError('permanent', 'provider_unsupported', `provider ${link.provider} is not available yet`);
-}
-
 /** The event as this tenant's settings render it; on removal, only whether attendees hear of it. */
 function renderForTarget(desired: DesiredAppointment, stored: Record<string, any> | undefined, mode: PushMode, notify: boolean | undefined) {
   // The client who gets calsync's own e-mail invitation must not get a second one as an attendee.
   const excludeAttendees = stored?.clientInvitations?.enabled && desired.clientEmail ? [desired.clientEmail] : [];
   return renderEventContent(desired, { cancelled: mode === 'markCancelled', settings: resolveCrmSettings(stored), notifyAttendees: notify, excludeAttendees });
-}
-
-function heldMessage(link: { status_reason?: string | null }): string {
-  return `held until the calendar account is connected again (needs re-authorisation: ${link.status_reason ?? 'unknown'})`;
 }
 
 /**
@@ -91,7 +64,7 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
   // on the last write is in PostgreSQL, unless that write removed the event.
   const key = remoteEventId(desired.tenantId, desired.appointmentId, target.targetKey);
   const knownRemoteId = stored?.remote_id && stored.remote_id !== key && stored.applied_mode !== 'remove' ? stored.remote_id : undefined;
-  const remoteIdBefore = stored?.remote_id ?? (target.provider === 'google' ? key : null);
+  const remoteIdBefore = stored?.remote_id ?? (providerTakesIds(deps, target.provider) ? key : null);
 
   try {
     let result: PushResult;
@@ -102,9 +75,8 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
     } else {
       // A link being disconnected still removes calsync's events with its tokens, and writes nothing new.
       const usable = link.status === 'active' || (link.status === 'disconnecting' && mode === 'remove');
-      if (link.status === 'needs_reauth') throw new ProviderError('auth', HELD_CODE, heldMessage(link));
-      if (!usable) throw new ProviderError('auth', 'link_needs_reauth', `the calendar link is ${link.status}`);
-      const provider = providerFor(deps, link, await accessTokenFor(deps, link), desired.requestId);
+      if (link.status === 'needs_reauth') throw heldFailure(link.status_reason);
+      if (!usable) throw new ProviderError('permanent', 'link_unavailable', `the calendar link is ${link.status}`);
       const ref = {
         calendarId: target.calendarId,
         eventId: key,
@@ -112,14 +84,14 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
         tag: calsyncTag(desired.tenantId, desired.appointmentId),
         notifyAttendees: tell,
       };
-      if (mode === 'remove') {
-        result = { outcome: await provider.deleteEvent(ref), remoteExists: false, remoteId: remoteIdBefore ?? undefined };
-      } else {
+      result = await actAsLink(deps, link, async (account) => {
+        const calendar = await account.calendar();
+        if (mode === 'remove') return { outcome: await calendar.deleteEvent(ref), remoteExists: false, remoteId: remoteIdBefore ?? undefined };
         // The owner tag lets the link's reconciliation list exactly calsync's events on this target.
         content.tags[OWNER_TAG] = ownerTag(desired.tenantId, target.targetKey);
-        const written = await provider.upsertEvent(ref, content, { believedToExist: input.believedToExist });
-        result = { outcome: written.outcome, remoteExists: true, remoteId: written.remoteId };
-      }
+        const written = await calendar.upsertEvent(ref, content, { believedToExist: input.believedToExist });
+        return { outcome: written.outcome, remoteExists: true, remoteId: written.remoteId };
+      }, { requestId: desired.requestId });
       if (tell) await recordAttendeeNotice(deps, noticeKey, noticeContent);
     }
     await recordAttempt(deps, input, attempt, Date.now() - startedAt, {
@@ -135,13 +107,10 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
     log.info({ outcome: result.outcome, durationMs: Date.now() - startedAt }, 'push applied');
     return result;
   } catch (err) {
-    let failure = err instanceof ProviderError ? err : new ProviderError('retryable', 'internal', String((err as Error)?.message ?? err));
-    if (failure.status === 401 && link) await dropAccessToken(deps, link.id);
-    if (failure.kind === 'auth' && link && link.status === 'active') await markNeedsReauth(deps, link, failure.code);
+    const failure = asProviderError(err);
     // The account must be reconnected first: the write is held (no more retries), not failed, and
     // the link's workflow resumes it after the reconnect.
-    const held = failure.kind === 'auth' && link !== undefined && (link.status === 'active' || link.status === 'needs_reauth');
-    if (held && failure.code !== HELD_CODE) failure = new ProviderError('auth', HELD_CODE, heldMessage({ status_reason: failure.code }));
+    const held = isHeld(failure);
     const final = isFinalAttempt(failure, attempt, input.maxAttempts);
     await recordAttempt(deps, input, attempt, Date.now() - startedAt, {
       result: held ? 'held' : 'error',
@@ -151,12 +120,11 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
     });
     syncAttempts.inc({ provider: target.provider, action: mode, result: 'error', code: failure.code });
     log.warn({ code: failure.code, status: failure.status, final }, 'push failed');
-    throw ApplicationFailure.create({
-      type: failure.code,
-      message: failure.message,
-      nonRetryable: failure.kind !== 'retryable',
-      nextRetryDelay: failure.retryAfterMs !== undefined ? Math.max(failure.retryAfterMs, 100) : undefined,
-      details: [{ kind: failure.kind, status: failure.status ?? null }],
-    });
+    throw activityFailure(failure);
   }
+}
+
+/** Whether the link's provider keeps calsync's id as the event id (then the id is known before any write). */
+function providerTakesIds(deps: ActivityDeps, provider: string): boolean {
+  return providerRegistry(deps.config).find(provider)?.takesEventIds ?? false;
 }

@@ -3,13 +3,12 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { passSummary, type PassCalendar, type PassRow, type ReconcilePassSummary } from '../lib/reconcileTypes';
 import type { DesiredAppointment } from '../lib/types';
 import { driftedFields } from '../content/drift';
-import { ProviderError } from '../providers/errors';
 import { ownerTag, renderEventContent } from '../content/eventContent';
-import type { CalendarProvider, ObservedEvent } from '../providers/types';
-import { accessTokenFor, dropAccessToken, markNeedsReauth, type LinkRow } from './credentials';
+import type { CalendarApi, ObservedEvent } from '../providers/types';
+import type { LinkRow } from './credentials';
 import type { ActivityDeps } from './deps';
+import { linkActivity } from './linkAccount';
 import { handleDrift, observe, type Drift } from './reconcileDrift';
-import { providerFor } from './push';
 import { targetKeyFor } from './targets';
 import { notEndedBy } from '../lib/seriesQuery';
 
@@ -88,7 +87,6 @@ function encodePageToken(index: number, providerToken?: string): string {
 interface PassContext {
   pass: PassRow;
   link: LinkRow;
-  provider: CalendarProvider;
 }
 
 async function openPass(deps: ActivityDeps, tenantId: string, passId: string): Promise<PassContext> {
@@ -98,21 +96,7 @@ async function openPass(deps: ActivityDeps, tenantId: string, passId: string): P
   if (!link || link.status !== 'active') {
     throw ApplicationFailure.nonRetryable(`the calendar link is ${link?.status ?? 'gone'}`, 'link_unavailable');
   }
-  return { pass, link, provider: providerFor(deps, link, await accessTokenFor(deps, link)) };
-}
-
-/** A provider failure as Temporal sees it, with the link's credentials handled as pushToTarget does. */
-export async function providerFailure(deps: ActivityDeps, link: LinkRow, err: unknown): Promise<never> {
-  if (err instanceof ApplicationFailure) throw err;
-  const failure = err instanceof ProviderError ? err : new ProviderError('retryable', 'internal', String((err as Error)?.message ?? err));
-  if (failure.status === 401) await dropAccessToken(deps, link.id);
-  if (failure.kind === 'auth' && link.status === 'active') await markNeedsReauth(deps, link, failure.code);
-  throw ApplicationFailure.create({
-    type: failure.code,
-    message: failure.message,
-    nonRetryable: failure.kind !== 'retryable',
-    nextRetryDelay: failure.retryAfterMs !== undefined ? Math.max(failure.retryAfterMs, 100) : undefined,
-  });
+  return { pass, link };
 }
 
 /**
@@ -125,18 +109,23 @@ export async function reconcilePage(
   deps: ActivityDeps,
   input: { tenantId: string; passId: string; pageToken?: string; pageSize: number },
 ): Promise<{ nextPageToken?: string }> {
-  const { pass, link, provider } = await openPass(deps, input.tenantId, input.passId);
+  const { pass, link } = await openPass(deps, input.tenantId, input.passId);
+  return linkActivity(deps, link, async (account) => reconcileListedPage(deps, pass, link, await account.calendar(), input));
+}
+
+async function reconcileListedPage(
+  deps: ActivityDeps,
+  pass: PassRow,
+  link: LinkRow,
+  provider: CalendarApi,
+  input: { pageToken?: string; pageSize: number },
+): Promise<{ nextPageToken?: string }> {
   const calendars = passCalendars(pass, link);
   const { index, providerToken } = decodePageToken(input.pageToken);
   const calendar = calendars[index];
   if (!calendar) throw ApplicationFailure.nonRetryable(`reconcile pass ${pass.id} has no calendar ${index}`, 'bad_page_token');
   const targetKey = calendar.targetKey;
-  let page;
-  try {
-    page = await provider.listOwnedEvents(calendar.calendarId, ownerTag(pass.tenant_id, targetKey), { pageToken: providerToken, pageSize: input.pageSize });
-  } catch (err) {
-    return providerFailure(deps, link, err);
-  }
+  const page = await provider.listOwnedEvents(calendar.calendarId, ownerTag(pass.tenant_id, targetKey), { pageToken: providerToken, pageSize: input.pageSize });
 
   const prefix = `${pass.tenant_id}:`;
   const appointmentOf = (e: ObservedEvent) => (e.tag?.startsWith(prefix) ? e.tag.slice(prefix.length) : undefined);
@@ -208,13 +197,8 @@ export async function reconcilePage(
   }
 
   for (const orphan of orphans) {
-    let outcome;
     const startedAt = Date.now();
-    try {
-      outcome = await provider.deleteEventById(calendar.calendarId, orphan.event.remoteId);
-    } catch (err) {
-      return providerFailure(deps, link, err);
-    }
+    const outcome = await provider.deleteEventById(calendar.calendarId, orphan.event.remoteId);
     counts.orphans_removed++;
     await deps.db('sync_log').insert({
       tenant_id: pass.tenant_id,
@@ -253,7 +237,17 @@ export async function finishReconcilePass(
   deps: ActivityDeps,
   input: { tenantId: string; passId: string; batchSize: number; pauseMs: number },
 ): Promise<ReconcilePassSummary> {
-  const { pass, link, provider } = await openPass(deps, input.tenantId, input.passId);
+  const { pass, link } = await openPass(deps, input.tenantId, input.passId);
+  return linkActivity(deps, link, async (account) => findUnseenDrift(deps, pass, link, await account.calendar(), input));
+}
+
+async function findUnseenDrift(
+  deps: ActivityDeps,
+  pass: PassRow,
+  link: LinkRow,
+  provider: CalendarApi,
+  input: { batchSize: number; pauseMs: number },
+): Promise<ReconcilePassSummary> {
   const counts = { missing: 0, changed: 0, untagged: 0, in_step: 0, restore_requested: 0, drift_recorded: 0 };
   let batches = 0;
   for (const calendar of passCalendars(pass, link)) {
@@ -263,12 +257,7 @@ export async function finishReconcilePass(
       if (batches++ > 0) await new Promise((resolve) => setTimeout(resolve, input.pauseMs));
       const drifts: Drift[] = [];
       for (const m of candidates.slice(i, i + input.batchSize)) {
-        let observed: ObservedEvent | undefined;
-        try {
-          observed = await provider.getEventById(calendar.calendarId, m.remote_id);
-        } catch (err) {
-          return providerFailure(deps, link, err);
-        }
+        const observed = await provider.getEventById(calendar.calendarId, m.remote_id);
         const base = { appointmentId: m.appointment_id, desired: m.desired, remoteId: m.remote_id, targetUpdatedAt: m.updated_at };
         if (!observed) {
           counts.missing++;

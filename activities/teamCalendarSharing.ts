@@ -1,9 +1,8 @@
 import { ProviderError } from '../providers/errors';
 import type { CalendarShare, CalendarSharing, ShareRole } from '../providers/types';
-import { accessTokenFor, type LinkRow } from './credentials';
+import type { LinkRow } from './credentials';
 import type { ActivityDeps } from './deps';
-import { providerFor } from './push';
-import { providerFailure } from './reconcile';
+import { linkActivity } from './linkAccount';
 
 export interface SharingOutcome {
   shared: number;
@@ -69,21 +68,23 @@ export async function shareTeamCalendar(deps: ActivityDeps, input: { tenantId: s
     await record({ shared_with: '[]', shared_link_id: link.id, shared_calendar_id: remoteCalendarId });
     sharedWith = [];
   }
-  try {
-    const provider = providerFor(deps, link, await accessTokenFor(deps, link));
-    const existing = new Map((await provider.listShares(remoteCalendarId)).map((s) => [s.email, s]));
-    for (const [email, role] of desired) {
-      const share = existing.get(email);
-      if (!share) outcome.shared++;
-      else if (share.role !== role) outcome.changed++;
-      else continue;
-      await provider.share(remoteCalendarId, email, role, share?.id);
+  await linkActivity(deps, link, async (account) => {
+    try {
+      const provider = await account.sharing();
+      const existing = new Map((await provider.listShares(remoteCalendarId)).map((s) => [s.email, s]));
+      for (const [email, role] of desired) {
+        const share = existing.get(email);
+        if (!share) outcome.shared++;
+        else if (share.role !== role) outcome.changed++;
+        else continue;
+        await provider.share(remoteCalendarId, email, role, share?.id);
+      }
+      outcome.unshared += await unshare(provider, remoteCalendarId, existing, sharedWith.filter((email) => !desired.has(email)));
+    } catch (err) {
+      await record({ sharing_error: String((err as Error)?.message ?? err).slice(0, 500) });
+      throw err;
     }
-    outcome.unshared += await unshare(provider, remoteCalendarId, existing, sharedWith.filter((email) => !desired.has(email)));
-  } catch (err) {
-    await record({ sharing_error: String((err as Error)?.message ?? err).slice(0, 500) });
-    return providerFailure(deps, link, err);
-  }
+  });
   await record({
     shared_with: JSON.stringify([...desired.keys()]),
     shared_link_id: link.id,
@@ -111,15 +112,17 @@ async function unshareOldPlace(
     deps.logger.warn({ tenantId, linkId: place.linkId, shares: emails.length }, `team calendar moved; its old shares stay: ${why}`);
     return { oldPlaceUnreachable: why };
   }
-  try {
-    const provider = providerFor(deps, oldLink, await accessTokenFor(deps, oldLink));
-    const existing = new Map((await provider.listShares(place.calendarId)).map((s) => [s.email, s]));
-    return { unsharedAtOldPlace: await unshare(provider, place.calendarId, existing, emails) };
-  } catch (err) {
-    // The old calendar is gone, and its shares with it.
-    if (err instanceof ProviderError && err.status === 404) return { unsharedAtOldPlace: 0, oldPlaceUnreachable: `the calendar ${place.calendarId} is gone` };
-    return providerFailure(deps, oldLink, err);
-  }
+  return linkActivity(deps, oldLink, async (account) => {
+    const provider = await account.sharing();
+    try {
+      const existing = new Map((await provider.listShares(place.calendarId)).map((s) => [s.email, s]));
+      return { unsharedAtOldPlace: await unshare(provider, place.calendarId, existing, emails) };
+    } catch (err) {
+      // The old calendar is gone, and its shares with it.
+      if (err instanceof ProviderError && err.status === 404) return { unsharedAtOldPlace: 0, oldPlaceUnreachable: `the calendar ${place.calendarId} is gone` };
+      throw err;
+    }
+  });
 }
 
 /** Takes back the shares of these addresses that are still there; how many went. */

@@ -29,6 +29,7 @@ import { settingsRoutes } from './routes/settings';
 import { staffRoutes } from './routes/staff';
 import { teamCalendarRoutes } from './routes/teamCalendars';
 import { HttpError } from './validation';
+import { providerRegistry } from '../providers/registry';
 
 export interface ApiDeps {
   db: Knex;
@@ -89,7 +90,7 @@ export function createApp(deps: ApiDeps) {
   const feeds = feedRoutes(db, config.publicApiUrl);
   app.use(feeds.published);
   // Provider push notifications for busy-time import: no API key, each carries its channel's secret.
-  app.use(importWebhookRoutes(db, temporal, logger));
+  app.use(importWebhookRoutes(db, temporal, logger, providerRegistry(config)));
 
   app.use('/v1/admin', requireAdmin(config.adminApiKeys));
   app.use(adminRoutes(db));
@@ -99,13 +100,14 @@ export function createApp(deps: ApiDeps) {
   app.use(apiKeyRoutes(db));
   app.use(appointmentRoutes(service));
   app.use(failureRoutes(db, temporal, config.taskQueue));
-  const linkDeps = { db, secrets: deps.secrets, temporal, taskQueue: config.taskQueue, reconcile: config.reconcile };
+  const providers = providerRegistry(config);
+  const linkDeps = { db, secrets: deps.secrets, temporal, taskQueue: config.taskQueue, reconcile: config.reconcile, providers };
   app.use(staffRoutes(linkDeps));
   // POST /v1/staff/:id/links (tenant key) and GET /oauth/callback/:provider (the browser: no key).
   app.use(oauthRoutes(linkDeps, config, logger));
   app.use(settingsRoutes(db, deps.secrets, temporal, config.taskQueue));
   app.use(availabilityRoutes(db));
-  app.use(importRoutes(db, temporal));
+  app.use(importRoutes(db, temporal, providers));
   app.use(teamCalendarRoutes(db, temporal, config.taskQueue));
   app.use(linkRoutes(db, temporal, config.taskQueue));
   app.use(reconcileRoutes(db, temporal, config.taskQueue, config.reconcile));

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { teamCalendarBodySchema } from './crmSchemas';
-import { appointmentBodySchema, availabilityCheckSchema, createTenantSchema, googleLinkBodySchema, microsoftLinkBodySchema, oauthStartBodySchema, revisionOnlySchema, settingsUpdateSchema, staffBodySchema } from './schemas';
+import { appointmentBodySchema, availabilityCheckSchema, createTenantSchema, linkBodySchema, oauthStartBodySchema, revisionOnlySchema, settingsUpdateSchema, staffBodySchema } from './schemas';
 
 const json = (schema: z.ZodType) => ({ 'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) } });
 const error = { description: 'Error: `{ error, message, details.issues[{ field, message }] }`' };
@@ -27,8 +27,7 @@ export function openApiDocument() {
         get: { summary: "A staff member's calendar links", responses: { 200: { description: 'Links' } } },
         post: { summary: 'Connect a calendar by OAuth consent: answers the authorizeUrl to send the browser to', requestBody: { content: json(oauthStartBodySchema) }, responses: { 201: { description: '{ authorizeUrl }' }, 400: error, 404: error } },
       },
-      '/v1/staff/{id}/links/google': { post: { summary: 'Attach a Google calendar with a refresh token', requestBody: { content: json(googleLinkBodySchema) }, responses: { 201: { description: 'Link' }, 400: error } } },
-      '/v1/staff/{id}/links/microsoft': { post: { summary: 'Attach a Microsoft 365 calendar with a refresh token (default calendar unless calendarId)', requestBody: { content: json(microsoftLinkBodySchema) }, responses: { 201: { description: 'Link' }, 400: error } } },
+      '/v1/staff/{id}/links/{provider}': { post: { summary: "Attach a calendar account with a refresh token; provider is a registry name (google, microsoft); without calendarId the tenant's calendarMode decides", requestBody: { content: json(linkBodySchema) }, responses: { 201: { description: 'Link' }, 400: error, 404: error } } },
       '/v1/settings': {
         get: { summary: 'Tenant settings', responses: { 200: { description: 'Settings' } } },
         put: { summary: 'Change tenant settings (reconcileRestore, importTitles, cancelledEvents, webhookUrl, webhookSecret, clientInvitations, businessName, organizerEmail, language, entityTypes, attendees, eventContent, resyncRatePerSecond); a change to what events show re-syncs future appointments', requestBody: { content: json(settingsUpdateSchema) }, responses: { 200: { description: 'Settings (and `resync` when one started)' }, 400: error } },
@@ -54,8 +53,7 @@ export function openApiDocument() {
       },
       '/v1/links/{id}': { delete: { summary: "Disconnect: stop targeting the link, remove calsync's events (onDisconnect), revoke and erase the tokens", responses: { 202: { description: '{ linkId, status }' }, 404: error } } },
       '/v1/connect-sessions': { post: { summary: 'A connect page URL for a person to open (valid 5 minutes): { staffId? } → { url, expiresAt }', responses: { 201: { description: '{ url, expiresAt }' }, 400: error, 404: error } } },
-      '/webhooks/google': { post: { summary: "Google push notifications for busy-time import (X-Goog-Channel-Token checked)", security: [], responses: { 200: { description: 'Taken' }, 403: error } } },
-      '/webhooks/microsoft': { post: { summary: "Graph change notifications for busy-time import (clientState checked; ?validationToken echoed)", security: [], responses: { 200: { description: 'Taken' }, 202: { description: 'Taken' }, 403: error } } },
+      '/webhooks/{provider}': { post: { summary: "A provider's push notifications for busy-time import, read by its module (Google: X-Goog-Channel-Token checked; Graph: clientState checked, ?validationToken echoed)", security: [], responses: { 200: { description: 'Handshake answered' }, 202: { description: 'Taken' }, 204: { description: 'Taken' }, 403: error, 404: error } } },
       '/v1/links/{id}/reconcile': {
         post: { summary: "Run a reconciliation pass of the link's calendar now", responses: { 202: { description: '{ linkId, status: requested, workflowId }' }, 404: error, 409: error } },
         get: { summary: 'What the last reconciliation passes of the link found and did (counts)', responses: { 200: { description: '{ lastPass, recentPasses }' }, 404: error } },

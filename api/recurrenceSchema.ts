@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
+import { seriesProblemAnywhere } from '../providers/registry';
 import { isOccurrenceDate, movedOccurrenceClashes, occurrencesOverlap, normalizeRule, occurrenceLength, ruleProblem } from '../lib/recurrence';
 import type { AppointmentRecurrence, DesiredAppointment } from '../lib/types';
 
@@ -48,6 +49,11 @@ function movedTimes(e: { start: string; end?: string }, series: SeriesTimes): { 
   return { start: s.toUTC().toISO()!, end: en.toUTC().toISO()! };
 }
 
+/** Why the rule cannot be a series starting at `first`: as RRULE, or in some provider's calendar. */
+export function recurrenceRuleProblem(rule: string, first: DateTime, allDay = false): string | undefined {
+  return ruleProblem(rule, first, allDay) ?? seriesProblemAnywhere(rule, first);
+}
+
 /**
  * Validates a recurrence against the appointment's first occurrence (UTC ISO) and zone, and returns
  * it as stored: the rule normalised, exceptions keyed by the occurrence's local date with UTC times.
@@ -57,7 +63,7 @@ function movedTimes(e: { start: string; end?: string }, series: SeriesTimes): { 
 export function checkRecurrence(body: RecurrenceBody, series: SeriesTimes, ctx: z.RefinementCtx): AppointmentRecurrence | undefined {
   const { start, timeZone } = series;
   const first = DateTime.fromISO(start, { zone: 'utc' }).setZone(timeZone);
-  const problem = ruleProblem(body.rrule, first, series.allDay);
+  const problem = recurrenceRuleProblem(body.rrule, first, series.allDay);
   if (problem) {
     ctx.addIssue({ code: 'custom', path: ['recurrence', 'rrule'], message: problem });
     return undefined;

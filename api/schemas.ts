@@ -125,14 +125,15 @@ export const staffBodySchema = z.object({
   timeZone: timeZoneSchema.optional(),
 });
 
-export const googleLinkBodySchema = z.object({
+/** A provider's name as it appears in URLs and on links; whether calsync has it is the registry's answer. */
+export const providerNameSchema = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be a provider name such as google');
+
+/** Attaching an account by its refresh token; without calendarId the tenant's calendarMode decides the calendar. */
+export const linkBodySchema = z.object({
   accountEmail: z.email().max(320),
   refreshToken: z.string().min(1).max(4096),
   calendarId: z.string().min(1).max(1024).optional(),
 });
-
-/** A Microsoft 365 link takes the same body; without calendarId it writes to the mailbox's default calendar. */
-export const microsoftLinkBodySchema = googleLinkBodySchema;
 
 export const resyncBodySchema = z.object({
   targetKey: z.string().min(1).max(200).optional(),
@@ -146,7 +147,7 @@ export const logQuerySchema = z.object({
 
 export const failureFilterSchema = z.object({
   since: z.iso.datetime({ offset: true }).optional(),
-  provider: z.enum(['google', 'microsoft', 'email']).optional(),
+  provider: providerNameSchema.optional(),
   staff: idSchema.optional(),
   code: z.string().min(1).max(100).optional(),
 });
@@ -200,6 +201,6 @@ const sameOriginPath = z.string().max(2048).refine((v) => /^\/(?![/\\])[^\s\\]*$
 
 /** Starts the OAuth authorization-code flow that connects a staff member's calendar. */
 export const oauthStartBodySchema = z.object({
-  provider: z.enum(['google', 'microsoft']),
+  provider: providerNameSchema,
   returnUrl: sameOriginPath.optional(),
 });

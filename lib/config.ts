@@ -1,4 +1,3 @@
-import { loadImportConfig, type ImportConfig } from './importConfig';
 import type { SyncPolicy } from './types';
 
 /** Every setting calsync reads from the environment, in one place, with development defaults. */
@@ -24,11 +23,13 @@ export interface Config {
   payloadKeys: string;
   /** Origins of Temporal UI allowed to call the codec endpoint (CORS). */
   temporalUiOrigins: string[];
-  google: { apiRootUrl: string; tokenUrl: string; revokeUrl: string; authorizeUrl: string; clientId: string; clientSecret: string };
-  /** Graph base URL (without `/v1.0`) and the identity platform's v2.0 token endpoint. */
-  microsoft: { graphBaseUrl: string; tokenUrl: string; authorizeUrl: string; clientId: string; clientSecret: string };
+  /**
+   * The environment the calendar providers read their own settings from (endpoints, OAuth client,
+   * request budget per account): each provider's folder under providers/ documents its variables.
+   */
+  providerEnv: Readonly<Record<string, string | undefined>>;
   sync: SyncPolicy;
-  /** Busy-time import from staff calendars (lib/importConfig.ts). */
+  /** Busy-time import from staff calendars. */
   import: ImportConfig;
   /** Each link's periodic pass over calsync's own events (workflows/reconcileLink.ts). */
   reconcile: ReconcilePolicy;
@@ -37,11 +38,6 @@ export interface Config {
   logLevel: string;
   /** A link's workflow refreshes its access token this long before it expires (and so notices a revoked grant without a write). */
   linkTokenRefreshAheadMs: number;
-  /** Requests per minute calsync starts per remote account, across all workers (Google allows 600 per user; Graph 10,000 per 10 minutes per mailbox). */
-  accountPacing: {
-    google: { perMinute: number; burst: number };
-    microsoft: { perMinute: number; burst: number };
-  };
 }
 
 export interface ReconcilePolicy {
@@ -57,7 +53,25 @@ export interface ReconcilePolicy {
   continueAsNewAfterEvents: number;
 }
 
-function num(value: string | undefined, fallback: number): number {
+/** Settings of busy-time import (pull and push), from the environment. */
+export interface ImportConfig {
+  /** How often each link's calendars are polled when no push arrives. */
+  pollIntervalMs: number;
+  /** Busy time is kept from this many days back to `horizonDays` ahead. */
+  pastDays: number;
+  horizonDays: number;
+  /** A full pass this often rolls the window forward and heals anything an incremental pass missed. */
+  fullResyncHours: number;
+  /** Push (Google channels, Graph subscriptions); polling stays the fallback either way. */
+  pushEnabled: boolean;
+  /** Where providers send notifications: `<base>/webhooks/<provider>`. */
+  webhookBaseUrl: string;
+  /** A channel or subscription is renewed (or replaced) this long before it expires. */
+  renewBeforeMs: number;
+}
+
+/** A number from the environment, or the fallback when unset; anything else is refused at start-up. */
+export function num(value: string | undefined, fallback: number): number {
   if (value === undefined || value === '') return fallback;
   const parsed = Number(value);
   if (!Number.isFinite(parsed)) throw new Error(`expected a number, got "${value}"`);
@@ -81,22 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tokenKeys: env.CALSYNC_TOKEN_KEYS ?? '',
     payloadKeys: env.CALSYNC_PAYLOAD_KEYS || env.CALSYNC_TOKEN_KEYS || '',
     temporalUiOrigins: (env.TEMPORAL_UI_ORIGINS ?? 'http://127.0.0.1:8233,http://localhost:8233').split(',').map((o) => o.trim()).filter(Boolean),
-    google: {
-      apiRootUrl: env.GOOGLE_API_ROOT_URL ?? 'https://www.googleapis.com/',
-      tokenUrl: env.GOOGLE_TOKEN_URL ?? 'https://oauth2.googleapis.com/token',
-      // Google (and its emulator) serve /revoke beside /token.
-      revokeUrl: env.GOOGLE_REVOKE_URL ?? (env.GOOGLE_TOKEN_URL ?? 'https://oauth2.googleapis.com/token').replace(/\/token$/, '/revoke'),
-      authorizeUrl: env.GOOGLE_AUTHORIZE_URL ?? 'https://accounts.google.com/o/oauth2/v2/auth',
-      clientId: env.GOOGLE_CLIENT_ID ?? 'calsync-dev',
-      clientSecret: env.GOOGLE_CLIENT_SECRET ?? 'calsync-dev-secret',
-    },
-    microsoft: {
-      graphBaseUrl: env.MICROSOFT_GRAPH_BASE_URL ?? 'https://graph.microsoft.com',
-      tokenUrl: env.MICROSOFT_TOKEN_URL ?? 'https://login.microsoftonline.com/common/oauth2/v2.0/token',
-      authorizeUrl: env.MICROSOFT_AUTHORIZE_URL ?? 'https://login.microsoftonline.com/common/oauth2/v2.0/authorize',
-      clientId: env.MICROSOFT_CLIENT_ID ?? 'calsync-dev',
-      clientSecret: env.MICROSOFT_CLIENT_SECRET ?? 'calsync-dev-secret',
-    },
+    providerEnv: env,
     sync: {
       coalesceMs: num(env.SYNC_COALESCE_MS, 300),
       coalesceMaxMs: num(env.SYNC_COALESCE_MAX_MS, 2000),
@@ -126,11 +125,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     logLevel: env.LOG_LEVEL ?? 'info',
     linkTokenRefreshAheadMs: num(env.LINK_TOKEN_REFRESH_AHEAD_MS, 5 * 60 * 1000),
-    accountPacing: {
-      // A burst of 10 keeps any minute at Google under 540 + 10 < 600 requests per user.
-      google: { perMinute: num(env.GOOGLE_ACCOUNT_REQUESTS_PER_MINUTE, 540), burst: num(env.GOOGLE_ACCOUNT_BURST, 10) },
-      // Outlook allows 4 concurrent requests per mailbox: a burst of 3 never starts a fifth at once.
-      microsoft: { perMinute: num(env.MICROSOFT_ACCOUNT_REQUESTS_PER_MINUTE, 900), burst: num(env.MICROSOFT_ACCOUNT_BURST, 3) },
-    },
+  };
+}
+
+function loadImportConfig(env: NodeJS.ProcessEnv, publicApiUrl: string): ImportConfig {
+  return {
+    pollIntervalMs: num(env.IMPORT_POLL_INTERVAL_MS, 5 * 60_000),
+    pastDays: num(env.IMPORT_PAST_DAYS, 1),
+    horizonDays: num(env.IMPORT_HORIZON_DAYS, 90),
+    fullResyncHours: num(env.IMPORT_FULL_RESYNC_HOURS, 24),
+    pushEnabled: env.IMPORT_PUSH !== 'false',
+    webhookBaseUrl: (env.IMPORT_WEBHOOK_URL || publicApiUrl).replace(/\/+$/, ''),
+    renewBeforeMs: num(env.IMPORT_PUSH_RENEW_BEFORE_MS, 3600_000),
   };
 }

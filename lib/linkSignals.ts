@@ -7,7 +7,7 @@ export interface LinkRef {
   linkId: string;
   staffId: string;
   /** Sets the backfill's pace for a new link's workflow. */
-  provider?: 'google' | 'microsoft';
+  provider?: string;
 }
 
 /**

@@ -4,8 +4,8 @@ import type { DesiredAppointment, RecurrenceException } from './types';
 
 /**
  * Recurring appointments: the RRULE (checked by ical.js), its expansion, its exceptions keyed by
- * the occurrence's local date, and its translation to Graph's patternedRecurrence. Plain functions,
- * used by the API (validation) and the providers (what to write). Not for workflow code.
+ * the occurrence's local date. Plain functions, used by the API (validation) and the providers
+ * (what to write). Not for workflow code.
  */
 
 /** The most occurrences calsync ever expands of one series (busy time, exception checks). */
@@ -14,111 +14,23 @@ export const MAX_EXPANDED_OCCURRENCES = 1000;
 /** Rule parts both Google and Graph can hold. Sub-daily rules and BYSETPOS/BYHOUR… have no Graph pattern. */
 const ALLOWED_PARTS = new Set(['FREQ', 'INTERVAL', 'COUNT', 'UNTIL', 'BYDAY', 'BYMONTHDAY', 'BYMONTH', 'WKST']);
 const FREQS = new Set(['DAILY', 'WEEKLY', 'MONTHLY', 'YEARLY']);
-const GRAPH_DAYS: Record<string, string> = { SU: 'sunday', MO: 'monday', TU: 'tuesday', WE: 'wednesday', TH: 'thursday', FR: 'friday', SA: 'saturday' };
-const LUXON_DAYS = ['', 'MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'];
-const GRAPH_INDEX: Record<number, string> = { 1: 'first', 2: 'second', 3: 'third', 4: 'fourth', [-1]: 'last' };
 
 /** The rule without an `RRULE:` prefix, upper case, as stored and written. */
 export function normalizeRule(rule: string): string {
   return rule.trim().replace(/^RRULE:/i, '').toUpperCase();
 }
 
-function partsOf(rule: string): Map<string, string> {
+export function partsOf(rule: string): Map<string, string> {
   return new Map(rule.split(';').filter(Boolean).map((p) => {
     const [k, ...v] = p.split('=');
     return [k!, v.join('=')] as [string, string];
   }));
 }
 
-export interface GraphPatternedRecurrence {
-  pattern: { type: string; interval: number; daysOfWeek?: string[]; dayOfMonth?: number; month?: number; index?: string; firstDayOfWeek?: string };
-  range: { type: 'noEnd' | 'endDate' | 'numbered'; startDate: string; endDate?: string; numberOfOccurrences?: number; recurrenceTimeZone: string };
-}
-
-/** An RRULE Graph cannot hold: the message says why (the API answers it as a 400). */
-export class UnsupportedRecurrence extends Error {}
-
-function ordinalDays(byDay: string[]): { index?: number; days: string[] } {
-  const parsed = byDay.map((d) => /^([+-]?\d)?(SU|MO|TU|WE|TH|FR|SA)$/.exec(d));
-  if (parsed.some((m) => !m)) throw new UnsupportedRecurrence(`BYDAY=${byDay.join(',')} is not a list of weekdays`);
-  const indexes = new Set(parsed.map((m) => (m![1] ? Number(m![1]) : undefined)));
-  if (indexes.size > 1) throw new UnsupportedRecurrence('BYDAY must use one ordinal for all its days (Microsoft 365 has one index per pattern)');
-  const [index] = [...indexes];
-  if (index !== undefined && !(index in GRAPH_INDEX)) throw new UnsupportedRecurrence('BYDAY ordinals must be 1 to 4 or -1 (Microsoft 365: first…fourth, last)');
-  return { index, days: parsed.map((m) => GRAPH_DAYS[m![2]!]!) };
-}
-
-/**
- * The rule as Graph's patternedRecurrence, for a series whose first occurrence starts at `first`
- * (wall-clock in the series' zone). Throws UnsupportedRecurrence for what Graph cannot express.
- */
-export function toGraphRecurrence(rawRule: string, first: DateTime): GraphPatternedRecurrence {
-  const parts = partsOf(normalizeRule(rawRule));
-  const interval = Number(parts.get('INTERVAL') ?? '1');
-  const byDay = parts.get('BYDAY')?.split(',');
-  const byMonthDay = parts.get('BYMONTHDAY')?.split(',').map(Number);
-  const byMonth = parts.get('BYMONTH')?.split(',').map(Number);
-  if (byMonthDay && (byMonthDay.length > 1 || byMonthDay[0]! < 1)) throw new UnsupportedRecurrence('BYMONTHDAY must be one positive day (Microsoft 365 holds one day of the month)');
-  if (byMonth && byMonth.length > 1) throw new UnsupportedRecurrence('BYMONTH must be one month (Microsoft 365 holds one month)');
-  if (byDay && byMonthDay) throw new UnsupportedRecurrence('BYDAY and BYMONTHDAY cannot be combined (Microsoft 365 has no such pattern)');
-  const ordinal = byDay ? ordinalDays(byDay) : undefined;
-  let pattern: GraphPatternedRecurrence['pattern'];
-  switch (parts.get('FREQ')) {
-    case 'DAILY':
-      if (byDay || byMonthDay || byMonth) throw new UnsupportedRecurrence('a DAILY rule takes no BYDAY, BYMONTHDAY or BYMONTH (use WEEKLY with BYDAY)');
-      pattern = { type: 'daily', interval };
-      break;
-    case 'WEEKLY':
-      if (ordinal?.index !== undefined || byMonthDay || byMonth) throw new UnsupportedRecurrence('a WEEKLY rule takes only plain weekdays in BYDAY');
-      pattern = { type: 'weekly', interval, daysOfWeek: ordinal?.days ?? [GRAPH_DAYS[LUXON_DAYS[first.weekday]!]!], firstDayOfWeek: GRAPH_DAYS[parts.get('WKST') ?? 'SU'] ?? 'sunday' };
-      break;
-    case 'MONTHLY':
-      if (byMonth) throw new UnsupportedRecurrence('a MONTHLY rule takes no BYMONTH');
-      pattern = ordinal
-        ? { type: 'relativeMonthly', interval, daysOfWeek: ordinal.days, index: GRAPH_INDEX[ordinal.index ?? 1] }
-        : { type: 'absoluteMonthly', interval, dayOfMonth: byMonthDay?.[0] ?? first.day };
-      if (ordinal && ordinal.index === undefined) throw new UnsupportedRecurrence('a MONTHLY BYDAY needs an ordinal such as 2TU or -1FR');
-      break;
-    case 'YEARLY': {
-      const month = byMonth?.[0] ?? first.month;
-      if (ordinal && ordinal.index === undefined) throw new UnsupportedRecurrence('a YEARLY BYDAY needs an ordinal such as 1MO');
-      pattern = ordinal
-        ? { type: 'relativeYearly', interval, month, daysOfWeek: ordinal.days, index: GRAPH_INDEX[ordinal.index!] }
-        : { type: 'absoluteYearly', interval, month, dayOfMonth: byMonthDay?.[0] ?? first.day };
-      break;
-    }
-    default:
-      throw new UnsupportedRecurrence('FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY');
-  }
-  // A day not in every month: RFC 5545 (Google) skips the months without it, Outlook moves the
-  // occurrence to the month's last day. The two calendars would disagree, so neither gets it.
-  if (pattern.type === 'absoluteMonthly' && pattern.dayOfMonth! > 28) {
-    throw new UnsupportedRecurrence(`a monthly day must be 28 or less (day ${pattern.dayOfMonth} is not in every month: Google skips those months, Microsoft 365 moves the occurrence to their last day)`);
-  }
-  if (pattern.type === 'absoluteYearly' && pattern.month === 2 && pattern.dayOfMonth === 29) {
-    throw new UnsupportedRecurrence('a yearly 29 February is not in every year (Google skips those years, Microsoft 365 moves the occurrence to 28 February)');
-  }
-  const startDate = first.toISODate()!;
-  const recurrenceTimeZone = first.zoneName ?? 'UTC';
-  const count = parts.get('COUNT');
-  const until = parts.get('UNTIL');
-  if (count) return { pattern, range: { type: 'numbered', startDate, numberOfOccurrences: Number(count), recurrenceTimeZone } };
-  if (until) {
-    // A UTC UNTIL names an instant: its date in the series' zone; a floating one is already local.
-    // Graph's endDate is a date: the last date whose occurrence starts by UNTIL (a UTC UNTIL in the series' zone).
-    const limit = until.length === 8
-      ? DateTime.fromFormat(until, 'yyyyMMdd', { zone: first.zone }).endOf('day')
-      : until.endsWith('Z') ? DateTime.fromFormat(until, "yyyyMMdd'T'HHmmss'Z'", { zone: 'utc' }).setZone(first.zone) : DateTime.fromFormat(until, "yyyyMMdd'T'HHmmss", { zone: first.zone });
-    const onLimitDay = limit.set({ hour: first.hour, minute: first.minute, second: first.second, millisecond: 0 });
-    const endDate = (onLimitDay <= limit ? onLimitDay : onLimitDay.minus({ days: 1 })).toISODate()!;
-    return { pattern, range: { type: 'endDate', startDate, endDate, recurrenceTimeZone } };
-  }
-  return { pattern, range: { type: 'noEnd', startDate, recurrenceTimeZone } };
-}
-
 /**
  * Why the rule cannot be a series starting at `first`, or undefined when it can: ical.js must
- * parse it, both providers must hold it, and the first start must be one of its occurrences.
+ * parse it and the first start must be one of its occurrences. What each calendar provider can
+ * hold is its own check (`seriesProblem` of its module in providers/).
  * An all-day series' UNTIL must be a date, as its start is (RFC 5545: the same value type).
  */
 export function ruleProblem(rawRule: string, first: DateTime, allDay = false): string | undefined {
@@ -135,12 +47,6 @@ export function ruleProblem(rawRule: string, first: DateTime, allDay = false): s
   if (!FREQS.has(recur.freq)) return 'FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY';
   if (parts.has('COUNT') && parts.has('UNTIL')) return 'cannot have both COUNT and UNTIL';
   if (allDay && parts.has('UNTIL') && !/^\d{8}$/.test(parts.get('UNTIL')!)) return 'UNTIL of an all-day series must be a date such as UNTIL=20301231';
-  try {
-    toGraphRecurrence(rule, first);
-  } catch (err) {
-    if (err instanceof UnsupportedRecurrence) return err.message;
-    throw err;
-  }
   // Both providers take the event's start as the first occurrence: it must be on the pattern.
   // ical.js always yields its DTSTART first, so expand (without an end) from one period earlier.
   const unit = ({ DAILY: 'days', WEEKLY: 'weeks', MONTHLY: 'months', YEARLY: 'years' } as const)[recur.freq as 'DAILY'];

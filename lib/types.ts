@@ -76,8 +76,8 @@ export interface CrmAttendee {
   accountId?: string;
 }
 
-/** `email` is the client's e-mail invitation, a target like a calendar. */
-export type ProviderName = 'google' | 'microsoft' | 'email';
+/** A calendar provider's name in the registry (providers/registry.ts), or `email`: the client's e-mail invitation, a target like a calendar. */
+export type ProviderName = string;
 
 /** One remote place an appointment is written to: a staff member's connected calendar. */
 export interface TargetSpec {

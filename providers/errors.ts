@@ -41,3 +41,9 @@ export function classifyHttpStatus(status: number): ProviderErrorKind {
   if (status === 401) return 'auth';
   return 'permanent';
 }
+
+/** Whatever was thrown, as a classified failure: anything unclassified is an internal error worth retrying. */
+export function asProviderError(err: unknown): ProviderError {
+  if (err instanceof ProviderError) return err;
+  return new ProviderError('retryable', 'internal', String((err as Error)?.message ?? err));
+}

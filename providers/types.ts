@@ -79,3 +79,106 @@ export interface CalendarSharing {
 
 /** What a dedicated calendar's description says (Google keeps one): calsync made it and may delete it. */
 export const DEDICATED_CALENDAR_MARKER = 'Appointments kept in step by calsync. Removing the connection removes this calendar.';
+
+/** The account's share of the provider's request limits that calsync allows itself (configuration). */
+export interface AccountBudget {
+  perMinute: number;
+  burst: number;
+}
+
+/** What a provider needs to act as one account for one piece of work. */
+export interface ProviderSession {
+  accessToken: string;
+  /** Awaited before each remote request: the account's request budget, shared across workers. */
+  pace: () => Promise<void>;
+  /** Sent with each request where the provider allows it, to match provider-side traces to the API request. */
+  requestId?: string;
+  timeoutMs?: number;
+  /** Told how long each remote request took (metrics). */
+  onRequest?: (operation: string, seconds: number) => void;
+}
+
+/** Access for a while, from the lasting grant; a provider that rotates grants answers the new one. */
+export interface AccessGrant {
+  accessToken: string;
+  expiresAt: Date;
+  refreshToken?: string;
+}
+
+/** Consent by OAuth 2.0 (authorization code + PKCE): the provider's half of the connect flow. */
+export interface OAuthConsent {
+  /** Where the browser goes to consent. */
+  authorizeUrl(input: { redirectUri: string; state: string; codeChallenge: string }): string;
+  /**
+   * Redeems the code and reads the account's address. Throws ConnectFailure (providers/oauth.ts)
+   * with what the person in the browser should be told.
+   */
+  exchangeCode(input: { code: string; codeVerifier: string; redirectUri: string }): Promise<{ refreshToken: string; accountEmail: string }>;
+}
+
+/** One push notification as the provider sent it: which channel, its secret, and what it means. */
+export interface PushNotice {
+  channelId: string;
+  /** The channel's secret as the notification carries it (compared with the stored hash by the caller). */
+  secret?: string;
+  /** False for a channel's first "hello" message: nothing changed yet. */
+  changed: boolean;
+  /** The provider dropped the channel: it is made again at the next push check. */
+  channelRemoved?: boolean;
+}
+
+/** What a request to the provider's webhook is: a handshake to answer as given, or notices. */
+export type PushRequest =
+  | { kind: 'handshake'; status: number; contentType: string; body: string }
+  | { kind: 'notices'; notices: PushNotice[]; ackStatus: number };
+
+/** Change notifications for busy-time import (Google channels, Graph subscriptions). */
+export interface PushNotifications {
+  /** The life calsync asks for a new channel. */
+  channelLifetimeMs: number;
+  /** Reads a webhook request; nothing here is trusted until the caller checks each notice's secret. */
+  parse(request: { header(name: string): string | undefined; query: Record<string, unknown>; body: unknown }): PushRequest;
+}
+
+export type CalendarApi = CalendarProvider & CalendarProvisioning;
+
+/**
+ * Everything calsync knows about one remote calendar system, behind one shape. A capability the
+ * system lacks (sharing, busy-time import, push, OAuth consent) is left out, and callers answer
+ * `provider_unsupported` instead of failing. The heavy client libraries load on first use.
+ */
+export interface ProviderModule {
+  /** The name stored on links and used in URLs (`/oauth/callback/<name>`, `/webhooks/<name>`). */
+  name: string;
+  /** As people know it: "Google", "Microsoft". */
+  displayName: string;
+  calendar(session: ProviderSession): Promise<CalendarApi>;
+  sharing?(session: ProviderSession): Promise<CalendarSharing>;
+  busy?(session: ProviderSession): Promise<import('./busyTypes').BusyReader>;
+  /** A fresh access token from the lasting grant; a dead grant is a ProviderError of kind `auth`. */
+  refreshAccess(refreshToken: string): Promise<AccessGrant>;
+  /** Revokes the lasting grant at the provider, where it has a way to. */
+  revoke?(refreshToken: string): Promise<void>;
+  oauth?: OAuthConsent;
+  push?: PushNotifications;
+  /** Requests per minute (and burst) per account, shared by writes, reads and reconciliation. */
+  pacing: AccountBudget;
+  /** Appointments handed to their workflows per second when a link backfills: below the pacing. */
+  backfillRatePerSecond: number;
+  /** The account's main calendar: where events go in `calendarMode: primary`. */
+  defaultCalendarId(accountEmail: string): string;
+  /** The calendar busy time is imported from when the staff member chose none. */
+  defaultImportCalendarId: string;
+  /** The provider keeps calsync's deterministic id as the event id (it takes client-chosen ids). */
+  takesEventIds: boolean;
+}
+
+/**
+ * What a provider's folder exports (its index.ts): the module, made from calsync's configuration,
+ * and what the provider knows without any configuration.
+ */
+export interface ProviderFolder {
+  createProvider(config: import('../lib/config').Config): ProviderModule;
+  /** Why the provider cannot hold this RRULE for a series starting at `first` (wall-clock in its zone). */
+  seriesProblem?(rule: string, first: import('luxon').DateTime): string | undefined;
+}

@@ -1,10 +1,12 @@
 import { DateTime } from 'luxon';
-import { icalSeries, occurrencesBetween, ruleProblem, seriesEnd, toGraphRecurrence } from '../lib/recurrence';
+import { recurrenceRuleProblem as ruleProblem } from '../api/recurrenceSchema';
+import { icalSeries, occurrencesBetween, seriesEnd } from '../lib/recurrence';
+import { toGraphRecurrence } from '../providers/microsoft/recurrence';
 import { googleInstanceBody, toGoogleEvent } from '../providers/google/eventMapping';
 import { graphAllDayDate } from '../providers/microsoft/eventMapping';
 import type { EventContent } from '../providers/types';
 
-/** RRULE → Graph patternedRecurrence and the rule checks (pure functions: lib/recurrence.ts). */
+/** RRULE → Graph patternedRecurrence and the rule checks (pure functions: lib/recurrence.ts, providers/microsoft/recurrence.ts). */
 describe('recurrence rules', () => {
   // Tuesday 2 March 2027, 10:00 in Madrid.
   const first = DateTime.fromISO('2027-03-02T10:00', { zone: 'Europe/Madrid' });

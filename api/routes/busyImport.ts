@@ -5,6 +5,7 @@ import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { Logger } from '../../lib/logger';
 import { importWorkflowId, syncNowSignal } from '../../workflows/busyImport';
+import { importCalendarsOf, type ProviderRegistry } from '../../providers/registry';
 import { idSchema } from '../schemas';
 import { HttpError, param, parse } from '../validation';
 
@@ -30,41 +31,37 @@ async function syncNow(temporal: Client, logger: Logger, channel: ChannelRow): P
 const rejected = (res: Response) => res.status(403).json({ error: 'forbidden', message: 'unknown channel or wrong token' });
 
 /**
- * Push notifications from the providers (no API key: each carries its channel's secret, compared
- * with the SHA-256 stored when the channel was made). A notification says only "something changed";
- * the import workflow then runs an incremental pass.
+ * Push notifications from the providers (no API key: each notice carries its channel's secret,
+ * compared with the SHA-256 stored when the channel was made). The provider's module reads its own
+ * protocol; a notice says only "something changed", and the import workflow then runs a pass.
  */
-export function importWebhookRoutes(db: Knex, temporal: Client, logger: Logger): Router {
+export function importWebhookRoutes(db: Knex, temporal: Client, logger: Logger, providers: ProviderRegistry): Router {
   const router = Router();
-  const channel = (id: unknown, provider: string): Promise<ChannelRow | undefined> =>
-    typeof id === 'string' && id.length <= 200 ? db('import_channels').where({ id, provider }).first() : Promise.resolve(undefined);
-
-  // Google: headers only. `sync` is the channel's first message; `exists` / `not_exists` mean a change.
-  router.post('/webhooks/google', async (req, res) => {
-    const found = await channel(req.get('x-goog-channel-id'), 'google');
-    if (!found || !secretMatches(req.get('x-goog-channel-token'), found.secret_hash)) return rejected(res);
-    if (req.get('x-goog-resource-state') !== 'sync') await syncNow(temporal, logger, found);
-    res.status(204).end();
-  });
-
-  // Graph: the validation handshake echoes the token; notifications carry clientState each.
-  router.post('/webhooks/microsoft', async (req, res) => {
-    if (typeof req.query.validationToken === 'string') {
-      res.status(200).type('text/plain').send(req.query.validationToken);
+  router.post('/webhooks/:provider', async (req, res) => {
+    const provider = providers.find(String(req.params.provider));
+    if (!provider?.push) {
+      res.status(404).json({ error: 'not_found', message: 'no such webhook' });
       return;
     }
-    const notifications: Array<Record<string, unknown>> = Array.isArray(req.body?.value) ? req.body.value.slice(0, 1000) : [];
-    const verified = new Map<string, ChannelRow>();
-    for (const n of notifications) {
-      const found = await channel(n.subscriptionId, 'microsoft');
-      if (!found || !secretMatches(typeof n.clientState === 'string' ? n.clientState : undefined, found.secret_hash)) continue;
-      // A removed subscription is made again at the next push check.
-      if (n.lifecycleEvent === 'subscriptionRemoved') await db('import_channels').where({ id: found.id }).delete();
-      verified.set(found.link_id, found);
+    const request = provider.push.parse({ header: (name) => req.get(name), query: req.query as Record<string, unknown>, body: req.body });
+    if (request.kind === 'handshake') {
+      res.status(request.status).type(request.contentType).send(request.body);
+      return;
     }
-    if (verified.size === 0) return rejected(res);
-    for (const found of verified.values()) await syncNow(temporal, logger, found);
-    res.status(202).end();
+    let verified = 0;
+    const changed = new Map<string, ChannelRow>();
+    for (const notice of request.notices) {
+      if (notice.channelId.length > 200) continue;
+      const found: ChannelRow | undefined = await db('import_channels').where({ id: notice.channelId, provider: provider.name }).first();
+      if (!found || !secretMatches(notice.secret, found.secret_hash)) continue;
+      verified++;
+      // A removed channel is made again at the next push check.
+      if (notice.channelRemoved) await db('import_channels').where({ id: found.id }).delete();
+      if (notice.changed) changed.set(found.link_id, found);
+    }
+    if (verified === 0) return rejected(res);
+    for (const found of changed.values()) await syncNow(temporal, logger, found);
+    res.status(request.ackStatus).end();
   });
   return router;
 }
@@ -74,8 +71,13 @@ const importSelectionSchema = z.object({
   calendarIds: z.array(z.string().min(1).max(1024)).min(1).max(20),
 }).strict();
 
+function importCalendarsOfLink(providers: ProviderRegistry, link: { provider: string; import_calendar_ids: string[] | null }): string[] {
+  const provider = providers.find(link.provider);
+  return provider ? importCalendarsOf(provider, link.import_calendar_ids) : (link.import_calendar_ids ?? []);
+}
+
 /** Which calendars of a link count as busy time, and how their import stands. */
-export function importRoutes(db: Knex, temporal: Client): Router {
+export function importRoutes(db: Knex, temporal: Client, providers: ProviderRegistry): Router {
   const router = Router();
   async function linkOf(tenantId: string, linkId: string) {
     const link = await db('calendar_links').where({ tenant_id: tenantId, id: linkId }).first('id', 'provider', 'status', 'import_calendar_ids');
@@ -88,7 +90,7 @@ export function importRoutes(db: Knex, temporal: Client): Router {
     const events = await db('imported_busy').where({ link_id: link.id }).count<{ count: string }[]>('* as count');
     return {
       linkId: link.id,
-      calendarIds: link.import_calendar_ids ?? [link.provider === 'google' ? 'primary' : 'calendar'],
+      calendarIds: importCalendarsOfLink(providers, link),
       importedEvents: Number(events[0]?.count ?? 0),
       calendars: cursors.map((c) => ({
         calendarId: c.calendar_id, syncedAt: c.synced_at, fullSyncedAt: c.full_synced_at, fullSyncs: c.full_syncs,

@@ -3,10 +3,10 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import { z } from 'zod';
 import type { Config } from '../../lib/config';
 import { CONNECT_LINK_TTL_MS, CONNECT_SESSION_TTL_MS, ConnectSessionSigner, type ConnectSession } from '../connectSession';
-import { idSchema } from '../schemas';
+import { idSchema, providerNameSchema } from '../schemas';
 import { HttpError, parse } from '../validation';
 import { disconnectLink } from './links';
-import { startAuthorization, type Provider } from './oauth';
+import { startAuthorization } from './oauth';
 import type { LinkDeps } from './staff';
 
 /**
@@ -19,10 +19,8 @@ import type { LinkDeps } from './staff';
 export const CONNECT_COOKIE = 'calsync_connect';
 
 const connectSessionBodySchema = z.object({ staffId: idSchema.optional() }).strict();
-const connectFormSchema = z.object({ csrf: z.string().min(1).max(200), staffId: idSchema, provider: z.enum(['google', 'microsoft']) });
+const connectFormSchema = z.object({ csrf: z.string().min(1).max(200), staffId: idSchema, provider: providerNameSchema });
 const disconnectFormSchema = z.object({ csrf: z.string().min(1).max(200), staffId: idSchema });
-
-const PROVIDER_NAMES: Record<Provider, string> = { google: 'Google', microsoft: 'Microsoft' };
 
 const STATUS_LABELS: Record<string, string> = {
   active: 'Healthy',
@@ -135,7 +133,8 @@ export function connectPageRoutes(deps: LinkDeps, config: Config): Router {
       : [];
     const csrf = signer.csrfToken(session);
     const business = tenant?.settings?.businessName ?? tenant?.name ?? '';
-    html(res, 200, (nonce) => renderPage({ nonce, business, staff, selected, links, csrf }));
+    const providers = deps.providers.all().filter((p) => p.oauth).map((p) => ({ name: p.name, displayName: p.displayName }));
+    html(res, 200, (nonce) => renderPage({ nonce, business, staff, selected, links, csrf, providers }));
   });
 
   const form = express.urlencoded({ extended: false, limit: '8kb' });
@@ -176,10 +175,13 @@ interface PageModel {
   selected?: { id: string; name: string };
   links: { id: string; provider: string; account_email: string; status: string; status_reason: string | null }[];
   csrf: string;
+  /** The providers a staff member can connect by consent. */
+  providers: { name: string; displayName: string }[];
 }
 
 /** The whole page; every value from the database goes through escapeHtml. */
-function renderPage({ nonce, business, staff, selected, links, csrf }: PageModel): string {
+function renderPage({ nonce, business, staff, selected, links, csrf, providers }: PageModel): string {
+  const displayName = (name: string) => providers.find((p) => p.name === name)?.displayName ?? name;
   const options = staff
     .map((s) => `<option value="${escapeHtml(s.id)}"${selected?.id === s.id ? ' selected' : ''}>${escapeHtml(s.name)}</option>`)
     .join('');
@@ -188,7 +190,7 @@ function renderPage({ nonce, business, staff, selected, links, csrf }: PageModel
       const reason = l.status_reason ? `${REASONS[l.status_reason] ?? l.status_reason} (${l.status_reason})` : '';
       const canDisconnect = l.status !== 'disconnected' && l.status !== 'disconnecting';
       return `<li class="link" data-link-id="${escapeHtml(l.id)}" data-provider="${escapeHtml(l.provider)}" data-status="${escapeHtml(l.status)}">` +
-        `<strong>${escapeHtml(PROVIDER_NAMES[l.provider as Provider] ?? l.provider)}</strong> ${escapeHtml(l.account_email)} — ` +
+        `<strong>${escapeHtml(displayName(l.provider))}</strong> ${escapeHtml(l.account_email)} — ` +
         `<span class="status">${escapeHtml(STATUS_LABELS[l.status] ?? l.status)}</span>` +
         (reason ? ` <span class="reason">${escapeHtml(reason)}</span>` : '') +
         (canDisconnect
@@ -201,10 +203,10 @@ function renderPage({ nonce, business, staff, selected, links, csrf }: PageModel
     .join('');
   const connect = selected
     ? `<section><h2>Connect a calendar for ${escapeHtml(selected.name)}</h2>` +
-      (['google', 'microsoft'] as const)
+      providers
         .map((p) => `<form method="post" action="/connect/links"><input type="hidden" name="csrf" value="${escapeHtml(csrf)}">` +
-          `<input type="hidden" name="staffId" value="${escapeHtml(selected.id)}"><input type="hidden" name="provider" value="${p}">` +
-          `<button type="submit" id="connect-${p}">Connect ${PROVIDER_NAMES[p]}</button></form>`)
+          `<input type="hidden" name="staffId" value="${escapeHtml(selected.id)}"><input type="hidden" name="provider" value="${escapeHtml(p.name)}">` +
+          `<button type="submit" id="connect-${escapeHtml(p.name)}">Connect ${escapeHtml(p.displayName)}</button></form>`)
         .join('') +
       `</section><section><h2>Connected calendars</h2>` +
       (rows ? `<ul id="links">${rows}</ul>` : '<p id="no-links">No calendar connected yet.</p>') +

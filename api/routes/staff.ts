@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { Router, type RequestHandler } from 'express';
+import { Router } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { signalReconnected, startLinkWorkflow } from '../../lib/linkSignals';
 import type { ReconcilePolicy } from '../../lib/config';
 import { startReconcileWorkflow } from '../../lib/reconcileSignals';
 import type { SecretBox } from '../../lib/secretBox';
-import { defaultCalendarOf } from '../../lib/linkCalendar';
-import { googleLinkBodySchema, idSchema, microsoftLinkBodySchema, staffBodySchema } from '../schemas';
+import type { ProviderRegistry } from '../../providers/registry';
+import { idSchema, linkBodySchema, providerNameSchema, staffBodySchema } from '../schemas';
 import { HttpError, param, parse } from '../validation';
 
 export function publicLink(row: any) {
@@ -26,7 +26,7 @@ export function publicLink(row: any) {
 export interface NewLink {
   tenantId: string;
   staffId: string;
-  provider: 'google' | 'microsoft';
+  provider: string;
   accountEmail: string;
   calendarId?: string;
   /** Sealed before it is stored; never logged, never answered. */
@@ -38,6 +38,7 @@ export interface LinkDeps {
   secrets: SecretBox;
   temporal: Client;
   taskQueue: string;
+  providers: ProviderRegistry;
   /** Each new link also gets its periodic reconciliation (lib/reconcileSignals.ts). */
   reconcile?: ReconcilePolicy;
 }
@@ -46,7 +47,9 @@ export interface LinkDeps {
  * Stores a calendar link (refresh token sealed) and starts its workflow, which backfills the staff
  * member's future appointments into it: the attach endpoints and the OAuth callback.
  */
-export async function createLink({ db, secrets, temporal, taskQueue, reconcile }: LinkDeps, link: NewLink): Promise<any> {
+export async function createLink({ db, secrets, temporal, taskQueue, reconcile, providers }: LinkDeps, link: NewLink): Promise<any> {
+  const provider = providers.find(link.provider);
+  if (!provider) throw unknownProvider(providers);
   if (!(await db('staff').where({ tenant_id: link.tenantId, id: link.staffId }).first('id'))) {
     throw new HttpError(404, 'not_found', `staff member ${link.staffId} not found`);
   }
@@ -79,7 +82,7 @@ export async function createLink({ db, secrets, temporal, taskQueue, reconcile }
       staff_id: link.staffId,
       provider: link.provider,
       account_email: link.accountEmail,
-      calendar_id: link.calendarId ?? defaultCalendarOf(link.provider, link.accountEmail),
+      calendar_id: link.calendarId ?? provider.defaultCalendarId(link.accountEmail),
       status: provision ? 'connecting' : 'active',
       calendar_ready: !provision,
       refresh_token_sealed: secrets.seal(link.refreshToken),
@@ -109,15 +112,21 @@ export function staffRoutes(deps: LinkDeps): Router {
     res.json({ links: rows.map(publicLink) });
   });
 
-  /** Attaches an account by its refresh token. */
-  const attachLink = (provider: 'google' | 'microsoft', schema: typeof googleLinkBodySchema): RequestHandler => async (req, res) => {
+  /** Attaches an account by its refresh token (without calendarId: the tenant's calendarMode decides). */
+  router.post('/v1/staff/:id/links/:provider', async (req, res) => {
     const staffId = param(req, 'id', idSchema);
-    const body = parse(schema, req.body);
+    const provider = param(req, 'provider', providerNameSchema);
+    if (!deps.providers.find(provider)) throw unknownProvider(deps.providers);
+    const body = parse(linkBodySchema, req.body);
     const row = await createLink(deps, { tenantId: req.tenantId!, staffId, provider, accountEmail: body.accountEmail, calendarId: body.calendarId, refreshToken: body.refreshToken });
     res.status(201).json(publicLink(row));
-  };
-  router.post('/v1/staff/:id/links/google', attachLink('google', googleLinkBodySchema));
-  router.post('/v1/staff/:id/links/microsoft', attachLink('microsoft', microsoftLinkBodySchema));
+  });
 
   return router;
+}
+
+/** A provider name calsync has no module for: a 400 naming the field and what it may be. */
+function unknownProvider(providers: ProviderRegistry): HttpError {
+  const names = providers.all().map((p) => p.name).join(', ');
+  return new HttpError(400, 'invalid_request', `provider: must be one of ${names}`, { issues: [{ field: 'provider', message: `must be one of ${names}` }] });
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DateTime, IANAZone } from 'luxon';
-import { toGraphRecurrence, type GraphPatternedRecurrence } from '../../lib/recurrence';
+import { toGraphRecurrence, type GraphPatternedRecurrence } from './recurrence';
 import { CALSYNC_TAG, OWNER_TAG } from '../../content/eventContent';
 import type { EventContent, ObservedEvent } from '../types';
 
