@@ -51,7 +51,7 @@ function movedTimes(e: { start: string; end?: string }, series: SeriesTimes): { 
 
 /** Why the rule cannot be a series starting at `first`: as RRULE, or in some provider's calendar. */
 export function recurrenceRuleProblem(rule: string, first: DateTime, allDay = false): string | undefined {
-  return ruleProblem(rule, first, allDay) ?? seriesProblemAnywhere(rule, first);
+  return ruleProblem(rule, first, allDay, seriesProblemAnywhere);
 }
 
 /**

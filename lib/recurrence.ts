@@ -33,7 +33,13 @@ export function partsOf(rule: string): Map<string, string> {
  * hold is its own check (`seriesProblem` of its module in providers/).
  * An all-day series' UNTIL must be a date, as its start is (RFC 5545: the same value type).
  */
-export function ruleProblem(rawRule: string, first: DateTime, allDay = false): string | undefined {
+export function ruleProblem(
+  rawRule: string,
+  first: DateTime,
+  allDay = false,
+  /** What the calendars that will hold the series cannot hold (asked before the pattern is expanded). */
+  unholdable: (rule: string, first: DateTime) => string | undefined = () => undefined,
+): string | undefined {
   const rule = normalizeRule(rawRule);
   let recur: ICAL.Recur;
   try {
@@ -47,6 +53,8 @@ export function ruleProblem(rawRule: string, first: DateTime, allDay = false): s
   if (!FREQS.has(recur.freq)) return 'FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY';
   if (parts.has('COUNT') && parts.has('UNTIL')) return 'cannot have both COUNT and UNTIL';
   if (allDay && parts.has('UNTIL') && !/^\d{8}$/.test(parts.get('UNTIL')!)) return 'UNTIL of an all-day series must be a date such as UNTIL=20301231';
+  const problem = unholdable(rule, first);
+  if (problem) return problem;
   // Both providers take the event's start as the first occurrence: it must be on the pattern.
   // ical.js always yields its DTSTART first, so expand (without an end) from one period earlier.
   const unit = ({ DAILY: 'days', WEEKLY: 'weeks', MONTHLY: 'months', YEARLY: 'years' } as const)[recur.freq as 'DAILY'];
