@@ -47,3 +47,17 @@ export function asProviderError(err: unknown): ProviderError {
   if (err instanceof ProviderError) return err;
   return new ProviderError('retryable', 'internal', String((err as Error)?.message ?? err));
 }
+
+/** Why a consent could not be turned into a link; the API tells the person in the browser. */
+export type ConnectFailureReason = 'unreachable' | 'refused' | 'no_offline_access' | 'no_account_address';
+
+/** The connect flow failed at the provider; `detail` is safe to log (status and error code, never a token). */
+export class ConnectFailure extends Error {
+  constructor(
+    readonly reason: ConnectFailureReason,
+    readonly detail: Record<string, unknown> = {},
+  ) {
+    super(`connect failed: ${reason}`);
+    this.name = 'ConnectFailure';
+  }
+}

@@ -1,4 +1,4 @@
-import { ProviderError, classifyHttpStatus, isNetworkError, parseRetryAfter } from './errors';
+import { ConnectFailure, ProviderError, classifyHttpStatus, isNetworkError, parseRetryAfter } from './errors';
 
 export interface OAuthClient {
   tokenUrl: string;
@@ -51,20 +51,6 @@ export const expiresAt = (body: TokenResponse): Date => new Date(Date.now() + (b
 export function refreshFailure(res: Response, body: TokenResponse, description: string): ProviderError {
   const kind = classifyHttpStatus(res.status);
   return new ProviderError(kind === 'auth' ? 'permanent' : kind, body.error ?? `http_${res.status}`, description, res.status, parseRetryAfter(res.headers.get('retry-after')));
-}
-
-/** Why a consent could not be turned into a link; the API tells the person in the browser. */
-export type ConnectFailureReason = 'unreachable' | 'refused' | 'no_offline_access' | 'no_account_address';
-
-/** The connect flow failed at the provider; `detail` is safe to log (status and error code, never a token). */
-export class ConnectFailure extends Error {
-  constructor(
-    readonly reason: ConnectFailureReason,
-    readonly detail: Record<string, unknown> = {},
-  ) {
-    super(`connect failed: ${reason}`);
-    this.name = 'ConnectFailure';
-  }
 }
 
 export interface CodeRedemption {
