@@ -112,6 +112,24 @@ describe('API validation and tenancy', () => {
     expect(mine.body).toMatchObject({ revision: 1, status: 'confirmed', deleted: false });
   });
 
+  test('an unknown calendar provider is a 400 naming provider, never another provider; nothing is stored', async () => {
+    const body = { accountEmail: 'mia@example.test', refreshToken: 'r' };
+    for (const [method, path, sent] of [
+      ['POST', '/v1/staff/mia/links/caldav-unknown', body],
+      ['POST', '/v1/staff/mia/links/Google', body],
+      ['POST', '/v1/staff/mia/links', { provider: 'outlook' }],
+    ] as const) {
+      const res = await world.call(method, path, sent);
+      expect([path, res.status, res.body.error]).toEqual([path, 400, 'invalid_request']);
+      expect(res.body.message).toMatch(/^provider: /);
+      expect(res.body.details.issues.map((i: { field: string }) => i.field)).toEqual(['provider']);
+    }
+    expect(await testDb()('calendar_links').where({ tenant_id: world.tenantId })).toEqual([]);
+    // A push to a provider calsync does not have reaches nothing.
+    const push = await call(stack.apiUrl, 'POST', '/webhooks/outlook', { body: { value: [] } });
+    expect(push.status).toBe(404);
+  });
+
   test('the OpenAPI document describes the appointment body', async () => {
     const res = await call(stack.apiUrl, 'GET', '/openapi.json');
     expect(res.status).toBe(200);
