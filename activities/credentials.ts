@@ -2,7 +2,7 @@ import { refreshGoogleAccessToken } from '../providers/google/oauth';
 import { refreshMicrosoftAccessToken, type MicrosoftTokens } from '../providers/microsoft/oauth';
 import { ProviderError } from '../providers/errors';
 import type { ActivityDeps } from './deps';
-import { startWebhookDelivery } from './webhooks';
+import { startWebhookDelivery } from '../workflows/deliverWebhook/client';
 
 export interface LinkRow {
   id: string;

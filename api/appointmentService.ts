@@ -5,9 +5,9 @@ import type { Knex } from 'knex';
 import type { DesiredAppointment, SyncPolicy, TargetStatus } from '../lib/types';
 import { currentRequestId } from '../lib/requestContext';
 import { seriesEnd } from '../lib/recurrence';
-import { requestResync, sendDesiredState } from '../lib/appointmentSignals';
+import { requestResync, sendDesiredState } from '../workflows/appointmentSync/client';
 import { rowToTargetStatus } from '../activities/targets';
-import { appointmentWorkflowId, syncStatusQuery, type AppointmentSyncStatus } from '../workflows/definitions';
+import { appointmentWorkflowId, syncStatusQuery, type AppointmentSyncStatus } from '../workflows/appointmentSync/contract';
 import type { AppointmentBody } from './schemas';
 import { HttpError } from './validation';
 

@@ -30,7 +30,7 @@ export interface Config {
   sync: SyncPolicy;
   /** Busy-time import from staff calendars (lib/importConfig.ts). */
   import: ImportConfig;
-  /** Each link's periodic pass over calsync's own events (workflows/reconcileLink.ts). */
+  /** Each link's periodic pass over calsync's own events (workflows/reconcileLink/). */
   reconcile: ReconcilePolicy;
   /** SMTP server that sends client invitations, and the default sender. */
   mail: { host: string; port: number; secure: boolean; user: string; pass: string; from: string };

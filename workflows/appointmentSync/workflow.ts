@@ -16,14 +16,14 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { CalsyncActivities } from '../activities';
-import type { TargetPlan } from '../activities/targets';
-import { HELD_CODE } from '../lib/heldSyncs';
-import { CalsyncEntityId, CalsyncState, CalsyncTenant, type CalsyncStateValue } from '../lib/searchAttributes';
-import type { DesiredAppointment, PushMode, TargetSpec, TargetStatus } from '../lib/types';
-import { webhookWorkflowId, type WebhookDelivery } from '../lib/webhookEvents';
-import { deliverWebhook } from './deliverWebhook';
-import { desiredStateSignal, resyncSignal, syncStatusQuery, type AppointmentSyncInput } from './definitions';
+import type { CalsyncActivities } from '../../activities';
+import type { TargetPlan } from '../../activities/targets';
+import { HELD_CODE } from '../../lib/heldSyncs';
+import { CalsyncEntityId, CalsyncState, CalsyncTenant, type CalsyncStateValue } from '../../lib/searchAttributes';
+import type { DesiredAppointment, PushMode, TargetSpec, TargetStatus } from '../../lib/types';
+import { webhookWorkflowId, type WebhookDelivery } from '../deliverWebhook/contract';
+import { deliverWebhook } from '../deliverWebhook/workflow';
+import { desiredStateSignal, resyncSignal, syncStatusQuery, type AppointmentSyncInput } from './contract';
 
 // A target that failed after all its retries is tried again this long after, while the workflow lives.
 const FAILED_TARGET_RETRY_MS = 10 * 60 * 1000;

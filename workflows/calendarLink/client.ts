@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
-import { CalsyncEntityId, CalsyncState, CalsyncTenant } from './searchAttributes';
-import { disconnectSignal, linkWorkflowId, reconnectedSignal, type calendarLink } from '../workflows/calendarLink';
+import { CalsyncEntityId, CalsyncState, CalsyncTenant } from '../../lib/searchAttributes';
+import { disconnectSignal, linkWorkflowId, reconnectedSignal } from './contract';
+import type { calendarLink } from './workflow';
 
 export interface LinkRef {
   tenantId: string;

@@ -1,4 +1,4 @@
-// Types and ids only: workflows import this file.
+// Types and ids only: pure, importable by workflows, activities and the API.
 
 /** What calsync tells the CRM about, without personal data: ids, states, provider codes. */
 export type WebhookEvent =

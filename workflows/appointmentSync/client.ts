@@ -1,14 +1,8 @@
 import type { Client } from '@temporalio/client';
-import { CalsyncEntityId, CalsyncState, CalsyncTenant } from './searchAttributes';
-import type { DesiredAppointment, SyncPolicy } from './types';
-import {
-  appointmentWorkflowId,
-  desiredStateSignal,
-  resyncSignal,
-  type AppointmentSyncInput,
-  type ResyncRequest,
-} from '../workflows/definitions';
-import type { appointmentSync } from '../workflows/appointmentSync';
+import { CalsyncEntityId, CalsyncState, CalsyncTenant } from '../../lib/searchAttributes';
+import type { DesiredAppointment, SyncPolicy } from '../../lib/types';
+import { appointmentWorkflowId, desiredStateSignal, resyncSignal, type AppointmentSyncInput, type ResyncRequest } from './contract';
+import type { appointmentSync } from './workflow';
 
 /** Where an appointment's workflow runs and how it paces itself. */
 export interface AppointmentRouting {

@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { DesiredAppointment, SyncPolicy, TargetStatus } from '../lib/types';
+import type { DesiredAppointment, SyncPolicy, TargetStatus } from '../../lib/types';
 
 /** Signals and queries of appointmentSync; the API imports these, so they stay free of I/O. */
 export const desiredStateSignal = defineSignal<[DesiredAppointment]>('desiredState');

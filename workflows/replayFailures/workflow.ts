@@ -1,27 +1,7 @@
-import { continueAsNew, defineQuery, proxyActivities, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { CalsyncActivities } from '../activities';
-import type { FailureFilter } from '../lib/failures';
-import { CalsyncState, CalsyncTenant } from '../lib/searchAttributes';
-
-export interface ReplayFailuresInput {
-  tenantId: string;
-  filter: FailureFilter;
-  /** Appointments handed back to their workflows per second: keeps Temporal and providers calm. */
-  ratePerSecond: number;
-  carried?: ReplayProgress & { cursor: string | null };
-}
-
-export interface ReplayProgress {
-  state: 'running' | 'completed';
-  total: number;
-  replayed: number;
-}
-
-export const replayProgressQuery = defineQuery<ReplayProgress>('replayProgress');
-
-export function replayWorkflowId(tenantId: string, replayId: string): string {
-  return `replay:${tenantId}:${replayId}`;
-}
+import { continueAsNew, proxyActivities, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { CalsyncActivities } from '../../activities';
+import { CalsyncState, CalsyncTenant } from '../../lib/searchAttributes';
+import { replayProgressQuery, type ReplayFailuresInput, type ReplayProgress } from './contract';
 
 /** Support's batch replay: walks the failures that match a filter and resyncs them at a bounded rate. */
 export async function replayFailures(input: ReplayFailuresInput): Promise<ReplayProgress> {

@@ -1,7 +1,8 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { ReconcilePolicy } from './config';
-import { CalsyncEntityId, CalsyncTenant } from './searchAttributes';
-import { reconcileNowSignal, reconcileWorkflowId, type ReconcileLinkInput, type reconcileLink } from '../workflows/reconcileLink';
+import type { ReconcilePolicy } from '../../lib/config';
+import { CalsyncEntityId, CalsyncTenant } from '../../lib/searchAttributes';
+import { reconcileNowSignal, reconcileWorkflowId, type ReconcileLinkInput } from './contract';
+import type { reconcileLink } from './workflow';
 
 export interface ReconcileRef {
   tenantId: string;

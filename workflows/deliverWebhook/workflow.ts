@@ -1,6 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type { CalsyncActivities } from '../activities';
-import type { WebhookDelivery } from '../lib/webhookEvents';
+import type { CalsyncActivities } from '../../activities';
+import type { WebhookDelivery } from './contract';
 
 /** One webhook event, retried durably: a CRM that is down for hours still gets it afterwards. */
 export async function deliverWebhook(delivery: WebhookDelivery): Promise<string> {

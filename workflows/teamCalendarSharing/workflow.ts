@@ -1,11 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type { CalsyncActivities } from '../activities';
-import type { SharingOutcome } from '../activities/teamCalendarSharing';
-
-/** One per team calendar: a newer save replaces a run still going (it reads the members afresh). */
-export function calendarSharingWorkflowId(tenantId: string, calendarId: string): string {
-  return `calendar-share:${tenantId}:${calendarId}`;
-}
+import type { CalsyncActivities } from '../../activities';
+import type { SharingOutcome } from '../../activities/teamCalendarSharing';
 
 /** Shares a team calendar with its members at the provider (read or write), with Temporal's retries. */
 export async function teamCalendarSharing(input: { tenantId: string; calendarId: string }): Promise<SharingOutcome> {
