@@ -1,4 +1,4 @@
-import { condition, continueAsNew, patched, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+import { condition, continueAsNew, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { CalsyncActivities } from '../../activities';
 import { importProgressQuery, stopImportSignal, syncNowSignal, type BusyImportInput, type BusyImportProgress } from './contract';
 
@@ -58,7 +58,7 @@ export async function busyImport(input: BusyImportInput): Promise<BusyImportProg
       waitMs = RETRY_AFTER_FAILURE_MS;
     }
     await condition(() => syncRequested || stopRequested, waitMs);
-    if (syncRequested && !stopRequested && patched('coalesce-pushes')) await sleep(PUSH_COALESCE_MS);
+    if (syncRequested && !stopRequested) await sleep(PUSH_COALESCE_MS);
   }
   if (stopRequested) {
     await acts.importBusyTime({ ...input, stop: true });

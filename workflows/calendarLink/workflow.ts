@@ -1,4 +1,4 @@
-import { ParentClosePolicy, condition, continueAsNew, getExternalWorkflowHandle, patched, proxyActivities, setHandler, sleep, startChild, workflowInfo } from '@temporalio/workflow';
+import { ParentClosePolicy, condition, continueAsNew, getExternalWorkflowHandle, proxyActivities, setHandler, sleep, startChild, workflowInfo } from '@temporalio/workflow';
 import type { CalsyncActivities } from '../../activities';
 import { importWorkflowId, stopImportSignal } from '../busyImport/contract';
 import { busyImport } from '../busyImport/workflow';
@@ -42,24 +42,21 @@ export async function calendarLink(input: CalendarLinkInput): Promise<CalendarLi
 
   // The target calendar first: a dedicated one named after the business, or the primary one (tenant
   // setting). The link is 'connecting' until then, so no appointment writes to it too early.
-  // Histories from before this step replay without it.
   let ownsCalendar = false;
-  if (patched('provision-calendar')) {
-    progress.phase = 'provisioning';
-    while (!disconnect) {
-      try {
-        ownsCalendar = (await acts.provisionCalendar({ tenantId: input.tenantId, linkId: input.linkId })).owned;
-        break;
-      } catch {
-        // Only what retrying cannot fix reaches here (a dead grant, a refusal): the link says why
-        // (needs_reauth), and a reconnect tries again.
-        progress.phase = 'needs_reauth';
-        await reconnected();
-        progress.phase = 'provisioning';
-      }
+  progress.phase = 'provisioning';
+  while (!disconnect) {
+    try {
+      ownsCalendar = (await acts.provisionCalendar({ tenantId: input.tenantId, linkId: input.linkId })).owned;
+      break;
+    } catch {
+      // Only what retrying cannot fix reaches here (a dead grant, a refusal): the link says why
+      // (needs_reauth), and a reconnect tries again.
+      progress.phase = 'needs_reauth';
+      await reconnected();
+      progress.phase = 'provisioning';
     }
-    progress.phase = 'backfilling';
   }
+  progress.phase = 'backfilling';
 
   // Backfill: every future appointment of the staff member re-plans and finds the new target.
   let after: string | undefined;
@@ -74,8 +71,7 @@ export async function calendarLink(input: CalendarLinkInput): Promise<CalendarLi
   if (!disconnect) progress.phase = 'connected';
 
   // Busy-time import runs beside the link in a workflow of its own, which outlives this one's history.
-  const importsBusyTime = patched('busy-import');
-  if (importsBusyTime && !disconnect) {
+  if (!disconnect) {
     await startChild(busyImport, {
       workflowId: importWorkflowId(input.tenantId, input.linkId),
       args: [{ tenantId: input.tenantId, linkId: input.linkId }],
@@ -83,30 +79,24 @@ export async function calendarLink(input: CalendarLinkInput): Promise<CalendarLi
     }).catch(() => undefined); // already running (a retried start): nothing to do
   }
 
-  if (patched('token-upkeep')) {
-    // While connected: refresh the access token ahead of its expiry (a revoked grant shows up here,
-    // without a write); after a reconnect, hand the held writes back to their appointment workflows.
-    while (!disconnect) {
-      const upkeep = await acts.keepTokenFresh({ tenantId: input.tenantId, linkId: input.linkId });
-      progress.phase = upkeep.status === 'needs_reauth' ? 'needs_reauth' : 'connected';
-      const wait = upkeep.status === 'active' && upkeep.refreshAt !== undefined ? Math.max(upkeep.refreshAt - Date.now(), 1000) : undefined;
-      if (await reconnected(wait)) {
-        progress.phase = 'connected';
-        await resumeHeldWrites();
-      }
-      // A link lives for years: a refresh an hour grows the history, so start afresh now and then.
-      const info = workflowInfo();
-      if (!disconnect && reconnects === reconnectsSeen && (info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS)) {
-        await continueAsNew<typeof calendarLink>({ ...input, continued: true });
-      }
+  // While connected: refresh the access token ahead of its expiry (a revoked grant shows up here,
+  // without a write); after a reconnect, hand the held writes back to their appointment workflows.
+  while (!disconnect) {
+    const upkeep = await acts.keepTokenFresh({ tenantId: input.tenantId, linkId: input.linkId });
+    progress.phase = upkeep.status === 'needs_reauth' ? 'needs_reauth' : 'connected';
+    const wait = upkeep.status === 'active' && upkeep.refreshAt !== undefined ? Math.max(upkeep.refreshAt - Date.now(), 1000) : undefined;
+    if (await reconnected(wait)) {
+      progress.phase = 'connected';
+      await resumeHeldWrites();
     }
-  } else {
-    await condition(() => disconnect !== undefined);
+    // A link lives for years: a refresh an hour grows the history, so start afresh now and then.
+    const info = workflowInfo();
+    if (!disconnect && reconnects === reconnectsSeen && (info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS)) {
+      await continueAsNew<typeof calendarLink>({ ...input, continued: true });
+    }
   }
-  if (importsBusyTime) {
-    // Imported busy time stops counting at once; the import workflow erases it and stops its channels.
-    await getExternalWorkflowHandle(importWorkflowId(input.tenantId, input.linkId)).signal(stopImportSignal).catch(() => undefined);
-  }
+  // Imported busy time stops counting at once; the import workflow erases it and stops its channels.
+  await getExternalWorkflowHandle(importWorkflowId(input.tenantId, input.linkId)).signal(stopImportSignal).catch(() => undefined);
   const keepEvents = disconnect!.keepEvents ?? input.onDisconnect === 'keep';
   if (!keepEvents) {
     // The link is 'disconnecting': appointment workflows no longer want it and remove their events.
