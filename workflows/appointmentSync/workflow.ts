@@ -5,7 +5,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -17,42 +16,27 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { CalsyncActivities } from '../../activities';
-import type { TargetPlan } from '../../activities/targets';
-import { HELD_CODE } from '../../lib/heldSyncs';
 import { CalsyncEntityId, CalsyncState, CalsyncTenant, type CalsyncStateValue } from '../../lib/searchAttributes';
-import type { DesiredAppointment, PushMode, TargetSpec, TargetStatus } from '../../lib/types';
+import type { AppointmentSyncState } from '../../lib/syncState';
+import type { DesiredAppointment, TargetStatus } from '../../lib/types';
 import { webhookWorkflowId, type WebhookDelivery } from '../deliverWebhook/contract';
 import { deliverWebhook } from '../deliverWebhook/workflow';
 import { desiredStateSignal, resyncSignal, syncStatusQuery, type AppointmentSyncInput } from './contract';
-
-// A target that failed after all its retries is tried again this long after, while the workflow lives.
-const FAILED_TARGET_RETRY_MS = 10 * 60 * 1000;
-const ALL_TARGETS = '*';
+import { ALL_TARGETS, NOTHING_LOGGED, appliedStatus, crmNotice, failedStatus, pendingStatus, planRound, summaryState, type TargetWrite } from './plan';
 
 /**
  * One appointment's lifecycle: holds the newest desired state and makes every target match it.
- * Decisions only; every remote write and database access happens in activities.
+ * The loop, timers, signals and activity calls live here; what to write is decided in plan.ts.
  */
 export async function appointmentSync(input: AppointmentSyncInput): Promise<string> {
   const { tenantId, appointmentId, policy } = input;
-  // Database lookups of a few milliseconds run as local activities (no round trips through the
-  // server, no extra workflow tasks) and a run's first round skips the coalescing timer.
-  // Histories from before this change replay with the old path.
-  const lean = patched('lean-rounds');
-  // The CRM model (entity types and appointments switched off, team calendars, attendees told by
-  // one copy); histories from before it plan without them. Asked here, before any local activity,
-  // so its marker always sits first in the history whatever the timing of later workflow tasks.
-  const crm = patched('crm-model');
-  const lookups = lean
-    ? proxyLocalActivities<CalsyncActivities>({
-        startToCloseTimeout: '30 seconds',
-        localRetryThreshold: '10 seconds',
-        retry: { initialInterval: '200 ms', maximumInterval: '10 seconds' },
-      })
-    : proxyActivities<CalsyncActivities>({
-        startToCloseTimeout: '30 seconds',
-        retry: { initialInterval: '500 ms', maximumInterval: '30 seconds' },
-      });
+  // Database lookups of a few milliseconds run as local activities: no round trips through the
+  // server, no extra workflow tasks.
+  const lookups = proxyLocalActivities<CalsyncActivities>({
+    startToCloseTimeout: '30 seconds',
+    localRetryThreshold: '10 seconds',
+    retry: { initialInterval: '200 ms', maximumInterval: '10 seconds' },
+  });
   const remote = proxyActivities<CalsyncActivities>({
     startToCloseTimeout: policy.activityTimeoutMs,
     retry: {
@@ -66,11 +50,9 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
   let desired: DesiredAppointment | undefined = input.carried?.desired;
   let dirty = input.carried?.dirty ?? false;
   const forced = new Set<string>();
-  let warningsLogged = '';
-  let invitationWarningsLogged = '';
-  let syncOffLogged = '';
+  let logged = NOTHING_LOGGED;
   let notifyCrm = false;
-  let lastReportedState: CalsyncStateValue | undefined;
+  let lastReportedState: AppointmentSyncState | undefined;
   let busy = false;
   let lastChangeAt = Date.now();
   let failedAt: number | undefined;
@@ -104,17 +86,17 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
   }));
 
   // Starters set the search attributes (CalsyncState "pending"); each visibility write costs the
-  // server, so the lean path writes only what is missing and only when the state changes.
+  // server, so only what is missing is written, and the state only when it changes.
   const startedWith = workflowInfo().typedSearchAttributes;
-  if (!lean || startedWith.get(CalsyncTenant) === undefined) {
+  if (startedWith.get(CalsyncTenant) === undefined) {
     upsertSearchAttributes([
       { key: CalsyncTenant, value: tenantId },
       { key: CalsyncEntityId, value: appointmentId },
     ]);
   }
-  let shownState = lean ? startedWith.get(CalsyncState) : undefined;
+  let shownState = startedWith.get(CalsyncState);
   const setState = (state: CalsyncStateValue) => {
-    if (lean && state === shownState) return;
+    if (state === shownState) return;
     shownState = state;
     upsertSearchAttributes([{ key: CalsyncState, value: state }]);
   };
@@ -123,16 +105,8 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     for (const t of await lookups.loadTargetStatuses({ tenantId, appointmentId })) targets.set(t.targetKey, t);
   }
 
-  async function push(spec: TargetSpec, mode: PushMode, current: DesiredAppointment, notifyAttendees?: boolean): Promise<void> {
-    const before = targets.get(spec.targetKey);
-    const entry: TargetStatus = {
-      ...spec,
-      state: 'pending',
-      remoteExists: before?.remoteExists ?? false,
-      appliedRevision: before?.appliedRevision ?? null,
-      appliedMode: before?.appliedMode ?? null,
-      lastError: before?.lastError,
-    };
+  async function push({ spec, mode, notifyAttendees }: TargetWrite, current: DesiredAppointment): Promise<void> {
+    const entry = pendingStatus(spec, targets.get(spec.targetKey));
     targets.set(spec.targetKey, entry);
     try {
       const args = {
@@ -144,103 +118,33 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
         ...(notifyAttendees ? { notifyAttendees } : {}),
       };
       // The client's e-mail invitation is a target too: same states, same trail, another activity.
-      const result = spec.provider === 'email' ? await remote.sendClientInvitation(args) : await remote.pushToTarget(args);
-      targets.set(spec.targetKey, {
-        ...entry,
-        state: mode === 'remove' ? 'removed' : 'synced',
-        remoteExists: result.remoteExists,
-        appliedRevision: current.revision,
-        appliedMode: mode,
-        lastError: undefined,
-      });
+      const result = spec.kind === 'invitation' ? await remote.sendClientInvitation(args) : await remote.pushToTarget(args);
+      targets.set(spec.targetKey, appliedStatus(entry, mode, current.revision, result.remoteExists));
     } catch (err) {
       const cause = err instanceof ActivityFailure ? err.cause : err;
       const code = cause instanceof ApplicationFailure ? cause.type ?? 'unknown' : 'unknown';
-      // The link needs re-authorisation: the write is held, not failed; the link's workflow
-      // resyncs this appointment once the account is reconnected. Older histories failed it.
-      const held = code === HELD_CODE && patched('held-syncs');
-      targets.set(spec.targetKey, { ...entry, state: held ? 'held' : 'failed', lastError: { code, message: (cause as Error)?.message ?? String(cause) } });
+      targets.set(spec.targetKey, failedStatus(entry, code, (cause as Error)?.message ?? String(cause)));
     }
   }
 
   async function reconcile(current: DesiredAppointment, forcedKeys: Set<string>): Promise<void> {
-    const switches = crm ? { entityType: current.type, syncEnabled: current.syncEnabled !== false, calendarIds: current.deleted ? [] : current.calendarIds ?? [], sharedWithStaffIds: current.deleted ? [] : current.sharedWithStaffIds ?? [] } : {};
-    const plan = await lookups.planTargets({ tenantId, appointmentId, staffIds: current.deleted ? [] : current.staffIds, ...switches });
-    if (crm) {
-      const off = plan.syncOff ? `${current.revision}:${plan.syncOff.code}` : '';
-      if (off !== syncOffLogged) {
-        syncOffLogged = off;
-        if (plan.syncOff) await lookups.recordWarnings({ tenantId, appointmentId, revision: current.revision, staffWithoutCalendar: [], warnings: [plan.syncOff] });
-      }
-    }
-    const isForced = (key: string) => forcedKeys.has(ALL_TARGETS) || forcedKeys.has(key);
+    const plan = await lookups.planTargets({
+      tenantId,
+      appointmentId,
+      staffIds: current.deleted ? [] : current.staffIds,
+      entityType: current.type,
+      syncEnabled: current.syncEnabled !== false,
+      calendarIds: current.deleted ? [] : current.calendarIds ?? [],
+      sharedWithStaffIds: current.deleted ? [] : current.sharedWithStaffIds ?? [],
+    });
     notifyCrm = plan.settings.notifyCrm;
-    // A staff member with nothing connected is worth a warning in the log, once per change.
-    const warnings = current.deleted || current.status === 'cancelled' ? [] : plan.staffWithoutCalendar;
-    if (warnings.join(',') !== warningsLogged) {
-      warningsLogged = warnings.join(',');
-      if (warnings.length > 0) await lookups.recordWarnings({ tenantId, appointmentId, revision: current.revision, staffWithoutCalendar: warnings });
-    }
-    const invitation = await planInvitation(current, plan, isForced);
-    const cancelled = current.status === 'cancelled';
-    const keepCancelled = cancelled && plan.settings.cancelledEvents === 'keep';
-    const wanted = current.deleted || (cancelled && !keepCancelled) ? [] : plan.targets;
-    const mode: PushMode = keepCancelled ? 'markCancelled' : 'upsert';
-    const wantedKeys = new Set(wanted.map((t) => t.targetKey));
-
-    // One copy of the event tells its attendees (the first calendar; when it goes, the first that had
-    // it): one invitation or cancellation per person, however many staff calendars hold the event.
-    const notifying = crm ? (wanted[0] ?? [...targets.values()].find((t) => t.provider !== 'email'))?.targetKey : undefined;
-
-    const work: Promise<void>[] = [];
-    if (invitation) work.push(push(invitation.spec, invitation.mode, current));
-    for (const spec of wanted) {
-      const now = targets.get(spec.targetKey);
-      const upToDate = now?.state === 'synced' && now.appliedRevision === current.revision && now.appliedMode === mode;
-      if (!upToDate || isForced(spec.targetKey)) work.push(push(spec, mode, current, spec.targetKey === notifying));
-    }
-    // Reassigned away, disconnected, cancelled or deleted: take the event out of that calendar.
-    for (const now of targets.values()) {
-      if (now.provider === 'email') continue; // the invitation is cancelled by its own plan
-      if (wantedKeys.has(now.targetKey) || (now.state === 'removed' && !isForced(now.targetKey))) continue;
-      work.push(push(now, 'remove', current, now.targetKey === notifying));
-    }
-    await Promise.all(work);
+    const round = planRound({ desired: current, plan, targets: [...targets.values()], forced: forcedKeys, logged });
+    logged = round.logged;
+    if (round.record) await lookups.recordWarnings({ tenantId, appointmentId, revision: current.revision, ...round.record });
+    await Promise.all(round.writes.map((write) => push(write, current)));
   }
 
-  /**
-   * The client's e-mail invitation: a REQUEST on create and on changes, a CANCEL on cancel and
-   * delete (the activity compares what the client sees and sends nothing when that is unchanged).
-   * Each missing precondition is a warning in the log, once per revision, and no mail.
-   */
-  async function planInvitation(current: DesiredAppointment, plan: TargetPlan, isForced: (key: string) => boolean): Promise<{ spec: TargetSpec; mode: PushMode } | undefined> {
-    const spec = plan.invitationTarget;
-    const switches = plan.settings.clientInvitations;
-    const now = spec ? targets.get(spec.targetKey) : undefined;
-    // Histories from before this feature carry no client e-mail, switches or invitation target.
-    if (!spec || (!current.clientEmail && !switches?.enabled && !now)) return undefined;
-    if (!patched('client-invitations')) return undefined;
-    const ending = current.deleted || current.status === 'cancelled';
-    if (ending && !now?.remoteExists) return undefined; // never invited: nothing to cancel
-    const when = ending ? 'onCancel' : now?.remoteExists ? 'onChange' : 'onCreate';
-    const warnings: { targetKey: string; provider: string; code: string; message: string }[] = [];
-    const warn = (code: string, message: string) => warnings.push({ targetKey: spec.targetKey, provider: 'email', code, message });
-    if (!switches?.enabled) warn('client_invitations_off', 'client invitations are switched off for this tenant (settings.clientInvitations.enabled); no e-mail is sent');
-    else if (!switches[when]) warn('client_invitations_off', `client invitations are switched off for this kind of change (settings.clientInvitations.${when}); no e-mail is sent`);
-    if (!current.clientEmail && !ending) warn('client_email_missing', 'the appointment has no clientEmail; no invitation is sent');
-    if (!current.locationTimeZone) warn('location_time_zone_missing', 'the location has no time zone (locationTimeZone, IANA); no invitation is sent');
-    const logged = warnings.length ? `${current.revision}:${warnings.map((w) => w.code).join(',')}` : '';
-    if (logged !== invitationWarningsLogged) {
-      invitationWarningsLogged = logged;
-      if (warnings.length) await lookups.recordWarnings({ tenantId, appointmentId, revision: current.revision, staffWithoutCalendar: [], warnings });
-    }
-    if (warnings.length) return undefined;
-    const mode: PushMode = ending ? 'remove' : 'upsert';
-    const upToDate = (now?.state === 'synced' || now?.state === 'removed') && now.appliedRevision === current.revision && now.appliedMode === mode;
-    return upToDate && !isForced(spec.targetKey) ? undefined : { spec, mode };
-  }
-
-  async function notifyStateChange(current: DesiredAppointment, state: 'synced' | 'failed'): Promise<void> {
+  async function notifyStateChange(current: DesiredAppointment, state: AppointmentSyncState): Promise<void> {
     const delivery: WebhookDelivery = {
       tenantId,
       deliveryId: uuid4(),
@@ -263,12 +167,6 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     });
   }
 
-  function summaryState(): CalsyncStateValue {
-    const all = [...targets.values()];
-    if (all.some((t) => t.state === 'failed')) return 'failed';
-    return all.some((t) => t.state === 'held') ? 'needs_reauth' : 'synced';
-  }
-
   function closeAt(): number {
     if (!desired || desired.deleted) return Date.now();
     return Date.parse(desired.end) + policy.closeAfterEndMs;
@@ -276,7 +174,8 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
 
   for (;;) {
     if (!dirty) {
-      const retryAt = failedAt !== undefined ? failedAt + FAILED_TARGET_RETRY_MS : Infinity;
+      // Asleep until a change, the retry of a failed target, or the time to close.
+      const retryAt = failedAt !== undefined ? failedAt + policy.failedTargetRetryMs : Infinity;
       const wakeAt = Math.min(closeAt(), retryAt);
       if (wakeAt > Date.now()) await condition(() => dirty, wakeAt - Date.now());
       if (!dirty && failedAt !== undefined && Date.now() >= retryAt && Date.now() < closeAt()) {
@@ -290,7 +189,7 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     // first round of a run goes at once: a new appointment should reach the calendar fast, and
     // whatever follows it within the window is coalesced into the next round.
     const burstStartedAt = Date.now();
-    for (let firstRound = lean && rounds === 0; !firstRound; ) {
+    while (rounds > 0) {
       const waitMs = Math.min(lastChangeAt + policy.coalesceMs, burstStartedAt + policy.coalesceMaxMs) - Date.now();
       if (waitMs <= 0) break;
       await sleep(waitMs);
@@ -301,17 +200,14 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     const forcedNow = new Set(forced);
     forced.clear();
     busy = true;
-    if (!lean) setState('pending');
     await reconcile(desired!, forcedNow);
     busy = false;
-    const state = summaryState();
+    const state = summaryState([...targets.values()]);
     failedAt = state === 'failed' ? Date.now() : undefined;
     setState(state);
     setCurrentDetails(describeTargets(desired!, [...targets.values()]));
-    // The CRM hears about a failure, and about the recovery from one; not about every success.
-    if (notifyCrm && (state === 'failed' ? lastReportedState !== 'failed' : lastReportedState === 'failed')) {
-      await notifyStateChange(desired!, state as 'synced' | 'failed');
-    }
+    const notice = crmNotice(state, lastReportedState, notifyCrm);
+    if (notice) await notifyStateChange(desired!, notice);
     lastReportedState = state;
 
     const info = workflowInfo();

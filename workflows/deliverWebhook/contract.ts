@@ -1,8 +1,9 @@
 // Types and ids only: pure, importable by workflows, activities and the API.
+import type { AppointmentSyncState } from '../../lib/syncState';
 
 /** What calsync tells the CRM about, without personal data: ids, states, provider codes. */
 export type WebhookEvent =
-  | { type: 'appointment.sync_state_changed'; data: { appointmentId: string; revision: number; state: 'synced' | 'failed'; targets: { targetKey: string; state: string; errorCode: string | null }[] } }
+  | { type: 'appointment.sync_state_changed'; data: { appointmentId: string; revision: number; state: AppointmentSyncState; targets: { targetKey: string; state: string; errorCode: string | null }[] } }
   | { type: 'link.needs_reauth'; data: { linkId: string; staffId: string; provider: string; reason: string } };
 
 export interface WebhookDelivery {
