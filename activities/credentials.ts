@@ -1,7 +1,7 @@
 import type { ProviderModule } from '../providers/types';
 import { ProviderError } from '../providers/errors';
 import type { ActivityDeps } from './deps';
-import { startWebhookDelivery } from './webhooks';
+import { startWebhookDelivery } from '../workflows/deliverWebhook/client';
 
 export interface LinkRow {
   id: string;

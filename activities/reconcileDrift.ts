@@ -1,4 +1,4 @@
-import { requestResync } from '../lib/appointmentSignals';
+import { requestResync } from '../workflows/appointmentSync/client';
 import type { PassRow } from '../lib/reconcileTypes';
 import type { DesiredAppointment } from '../lib/types';
 import type { ActivityDeps } from './deps';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { clientInvitationTarget } from '../lib/clientInvitations';
+import { CLIENT_INVITATION_TARGET_KEY, clientInvitationTarget } from '../lib/clientInvitations';
 import { remoteEventId } from '../lib/remoteIds';
 import { entityTypeSyncs, resolveCrmSettings } from '../lib/crmSettings';
 import { defaultTenantSyncSettings, type TargetSpec, type TargetStatus, type TenantSyncSettings } from '../lib/types';
@@ -54,6 +54,7 @@ export async function planTargets(
     if (byKey.has(targetKey)) continue;
     byKey.set(targetKey, {
       targetKey,
+      kind: 'calendar',
       provider: link.provider,
       linkId: link.id,
       calendarId: link.calendar_id,
@@ -116,6 +117,8 @@ export async function loadTargetStatuses(deps: ActivityDeps, input: { tenantId: 
 export function rowToTargetStatus(row: any): TargetStatus {
   return {
     targetKey: row.target_key,
+    // No column of its own: the client's invitation has one fixed key, every other target is a calendar.
+    kind: row.target_key === CLIENT_INVITATION_TARGET_KEY ? 'invitation' : 'calendar',
     provider: row.provider,
     linkId: row.link_id,
     calendarId: row.calendar_id,

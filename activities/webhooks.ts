@@ -1,8 +1,6 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
-import { CalsyncTenant } from '../lib/searchAttributes';
-import { webhookWorkflowId, type WebhookDelivery, type WebhookEvent } from '../lib/webhookEvents';
+import type { WebhookDelivery } from '../workflows/deliverWebhook/contract';
 import type { ActivityDeps } from './deps';
 
 /**
@@ -40,15 +38,4 @@ export async function deliverWebhook(deps: ActivityDeps, delivery: WebhookDelive
 export function signWebhook(secret: string, body: string, timestamp = Math.floor(Date.now() / 1000)): string {
   const mac = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
   return `t=${timestamp},v1=${mac}`;
-}
-
-/** Starts a durable delivery (its own workflow, retried for hours) from outside a workflow. */
-export async function startWebhookDelivery(client: Client, taskQueue: string, tenantId: string, event: WebhookEvent): Promise<void> {
-  const delivery: WebhookDelivery = { tenantId, deliveryId: randomUUID(), createdAt: new Date().toISOString(), event };
-  await client.workflow.start('deliverWebhook', {
-    workflowId: webhookWorkflowId(tenantId, delivery.deliveryId),
-    taskQueue,
-    args: [delivery],
-    typedSearchAttributes: [{ key: CalsyncTenant, value: tenantId }],
-  });
 }

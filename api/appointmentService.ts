@@ -5,9 +5,10 @@ import type { Knex } from 'knex';
 import type { DesiredAppointment, SyncPolicy, TargetStatus } from '../lib/types';
 import { currentRequestId } from '../lib/requestContext';
 import { seriesEnd } from '../lib/recurrence';
-import { requestResync, sendDesiredState } from '../lib/appointmentSignals';
+import { appointmentSyncState } from '../lib/syncState';
+import { requestResync, sendDesiredState } from '../workflows/appointmentSync/client';
 import { rowToTargetStatus } from '../activities/targets';
-import { appointmentWorkflowId, syncStatusQuery, type AppointmentSyncStatus } from '../workflows/definitions';
+import { appointmentWorkflowId, syncStatusQuery, type AppointmentSyncStatus } from '../workflows/appointmentSync/contract';
 import type { AppointmentBody } from './schemas';
 import { HttpError } from './validation';
 
@@ -163,7 +164,7 @@ export class AppointmentService {
     }));
     const revision = Number(row.revision);
     const targets = mergeTargets(stored, live, revision);
-    const state = overallState(targets, live?.busy ?? false);
+    const state = appointmentSyncState(targets, live?.busy ?? false);
     const desired = row.desired as DesiredAppointment;
     const warnings = await this.currentWarnings(tenantId, appointmentId, revision);
     return {
@@ -277,15 +278,6 @@ function mergeTargets(stored: StoredTarget[], live: AppointmentSyncStatus | unde
     attempts: t.attempts ?? null,
     updatedAt: t.updatedAt ?? null,
   }));
-}
-
-function overallState(targets: { state: string }[], busy: boolean): string {
-  if (targets.some((t) => t.state === 'failed')) return 'failed';
-  if (targets.some((t) => t.state === 'retrying')) return 'retrying';
-  if (busy || targets.some((t) => t.state === 'pending')) return 'pending';
-  // Waiting for the staff member to reconnect their calendar account: nothing is lost or retried meanwhile.
-  if (targets.some((t) => t.state === 'held')) return 'held';
-  return 'synced';
 }
 
 export function logEntry(row: any) {

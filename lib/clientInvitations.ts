@@ -15,6 +15,7 @@ export function clientInvitationUid(tenantId: string, appointmentId: string): st
 export function clientInvitationTarget(tenantId: string, appointmentId: string): TargetSpec {
   return {
     targetKey: CLIENT_INVITATION_TARGET_KEY,
+    kind: 'invitation',
     provider: 'email',
     linkId: '',
     calendarId: '',

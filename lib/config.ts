@@ -31,7 +31,7 @@ export interface Config {
   sync: SyncPolicy;
   /** Busy-time import from staff calendars. */
   import: ImportConfig;
-  /** Each link's periodic pass over calsync's own events (workflows/reconcileLink.ts). */
+  /** Each link's periodic pass over calsync's own events (workflows/reconcileLink/). */
   reconcile: ReconcilePolicy;
   /** SMTP server that sends client invitations, and the default sender. */
   mail: { host: string; port: number; secure: boolean; user: string; pass: string; from: string };
@@ -105,6 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       activityMaxRetryMs: num(env.SYNC_ACTIVITY_MAX_RETRY_MS, 60000),
       activityTimeoutMs: num(env.SYNC_ACTIVITY_TIMEOUT_MS, 30000),
       continueAsNewAfterEvents: num(env.SYNC_CONTINUE_AS_NEW_EVENTS, 4000),
+      failedTargetRetryMs: num(env.SYNC_FAILED_TARGET_RETRY_MS, 10 * 60 * 1000),
     },
     import: loadImportConfig(env, env.PUBLIC_API_URL ?? `http://127.0.0.1:${apiPort}`),
     reconcile: {

@@ -1,4 +1,5 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { AppointmentSyncState } from './syncState';
 
 /** Custom search attributes, so admins can filter workflows in Temporal UI (e.g. CalsyncState="failed"). */
 export const CalsyncTenant = defineSearchAttributeKey('CalsyncTenant', SearchAttributeType.KEYWORD);
@@ -7,4 +8,5 @@ export const CalsyncState = defineSearchAttributeKey('CalsyncState', SearchAttri
 
 export const calsyncSearchAttributeNames = ['CalsyncTenant', 'CalsyncEntityId', 'CalsyncState'] as const;
 
-export type CalsyncStateValue = 'pending' | 'synced' | 'retrying' | 'failed' | 'needs_reauth' | 'closed';
+/** An appointment's overall sync state (lib/syncState.ts), or `closed` once its workflow has ended. */
+export type CalsyncStateValue = AppointmentSyncState | 'closed';

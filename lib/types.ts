@@ -79,9 +79,13 @@ export interface CrmAttendee {
 /** A calendar provider's name in the registry (providers/registry.ts), or `email`: the client's e-mail invitation, a target like a calendar. */
 export type ProviderName = string;
 
-/** One remote place an appointment is written to: a staff member's connected calendar. */
+/** What a target is to the workflow: a remote calendar, or the client's e-mail invitation. */
+export type TargetKind = 'calendar' | 'invitation';
+
+/** One remote place an appointment is written to: a connected calendar, or the client's invitation. */
 export interface TargetSpec {
   targetKey: string;
+  kind: TargetKind;
   provider: ProviderName;
   linkId: string;
   calendarId: string;
@@ -136,4 +140,6 @@ export interface SyncPolicy {
   activityTimeoutMs: number;
   /** History length at which the workflow continues as new, carrying its state. */
   continueAsNewAfterEvents: number;
+  /** A target that failed after all its attempts is tried again this long after, while the workflow lives. */
+  failedTargetRetryMs: number;
 }

@@ -4,7 +4,7 @@ import { Router, type Response } from 'express';
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { Logger } from '../../lib/logger';
-import { importWorkflowId, syncNowSignal } from '../../workflows/busyImport';
+import { importWorkflowId, syncNowSignal } from '../../workflows/busyImport/contract';
 import { importCalendarsOf, type ProviderRegistry } from '../../providers/registry';
 import { idSchema } from '../schemas';
 import { HttpError, param, parse } from '../validation';

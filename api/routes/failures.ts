@@ -5,7 +5,8 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { decodeCursor, listFailures } from '../../lib/failures';
 import { CalsyncState, CalsyncTenant } from '../../lib/searchAttributes';
-import { replayProgressQuery, replayWorkflowId, type replayFailures } from '../../workflows/replayFailures';
+import { replayProgressQuery, replayWorkflowId } from '../../workflows/replayFailures/contract';
+import type { replayFailures } from '../../workflows/replayFailures/workflow';
 import { failureListQuerySchema, idSchema, replayBodySchema } from '../schemas';
 import { HttpError, param, parse } from '../validation';
 

@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
-import { requestDisconnect } from '../../lib/linkSignals';
-import { nudgeReconcile } from '../../lib/reconcileSignals';
+import { requestDisconnect } from '../../workflows/calendarLink/client';
+import { nudgeReconcile } from '../../workflows/reconcileLink/client';
 import { HttpError } from '../validation';
 
 /**

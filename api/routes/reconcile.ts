@@ -2,9 +2,9 @@ import { Router } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { ReconcilePolicy } from '../../lib/config';
-import { requestReconcile } from '../../lib/reconcileSignals';
+import { requestReconcile } from '../../workflows/reconcileLink/client';
 import { passSummary } from '../../lib/reconcileTypes';
-import { reconcileWorkflowId } from '../../workflows/reconcileLink';
+import { reconcileWorkflowId } from '../../workflows/reconcileLink/contract';
 import { z } from 'zod';
 import { HttpError, parse } from '../validation';
 

@@ -4,7 +4,8 @@ import type { Knex } from 'knex';
 import type { SecretBox } from '../../lib/secretBox';
 import { DEFAULT_RESYNC_RATE_PER_SECOND, resolveCrmSettings, resyncScopeOf } from '../../lib/crmSettings';
 import { CalsyncState, CalsyncTenant } from '../../lib/searchAttributes';
-import { settingsResyncProgressQuery, settingsResyncWorkflowId, type settingsResync } from '../../workflows/settingsResync';
+import { settingsResyncProgressQuery, settingsResyncWorkflowId } from '../../workflows/settingsResync/contract';
+import type { settingsResync } from '../../workflows/settingsResync/workflow';
 import { settingsUpdateSchema } from '../schemas';
 import { HttpError, parse } from '../validation';
 

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
-import { signalReconnected, startLinkWorkflow } from '../../lib/linkSignals';
+import { signalReconnected, startLinkWorkflow } from '../../workflows/calendarLink/client';
 import type { ReconcilePolicy } from '../../lib/config';
-import { startReconcileWorkflow } from '../../lib/reconcileSignals';
+import { startReconcileWorkflow } from '../../workflows/reconcileLink/client';
 import type { SecretBox } from '../../lib/secretBox';
 import type { ProviderRegistry } from '../../providers/registry';
 import { idSchema, linkBodySchema, providerNameSchema, staffBodySchema } from '../schemas';
@@ -39,7 +39,7 @@ export interface LinkDeps {
   temporal: Client;
   taskQueue: string;
   providers: ProviderRegistry;
-  /** Each new link also gets its periodic reconciliation (lib/reconcileSignals.ts). */
+  /** Each new link also gets its periodic reconciliation (workflows/reconcileLink/client.ts). */
   reconcile?: ReconcilePolicy;
 }
 

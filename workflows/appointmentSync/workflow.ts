@@ -1,0 +1,229 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  ParentClosePolicy,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  proxyLocalActivities,
+  setCurrentDetails,
+  setHandler,
+  sleep,
+  startChild,
+  upsertSearchAttributes,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { CalsyncActivities } from '../../activities';
+import { CalsyncEntityId, CalsyncState, CalsyncTenant, type CalsyncStateValue } from '../../lib/searchAttributes';
+import type { AppointmentSyncState } from '../../lib/syncState';
+import type { DesiredAppointment, TargetStatus } from '../../lib/types';
+import { webhookWorkflowId, type WebhookDelivery } from '../deliverWebhook/contract';
+import { deliverWebhook } from '../deliverWebhook/workflow';
+import { desiredStateSignal, resyncSignal, syncStatusQuery, type AppointmentSyncInput } from './contract';
+import { ALL_TARGETS, NOTHING_LOGGED, appliedStatus, crmNotice, failedStatus, pendingStatus, planRound, summaryState, type TargetWrite } from './plan';
+
+/**
+ * One appointment's lifecycle: holds the newest desired state and makes every target match it.
+ * The loop, timers, signals and activity calls live here; what to write is decided in plan.ts.
+ */
+export async function appointmentSync(input: AppointmentSyncInput): Promise<string> {
+  const { tenantId, appointmentId, policy } = input;
+  // Database lookups of a few milliseconds run as local activities: no round trips through the
+  // server, no extra workflow tasks.
+  const lookups = proxyLocalActivities<CalsyncActivities>({
+    startToCloseTimeout: '30 seconds',
+    localRetryThreshold: '10 seconds',
+    retry: { initialInterval: '200 ms', maximumInterval: '10 seconds' },
+  });
+  const remote = proxyActivities<CalsyncActivities>({
+    startToCloseTimeout: policy.activityTimeoutMs,
+    retry: {
+      initialInterval: policy.activityInitialRetryMs,
+      backoffCoefficient: 2,
+      maximumInterval: policy.activityMaxRetryMs,
+      maximumAttempts: policy.activityMaxAttempts,
+    },
+  });
+
+  let desired: DesiredAppointment | undefined = input.carried?.desired;
+  let dirty = input.carried?.dirty ?? false;
+  const forced = new Set<string>();
+  let logged = NOTHING_LOGGED;
+  let notifyCrm = false;
+  let lastReportedState: AppointmentSyncState | undefined;
+  let busy = false;
+  let lastChangeAt = Date.now();
+  let failedAt: number | undefined;
+  let rounds = 0;
+  const targets = new Map<string, TargetStatus>((input.carried?.targets ?? []).map((t) => [t.targetKey, t]));
+
+  setHandler(desiredStateSignal, (next) => {
+    if (next.tenantId !== tenantId || next.appointmentId !== appointmentId) return;
+    // Highest revision wins: replays, duplicates and late deliveries change nothing.
+    if (desired && next.revision <= desired.revision) return;
+    desired = next;
+    dirty = true;
+    lastChangeAt = Date.now();
+  });
+  setHandler(resyncSignal, (request) => {
+    if (request.desired && request.desired.tenantId === tenantId && request.desired.appointmentId === appointmentId) {
+      if (!desired || request.desired.revision > desired.revision) desired = request.desired;
+    }
+    if (request.force) forced.add(request.targetKey ?? ALL_TARGETS);
+    dirty = true;
+    lastChangeAt = Date.now();
+  });
+  setHandler(syncStatusQuery, () => ({
+    tenantId,
+    appointmentId,
+    desiredRevision: desired?.revision ?? null,
+    deleted: desired?.deleted ?? false,
+    status: desired?.status ?? null,
+    busy: busy || dirty,
+    targets: [...targets.values()],
+  }));
+
+  // Starters set the search attributes (CalsyncState "pending"); each visibility write costs the
+  // server, so only what is missing is written, and the state only when it changes.
+  const startedWith = workflowInfo().typedSearchAttributes;
+  if (startedWith.get(CalsyncTenant) === undefined) {
+    upsertSearchAttributes([
+      { key: CalsyncTenant, value: tenantId },
+      { key: CalsyncEntityId, value: appointmentId },
+    ]);
+  }
+  let shownState = startedWith.get(CalsyncState);
+  const setState = (state: CalsyncStateValue) => {
+    if (state === shownState) return;
+    shownState = state;
+    upsertSearchAttributes([{ key: CalsyncState, value: state }]);
+  };
+
+  if (!input.carried) {
+    for (const t of await lookups.loadTargetStatuses({ tenantId, appointmentId })) targets.set(t.targetKey, t);
+  }
+
+  async function push({ spec, mode, notifyAttendees }: TargetWrite, current: DesiredAppointment): Promise<void> {
+    const entry = pendingStatus(spec, targets.get(spec.targetKey));
+    targets.set(spec.targetKey, entry);
+    try {
+      const args = {
+        target: spec,
+        desired: current,
+        mode,
+        believedToExist: entry.remoteExists && entry.appliedMode !== 'remove',
+        maxAttempts: policy.activityMaxAttempts,
+        ...(notifyAttendees ? { notifyAttendees } : {}),
+      };
+      // The client's e-mail invitation is a target too: same states, same trail, another activity.
+      const result = spec.kind === 'invitation' ? await remote.sendClientInvitation(args) : await remote.pushToTarget(args);
+      targets.set(spec.targetKey, appliedStatus(entry, mode, current.revision, result.remoteExists));
+    } catch (err) {
+      const cause = err instanceof ActivityFailure ? err.cause : err;
+      const code = cause instanceof ApplicationFailure ? cause.type ?? 'unknown' : 'unknown';
+      targets.set(spec.targetKey, failedStatus(entry, code, (cause as Error)?.message ?? String(cause)));
+    }
+  }
+
+  async function reconcile(current: DesiredAppointment, forcedKeys: Set<string>): Promise<void> {
+    const plan = await lookups.planTargets({
+      tenantId,
+      appointmentId,
+      staffIds: current.deleted ? [] : current.staffIds,
+      entityType: current.type,
+      syncEnabled: current.syncEnabled !== false,
+      calendarIds: current.deleted ? [] : current.calendarIds ?? [],
+      sharedWithStaffIds: current.deleted ? [] : current.sharedWithStaffIds ?? [],
+    });
+    notifyCrm = plan.settings.notifyCrm;
+    const round = planRound({ desired: current, plan, targets: [...targets.values()], forced: forcedKeys, logged });
+    logged = round.logged;
+    if (round.record) await lookups.recordWarnings({ tenantId, appointmentId, revision: current.revision, ...round.record });
+    await Promise.all(round.writes.map((write) => push(write, current)));
+  }
+
+  async function notifyStateChange(current: DesiredAppointment, state: AppointmentSyncState): Promise<void> {
+    const delivery: WebhookDelivery = {
+      tenantId,
+      deliveryId: uuid4(),
+      createdAt: new Date(Date.now()).toISOString(),
+      event: {
+        type: 'appointment.sync_state_changed',
+        data: {
+          appointmentId,
+          revision: current.revision,
+          state,
+          targets: [...targets.values()].map((t) => ({ targetKey: t.targetKey, state: t.state, errorCode: t.lastError?.code ?? null })),
+        },
+      },
+    };
+    // A child of its own, abandoned on close: delivery retries for hours without holding this workflow.
+    await startChild(deliverWebhook, {
+      workflowId: webhookWorkflowId(tenantId, delivery.deliveryId),
+      args: [delivery],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+    });
+  }
+
+  function closeAt(): number {
+    if (!desired || desired.deleted) return Date.now();
+    return Date.parse(desired.end) + policy.closeAfterEndMs;
+  }
+
+  for (;;) {
+    if (!dirty) {
+      // Asleep until a change, the retry of a failed target, or the time to close.
+      const retryAt = failedAt !== undefined ? failedAt + policy.failedTargetRetryMs : Infinity;
+      const wakeAt = Math.min(closeAt(), retryAt);
+      if (wakeAt > Date.now()) await condition(() => dirty, wakeAt - Date.now());
+      if (!dirty && failedAt !== undefined && Date.now() >= retryAt && Date.now() < closeAt()) {
+        dirty = true;
+      } else if (!dirty) {
+        break;
+      }
+    }
+
+    // Coalesce a burst: wait for a quiet spell, but never longer than coalesceMaxMs in all. The
+    // first round of a run goes at once: a new appointment should reach the calendar fast, and
+    // whatever follows it within the window is coalesced into the next round.
+    const burstStartedAt = Date.now();
+    while (rounds > 0) {
+      const waitMs = Math.min(lastChangeAt + policy.coalesceMs, burstStartedAt + policy.coalesceMaxMs) - Date.now();
+      if (waitMs <= 0) break;
+      await sleep(waitMs);
+    }
+
+    rounds++;
+    dirty = false;
+    const forcedNow = new Set(forced);
+    forced.clear();
+    busy = true;
+    await reconcile(desired!, forcedNow);
+    busy = false;
+    const state = summaryState([...targets.values()]);
+    failedAt = state === 'failed' ? Date.now() : undefined;
+    setState(state);
+    setCurrentDetails(describeTargets(desired!, [...targets.values()]));
+    const notice = crmNotice(state, lastReportedState, notifyCrm);
+    if (notice) await notifyStateChange(desired!, notice);
+    lastReportedState = state;
+
+    const info = workflowInfo();
+    if (!dirty && (info.continueAsNewSuggested || info.historyLength > policy.continueAsNewAfterEvents)) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof appointmentSync>({ ...input, carried: { desired, targets: [...targets.values()], dirty } });
+    }
+  }
+
+  setState('closed');
+  setCurrentDetails(`closed at revision ${desired?.revision ?? '-'}`);
+  return desired?.deleted ? 'deleted' : 'closed';
+}
+
+/** The workflow's current details in Temporal UI: one line per target. */
+function describeTargets(desired: DesiredAppointment, targets: TargetStatus[]): string {
+  const lines = targets.map((t) => `- ${t.targetKey} (${t.provider}): ${t.state}, revision ${t.appliedRevision ?? '-'}${t.lastError ? `, ${t.lastError.code}` : ''}`);
+  return [`**revision ${desired.revision}**, ${desired.deleted ? 'deleted' : desired.status}`, ...lines].join('\n');
+}
