@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { CLIENT_INVITATION_TARGET_KEY, clientInvitationTarget } from '../lib/clientInvitations';
+import { clientInvitationTarget } from '../lib/clientInvitations';
+import { rowToTargetStatus } from '../lib/targetStatus';
 import { remoteEventId } from '../lib/remoteIds';
 import { entityTypeSyncs, resolveCrmSettings } from '../lib/crmSettings';
 import { defaultTenantSyncSettings, type TargetSpec, type TargetStatus, type TenantSyncSettings } from '../lib/types';
@@ -112,23 +113,6 @@ function syncSwitchedOff(settings: Record<string, any> | undefined, input: { ent
 export async function loadTargetStatuses(deps: ActivityDeps, input: { tenantId: string; appointmentId: string }): Promise<TargetStatus[]> {
   const rows = await deps.db('appointment_targets').where({ tenant_id: input.tenantId, appointment_id: input.appointmentId });
   return rows.map(rowToTargetStatus);
-}
-
-export function rowToTargetStatus(row: any): TargetStatus {
-  return {
-    targetKey: row.target_key,
-    // No column of its own: the client's invitation has one fixed key, every other target is a calendar.
-    kind: row.target_key === CLIENT_INVITATION_TARGET_KEY ? 'invitation' : 'calendar',
-    provider: row.provider,
-    linkId: row.link_id,
-    calendarId: row.calendar_id,
-    remoteId: row.remote_id,
-    state: row.state,
-    remoteExists: row.remote_exists,
-    appliedRevision: row.applied_revision === null ? null : Number(row.applied_revision),
-    appliedMode: row.applied_mode ?? null,
-    lastError: row.last_error_code ? { code: row.last_error_code, message: row.last_error_message ?? '' } : undefined,
-  };
 }
 
 export interface PlanWarning {

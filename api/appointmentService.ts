@@ -7,7 +7,7 @@ import { currentRequestId } from '../lib/requestContext';
 import { seriesEnd } from '../lib/recurrence';
 import { appointmentSyncState } from '../lib/syncState';
 import { requestResync, sendDesiredState } from '../workflows/appointmentSync/client';
-import { rowToTargetStatus } from '../activities/targets';
+import { rowToTargetStatus } from '../lib/targetStatus';
 import { appointmentWorkflowId, syncStatusQuery, type AppointmentSyncStatus } from '../workflows/appointmentSync/contract';
 import type { AppointmentBody } from './schemas';
 import { HttpError } from './validation';

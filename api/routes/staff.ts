@@ -69,7 +69,7 @@ export async function createLink({ db, secrets, temporal, taskQueue, reconcile, 
       updated_at: db.fn.now(),
     })
     .returning('*');
-  for (const row of reconnected) await signalReconnected(temporal, taskQueue, { tenantId: link.tenantId, linkId: row.id, staffId: link.staffId, provider: link.provider });
+  for (const row of reconnected) await signalReconnected(temporal, taskQueue, { tenantId: link.tenantId, linkId: row.id, staffId: link.staffId, ratePerSecond: provider.backfillRatePerSecond });
   if (reconnected[0]) return reconnected[0];
   // Without a calendar named, the tenant's calendarMode decides: the primary calendar now, or a
   // dedicated one that the link's workflow provisions first (the link is 'connecting' until then).
@@ -88,7 +88,7 @@ export async function createLink({ db, secrets, temporal, taskQueue, reconcile, 
       refresh_token_sealed: secrets.seal(link.refreshToken),
     })
     .returning('*');
-  await startLinkWorkflow(temporal, taskQueue, { tenantId: link.tenantId, linkId: row.id, staffId: link.staffId, provider: link.provider });
+  await startLinkWorkflow(temporal, taskQueue, { tenantId: link.tenantId, linkId: row.id, staffId: link.staffId, ratePerSecond: provider.backfillRatePerSecond });
   if (reconcile) await startReconcileWorkflow(temporal, taskQueue, reconcile, { tenantId: link.tenantId, linkId: row.id });
   return row;
 }

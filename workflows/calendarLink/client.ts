@@ -7,23 +7,20 @@ export interface LinkRef {
   tenantId: string;
   linkId: string;
   staffId: string;
-  /** Sets the backfill's pace for a new link's workflow. */
-  provider?: string;
+  /**
+   * Appointments handed to their workflows per second during backfill and cleanup: the provider's
+   * figure, below the account's request budget, so the backlog stays short and live changes still get through.
+   */
+  ratePerSecond?: number;
 }
 
-/**
- * Appointments handed to their workflows per second during backfill: below the account's request
- * budget (activities/accountPacing.ts, 540/min for Google, 900/min for Graph where a first write
- * costs a lookup and a create), so the backlog stays short and live changes still get through.
- */
-const BACKFILL_RATE_PER_SECOND: Record<string, number> = { google: 8, microsoft: 6 };
 const DEFAULT_BACKFILL_RATE_PER_SECOND = 6;
 
 function startOptions(taskQueue: string, link: LinkRef, onDisconnect: 'remove' | 'keep') {
   return {
     workflowId: linkWorkflowId(link.tenantId, link.linkId),
     taskQueue,
-    args: [{ tenantId: link.tenantId, linkId: link.linkId, staffId: link.staffId, ratePerSecond: BACKFILL_RATE_PER_SECOND[link.provider ?? ''] ?? DEFAULT_BACKFILL_RATE_PER_SECOND, onDisconnect }] as Parameters<typeof calendarLink>,
+    args: [{ tenantId: link.tenantId, linkId: link.linkId, staffId: link.staffId, ratePerSecond: link.ratePerSecond ?? DEFAULT_BACKFILL_RATE_PER_SECOND, onDisconnect }] as Parameters<typeof calendarLink>,
     staticSummary: `calendar link ${link.linkId} of staff ${link.staffId} (tenant ${link.tenantId})`,
     typedSearchAttributes: [
       { key: CalsyncTenant, value: link.tenantId },
