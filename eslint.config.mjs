@@ -83,9 +83,9 @@ const WORKFLOW_MSG =
   'Workflow code runs in a deterministic sandbox: no I/O, no Node built-ins. Do it in an activity; ' +
   'import activities only with `import type` and call them through proxyActivities.';
 
-/** `../workflows/<name>/client` (and `../workflows/client`): the start/signal helpers. */
+/** `../workflows/<name>/client` (the start/signal helpers) and `…/contract` (ids, signals, queries: pure). */
 const workflowsExceptClients = (message) => ({
-  regex: `${up('workflows')}(?!/([^/]+/)*client$)(/|$)`,
+  regex: `${up('workflows')}(?!/([^/]+/)*(client|contract)$)(/|$)`,
   caseSensitive: true,
   allowTypeImports: true,
   message,
@@ -224,7 +224,7 @@ export default defineConfig(
         message: "activities/ reach a provider through providers/registry, not through the provider's own folder.",
       },
       workflowsExceptClients(
-        'activities start or signal workflows through workflows/<name>/client (types may be imported).',
+        'activities reach workflows through workflows/<name>/client and contract, never workflow code (types may be imported).',
       ),
     ]),
   },
@@ -241,7 +241,7 @@ export default defineConfig(
         message: 'api/ may import only providers/registry, providers/types and providers/errors.',
       },
       workflowsExceptClients(
-        'api/ starts and signals workflows through workflows/<name>/client (types may be imported).',
+        'api/ reaches workflows through workflows/<name>/client and contract, never workflow code (types may be imported).',
       ),
     ]),
   },

@@ -1,10 +1,10 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import knex from 'knex';
 import { createDb, ensureDatabase, migrateLatest } from '../lib/db';
 import { SecretBox } from '../lib/secretBox';
-import { ROOT, freePort, httpAnswers, spawnNode, spawnService, startTemporalDevServer, waitFor, type Service } from '../scripts/stack';
+import { ROOT, freePort, httpAnswers, spawnNode, spawnService, startTemporalDevServer, waitFor } from '../scripts/stack';
 
 /**
  * A whole private calsync stack for a measurement run: its own database, Temporal dev server
@@ -160,7 +160,7 @@ export function seededRandom(seed: number): () => number {
 export function peakMemoryMiB(pid: number | undefined): number {
   if (!pid) return NaN;
   try {
-    const status = require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8') as string;
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]);
     return kb / 1024;
   } catch {

@@ -1,6 +1,6 @@
 import { SecretBox } from '../lib/secretBox';
 import { remoteEventId } from '../lib/remoteIds';
-import { IMPORT_OPERATIONS, googleEmulator, microsoftEmulator, type GraphEvent } from './helpers/emulator';
+import { IMPORT_OPERATIONS, googleEmulator, microsoftEmulator } from './helpers/emulator';
 import { useAppStack } from './helpers/stack';
 import { TenantWorld, temporalClient, testDb } from './helpers/world';
 import { waitUntil } from './helpers/api';
@@ -10,7 +10,6 @@ import { targetKeyFor } from '../activities/targets';
 describe('appointments in Microsoft 365 calendars', () => {
   const stack = useAppStack({ SYNC_ACTIVITY_MAX_ATTEMPTS: '12' });
   const day = () => new Date(Date.now() + 3 * 86400000).toISOString().slice(0, 10);
-  const summary = (events: GraphEvent[]) => events.map((e) => [e.subject, e.showAs]);
 
   test('create → burst → reassign to Google and back → cancel (kept) → delete: exactly the right events', async () => {
     const world = await TenantWorld.create(stack.apiUrl, { cancelledEvents: 'keep' });

@@ -28,7 +28,7 @@ describe('sync log, failures and replay', () => {
   test('a forced failure is listed and logged with its code; one batch replay fixes all, a second makes no remote call', async () => {
     const world = await TenantWorld.create(stack.apiUrl);
     const broken = await world.staffWithGoogle('pia');
-    const healthy = await world.staffWithGoogle('quinn');
+    await world.staffWithGoogle('quinn');
     await googleEmulator.forbidCalendar(broken.calendarId, true);
 
     const failing = ['f-1', 'f-2', 'f-3', 'f-4', 'f-5'];

@@ -4,7 +4,7 @@ import { Router, type Response } from 'express';
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { Logger } from '../../lib/logger';
-import { importWorkflowId, syncNowSignal } from '../../workflows/busyImport/contract';
+import { requestImportSync } from '../../workflows/busyImport/client';
 import { importCalendarsOf, type ProviderRegistry } from '../../providers/registry';
 import { idSchema } from '../schemas';
 import { HttpError, param, parse } from '../validation';
@@ -24,8 +24,7 @@ interface ChannelRow {
 
 /** Tells the link's import workflow to sync now; a workflow that is not running has nothing to sync. */
 async function syncNow(temporal: Client, logger: Logger, channel: ChannelRow): Promise<void> {
-  await temporal.workflow.getHandle(importWorkflowId(channel.tenant_id, channel.link_id)).signal(syncNowSignal)
-    .catch((err) => logger.info({ linkId: channel.link_id, err: String(err) }, 'push for a link that is not importing'));
+  if (!(await requestImportSync(temporal, channel.tenant_id, channel.link_id))) logger.info({ linkId: channel.link_id }, 'push for a link that is not importing');
 }
 
 const rejected = (res: Response) => res.status(403).json({ error: 'forbidden', message: 'unknown channel or wrong token' });
@@ -107,7 +106,7 @@ export function importRoutes(db: Knex, temporal: Client, providers: ProviderRegi
     const body = parse(importSelectionSchema, req.body);
     const link = await linkOf(req.tenantId!, linkId);
     await db('calendar_links').where({ id: link.id }).update({ import_calendar_ids: JSON.stringify(body.calendarIds) });
-    await temporal.workflow.getHandle(importWorkflowId(req.tenantId!, link.id)).signal(syncNowSignal).catch(() => undefined);
+    await requestImportSync(temporal, req.tenantId!, link.id);
     res.json(await describe({ ...link, import_calendar_ids: body.calendarIds }));
   });
   return router;

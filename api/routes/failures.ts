@@ -1,12 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import type { Client } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { decodeCursor, listFailures } from '../../lib/failures';
-import { CalsyncState, CalsyncTenant } from '../../lib/searchAttributes';
-import { replayProgressQuery, replayWorkflowId } from '../../workflows/replayFailures/contract';
-import type { replayFailures } from '../../workflows/replayFailures/workflow';
+import { replayProgress, startReplay } from '../../workflows/replayFailures/client';
 import { failureListQuerySchema, idSchema, replayBodySchema } from '../schemas';
 import { HttpError, param, parse } from '../validation';
 
@@ -23,31 +20,15 @@ export function failureRoutes(db: Knex, temporal: Client, taskQueue: string): Ro
   router.post('/v1/sync-failures/replay', async (req, res) => {
     const { ratePerSecond, ...filter } = parse(replayBodySchema, req.body);
     const replayId = randomUUID();
-    const workflowId = replayWorkflowId(req.tenantId!, replayId);
-    await temporal.workflow.start<typeof replayFailures>('replayFailures', {
-      workflowId,
-      taskQueue,
-      args: [{ tenantId: req.tenantId!, filter, ratePerSecond }],
-      staticSummary: `replay of failed syncs of tenant ${req.tenantId}`,
-      typedSearchAttributes: [
-        { key: CalsyncTenant, value: req.tenantId! },
-        { key: CalsyncState, value: 'pending' },
-      ],
-    });
+    const workflowId = await startReplay(temporal, taskQueue, replayId, { tenantId: req.tenantId!, filter, ratePerSecond });
     res.status(202).json({ replayId, workflowId, progressUrl: `/v1/sync-failures/replays/${replayId}` });
   });
 
   router.get('/v1/sync-failures/replays/:replayId', async (req, res) => {
     const replayId = param(req, 'replayId', idSchema);
-    const handle = temporal.workflow.getHandle(replayWorkflowId(req.tenantId!, replayId));
-    try {
-      const description = await handle.describe();
-      const progress = description.status.name === 'COMPLETED' ? await handle.result() : await handle.query(replayProgressQuery);
-      res.json({ replayId, ...progress });
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'not_found', `replay ${replayId} not found`);
-      throw err;
-    }
+    const progress = await replayProgress(temporal, req.tenantId!, replayId);
+    if (!progress) throw new HttpError(404, 'not_found', `replay ${replayId} not found`);
+    res.json({ replayId, ...progress });
   });
 
   return router;

@@ -1,11 +1,9 @@
 import { Router } from 'express';
-import { WorkflowIdConflictPolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { SecretBox } from '../../lib/secretBox';
 import { DEFAULT_RESYNC_RATE_PER_SECOND, resolveCrmSettings, resyncScopeOf } from '../../lib/crmSettings';
-import { CalsyncState, CalsyncTenant } from '../../lib/searchAttributes';
-import { settingsResyncProgressQuery, settingsResyncWorkflowId } from '../../workflows/settingsResync/contract';
-import type { settingsResync } from '../../workflows/settingsResync/workflow';
+import { settingsResyncProgress, settingsResyncRunning, startSettingsResync } from '../../workflows/settingsResync/client';
 import { settingsUpdateSchema } from '../schemas';
 import { HttpError, parse } from '../validation';
 
@@ -48,38 +46,15 @@ export function settingsRoutes(db: Knex, secrets: SecretBox, temporal: Client, t
 
   /** A newer change replaces a re-sync still running; what it had left is then re-synced in full. */
   async function startResync(tenantId: string, scope: { types?: string[] }, ratePerSecond: number) {
-    const workflowId = settingsResyncWorkflowId(tenantId);
-    const running = await temporal.workflow
-      .getHandle(workflowId)
-      .describe()
-      .then((d) => d.status.name === 'RUNNING')
-      .catch(() => false);
-    const types = running ? undefined : scope.types;
-    await temporal.workflow.start<typeof settingsResync>('settingsResync', {
-      workflowId,
-      taskQueue,
-      args: [{ tenantId, endsAfter: new Date().toISOString(), ratePerSecond, ...(types ? { types } : {}) }],
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.TERMINATE_EXISTING,
-      staticSummary: `settings re-sync of tenant ${tenantId}`,
-      typedSearchAttributes: [
-        { key: CalsyncTenant, value: tenantId },
-        { key: CalsyncState, value: 'pending' },
-      ],
-    });
+    const types = (await settingsResyncRunning(temporal, tenantId)) ? undefined : scope.types;
+    await startSettingsResync(temporal, taskQueue, { tenantId, endsAfter: new Date().toISOString(), ratePerSecond, ...(types ? { types } : {}) });
     return { state: 'running', ...(types ? { types } : {}), progressUrl: RESYNC_PROGRESS_URL };
   }
 
   router.get(RESYNC_PROGRESS_URL, async (req, res) => {
-    const handle = temporal.workflow.getHandle(settingsResyncWorkflowId(req.tenantId!));
-    try {
-      const description = await handle.describe();
-      const status = description.status.name;
-      const progress = status === 'COMPLETED' ? await handle.result() : status === 'RUNNING' ? await handle.query(settingsResyncProgressQuery) : { state: 'stopped' };
-      res.json({ startedAt: description.startTime, ...progress });
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'not_found', 'no settings re-sync has run for this tenant');
-      throw err;
-    }
+    const progress = await settingsResyncProgress(temporal, req.tenantId!);
+    if (!progress) throw new HttpError(404, 'not_found', 'no settings re-sync has run for this tenant');
+    res.json(progress);
   });
 
   return router;

@@ -1,11 +1,9 @@
 import { Router } from 'express';
-import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { DEFAULT_RESYNC_RATE_PER_SECOND } from '../../lib/crmSettings';
-import { calendarResyncWorkflowId } from '../../workflows/settingsResync/contract';
-import type { settingsResync } from '../../workflows/settingsResync/workflow';
-import { calendarSharingWorkflowId } from '../../workflows/teamCalendarSharing/contract';
-import type { teamCalendarSharing } from '../../workflows/teamCalendarSharing/workflow';
+import { startCalendarResync } from '../../workflows/settingsResync/client';
+import { startCalendarSharing } from '../../workflows/teamCalendarSharing/client';
 import { teamCalendarBodySchema } from '../crmSchemas';
 import { idSchema } from '../schemas';
 import { HttpError, param, parse } from '../validation';
@@ -27,24 +25,12 @@ export function teamCalendarRoutes(db: Knex, temporal: Client, taskQueue: string
 
   /** Its future appointments re-planned in the background: they follow the calendar's new backing, or leave it. */
   async function resyncAppointmentsOf(tenantId: string, id: string, why: string) {
-    await temporal.workflow.start<typeof settingsResync>('settingsResync', {
-      workflowId: calendarResyncWorkflowId(tenantId, id),
-      taskQueue,
-      args: [{ tenantId, endsAfter: new Date().toISOString(), calendarId: id, ratePerSecond: DEFAULT_RESYNC_RATE_PER_SECOND }],
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.TERMINATE_EXISTING,
-      staticSummary: `appointments of team calendar ${id} of tenant ${tenantId} ${why}`,
-    });
+    await startCalendarResync(temporal, taskQueue, { tenantId, endsAfter: new Date().toISOString(), calendarId: id, ratePerSecond: DEFAULT_RESYNC_RATE_PER_SECOND }, why);
   }
 
   /** The remote calendar's sharing made to match the members (none once deleted); a newer save replaces a run still going. */
   async function shareWithMembers(tenantId: string, id: string) {
-    await temporal.workflow.start<typeof teamCalendarSharing>('teamCalendarSharing', {
-      workflowId: calendarSharingWorkflowId(tenantId, id),
-      taskQueue,
-      args: [{ tenantId, calendarId: id }],
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.TERMINATE_EXISTING,
-      staticSummary: `team calendar ${id} of tenant ${tenantId} shared with its members`,
-    });
+    await startCalendarSharing(temporal, taskQueue, tenantId, id);
   }
 
   const live = (tenantId: string) => db('team_calendars').where({ tenant_id: tenantId }).whereNull('deleted_at');

@@ -59,9 +59,8 @@ function calendarListEntry(cal: Calendar): object {
  */
 function operation(state: EmulatorState, op: string, handler: Handler): RequestHandler {
   return async (req, res) => {
-    let email: string | undefined;
+    const email = state.store.authenticate(bearerToken(req));
     res.on('finish', () => state.stats.record(email, op, res.statusCode));
-    email = state.store.authenticate(bearerToken(req));
     if (!email) return sendGoogleError(res, authError());
     const limited = state.limiter.check(email);
     if (limited) return sendGoogleError(res, limited);

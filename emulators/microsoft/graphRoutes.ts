@@ -34,10 +34,9 @@ const param = (req: Request, name: string): string | undefined =>
  */
 export function operation(state: EmulatorState, op: string, handler: Handler): RequestHandler {
   return async (req, res) => {
-    let email: string | undefined;
-    res.on('finish', () => state.stats.record(email, op, res.statusCode));
     const token = bearerToken(req);
-    email = state.store.authenticate(token);
+    const email = state.store.authenticate(token);
+    res.on('finish', () => state.stats.record(email, op, res.statusCode));
     if (!email) return sendGraphError(res, invalidToken(!token));
     const userParam = param(req, 'userId');
     if (userParam !== undefined) {

@@ -1,0 +1,12 @@
+import type { Client } from '@temporalio/client';
+import { importWorkflowId, syncNowSignal } from './contract';
+
+/** Asks the link's import workflow for a pass now; a workflow that is not running has nothing to sync (false). */
+export async function requestImportSync(client: Client, tenantId: string, linkId: string): Promise<boolean> {
+  try {
+    await client.workflow.getHandle(importWorkflowId(tenantId, linkId)).signal(syncNowSignal);
+    return true;
+  } catch {
+    return false;
+  }
+}
