@@ -27,15 +27,28 @@ export async function paceAccount(deps: ActivityDeps, accountKey: string, budget
     [accountKey, intervalMs, intervalMs, MAX_WAIT_MS + toleranceMs, intervalMs + toleranceMs],
   );
   if (rows.length === 0) {
-    const row = await deps.db('account_pacing').where({ account_key: accountKey }).first(deps.db.raw("extract(epoch from (next_at - clock_timestamp())) * 1000 as wait_ms"));
+    const row = await deps
+      .db('account_pacing')
+      .where({ account_key: accountKey })
+      .first(deps.db.raw('extract(epoch from (next_at - clock_timestamp())) * 1000 as wait_ms'));
     const waitMs = Math.max(1000, Number(row?.wait_ms ?? 1000) - toleranceMs);
-    throw new ProviderError('retryable', 'account_paced', `the account's request budget is taken for the next ${Math.round(waitMs / 1000)} s`, undefined, waitMs);
+    throw new ProviderError(
+      'retryable',
+      'account_paced',
+      `the account's request budget is taken for the next ${Math.round(waitMs / 1000)} s`,
+      undefined,
+      waitMs,
+    );
   }
   const waitMs = Number(rows[0].wait_ms);
   if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
 }
 
 /** Paces one request of a link's account: writes, import reads and reconciliation share the budget. */
-export function paceLink(deps: ActivityDeps, link: { provider: string; account_email: string }, budget: AccountBudget): Promise<void> {
+export function paceLink(
+  deps: ActivityDeps,
+  link: { provider: string; account_email: string },
+  budget: AccountBudget,
+): Promise<void> {
   return paceAccount(deps, `${link.provider}:${link.account_email.toLowerCase()}`, budget);
 }

@@ -56,7 +56,14 @@ export async function recordAttempt(
     };
     const row = outcome.error
       ? { ...base, last_error_code: outcome.error.code, last_error_message: outcome.error.message.slice(0, 2000) }
-      : { ...base, remote_exists: outcome.remoteExists ?? false, applied_revision: desired.revision, applied_mode: mode, last_error_code: null, last_error_message: null };
+      : {
+          ...base,
+          remote_exists: outcome.remoteExists ?? false,
+          applied_revision: desired.revision,
+          applied_mode: mode,
+          last_error_code: null,
+          last_error_message: null,
+        };
     await trx('appointment_targets').insert(row).onConflict(['tenant_id', 'appointment_id', 'target_key']).merge();
   });
 }

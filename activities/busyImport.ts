@@ -29,7 +29,11 @@ const sha256 = (value: string): string => createHash('sha256').update(value).dig
  * Runs `work` with the link's busy-time reader. A dead grant answers 'needs_reauth' (the import
  * pauses until a reconnect); any other failure leaves as the activity's failure.
  */
-async function withReader<T>(deps: ActivityDeps, link: LinkRow, work: (reader: BusyReader) => Promise<T>): Promise<T | 'needs_reauth'> {
+async function withReader<T>(
+  deps: ActivityDeps,
+  link: LinkRow,
+  work: (reader: BusyReader) => Promise<T>,
+): Promise<T | 'needs_reauth'> {
   try {
     return await actAsLink(deps, link, async (account) => work(await account.busy()));
   } catch (err) {
@@ -39,18 +43,40 @@ async function withReader<T>(deps: ActivityDeps, link: LinkRow, work: (reader: B
 }
 
 /** Imported rows of an event within the kept window; what lies outside is not kept. */
-function rowsOf(link: LinkRow, calendarId: string, events: ImportedEvent[], window: { start: Date; end: Date }, keepTitles: boolean) {
+function rowsOf(
+  link: LinkRow,
+  calendarId: string,
+  events: ImportedEvent[],
+  window: { start: Date; end: Date },
+  keepTitles: boolean,
+) {
   return events
     .filter((e) => e.end > window.start && e.start < window.end && e.end > e.start)
     .map((e) => ({
-      tenant_id: link.tenant_id, staff_id: link.staff_id, link_id: link.id, calendar_id: calendarId,
-      remote_id: e.remoteId, series_id: e.seriesId ?? null, start_at: e.start, end_at: e.end, all_day: e.allDay,
-      show_as: e.showAs, title: keepTitles ? e.title ?? null : null, updated_at: new Date(),
+      tenant_id: link.tenant_id,
+      staff_id: link.staff_id,
+      link_id: link.id,
+      calendar_id: calendarId,
+      remote_id: e.remoteId,
+      series_id: e.seriesId ?? null,
+      start_at: e.start,
+      end_at: e.end,
+      all_day: e.allDay,
+      show_as: e.showAs,
+      title: keepTitles ? (e.title ?? null) : null,
+      updated_at: new Date(),
     }));
 }
 
 /** Applies one pass in one transaction: a full pass replaces the calendar's rows, an incremental one edits them. */
-async function applyPass(db: Knex, link: LinkRow, calendarId: string, pass: ImportPass, window: { start: Date; end: Date }, keepTitles: boolean): Promise<void> {
+async function applyPass(
+  db: Knex,
+  link: LinkRow,
+  calendarId: string,
+  pass: ImportPass,
+  window: { start: Date; end: Date },
+  keepTitles: boolean,
+): Promise<void> {
   await db.transaction(async (trx) => {
     const mine = () => trx('imported_busy').where({ link_id: link.id, calendar_id: calendarId });
     if (pass.full) {
@@ -58,12 +84,21 @@ async function applyPass(db: Knex, link: LinkRow, calendarId: string, pass: Impo
     } else {
       // An upsert outside the window (moved away) must drop the row it had inside.
       const gone = [...pass.removed, ...pass.upserts.map((e) => e.remoteId)];
-      for (let i = 0; i < gone.length; i += 500) await mine().whereIn('remote_id', gone.slice(i, i + 500)).delete();
-      for (let i = 0; i < pass.removedSeries.length; i += 500) await mine().whereIn('series_id', pass.removedSeries.slice(i, i + 500)).delete();
+      for (let i = 0; i < gone.length; i += 500)
+        await mine()
+          .whereIn('remote_id', gone.slice(i, i + 500))
+          .delete();
+      for (let i = 0; i < pass.removedSeries.length; i += 500)
+        await mine()
+          .whereIn('series_id', pass.removedSeries.slice(i, i + 500))
+          .delete();
     }
     const rows = rowsOf(link, calendarId, pass.upserts, window, keepTitles);
     for (let i = 0; i < rows.length; i += 500) {
-      await trx('imported_busy').insert(rows.slice(i, i + 500)).onConflict(['link_id', 'calendar_id', 'remote_id']).merge();
+      await trx('imported_busy')
+        .insert(rows.slice(i, i + 500))
+        .onConflict(['link_id', 'calendar_id', 'remote_id'])
+        .merge();
     }
   });
 }
@@ -77,7 +112,8 @@ export async function stopImportChannels(deps: ActivityDeps, link: LinkRow | und
   const channels = await deps.db('import_channels').where({ link_id: linkId });
   if (link?.refresh_token_sealed && channels.length > 0) {
     await withReader(deps, link, async (reader) => {
-      for (const c of channels) await reader.stop({ id: c.id, resourceId: c.resource_id ?? undefined }).catch(() => undefined);
+      for (const c of channels)
+        await reader.stop({ id: c.id, resourceId: c.resource_id ?? undefined }).catch(() => undefined);
     }).catch(() => undefined);
   }
   await deps.db('import_channels').where({ link_id: linkId }).delete();
@@ -94,10 +130,21 @@ async function eraseImport(deps: ActivityDeps, link: LinkRow | undefined, linkId
  * One import round for a link: an incremental pass per selected calendar (a full one the first
  * time, after the cursor expired, or when the window must roll forward), applied to PostgreSQL.
  */
-export async function importBusyTime(deps: ActivityDeps, input: ImportLinkInput & { stop?: boolean }): Promise<ImportRoundResult> {
+export async function importBusyTime(
+  deps: ActivityDeps,
+  input: ImportLinkInput & { stop?: boolean },
+): Promise<ImportRoundResult> {
   const cfg = deps.config.import;
-  const result: ImportRoundResult = { status: 'active', pollMs: cfg.pollIntervalMs, pushEnabled: cfg.pushEnabled, calendars: [] };
-  const link: ImportLink | undefined = await deps.db('calendar_links').where({ id: input.linkId, tenant_id: input.tenantId }).first();
+  const result: ImportRoundResult = {
+    status: 'active',
+    pollMs: cfg.pollIntervalMs,
+    pushEnabled: cfg.pushEnabled,
+    calendars: [],
+  };
+  const link: ImportLink | undefined = await deps
+    .db('calendar_links')
+    .where({ id: input.linkId, tenant_id: input.tenantId })
+    .first();
   if (input.stop || !link || link.status === 'disconnecting' || link.status === 'disconnected') {
     await eraseImport(deps, link, input.linkId);
     return { ...result, status: 'stopped' };
@@ -106,7 +153,10 @@ export async function importBusyTime(deps: ActivityDeps, input: ImportLinkInput 
   const provider = providerRegistry(deps.config).find(link.provider);
   if (!provider?.busy) {
     // Nothing to read busy time from: the import ends (the link's own sync goes on).
-    deps.logger.warn({ linkId: link.id, provider: link.provider, code: 'provider_unsupported' }, 'busy-time import is not available for this provider');
+    deps.logger.warn(
+      { linkId: link.id, provider: link.provider, code: 'provider_unsupported' },
+      'busy-time import is not available for this provider',
+    );
     return { ...result, status: 'stopped' };
   }
   result.pushEnabled = cfg.pushEnabled && provider.push !== undefined;
@@ -123,7 +173,8 @@ export async function importBusyTime(deps: ActivityDeps, input: ImportLinkInput 
     for (const calendarId of calendars) {
       const saved = await deps.db('import_cursors').where({ link_id: link.id, calendar_id: calendarId }).first();
       // Roll the window (Graph's delta window is fixed; Google's list is cut to it here) and heal.
-      const stale = !saved?.full_synced_at || now - new Date(saved.full_synced_at).getTime() > cfg.fullResyncHours * 3600_000;
+      const stale =
+        !saved?.full_synced_at || now - new Date(saved.full_synced_at).getTime() > cfg.fullResyncHours * 3600_000;
       let cursor: string | undefined = saved?.cursor && !stale ? saved.cursor : undefined;
       let pass: ImportPass;
       try {
@@ -136,12 +187,23 @@ export async function importBusyTime(deps: ActivityDeps, input: ImportLinkInput 
       }
       await applyPass(deps.db, link, calendarId, pass, window, keepTitles);
       const row = {
-        link_id: link.id, calendar_id: calendarId, cursor: pass.cursor || null, synced_at: new Date(),
+        link_id: link.id,
+        calendar_id: calendarId,
+        cursor: pass.cursor || null,
+        synced_at: new Date(),
         ...(pass.full ? { window_start: window.start, window_end: window.end, full_synced_at: new Date() } : {}),
       };
-      await deps.db('import_cursors').insert({ ...row, full_syncs: pass.full ? 1 : 0 }).onConflict(['link_id', 'calendar_id'])
+      await deps
+        .db('import_cursors')
+        .insert({ ...row, full_syncs: pass.full ? 1 : 0 })
+        .onConflict(['link_id', 'calendar_id'])
         .merge({ ...row, full_syncs: deps.db.raw('import_cursors.full_syncs + ?', [pass.full ? 1 : 0]) });
-      result.calendars.push({ calendarId, full: pass.full, upserts: pass.upserts.length, removed: pass.removed.length });
+      result.calendars.push({
+        calendarId,
+        full: pass.full,
+        upserts: pass.upserts.length,
+        removed: pass.removed.length,
+      });
     }
   });
   if (outcome === 'needs_reauth') return { ...result, status: 'paused' };
@@ -154,7 +216,10 @@ export async function importBusyTime(deps: ActivityDeps, input: ImportLinkInput 
  */
 export async function ensureImportPush(deps: ActivityDeps, input: ImportLinkInput): Promise<{ nextCheckMs: number }> {
   const cfg = deps.config.import;
-  const link: ImportLink | undefined = await deps.db('calendar_links').where({ id: input.linkId, tenant_id: input.tenantId, status: 'active' }).first();
+  const link: ImportLink | undefined = await deps
+    .db('calendar_links')
+    .where({ id: input.linkId, tenant_id: input.tenantId, status: 'active' })
+    .first();
   const provider = link ? providerRegistry(deps.config).find(link.provider) : undefined;
   // A provider without push notifications is polled only.
   const push = provider?.push;
@@ -170,13 +235,17 @@ export async function ensureImportPush(deps: ActivityDeps, input: ImportLinkInpu
       await deps.db('import_channels').where({ id: c.id }).delete();
     }
     for (const calendarId of calendars) {
-      const current = existing.filter((c) => c.calendar_id === calendarId).sort((a, b) => +new Date(b.expires_at) - +new Date(a.expires_at))[0];
+      const current = existing
+        .filter((c) => c.calendar_id === calendarId)
+        .sort((a, b) => +new Date(b.expires_at) - +new Date(a.expires_at))[0];
       const expiresAt = new Date(Date.now() + lifetimeMs);
       if (current && new Date(current.expires_at).getTime() - cfg.renewBeforeMs > Date.now()) {
         nextCheck = Math.min(nextCheck, new Date(current.expires_at).getTime() - cfg.renewBeforeMs);
         continue;
       }
-      const renewed = current ? await reader.renew({ id: current.id, resourceId: current.resource_id ?? undefined }, expiresAt) : false;
+      const renewed = current
+        ? await reader.renew({ id: current.id, resourceId: current.resource_id ?? undefined }, expiresAt)
+        : false;
       if (renewed) {
         await deps.db('import_channels').where({ id: current.id }).update({ expires_at: renewed.expiresAt });
         nextCheck = Math.min(nextCheck, renewed.expiresAt.getTime() - cfg.renewBeforeMs);
@@ -184,10 +253,21 @@ export async function ensureImportPush(deps: ActivityDeps, input: ImportLinkInpu
       }
       // A new channel first, then the old one stops: no gap in which a change goes unnoticed.
       const secret = randomBytes(32).toString('base64url');
-      const channel = await reader.watch(calendarId, { channelId: `calsync-${randomUUID()}`, address, secret, expiresAt });
+      const channel = await reader.watch(calendarId, {
+        channelId: `calsync-${randomUUID()}`,
+        address,
+        secret,
+        expiresAt,
+      });
       await deps.db('import_channels').insert({
-        id: channel.id, tenant_id: link.tenant_id, link_id: link.id, calendar_id: calendarId, provider: link.provider,
-        secret_hash: sha256(secret), resource_id: channel.resourceId ?? null, expires_at: channel.expiresAt,
+        id: channel.id,
+        tenant_id: link.tenant_id,
+        link_id: link.id,
+        calendar_id: calendarId,
+        provider: link.provider,
+        secret_hash: sha256(secret),
+        resource_id: channel.resourceId ?? null,
+        expires_at: channel.expiresAt,
       });
       nextCheck = Math.min(nextCheck, channel.expiresAt.getTime() - cfg.renewBeforeMs);
       if (current) {

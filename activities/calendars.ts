@@ -24,7 +24,10 @@ async function loadLink(deps: ActivityDeps, input: { tenantId: string; linkId: s
  * already provisioned is answered as it is, and an existing dedicated calendar of that name is
  * found before one is made, so a retry whose first answer was lost never makes a second.
  */
-export async function provisionCalendar(deps: ActivityDeps, input: { tenantId: string; linkId: string }): Promise<ProvisionedCalendar> {
+export async function provisionCalendar(
+  deps: ActivityDeps,
+  input: { tenantId: string; linkId: string },
+): Promise<ProvisionedCalendar> {
   const link = await loadLink(deps, input);
   if (link.calendar_ready || link.status === 'disconnecting' || link.status === 'disconnected') {
     return { calendarId: link.calendar_id, owned: link.calendar_ready && link.calendar_owned };
@@ -39,29 +42,45 @@ export async function provisionCalendar(deps: ActivityDeps, input: { tenantId: s
       return ours ? { calendarId: ours, owned: true } : provider.createCalendar(name);
     });
     ({ calendarId, owned } = found);
-    if (!owned) deps.logger.warn({ linkId: link.id }, "the account already has a calendar of the business's name that calsync did not make: its events go there, and disconnecting never deletes it");
+    if (!owned)
+      deps.logger.warn(
+        { linkId: link.id },
+        "the account already has a calendar of the business's name that calsync did not make: its events go there, and disconnecting never deletes it",
+      );
   }
-  await deps.db('calendar_links').where({ id: link.id }).update({
-    calendar_id: calendarId,
-    calendar_owned: owned,
-    calendar_ready: true,
-    // Appointment workflows write to the link from here on (a link that meanwhile needs
-    // re-authorisation or is being disconnected keeps that status).
-    status: deps.db.raw("case when status = 'connecting' then 'active' else status end"),
-    updated_at: deps.db.fn.now(),
-  });
+  await deps
+    .db('calendar_links')
+    .where({ id: link.id })
+    .update({
+      calendar_id: calendarId,
+      calendar_owned: owned,
+      calendar_ready: true,
+      // Appointment workflows write to the link from here on (a link that meanwhile needs
+      // re-authorisation or is being disconnected keeps that status).
+      status: deps.db.raw("case when status = 'connecting' then 'active' else status end"),
+      updated_at: deps.db.fn.now(),
+    });
   deps.logger.info({ linkId: link.id, owned }, 'link calendar ready');
   return { calendarId, owned };
 }
 
 /** Disconnect with `remove`: the dedicated calendar goes as a whole, calsync's events with it. */
-export async function deleteLinkCalendar(deps: ActivityDeps, input: { tenantId: string; linkId: string }): Promise<string> {
+export async function deleteLinkCalendar(
+  deps: ActivityDeps,
+  input: { tenantId: string; linkId: string },
+): Promise<string> {
   const link = await loadLink(deps, input);
   if (!link.calendar_owned || !link.refresh_token_sealed || link.status === 'disconnected') return 'skipped';
   // Another staff member's link on the same account still writes there: the calendar stays (the
   // last link to go deletes it).
-  const shared = await deps.db('calendar_links')
-    .where({ tenant_id: input.tenantId, provider: link.provider, account_email: link.account_email, calendar_id: link.calendar_id })
+  const shared = await deps
+    .db('calendar_links')
+    .where({
+      tenant_id: input.tenantId,
+      provider: link.provider,
+      account_email: link.account_email,
+      calendar_id: link.calendar_id,
+    })
     .whereNot({ id: link.id })
     .whereIn('status', ['active', 'needs_reauth', 'connecting'])
     .first('id');

@@ -43,7 +43,10 @@ interface NextMessage {
 }
 
 /** What the client's calendar still needs, given the last message that certainly went out. */
-export function nextInvitationMessage(desired: DesiredAppointment, lastSent: Pick<InvitationRow, 'email' | 'method' | 'content_hash'> | undefined): NextMessage | undefined {
+export function nextInvitationMessage(
+  desired: DesiredAppointment,
+  lastSent: Pick<InvitationRow, 'email' | 'method' | 'content_hash'> | undefined,
+): NextMessage | undefined {
   if (invitationEnded(desired)) {
     return lastSent?.method === 'REQUEST' ? { method: 'CANCEL', email: lastSent.email, update: false } : undefined;
   }
@@ -72,7 +75,13 @@ export async function sendClientInvitation(deps: ActivityDeps, input: PushInput)
   const { desired } = input;
   const attempt = Context.current().info.attempt;
   const startedAt = Date.now();
-  const log = deps.logger.child({ requestId: desired.requestId, appointmentId: desired.appointmentId, target: input.target.targetKey, revision: desired.revision, attempt });
+  const log = deps.logger.child({
+    requestId: desired.requestId,
+    appointmentId: desired.appointmentId,
+    target: input.target.targetKey,
+    revision: desired.revision,
+    attempt,
+  });
   if (attempt > 1) syncRetries.inc({ provider: 'email' });
   const action = invitationEnded(desired) ? 'cancel' : 'request';
   try {
@@ -87,12 +96,20 @@ export async function sendClientInvitation(deps: ActivityDeps, input: PushInput)
     if (desired.acceptedAt && result.outcome === 'sent') {
       syncLagSeconds.observe({ provider: 'email' }, Math.max(0, Date.now() - Date.parse(desired.acceptedAt)) / 1000);
     }
-    log.info({ outcome: result.outcome, sent: result.sent, durationMs: Date.now() - startedAt }, 'client invitation in step');
+    log.info(
+      { outcome: result.outcome, sent: result.sent, durationMs: Date.now() - startedAt },
+      'client invitation in step',
+    );
     return result;
   } catch (err) {
     const failure = asProviderError(err);
     const final = isFinalAttempt(failure, attempt, input.maxAttempts);
-    await recordAttempt(deps, input, attempt, Date.now() - startedAt, { action, result: 'error', state: final ? 'failed' : 'retrying', error: failure });
+    await recordAttempt(deps, input, attempt, Date.now() - startedAt, {
+      action,
+      result: 'error',
+      state: final ? 'failed' : 'retrying',
+      error: failure,
+    });
     syncAttempts.inc({ provider: 'email', action, result: 'error', code: failure.code });
     log.warn({ code: failure.code, status: failure.status, final }, 'client invitation failed');
     throw activityFailure(failure);
@@ -105,7 +122,11 @@ async function reconcileInvitation(deps: ActivityDeps, desired: DesiredAppointme
   const zone = desired.locationTimeZone;
   // The workflow checks these first and logs a warning instead; this is the last line of defence.
   if (!zone || (!invitationEnded(desired) && !desired.clientEmail)) {
-    throw new ProviderError('permanent', 'invitation_incomplete', 'a client invitation needs the location time zone and the client e-mail');
+    throw new ProviderError(
+      'permanent',
+      'invitation_incomplete',
+      'a client invitation needs the location time zone and the client e-mail',
+    );
   }
   const tenant = await db('tenants').where({ id: desired.tenantId }).first('name', 'settings');
   const settings = tenant?.settings ?? {};
@@ -123,13 +144,28 @@ async function reconcileInvitation(deps: ActivityDeps, desired: DesiredAppointme
     // after the SMTP answer rolls the reservation back and the retry sends the same SEQUENCE with
     // the same Message-ID, which receivers treat as the same message.
     const step = await db.transaction(async (trx: Knex.Transaction) => {
-      await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`client_invitation:${desired.tenantId}:${desired.appointmentId}`]);
-      const latest: InvitationRow | undefined = await trx('client_invitations').where(key).orderBy('sequence', 'desc').first();
-      const lastSent: InvitationRow | undefined = await trx('client_invitations').where(key).whereNotNull('sent_at').orderBy('sequence', 'desc').first();
+      await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [
+        `client_invitation:${desired.tenantId}:${desired.appointmentId}`,
+      ]);
+      const latest: InvitationRow | undefined = await trx('client_invitations')
+        .where(key)
+        .orderBy('sequence', 'desc')
+        .first();
+      const lastSent: InvitationRow | undefined = await trx('client_invitations')
+        .where(key)
+        .whereNotNull('sent_at')
+        .orderBy('sequence', 'desc')
+        .first();
       const next = nextInvitationMessage(desired, lastSent);
       if (!next) return { done: true as const, remoteExists: lastSent?.method === 'REQUEST' };
       const sequence = latest ? Number(latest.sequence) + 1 : 0;
-      const messageId = invitationMessageId(desired.tenantId, desired.appointmentId, sequence, next.method, from.address);
+      const messageId = invitationMessageId(
+        desired.tenantId,
+        desired.appointmentId,
+        sequence,
+        next.method,
+        from.address,
+      );
       await trx('client_invitations').insert({
         ...key,
         email: next.email,
@@ -164,11 +200,17 @@ async function reconcileInvitation(deps: ActivityDeps, desired: DesiredAppointme
         method: next.method,
         ics: rendered.ics,
       });
-      await trx('client_invitations').where({ ...key, sequence }).update({ sent_at: trx.fn.now() });
+      await trx('client_invitations')
+        .where({ ...key, sequence })
+        .update({ sent_at: trx.fn.now() });
       return { done: false as const, method: next.method, sequence };
     });
     if (step.done) return { outcome: sent.length ? 'sent' : 'unchanged', remoteExists: step.remoteExists, sent };
     sent.push({ method: step.method, sequence: step.sequence });
   }
-  throw new ProviderError('retryable', 'invitation_unsettled', 'the invitation needed more messages than expected; trying again');
+  throw new ProviderError(
+    'retryable',
+    'invitation_unsettled',
+    'the invitation needed more messages than expected; trying again',
+  );
 }

@@ -20,14 +20,18 @@ export function createActivities(deps: ActivityDeps) {
     sendClientInvitation: (input: PushInput) => sendClientInvitation(deps, input),
     recordWarnings: (input: Parameters<typeof recordWarnings>[1]) => recordWarnings(deps, input),
     countFailures: (input: Parameters<typeof countFailures>[1]) => countFailures(deps, input),
-    nextFailedAppointments: (input: Parameters<typeof nextFailedAppointments>[1]) => nextFailedAppointments(deps, input),
+    nextFailedAppointments: (input: Parameters<typeof nextFailedAppointments>[1]) =>
+      nextFailedAppointments(deps, input),
     resyncAppointments: (input: Parameters<typeof resyncAppointments>[1]) => resyncAppointments(deps, input),
     shareTeamCalendar: (input: Parameters<typeof shareTeamCalendar>[1]) => shareTeamCalendar(deps, input),
     deliverWebhook: (input: Parameters<typeof deliverWebhook>[1]) => deliverWebhook(deps, input),
-    futureAppointmentsPage: (input: Parameters<typeof futureAppointmentsPage>[1]) => futureAppointmentsPage(deps, input),
+    futureAppointmentsPage: (input: Parameters<typeof futureAppointmentsPage>[1]) =>
+      futureAppointmentsPage(deps, input),
     appointmentsOnLink: (input: Parameters<typeof appointmentsOnLink>[1]) => appointmentsOnLink(deps, input),
-    countResyncAppointments: (input: Parameters<typeof countResyncAppointments>[1]) => countResyncAppointments(deps, input),
-    resyncAppointmentsPage: (input: Parameters<typeof resyncAppointmentsPage>[1]) => resyncAppointmentsPage(deps, input),
+    countResyncAppointments: (input: Parameters<typeof countResyncAppointments>[1]) =>
+      countResyncAppointments(deps, input),
+    resyncAppointmentsPage: (input: Parameters<typeof resyncAppointmentsPage>[1]) =>
+      resyncAppointmentsPage(deps, input),
     retireLink: (input: Parameters<typeof retireLink>[1]) => retireLink(deps, input),
     importBusyTime: (input: Parameters<typeof importBusyTime>[1]) => importBusyTime(deps, input),
     ensureImportPush: (input: Parameters<typeof ensureImportPush>[1]) => ensureImportPush(deps, input),

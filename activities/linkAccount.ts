@@ -44,7 +44,12 @@ function unsupported(provider: ProviderModule, what: string): ProviderError {
  * - anything unclassified is a retryable `internal` failure; the server's Retry-After is kept.
  * The caller gets a ProviderError and turns it into an activity failure with `activityFailure`.
  */
-export async function actAsLink<T>(deps: ActivityDeps, link: LinkRow, work: (account: LinkAccount) => Promise<T>, opts: ActAsLinkOptions = {}): Promise<T> {
+export async function actAsLink<T>(
+  deps: ActivityDeps,
+  link: LinkRow,
+  work: (account: LinkAccount) => Promise<T>,
+  opts: ActAsLinkOptions = {},
+): Promise<T> {
   try {
     const provider = providerOfLink(deps, link);
     const session: ProviderSession = {
@@ -52,13 +57,16 @@ export async function actAsLink<T>(deps: ActivityDeps, link: LinkRow, work: (acc
       pace: () => paceLink(deps, link, provider.pacing),
       requestId: opts.requestId,
       timeoutMs: deps.config.sync.activityTimeoutMs,
-      onRequest: (operation, seconds) => providerRequestSeconds.observe({ provider: provider.name, operation }, seconds),
+      onRequest: (operation, seconds) =>
+        providerRequestSeconds.observe({ provider: provider.name, operation }, seconds),
     };
     return await work({
       provider,
       calendar: () => provider.calendar(session),
-      sharing: () => (provider.sharing ? provider.sharing(session) : Promise.reject(unsupported(provider, 'be shared'))),
-      busy: () => (provider.busy ? provider.busy(session) : Promise.reject(unsupported(provider, 'be read for busy time'))),
+      sharing: () =>
+        provider.sharing ? provider.sharing(session) : Promise.reject(unsupported(provider, 'be shared')),
+      busy: () =>
+        provider.busy ? provider.busy(session) : Promise.reject(unsupported(provider, 'be read for busy time')),
     });
   } catch (err) {
     // A decision of calsync's own (a bad page token, say) is not the provider's failure.
@@ -68,7 +76,12 @@ export async function actAsLink<T>(deps: ActivityDeps, link: LinkRow, work: (acc
 }
 
 /** actAsLink for an activity's whole work: a failure leaves as the activity's failure (activityFailure). */
-export async function linkActivity<T>(deps: ActivityDeps, link: LinkRow, work: (account: LinkAccount) => Promise<T>, opts: ActAsLinkOptions = {}): Promise<T> {
+export async function linkActivity<T>(
+  deps: ActivityDeps,
+  link: LinkRow,
+  work: (account: LinkAccount) => Promise<T>,
+  opts: ActAsLinkOptions = {},
+): Promise<T> {
   try {
     return await actAsLink(deps, link, work, opts);
   } catch (err) {
@@ -83,7 +96,12 @@ export function isHeld(err: unknown): boolean {
 
 /** The message of a held write: why the link needs re-authorisation. */
 export function heldFailure(reason: string | null | undefined, status?: number): ProviderError {
-  return new ProviderError('auth', HELD_CODE, `held until the calendar account is connected again (needs re-authorisation: ${reason ?? 'unknown'})`, status);
+  return new ProviderError(
+    'auth',
+    HELD_CODE,
+    `held until the calendar account is connected again (needs re-authorisation: ${reason ?? 'unknown'})`,
+    status,
+  );
 }
 
 async function linkFailure(deps: ActivityDeps, link: LinkRow, err: unknown): Promise<ProviderError> {

@@ -7,8 +7,12 @@ import { notEndedBy } from '../lib/seriesQuery';
 import { providerRegistry } from '../providers/registry';
 
 /** The next page of a staff member's future appointments (ids only), in id order. */
-export async function futureAppointmentsPage(deps: ActivityDeps, input: { tenantId: string; staffId: string; after?: string; limit: number }): Promise<string[]> {
-  return deps.db('appointments')
+export async function futureAppointmentsPage(
+  deps: ActivityDeps,
+  input: { tenantId: string; staffId: string; after?: string; limit: number },
+): Promise<string[]> {
+  return deps
+    .db('appointments')
     .where({ tenant_id: input.tenantId })
     .whereRaw('staff_ids @> ?::text[]', [[input.staffId]])
     .whereNull('deleted_at')
@@ -22,14 +26,20 @@ export async function futureAppointmentsPage(deps: ActivityDeps, input: { tenant
 }
 
 /** Appointments that still have an event (or an unfinished attempt) on the link's calendar. */
-export async function appointmentsOnLink(deps: ActivityDeps, input: { tenantId: string; linkId: string; limit: number }): Promise<string[]> {
-  return deps.db('appointment_targets')
-    .where({ tenant_id: input.tenantId, link_id: input.linkId })
-    // A failed removal (the grant is dead) will not succeed by asking again.
-    .whereNotIn('state', ['removed', 'failed'])
-    .orderBy('appointment_id')
-    .limit(input.limit)
-    .pluck('appointment_id');
+export async function appointmentsOnLink(
+  deps: ActivityDeps,
+  input: { tenantId: string; linkId: string; limit: number },
+): Promise<string[]> {
+  return (
+    deps
+      .db('appointment_targets')
+      .where({ tenant_id: input.tenantId, link_id: input.linkId })
+      // A failed removal (the grant is dead) will not succeed by asking again.
+      .whereNotIn('state', ['removed', 'failed'])
+      .orderBy('appointment_id')
+      .limit(input.limit)
+      .pluck('appointment_id')
+  );
 }
 
 /** The end of a link: revoke the grant where the provider allows it, erase every token, mark it gone. */
@@ -55,8 +65,12 @@ export async function retireLink(deps: ActivityDeps, input: { tenantId: string; 
 }
 
 /** The next page of appointments whose writes to the link are held (it needed re-authorisation), in id order. */
-export async function heldAppointmentsPage(deps: ActivityDeps, input: { tenantId: string; linkId: string; after?: string; limit: number }): Promise<string[]> {
-  return deps.db('appointment_targets')
+export async function heldAppointmentsPage(
+  deps: ActivityDeps,
+  input: { tenantId: string; linkId: string; after?: string; limit: number },
+): Promise<string[]> {
+  return deps
+    .db('appointment_targets')
     .where({ tenant_id: input.tenantId, link_id: input.linkId, state: 'held' })
     .modify((q) => {
       if (input.after) q.where('appointment_id', '>', input.after);
@@ -77,8 +91,14 @@ export interface TokenUpkeep {
  * noticed without waiting for a write): refreshes when it expires within the configured margin,
  * and answers when to come back. A dead grant moves the link to needs_reauth.
  */
-export async function keepTokenFresh(deps: ActivityDeps, input: { tenantId: string; linkId: string }): Promise<TokenUpkeep> {
-  const link: LinkRow | undefined = await deps.db('calendar_links').where({ id: input.linkId, tenant_id: input.tenantId }).first();
+export async function keepTokenFresh(
+  deps: ActivityDeps,
+  input: { tenantId: string; linkId: string },
+): Promise<TokenUpkeep> {
+  const link: LinkRow | undefined = await deps
+    .db('calendar_links')
+    .where({ id: input.linkId, tenant_id: input.tenantId })
+    .first();
   if (!link || link.status !== 'active') return { status: link?.status ?? 'gone' };
   const margin = deps.config.linkTokenRefreshAheadMs;
   try {

@@ -32,10 +32,20 @@ export interface PushResult {
 }
 
 /** The event as this tenant's settings render it; on removal, only whether attendees hear of it. */
-function renderForTarget(desired: DesiredAppointment, stored: Record<string, any> | undefined, mode: PushMode, notify: boolean | undefined) {
+function renderForTarget(
+  desired: DesiredAppointment,
+  stored: Record<string, any> | undefined,
+  mode: PushMode,
+  notify: boolean | undefined,
+) {
   // The client who gets calsync's own e-mail invitation must not get a second one as an attendee.
   const excludeAttendees = stored?.clientInvitations?.enabled && desired.clientEmail ? [desired.clientEmail] : [];
-  return renderEventContent(desired, { cancelled: mode === 'markCancelled', settings: resolveCrmSettings(stored), notifyAttendees: notify, excludeAttendees });
+  return renderEventContent(desired, {
+    cancelled: mode === 'markCancelled',
+    settings: resolveCrmSettings(stored),
+    notifyAttendees: notify,
+    excludeAttendees,
+  });
 }
 
 /**
@@ -47,11 +57,25 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
   const { target, desired, mode } = input;
   const attempt = Context.current().info.attempt;
   const startedAt = Date.now();
-  const log = deps.logger.child({ requestId: desired.requestId, appointmentId: desired.appointmentId, target: target.targetKey, mode, revision: desired.revision, attempt });
+  const log = deps.logger.child({
+    requestId: desired.requestId,
+    appointmentId: desired.appointmentId,
+    target: target.targetKey,
+    mode,
+    revision: desired.revision,
+    attempt,
+  });
   if (attempt > 1) syncRetries.inc({ provider: target.provider });
-  const [link, stored, tenant]: [LinkRow | undefined, { remote_id: string | null; applied_mode: string | null } | undefined, { settings: Record<string, any> } | undefined] = await Promise.all([
+  const [link, stored, tenant]: [
+    LinkRow | undefined,
+    { remote_id: string | null; applied_mode: string | null } | undefined,
+    { settings: Record<string, any> } | undefined,
+  ] = await Promise.all([
     deps.db('calendar_links').where({ id: target.linkId, tenant_id: desired.tenantId }).first(),
-    deps.db('appointment_targets').where({ tenant_id: desired.tenantId, appointment_id: desired.appointmentId, target_key: target.targetKey }).first('remote_id', 'applied_mode'),
+    deps
+      .db('appointment_targets')
+      .where({ tenant_id: desired.tenantId, appointment_id: desired.appointmentId, target_key: target.targetKey })
+      .first('remote_id', 'applied_mode'),
     deps.db('tenants').where({ id: desired.tenantId }).first('settings'),
   ]);
   const rendered = renderForTarget(desired, tenant?.settings, mode, input.notifyAttendees);
@@ -63,14 +87,16 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
   // calsync's own id for this target (Google's event id). Graph picks its own ids: the one it gave
   // on the last write is in PostgreSQL, unless that write removed the event.
   const key = remoteEventId(desired.tenantId, desired.appointmentId, target.targetKey);
-  const knownRemoteId = stored?.remote_id && stored.remote_id !== key && stored.applied_mode !== 'remove' ? stored.remote_id : undefined;
+  const knownRemoteId =
+    stored?.remote_id && stored.remote_id !== key && stored.applied_mode !== 'remove' ? stored.remote_id : undefined;
   const remoteIdBefore = stored?.remote_id ?? (providerTakesIds(deps, target.provider) ? key : null);
 
   try {
     let result: PushResult;
     if (!link || link.status === 'disconnected') {
       // Nothing left to write to: a disconnected link cleans up its own calendar.
-      if (mode !== 'remove') throw new ProviderError('permanent', 'link_unavailable', 'the calendar link is disconnected');
+      if (mode !== 'remove')
+        throw new ProviderError('permanent', 'link_unavailable', 'the calendar link is disconnected');
       result = { outcome: 'skipped', remoteExists: false };
     } else {
       // A link being disconnected still removes calsync's events with its tokens, and writes nothing new.
@@ -84,14 +110,24 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
         tag: calsyncTag(desired.tenantId, desired.appointmentId),
         notifyAttendees: tell,
       };
-      result = await actAsLink(deps, link, async (account) => {
-        const calendar = await account.calendar();
-        if (mode === 'remove') return { outcome: await calendar.deleteEvent(ref), remoteExists: false, remoteId: remoteIdBefore ?? undefined };
-        // The owner tag lets the link's reconciliation list exactly calsync's events on this target.
-        content.tags[OWNER_TAG] = ownerTag(desired.tenantId, target.targetKey);
-        const written = await calendar.upsertEvent(ref, content, { believedToExist: input.believedToExist });
-        return { outcome: written.outcome, remoteExists: true, remoteId: written.remoteId };
-      }, { requestId: desired.requestId });
+      result = await actAsLink(
+        deps,
+        link,
+        async (account) => {
+          const calendar = await account.calendar();
+          if (mode === 'remove')
+            return {
+              outcome: await calendar.deleteEvent(ref),
+              remoteExists: false,
+              remoteId: remoteIdBefore ?? undefined,
+            };
+          // The owner tag lets the link's reconciliation list exactly calsync's events on this target.
+          content.tags[OWNER_TAG] = ownerTag(desired.tenantId, target.targetKey);
+          const written = await calendar.upsertEvent(ref, content, { believedToExist: input.believedToExist });
+          return { outcome: written.outcome, remoteExists: true, remoteId: written.remoteId };
+        },
+        { requestId: desired.requestId },
+      );
       if (tell) await recordAttendeeNotice(deps, noticeKey, noticeContent);
     }
     await recordAttempt(deps, input, attempt, Date.now() - startedAt, {
@@ -102,7 +138,10 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
     });
     syncAttempts.inc({ provider: target.provider, action: mode, result: 'ok', code: 'none' });
     if (desired.acceptedAt && result.outcome !== 'skipped') {
-      syncLagSeconds.observe({ provider: target.provider }, Math.max(0, Date.now() - Date.parse(desired.acceptedAt)) / 1000);
+      syncLagSeconds.observe(
+        { provider: target.provider },
+        Math.max(0, Date.now() - Date.parse(desired.acceptedAt)) / 1000,
+      );
     }
     log.info({ outcome: result.outcome, durationMs: Date.now() - startedAt }, 'push applied');
     return result;

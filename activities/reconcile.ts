@@ -27,10 +27,17 @@ export async function beginReconcilePass(
   deps: ActivityDeps,
   input: { tenantId: string; linkId: string; trigger: 'schedule' | 'request' },
 ): Promise<{ stop: boolean; passId?: string; skipped?: ReconcilePassSummary }> {
-  const link: LinkRow | undefined = await deps.db('calendar_links').where({ id: input.linkId, tenant_id: input.tenantId }).first();
+  const link: LinkRow | undefined = await deps
+    .db('calendar_links')
+    .where({ id: input.linkId, tenant_id: input.tenantId })
+    .first();
   if (!link || link.status === 'disconnecting' || link.status === 'disconnected') return { stop: true };
   // The counts of a month are plenty to look back on.
-  await deps.db('reconcile_passes').where({ link_id: link.id }).where('started_at', '<', new Date(Date.now() - PASS_RETENTION_MS)).delete();
+  await deps
+    .db('reconcile_passes')
+    .where({ link_id: link.id })
+    .where('started_at', '<', new Date(Date.now() - PASS_RETENTION_MS))
+    .delete();
   const tenant = await deps.db('tenants').where({ id: input.tenantId }).first('settings');
   const base = {
     id: randomUUID(),
@@ -42,19 +49,27 @@ export async function beginReconcilePass(
     restore: tenant?.settings?.reconcileRestore !== false,
   };
   if (link.status !== 'active') {
-    const [row] = await deps.db('reconcile_passes')
+    const [row] = await deps
+      .db('reconcile_passes')
       .insert({ ...base, state: 'skipped', detail: `the link is ${link.status}`, finished_at: deps.db.fn.now() })
       .returning('*');
     return { stop: false, skipped: passSummary(row) };
   }
-  await deps.db('reconcile_passes').insert({ ...base, state: 'running', calendars: JSON.stringify(await calendarsOfLink(deps, link)) });
+  await deps
+    .db('reconcile_passes')
+    .insert({ ...base, state: 'running', calendars: JSON.stringify(await calendarsOfLink(deps, link)) });
   return { stop: false, passId: base.id };
 }
 
 /** Every remote calendar the link writes to, its own first; a team calendar on the link's own calendar is that one. */
 async function calendarsOfLink(deps: ActivityDeps, link: LinkRow): Promise<PassCalendar[]> {
   const own: PassCalendar = { calendarId: link.calendar_id, targetKey: targetKeyFor(link) };
-  const teams = await deps.db('team_calendars').where({ tenant_id: link.tenant_id, link_id: link.id }).whereNull('deleted_at').orderBy('id').select('id', 'remote_calendar_id');
+  const teams = await deps
+    .db('team_calendars')
+    .where({ tenant_id: link.tenant_id, link_id: link.id })
+    .whereNull('deleted_at')
+    .orderBy('id')
+    .select('id', 'remote_calendar_id');
   const byKey = new Map([[own.targetKey, own]]);
   for (const team of teams) {
     const calendarId = team.remote_calendar_id ?? link.calendar_id;
@@ -90,9 +105,15 @@ interface PassContext {
 }
 
 async function openPass(deps: ActivityDeps, tenantId: string, passId: string): Promise<PassContext> {
-  const pass: PassRow | undefined = await deps.db('reconcile_passes').where({ id: passId, tenant_id: tenantId }).first();
+  const pass: PassRow | undefined = await deps
+    .db('reconcile_passes')
+    .where({ id: passId, tenant_id: tenantId })
+    .first();
   if (!pass) throw ApplicationFailure.nonRetryable(`reconcile pass ${passId} not found`, 'not_found');
-  const link: LinkRow | undefined = await deps.db('calendar_links').where({ id: pass.link_id, tenant_id: tenantId }).first();
+  const link: LinkRow | undefined = await deps
+    .db('calendar_links')
+    .where({ id: pass.link_id, tenant_id: tenantId })
+    .first();
   if (!link || link.status !== 'active') {
     throw ApplicationFailure.nonRetryable(`the calendar link is ${link?.status ?? 'gone'}`, 'link_unavailable');
   }
@@ -110,7 +131,9 @@ export async function reconcilePage(
   input: { tenantId: string; passId: string; pageToken?: string; pageSize: number },
 ): Promise<{ nextPageToken?: string }> {
   const { pass, link } = await openPass(deps, input.tenantId, input.passId);
-  return linkActivity(deps, link, async (account) => reconcileListedPage(deps, pass, link, await account.calendar(), input));
+  return linkActivity(deps, link, async (account) =>
+    reconcileListedPage(deps, pass, link, await account.calendar(), input),
+  );
 }
 
 async function reconcileListedPage(
@@ -123,16 +146,27 @@ async function reconcileListedPage(
   const calendars = passCalendars(pass, link);
   const { index, providerToken } = decodePageToken(input.pageToken);
   const calendar = calendars[index];
-  if (!calendar) throw ApplicationFailure.nonRetryable(`reconcile pass ${pass.id} has no calendar ${index}`, 'bad_page_token');
+  if (!calendar)
+    throw ApplicationFailure.nonRetryable(`reconcile pass ${pass.id} has no calendar ${index}`, 'bad_page_token');
   const targetKey = calendar.targetKey;
-  const page = await provider.listOwnedEvents(calendar.calendarId, ownerTag(pass.tenant_id, targetKey), { pageToken: providerToken, pageSize: input.pageSize });
+  const page = await provider.listOwnedEvents(calendar.calendarId, ownerTag(pass.tenant_id, targetKey), {
+    pageToken: providerToken,
+    pageSize: input.pageSize,
+  });
 
   const prefix = `${pass.tenant_id}:`;
   const appointmentOf = (e: ObservedEvent) => (e.tag?.startsWith(prefix) ? e.tag.slice(prefix.length) : undefined);
   const ids = [...new Set(page.events.map(appointmentOf).filter((id): id is string => id !== undefined))];
   const [appointments, targets] = await Promise.all([
-    deps.db('appointments').where({ tenant_id: pass.tenant_id }).whereIn('id', ids).select('id', 'revision', 'deleted_at', 'end_at', 'series_end_at', 'desired'),
-    deps.db('appointment_targets').where({ tenant_id: pass.tenant_id, target_key: targetKey }).whereIn('appointment_id', ids),
+    deps
+      .db('appointments')
+      .where({ tenant_id: pass.tenant_id })
+      .whereIn('id', ids)
+      .select('id', 'revision', 'deleted_at', 'end_at', 'series_end_at', 'desired'),
+    deps
+      .db('appointment_targets')
+      .where({ tenant_id: pass.tenant_id, target_key: targetKey })
+      .whereIn('appointment_id', ids),
   ]);
   const appointmentById = new Map(appointments.map((a: any) => [a.id, a]));
   const targetById = new Map(targets.map((t: any) => [t.appointment_id, t]));
@@ -162,14 +196,22 @@ async function reconcileListedPage(
       }
       // A series is judged until its last occurrence ends (forever without an end).
       const endsAt = appt.desired?.recurrence ? appt.series_end_at : appt.end_at;
-      const fields = endsAt === null || new Date(endsAt).getTime() > now
-        ? driftedFields(event, expectedContent(appt.desired, target.applied_mode))
-        : []; // the past is left as it is
+      const fields =
+        endsAt === null || new Date(endsAt).getTime() > now
+          ? driftedFields(event, expectedContent(appt.desired, target.applied_mode))
+          : []; // the past is left as it is
       if (fields.length === 0) {
         counts.in_step++;
       } else {
         counts.changed++;
-        drifts.push({ appointmentId: appointmentId!, desired: appt.desired, code: 'changed_by_hand', remoteId: event.remoteId, targetUpdatedAt: target.updated_at, fields });
+        drifts.push({
+          appointmentId: appointmentId!,
+          desired: appt.desired,
+          code: 'changed_by_hand',
+          remoteId: event.remoteId,
+          targetUpdatedAt: target.updated_at,
+          fields,
+        });
       }
       continue;
     }
@@ -218,10 +260,19 @@ async function reconcileListedPage(
 
   observe(link.provider, { ...counts, restore_requested: acted.restoreRequested, drift_recorded: acted.driftRecorded });
   await deps.db.transaction(async (trx) => {
-    if (seen.length) await trx('reconcile_seen').insert(seen.map((appointment_id) => ({ pass_id: pass.id, target_key: targetKey, appointment_id }))).onConflict().ignore();
+    if (seen.length)
+      await trx('reconcile_seen')
+        .insert(seen.map((appointment_id) => ({ pass_id: pass.id, target_key: targetKey, appointment_id })))
+        .onConflict()
+        .ignore();
     await trx('reconcile_passes')
       .where({ id: pass.id })
-      .increment({ ...counts, pages: 1, restore_requested: acted.restoreRequested, drift_recorded: acted.driftRecorded });
+      .increment({
+        ...counts,
+        pages: 1,
+        restore_requested: acted.restoreRequested,
+        drift_recorded: acted.driftRecorded,
+      });
   });
   if (page.nextPageToken) return { nextPageToken: encodePageToken(index, page.nextPageToken) };
   return { nextPageToken: index + 1 < calendars.length ? encodePageToken(index + 1) : undefined };
@@ -238,7 +289,9 @@ export async function finishReconcilePass(
   input: { tenantId: string; passId: string; batchSize: number; pauseMs: number },
 ): Promise<ReconcilePassSummary> {
   const { pass, link } = await openPass(deps, input.tenantId, input.passId);
-  return linkActivity(deps, link, async (account) => findUnseenDrift(deps, pass, link, await account.calendar(), input));
+  return linkActivity(deps, link, async (account) =>
+    findUnseenDrift(deps, pass, link, await account.calendar(), input),
+  );
 }
 
 async function findUnseenDrift(
@@ -258,7 +311,12 @@ async function findUnseenDrift(
       const drifts: Drift[] = [];
       for (const m of candidates.slice(i, i + input.batchSize)) {
         const observed = await provider.getEventById(calendar.calendarId, m.remote_id);
-        const base = { appointmentId: m.appointment_id, desired: m.desired, remoteId: m.remote_id, targetUpdatedAt: m.updated_at };
+        const base = {
+          appointmentId: m.appointment_id,
+          desired: m.desired,
+          remoteId: m.remote_id,
+          targetUpdatedAt: m.updated_at,
+        };
         if (!observed) {
           counts.missing++;
           drifts.push({ ...base, code: 'deleted_by_hand' });
@@ -286,9 +344,15 @@ async function findUnseenDrift(
   const [row] = await deps.db.transaction(async (trx) => {
     await trx('reconcile_seen').where({ pass_id: pass.id }).delete();
     await trx('reconcile_passes').where({ id: pass.id }).increment(counts);
-    return trx('reconcile_passes').where({ id: pass.id }).update({ state: 'completed', finished_at: trx.fn.now() }).returning('*');
+    return trx('reconcile_passes')
+      .where({ id: pass.id })
+      .update({ state: 'completed', finished_at: trx.fn.now() })
+      .returning('*');
   });
-  deps.logger.info({ tenantId: pass.tenant_id, linkId: pass.link_id, pass: passSummary(row) }, 'reconcile pass completed');
+  deps.logger.info(
+    { tenantId: pass.tenant_id, linkId: pass.link_id, pass: passSummary(row) },
+    'reconcile pass completed',
+  );
   return passSummary(row);
 }
 
@@ -297,7 +361,8 @@ async function findUnseenDrift(
  * did not show: each is looked up by its id.
  */
 function unseenTargets(deps: ActivityDeps, pass: PassRow, targetKey: string) {
-  return deps.db('appointment_targets as t')
+  return deps
+    .db('appointment_targets as t')
     .join('appointments as a', function () {
       this.on('a.tenant_id', 't.tenant_id').andOn('a.id', 't.appointment_id');
     })
@@ -319,7 +384,10 @@ function unseenTargets(deps: ActivityDeps, pass: PassRow, targetKey: string) {
 }
 
 /** A pass whose listing could not be completed: nothing is judged missing. */
-export async function failReconcilePass(deps: ActivityDeps, input: { tenantId: string; passId: string; detail: string }): Promise<ReconcilePassSummary> {
+export async function failReconcilePass(
+  deps: ActivityDeps,
+  input: { tenantId: string; passId: string; detail: string },
+): Promise<ReconcilePassSummary> {
   const [row] = await deps.db.transaction(async (trx) => {
     await trx('reconcile_seen').where({ pass_id: input.passId }).delete();
     return trx('reconcile_passes')

@@ -25,7 +25,8 @@ export interface Drift {
 
 /** Counts of a page or of a pass's end, as metrics too. */
 export function observe(provider: string, counts: Record<string, number>): void {
-  for (const [outcome, n] of Object.entries(counts)) if (outcome !== 'listed' && n > 0) reconcileEvents.inc({ provider, outcome }, n);
+  for (const [outcome, n] of Object.entries(counts))
+    if (outcome !== 'listed' && n > 0) reconcileEvents.inc({ provider, outcome }, n);
 }
 
 /**
@@ -33,7 +34,12 @@ export function observe(provider: string, counts: Record<string, number>): void 
  * the event keeps one writer) or only records it (restore off; once per revision and kind).
  * Every decision is a sync-log row of the appointment, action `reconcile`.
  */
-export async function handleDrift(deps: ActivityDeps, pass: PassRow, provider: string, drifts: Drift[]): Promise<{ restoreRequested: number; driftRecorded: number }> {
+export async function handleDrift(
+  deps: ActivityDeps,
+  pass: PassRow,
+  provider: string,
+  drifts: Drift[],
+): Promise<{ restoreRequested: number; driftRecorded: number }> {
   let restoreRequested = 0;
   let driftRecorded = 0;
   const routing = { taskQueue: deps.config.taskQueue, policy: deps.config.sync };
@@ -51,23 +57,36 @@ export async function handleDrift(deps: ActivityDeps, pass: PassRow, provider: s
       remote_id: d.remoteId,
       revision: d.desired.revision,
     };
-    const last = await deps.db('sync_log')
-      .where({ tenant_id: pass.tenant_id, appointment_id: d.appointmentId, target_key: pass.target_key, action: 'reconcile' })
+    const last = await deps
+      .db('sync_log')
+      .where({
+        tenant_id: pass.tenant_id,
+        appointment_id: d.appointmentId,
+        target_key: pass.target_key,
+        action: 'reconcile',
+      })
       .orderBy('id', 'desc')
       .first('result', 'error_code', 'revision', 'created_at');
     const sameDrift = last && last.error_code === d.code && Number(last.revision) === d.desired.revision;
     if (restore) {
       // Asked already and the workflow has not written the target since: asking again would only
       // cost a second write.
-      if (sameDrift && last.result === 'restore_requested' && new Date(last.created_at) > new Date(d.targetUpdatedAt)) continue;
+      if (sameDrift && last.result === 'restore_requested' && new Date(last.created_at) > new Date(d.targetUpdatedAt))
+        continue;
       await requestResync(deps.temporal, routing, d.desired, { targetKey: pass.target_key, force: true });
-      await deps.db('sync_log').insert({ ...row, result: 'restore_requested', error_message: `${message}; rewriting it` });
+      await deps
+        .db('sync_log')
+        .insert({ ...row, result: 'restore_requested', error_message: `${message}; rewriting it` });
       restoreRequested++;
       continue;
     }
     if (sameDrift && last.result === 'warning') continue;
     // A warning of the current revision: GET /v1/appointments/:id shows it, and the log keeps it.
-    await deps.db('sync_log').insert({ ...row, result: 'warning', error_message: `${message}; not restored (settings.reconcileRestore is off)` });
+    await deps.db('sync_log').insert({
+      ...row,
+      result: 'warning',
+      error_message: `${message}; not restored (settings.reconcileRestore is off)`,
+    });
     driftRecorded++;
   }
   return { restoreRequested, driftRecorded };

@@ -12,7 +12,8 @@ export interface ResyncScope {
 }
 
 function scoped(deps: ActivityDeps, scope: ResyncScope) {
-  return deps.db('appointments')
+  return deps
+    .db('appointments')
     .where({ tenant_id: scope.tenantId })
     .whereNull('deleted_at')
     .where(notEndedBy(new Date(scope.endsAfter)))
@@ -28,7 +29,10 @@ export async function countResyncAppointments(deps: ActivityDeps, scope: ResyncS
 }
 
 /** The next page of the appointments a settings change concerns (ids only), in id order. */
-export async function resyncAppointmentsPage(deps: ActivityDeps, input: ResyncScope & { after?: string; limit: number }): Promise<string[]> {
+export async function resyncAppointmentsPage(
+  deps: ActivityDeps,
+  input: ResyncScope & { after?: string; limit: number },
+): Promise<string[]> {
   return scoped(deps, input)
     .modify((q) => {
       if (input.after) q.where('id', '>', input.after);

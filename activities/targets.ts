@@ -23,21 +23,32 @@ export interface TargetPlan {
  * two staff members sharing one calendar get one copy. Hashed: the key travels in logs and history.
  */
 export function targetKeyFor(link: { provider: string; account_email: string; calendar_id: string }): string {
-  const digest = createHash('sha256').update(`${link.provider}\u0000${link.account_email.toLowerCase()}\u0000${link.calendar_id}`).digest('hex');
+  const digest = createHash('sha256')
+    .update(`${link.provider}\u0000${link.account_email.toLowerCase()}\u0000${link.calendar_id}`)
+    .digest('hex');
   return `cal:${digest.slice(0, 24)}`;
 }
 
 /** The calendars an appointment belongs in now: every active (or held) link of every assigned staff member and of everyone it is shared with, and of every team calendar named. */
 export async function planTargets(
   deps: ActivityDeps,
-  input: { tenantId: string; appointmentId: string; staffIds: string[]; entityType?: string; syncEnabled?: boolean; calendarIds?: string[]; sharedWithStaffIds?: string[] },
+  input: {
+    tenantId: string;
+    appointmentId: string;
+    staffIds: string[];
+    entityType?: string;
+    syncEnabled?: boolean;
+    calendarIds?: string[];
+    sharedWithStaffIds?: string[];
+  },
 ): Promise<TargetPlan> {
   // People the event is shared with get it in their calendars as the assigned staff do.
   const people = [...new Set([...input.staffIds, ...(input.sharedWithStaffIds ?? [])])];
   const [staffLinks, teamLinks, tenant] = await Promise.all([
     people.length === 0
       ? []
-      : deps.db('calendar_links')
+      : deps
+          .db('calendar_links')
           .where({ tenant_id: input.tenantId })
           // A link that needs re-authorisation stays a target: its writes are held until it is reconnected.
           .whereIn('status', ['active', 'needs_reauth'])
@@ -50,7 +61,12 @@ export async function planTargets(
   const links = staffLinks as { id: string; staff_id: string }[];
   const byKey = new Map<string, TargetSpec>();
   // Staff calendars first, then team calendars; one remote calendar named twice gets one copy.
-  for (const link of [...links, ...teamLinks] as { id: string; provider: TargetSpec['provider']; account_email: string; calendar_id: string }[]) {
+  for (const link of [...links, ...teamLinks] as {
+    id: string;
+    provider: TargetSpec['provider'];
+    account_email: string;
+    calendar_id: string;
+  }[]) {
     const targetKey = targetKeyFor(link);
     if (byKey.has(targetKey)) continue;
     byKey.set(targetKey, {
@@ -87,7 +103,8 @@ export async function planTargets(
 /** The calendar links behind team calendars, each pointed at the team calendar's remote calendar. */
 async function teamCalendarLinks(deps: ActivityDeps, tenantId: string, calendarIds: string[]) {
   if (calendarIds.length === 0) return [];
-  const rows = await deps.db('team_calendars as t')
+  const rows = await deps
+    .db('team_calendars as t')
     .join('calendar_links as l', 'l.id', 't.link_id')
     .where({ 't.tenant_id': tenantId, 'l.tenant_id': tenantId })
     .whereNull('t.deleted_at')
@@ -96,22 +113,42 @@ async function teamCalendarLinks(deps: ActivityDeps, tenantId: string, calendarI
     .whereIn('t.id', calendarIds)
     .orderBy('t.id')
     .select('l.id', 'l.provider', 'l.account_email', 'l.calendar_id', 't.remote_calendar_id');
-  return rows.map((r: any) => ({ id: r.id, provider: r.provider, account_email: r.account_email, calendar_id: r.remote_calendar_id ?? r.calendar_id }));
+  return rows.map((r: any) => ({
+    id: r.id,
+    provider: r.provider,
+    account_email: r.account_email,
+    calendar_id: r.remote_calendar_id ?? r.calendar_id,
+  }));
 }
 
 /** The CRM model's switches: an entity type off for the tenant, or the appointment itself off. */
-function syncSwitchedOff(settings: Record<string, any> | undefined, input: { entityType?: string; syncEnabled?: boolean }): PlanWarning | undefined {
+function syncSwitchedOff(
+  settings: Record<string, any> | undefined,
+  input: { entityType?: string; syncEnabled?: boolean },
+): PlanWarning | undefined {
   const off = (code: string, message: string): PlanWarning => ({ targetKey: 'sync', provider: 'none', code, message });
-  if (input.syncEnabled === false) return off('appointment_sync_off', 'the appointment is switched off for sync (syncEnabled: false); it is kept out of every calendar');
+  if (input.syncEnabled === false)
+    return off(
+      'appointment_sync_off',
+      'the appointment is switched off for sync (syncEnabled: false); it is kept out of every calendar',
+    );
   if (input.entityType !== undefined && !entityTypeSyncs(resolveCrmSettings(settings), input.entityType)) {
-    return off('entity_type_off', `entity type ${input.entityType} is switched off for sync (settings.entityTypes.${input.entityType}.sync); it is kept out of every calendar`);
+    return off(
+      'entity_type_off',
+      `entity type ${input.entityType} is switched off for sync (settings.entityTypes.${input.entityType}.sync); it is kept out of every calendar`,
+    );
   }
   return undefined;
 }
 
 /** What earlier runs of this appointment's workflow left behind, so a new run knows what exists remotely. */
-export async function loadTargetStatuses(deps: ActivityDeps, input: { tenantId: string; appointmentId: string }): Promise<TargetStatus[]> {
-  const rows = await deps.db('appointment_targets').where({ tenant_id: input.tenantId, appointment_id: input.appointmentId });
+export async function loadTargetStatuses(
+  deps: ActivityDeps,
+  input: { tenantId: string; appointmentId: string },
+): Promise<TargetStatus[]> {
+  const rows = await deps
+    .db('appointment_targets')
+    .where({ tenant_id: input.tenantId, appointment_id: input.appointmentId });
   return rows.map(rowToTargetStatus);
 }
 
@@ -125,7 +162,13 @@ export interface PlanWarning {
 /** Warnings are sync-log rows too, linked to the appointment they concern. */
 export async function recordWarnings(
   deps: ActivityDeps,
-  input: { tenantId: string; appointmentId: string; revision: number; staffWithoutCalendar: string[]; warnings?: PlanWarning[] },
+  input: {
+    tenantId: string;
+    appointmentId: string;
+    revision: number;
+    staffWithoutCalendar: string[];
+    warnings?: PlanWarning[];
+  },
 ): Promise<void> {
   const other = (input.warnings ?? []).map((w) => ({
     tenant_id: input.tenantId,

@@ -18,15 +18,27 @@ export interface SharingOutcome {
 }
 
 /** Each member's address: the staff member's e-mail, else the account of their first live link. */
-async function memberAddresses(deps: ActivityDeps, tenantId: string, members: { staffId: string; access: ShareRole }[]) {
+async function memberAddresses(
+  deps: ActivityDeps,
+  tenantId: string,
+  members: { staffId: string; access: ShareRole }[],
+) {
   const staffIds = members.map((m) => m.staffId);
   const [staff, links] = await Promise.all([
     deps.db('staff').where({ tenant_id: tenantId }).whereIn('id', staffIds).select('id', 'email'),
-    deps.db('calendar_links').where({ tenant_id: tenantId }).whereIn('staff_id', staffIds).whereIn('status', ['active', 'needs_reauth']).orderBy('created_at').select('staff_id', 'account_email'),
+    deps
+      .db('calendar_links')
+      .where({ tenant_id: tenantId })
+      .whereIn('staff_id', staffIds)
+      .whereIn('status', ['active', 'needs_reauth'])
+      .orderBy('created_at')
+      .select('staff_id', 'account_email'),
   ]);
   const address = new Map<string, string>();
-  for (const l of links as { staff_id: string; account_email: string }[]) if (!address.has(l.staff_id)) address.set(l.staff_id, l.account_email.toLowerCase());
-  for (const s of staff as { id: string; email: string | null }[]) if (s.email) address.set(s.id, s.email.toLowerCase());
+  for (const l of links as { staff_id: string; account_email: string }[])
+    if (!address.has(l.staff_id)) address.set(l.staff_id, l.account_email.toLowerCase());
+  for (const s of staff as { id: string; email: string | null }[])
+    if (s.email) address.set(s.id, s.email.toLowerCase());
   return address;
 }
 
@@ -35,12 +47,19 @@ async function memberAddresses(deps: ActivityDeps, tenantId: string, members: { 
  * access, and addresses calsync shared earlier but that are no longer members lose it. Shares made
  * by hand are left alone. Idempotent: it lists before it changes anything.
  */
-export async function shareTeamCalendar(deps: ActivityDeps, input: { tenantId: string; calendarId: string }): Promise<SharingOutcome> {
+export async function shareTeamCalendar(
+  deps: ActivityDeps,
+  input: { tenantId: string; calendarId: string },
+): Promise<SharingOutcome> {
   const outcome: SharingOutcome = { shared: 0, changed: 0, unshared: 0, withoutAddress: [] };
   const cal = await deps.db('team_calendars').where({ tenant_id: input.tenantId, id: input.calendarId }).first();
   if (!cal) return { ...outcome, skipped: 'the team calendar is gone' };
-  const link: LinkRow | undefined = await deps.db('calendar_links').where({ tenant_id: input.tenantId, id: cal.link_id }).first();
-  const record = (fields: Record<string, unknown>) => deps.db('team_calendars').where({ tenant_id: input.tenantId, id: input.calendarId }).update(fields);
+  const link: LinkRow | undefined = await deps
+    .db('calendar_links')
+    .where({ tenant_id: input.tenantId, id: cal.link_id })
+    .first();
+  const record = (fields: Record<string, unknown>) =>
+    deps.db('team_calendars').where({ tenant_id: input.tenantId, id: input.calendarId }).update(fields);
   if (!link || link.status !== 'active') {
     // Retried when the calendar is next saved or its account reconnected: nothing to do until then.
     await record({ sharing_error: `the calendar link is ${link?.status ?? 'gone'}` });
@@ -55,7 +74,8 @@ export async function shareTeamCalendar(deps: ActivityDeps, input: { tenantId: s
     const email = addresses.get(m.staffId);
     if (!email) outcome.withoutAddress.push(m.staffId);
     // The account behind the calendar owns it already.
-    else if (email !== link.account_email.toLowerCase()) desired.set(email, desired.get(email) === 'write' ? 'write' : m.access);
+    else if (email !== link.account_email.toLowerCase())
+      desired.set(email, desired.get(email) === 'write' ? 'write' : m.access);
   }
 
   const remoteCalendarId: string = cal.remote_calendar_id ?? link.calendar_id;
@@ -79,7 +99,12 @@ export async function shareTeamCalendar(deps: ActivityDeps, input: { tenantId: s
         else continue;
         await provider.share(remoteCalendarId, email, role, share?.id);
       }
-      outcome.unshared += await unshare(provider, remoteCalendarId, existing, sharedWith.filter((email) => !desired.has(email)));
+      outcome.unshared += await unshare(
+        provider,
+        remoteCalendarId,
+        existing,
+        sharedWith.filter((email) => !desired.has(email)),
+      );
     } catch (err) {
       await record({ sharing_error: String((err as Error)?.message ?? err).slice(0, 500) });
       throw err;
@@ -106,10 +131,16 @@ async function unshareOldPlace(
   place: { linkId: string; calendarId: string },
   emails: string[],
 ): Promise<Pick<SharingOutcome, 'unsharedAtOldPlace' | 'oldPlaceUnreachable'>> {
-  const oldLink: LinkRow | undefined = await deps.db('calendar_links').where({ tenant_id: tenantId, id: place.linkId }).first();
+  const oldLink: LinkRow | undefined = await deps
+    .db('calendar_links')
+    .where({ tenant_id: tenantId, id: place.linkId })
+    .first();
   if (!oldLink || oldLink.status !== 'active') {
     const why = `the calendar link ${place.linkId} it was on is ${oldLink?.status ?? 'gone'}`;
-    deps.logger.warn({ tenantId, linkId: place.linkId, shares: emails.length }, `team calendar moved; its old shares stay: ${why}`);
+    deps.logger.warn(
+      { tenantId, linkId: place.linkId, shares: emails.length },
+      `team calendar moved; its old shares stay: ${why}`,
+    );
     return { oldPlaceUnreachable: why };
   }
   return linkActivity(deps, oldLink, async (account) => {
@@ -119,14 +150,20 @@ async function unshareOldPlace(
       return { unsharedAtOldPlace: await unshare(provider, place.calendarId, existing, emails) };
     } catch (err) {
       // The old calendar is gone, and its shares with it.
-      if (err instanceof ProviderError && err.status === 404) return { unsharedAtOldPlace: 0, oldPlaceUnreachable: `the calendar ${place.calendarId} is gone` };
+      if (err instanceof ProviderError && err.status === 404)
+        return { unsharedAtOldPlace: 0, oldPlaceUnreachable: `the calendar ${place.calendarId} is gone` };
       throw err;
     }
   });
 }
 
 /** Takes back the shares of these addresses that are still there; how many went. */
-async function unshare(provider: CalendarSharing, calendarId: string, existing: Map<string, CalendarShare>, emails: string[]): Promise<number> {
+async function unshare(
+  provider: CalendarSharing,
+  calendarId: string,
+  existing: Map<string, CalendarShare>,
+  emails: string[],
+): Promise<number> {
   let unshared = 0;
   for (const email of emails) {
     const share = existing.get(email);

@@ -7,12 +7,21 @@ import type { ActivityDeps } from './deps';
  * POSTs one signed event to the tenant's webhook. Retryable failures (network, 5xx, 408, 429)
  * throw so Temporal tries again; other 4xx mean the CRM refuses the event, so stop.
  */
-export async function deliverWebhook(deps: ActivityDeps, delivery: WebhookDelivery): Promise<'delivered' | 'no_webhook'> {
+export async function deliverWebhook(
+  deps: ActivityDeps,
+  delivery: WebhookDelivery,
+): Promise<'delivered' | 'no_webhook'> {
   const tenant = await deps.db('tenants').where({ id: delivery.tenantId }).first('settings');
   const url: string | undefined = tenant?.settings?.webhookUrl;
   const sealed: string | undefined = tenant?.settings?.webhookSecretSealed;
   if (!url) return 'no_webhook';
-  const body = JSON.stringify({ id: delivery.deliveryId, type: delivery.event.type, createdAt: delivery.createdAt, tenantId: delivery.tenantId, data: delivery.event.data });
+  const body = JSON.stringify({
+    id: delivery.deliveryId,
+    type: delivery.event.type,
+    createdAt: delivery.createdAt,
+    tenantId: delivery.tenantId,
+    data: delivery.event.data,
+  });
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'user-agent': 'calsync-webhooks/1',
@@ -30,8 +39,15 @@ export async function deliverWebhook(deps: ActivityDeps, delivery: WebhookDelive
   }
   if (res.ok) return 'delivered';
   const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
-  deps.logger.warn({ tenantId: delivery.tenantId, deliveryId: delivery.deliveryId, status: res.status }, 'webhook delivery refused');
-  throw ApplicationFailure.create({ message: `webhook answered ${res.status}`, type: `webhook_http_${res.status}`, nonRetryable: !retryable });
+  deps.logger.warn(
+    { tenantId: delivery.tenantId, deliveryId: delivery.deliveryId, status: res.status },
+    'webhook delivery refused',
+  );
+  throw ApplicationFailure.create({
+    message: `webhook answered ${res.status}`,
+    type: `webhook_http_${res.status}`,
+    nonRetryable: !retryable,
+  });
 }
 
 /** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`: the receiver recomputes it and checks the age. */

@@ -44,7 +44,11 @@ export function createApp(deps: ApiDeps) {
   const app = express();
   app.disable('x-powered-by');
   // A JSON API: nothing may be framed, run or loaded from its answers.
-  app.use(helmet({ contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
+  app.use(
+    helmet({
+      contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    }),
+  );
   app.use((req, res, next) => {
     req.requestId = acceptRequestId(req.headers['x-request-id']);
     res.setHeader('X-Request-Id', req.requestId);
@@ -54,7 +58,8 @@ export function createApp(deps: ApiDeps) {
     pinoHttp({
       logger,
       genReqId: (req) => (req as Request).requestId!,
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      customLogLevel: (_req, res, err) =>
+        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
       serializers: {
         // No secrets that travel in URLs (feed tokens, OAuth codes); headers are redacted by the logger.
@@ -85,7 +90,13 @@ export function createApp(deps: ApiDeps) {
 
   app.use('/v1', rateLimitPerKey(db, config.apiRateLimitPerMinute));
   // Temporal UI's codec endpoint: admin key or codec session, never a tenant key.
-  app.use(codecRoutes({ codec: new PayloadEncryptionCodec(config.payloadKeys), adminKeys: config.adminApiKeys, allowedOrigins: config.temporalUiOrigins }));
+  app.use(
+    codecRoutes({
+      codec: new PayloadEncryptionCodec(config.payloadKeys),
+      adminKeys: config.adminApiKeys,
+      allowedOrigins: config.temporalUiOrigins,
+    }),
+  );
 
   const feeds = feedRoutes(db, config.publicApiUrl);
   app.use(feeds.published);
@@ -101,7 +112,14 @@ export function createApp(deps: ApiDeps) {
   app.use(appointmentRoutes(service));
   app.use(failureRoutes(db, temporal, config.taskQueue));
   const providers = providerRegistry(config);
-  const linkDeps = { db, secrets: deps.secrets, temporal, taskQueue: config.taskQueue, reconcile: config.reconcile, providers };
+  const linkDeps = {
+    db,
+    secrets: deps.secrets,
+    temporal,
+    taskQueue: config.taskQueue,
+    reconcile: config.reconcile,
+    providers,
+  };
   app.use(staffRoutes(linkDeps));
   // POST /v1/staff/:id/links (tenant key) and GET /oauth/callback/:provider (the browser: no key).
   app.use(oauthRoutes(linkDeps, config, logger));
@@ -127,7 +145,11 @@ export function createApp(deps: ApiDeps) {
     if (status && status >= 400 && status < 500) {
       // body-parser's own errors: malformed JSON, too large, wrong content type.
       const message = (err as Error).message;
-      res.status(status).json({ error: 'invalid_request', message: `body: ${message}`, details: { issues: [{ field: 'body', message }] } });
+      res.status(status).json({
+        error: 'invalid_request',
+        message: `body: ${message}`,
+        details: { issues: [{ field: 'body', message }] },
+      });
       return;
     }
     logger.error({ err, method: req.method, path: req.path, requestId: req.requestId }, 'request failed');

@@ -8,7 +8,11 @@ import { seriesEnd } from '../lib/recurrence';
 import { appointmentSyncState } from '../lib/syncState';
 import { requestResync, sendDesiredState } from '../workflows/appointmentSync/client';
 import { rowToTargetStatus } from '../lib/targetStatus';
-import { appointmentWorkflowId, syncStatusQuery, type AppointmentSyncStatus } from '../workflows/appointmentSync/contract';
+import {
+  appointmentWorkflowId,
+  syncStatusQuery,
+  type AppointmentSyncStatus,
+} from '../workflows/appointmentSync/contract';
 import type { AppointmentBody } from './schemas';
 import { HttpError } from './validation';
 
@@ -34,7 +38,12 @@ export class AppointmentService {
     private readonly policy: SyncPolicy,
   ) {}
 
-  async put(tenantId: string, appointmentId: string, body: AppointmentBody, requestId = currentRequestId()): Promise<Acceptance> {
+  async put(
+    tenantId: string,
+    appointmentId: string,
+    body: AppointmentBody,
+    requestId = currentRequestId(),
+  ): Promise<Acceptance> {
     await this.assertStaffExist(tenantId, body.staffIds);
     await this.assertStaffExist(tenantId, body.sharedWithStaffIds ?? [], 'sharedWithStaffIds');
     await this.assertCalendarsExist(tenantId, body.calendarIds ?? []);
@@ -64,7 +73,13 @@ export class AppointmentService {
   }
 
   /** Cancel or delete: the stored state with one change, at the given revision or the next one. */
-  async transition(tenantId: string, appointmentId: string, change: 'cancel' | 'delete', revision?: number, requestId = currentRequestId()): Promise<Acceptance> {
+  async transition(
+    tenantId: string,
+    appointmentId: string,
+    change: 'cancel' | 'delete',
+    revision?: number,
+    requestId = currentRequestId(),
+  ): Promise<Acceptance> {
     const row = await this.db('appointments').where({ tenant_id: tenantId, id: appointmentId }).first();
     if (!row) throw new HttpError(404, 'not_found', `appointment ${appointmentId} not found`);
     const current = row.desired as DesiredAppointment;
@@ -104,11 +119,18 @@ export class AppointmentService {
       .where('appointments.revision', '<', desired.revision)
       .returning('revision');
     if (written.length === 0) {
-      const held = await this.db('appointments').where({ tenant_id: tenantId, id: appointmentId }).first('revision', 'content_hash');
+      const held = await this.db('appointments')
+        .where({ tenant_id: tenantId, id: appointmentId })
+        .first('revision', 'content_hash');
       const heldRevision = Number(held.revision);
-      if (heldRevision > desired.revision) return { outcome: 'ignored', revision: desired.revision, currentRevision: heldRevision, workflowId };
+      if (heldRevision > desired.revision)
+        return { outcome: 'ignored', revision: desired.revision, currentRevision: heldRevision, workflowId };
       if (held.content_hash !== hash) {
-        throw new HttpError(409, 'revision_conflict', `revision ${desired.revision} was already accepted with different content; send a higher revision`);
+        throw new HttpError(
+          409,
+          'revision_conflict',
+          `revision ${desired.revision} was already accepted with different content; send a higher revision`,
+        );
       }
       // The same revision again: a retry of a request whose answer was lost. Signal again, harmlessly.
     }
@@ -124,7 +146,11 @@ export class AppointmentService {
   async resync(tenantId: string, appointmentId: string, opts: { targetKey?: string; force?: boolean }) {
     const desired = await this.loadDesired(tenantId, appointmentId);
     await requestResync(this.temporal, { taskQueue: this.taskQueue, policy: this.policy }, desired, opts);
-    return { outcome: 'resync_requested' as const, revision: desired.revision, workflowId: appointmentWorkflowId(tenantId, appointmentId) };
+    return {
+      outcome: 'resync_requested' as const,
+      revision: desired.revision,
+      workflowId: appointmentWorkflowId(tenantId, appointmentId),
+    };
   }
 
   /** Every attempt on every target, oldest first, and the warnings about this appointment. */
@@ -157,7 +183,9 @@ export class AppointmentService {
     // The workflow first: every push it has seen finish is already in PostgreSQL (with the remote id
     // the provider gave), so the rows read next are never older than the workflow's view.
     const live = await this.queryWorkflow(tenantId, appointmentId);
-    const stored = (await this.db('appointment_targets').where({ tenant_id: tenantId, appointment_id: appointmentId })).map((r) => ({
+    const stored = (
+      await this.db('appointment_targets').where({ tenant_id: tenantId, appointment_id: appointmentId })
+    ).map((r) => ({
       ...rowToTargetStatus(r),
       attempts: r.attempts as number,
       updatedAt: r.updated_at as Date,
@@ -214,18 +242,31 @@ export class AppointmentService {
 
   private async assertCalendarsExist(tenantId: string, calendarIds: string[]): Promise<void> {
     if (calendarIds.length === 0) return;
-    const found = new Set((await this.db('team_calendars').where({ tenant_id: tenantId }).whereNull('deleted_at').whereIn('id', calendarIds).pluck('id')) as string[]);
+    const found = new Set(
+      (await this.db('team_calendars')
+        .where({ tenant_id: tenantId })
+        .whereNull('deleted_at')
+        .whereIn('id', calendarIds)
+        .pluck('id')) as string[],
+    );
     const index = calendarIds.findIndex((id) => !found.has(id));
     if (index >= 0) {
-      throw new HttpError(400, 'invalid_request', `calendarIds[${index}]: unknown team calendar "${calendarIds[index]}"`, {
-        issues: [{ field: `calendarIds[${index}]`, message: 'unknown team calendar' }],
-      });
+      throw new HttpError(
+        400,
+        'invalid_request',
+        `calendarIds[${index}]: unknown team calendar "${calendarIds[index]}"`,
+        {
+          issues: [{ field: `calendarIds[${index}]`, message: 'unknown team calendar' }],
+        },
+      );
     }
   }
 
   private async assertStaffExist(tenantId: string, staffIds: string[], field = 'staffIds'): Promise<void> {
     if (staffIds.length === 0) return;
-    const found = new Set((await this.db('staff').where({ tenant_id: tenantId }).whereIn('id', staffIds).pluck('id')) as string[]);
+    const found = new Set(
+      (await this.db('staff').where({ tenant_id: tenantId }).whereIn('id', staffIds).pluck('id')) as string[],
+    );
     const index = staffIds.findIndex((id) => !found.has(id));
     if (index >= 0) {
       throw new HttpError(400, 'invalid_request', `${field}[${index}]: unknown staff member "${staffIds[index]}"`, {
@@ -264,7 +305,13 @@ function mergeTargets(stored: StoredTarget[], live: AppointmentSyncStatus | unde
     // A retrying attempt is only visible in PostgreSQL: the workflow sees it as in flight.
     const state = t.state === 'pending' && known?.state === 'retrying' ? 'retrying' : t.state;
     // The workflow holds calsync's own id; PostgreSQL holds the one the provider gave (Graph picks its own).
-    byKey.set(t.targetKey, { ...known, ...t, remoteId: known?.remoteId ?? t.remoteId, state, lastError: t.lastError ?? known?.lastError });
+    byKey.set(t.targetKey, {
+      ...known,
+      ...t,
+      remoteId: known?.remoteId ?? t.remoteId,
+      state,
+      lastError: t.lastError ?? known?.lastError,
+    });
   }
   return [...byKey.values()].map((t) => ({
     targetKey: t.targetKey,

@@ -32,13 +32,19 @@ export function requireTenant(db: Knex) {
     const key = bearer(req);
     if (!key) throw new HttpError(401, 'unauthorized', 'missing Authorization: Bearer <api key>');
     // Read on every request, never cached: a revoked key is refused at once.
-    const row = await db('api_keys').where({ key_hash: hashApiKey(key) }).whereNull('revoked_at').first('id', 'tenant_id', 'last_used_at');
+    const row = await db('api_keys')
+      .where({ key_hash: hashApiKey(key) })
+      .whereNull('revoked_at')
+      .first('id', 'tenant_id', 'last_used_at');
     if (!row) throw new HttpError(401, 'unauthorized', 'invalid API key');
     req.tenantId = row.tenant_id;
     req.apiKeyId = row.id;
     if (!row.last_used_at || Date.now() - new Date(row.last_used_at).getTime() > LAST_USED_PRECISION_MS) {
       // At most one write per key per minute, off the request's path: a rotation aid, not an audit log.
-      void db('api_keys').where({ id: row.id }).update({ last_used_at: db.fn.now() }).catch(() => undefined);
+      void db('api_keys')
+        .where({ id: row.id })
+        .update({ last_used_at: db.fn.now() })
+        .catch(() => undefined);
     }
     next();
   };
@@ -51,7 +57,9 @@ export function requireAdmin(adminKeys: string[]) {
   const expected = adminKeys.filter(Boolean).map((k) => createHash('sha256').update(k).digest());
   return (req: Request, _res: Response, next: NextFunction) => {
     const key = bearer(req);
-    const given = createHash('sha256').update(key ?? '').digest();
+    const given = createHash('sha256')
+      .update(key ?? '')
+      .digest();
     // Compare against every key (no early exit), in constant time each.
     const matches = expected.reduce((found, e) => timingSafeEqual(given, e) || found, false);
     if (!key || !matches) throw new HttpError(401, 'unauthorized', 'admin key required');

@@ -31,8 +31,20 @@ export class ConnectSessionSigner {
     this.key = Buffer.from(hkdfSync('sha256', keys.get(currentKeyId)!, Buffer.alloc(0), 'calsync connect page v1', 32));
   }
 
-  issue(kind: ConnectSession['kind'], tenantId: string, staffId: string | undefined, ttlMs: number, nonce = randomBytes(16).toString('base64url')): { token: string; session: ConnectSession } {
-    const session: ConnectSession = { tenantId, ...(staffId ? { staffId } : {}), expiresAt: Date.now() + ttlMs, nonce, kind };
+  issue(
+    kind: ConnectSession['kind'],
+    tenantId: string,
+    staffId: string | undefined,
+    ttlMs: number,
+    nonce = randomBytes(16).toString('base64url'),
+  ): { token: string; session: ConnectSession } {
+    const session: ConnectSession = {
+      tenantId,
+      ...(staffId ? { staffId } : {}),
+      expiresAt: Date.now() + ttlMs,
+      nonce,
+      kind,
+    };
     const payload = Buffer.from(JSON.stringify(session)).toString('base64url');
     return { token: `${payload}.${this.mac(payload)}`, session };
   }
@@ -46,7 +58,13 @@ export class ConnectSessionSigner {
     } catch {
       return undefined;
     }
-    if (session.kind !== kind || typeof session.tenantId !== 'string' || typeof session.expiresAt !== 'number' || session.expiresAt <= Date.now()) return undefined;
+    if (
+      session.kind !== kind ||
+      typeof session.tenantId !== 'string' ||
+      typeof session.expiresAt !== 'number' ||
+      session.expiresAt <= Date.now()
+    )
+      return undefined;
     return session;
   }
 

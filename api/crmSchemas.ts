@@ -12,7 +12,9 @@ const template = (max: number) =>
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     });
 
-const entityTypeName = z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'must be a lowercase identifier such as appointment or site_visit');
+const entityTypeName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,39}$/, 'must be a lowercase identifier such as appointment or site_visit');
 
 export const reminderSchema = z
   .object({
@@ -60,7 +62,10 @@ export const eventContentSettingsSchema = z
 /** The CRM model's part of the tenant settings (merged into tenantSettingsSchema). */
 export const crmSettingsShape = {
   /** Declared entity types by name (the built-in `appointment` and `service_activity` may be re-mapped or switched off too). */
-  entityTypes: z.record(entityTypeName, entityTypeSettingsSchema).refine((r) => Object.keys(r).length <= 100, 'must declare at most 100 entity types').optional(),
+  entityTypes: z
+    .record(entityTypeName, entityTypeSettingsSchema)
+    .refine((r) => Object.keys(r).length <= 100, 'must declare at most 100 entity types')
+    .optional(),
   attendees: attendeeSettingsSchema.optional(),
   eventContent: eventContentSettingsSchema.optional(),
   /** Appointments re-synced per second after a settings change (≈ writes per second into one calendar). */
@@ -90,12 +95,18 @@ export const crmAppointmentShape = {
   attendees: z.array(attendeeSchema).max(200).optional(),
   /** The entity's own CRM fields, for the entity type's mapping (`{fields.name}`). */
   fields: z
-    .record(z.string().regex(/^[A-Za-z0-9_]{1,64}$/, 'field names must be letters, digits or _'), z.union([z.string().max(2000), z.number(), z.boolean()]))
+    .record(
+      z.string().regex(/^[A-Za-z0-9_]{1,64}$/, 'field names must be letters, digits or _'),
+      z.union([z.string().max(2000), z.number(), z.boolean()]),
+    )
     .refine((r) => Object.keys(r).length <= 50, 'must have at most 50 fields')
     .optional(),
   /** Links back to the CRM. */
   links: z.object({ client: httpUrl.optional(), document: httpUrl.optional() }).strict().optional(),
-  attachments: z.array(z.object({ name: z.string().trim().min(1).max(200), url: httpUrl }).strict()).max(20).optional(),
+  attachments: z
+    .array(z.object({ name: z.string().trim().min(1).max(200), url: httpUrl }).strict())
+    .max(20)
+    .optional(),
   reminders: remindersSchema.optional(),
   /** Team calendars (PUT /v1/calendars/:id) the appointment belongs to, besides its staff's own calendars. */
   calendarIds: z
@@ -125,7 +136,14 @@ export const teamCalendarBodySchema = z
     /** A calendar of that account; the link's own calendar when absent. */
     remoteCalendarId: z.string().min(1).max(1024).optional(),
     members: z
-      .array(z.object({ staffId: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be a staff id'), access: z.enum(['read', 'write']) }).strict())
+      .array(
+        z
+          .object({
+            staffId: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be a staff id'),
+            access: z.enum(['read', 'write']),
+          })
+          .strict(),
+      )
       .max(200)
       .default([])
       .refine((m) => new Set(m.map((x) => x.staffId)).size === m.length, 'must not repeat a staff member'),

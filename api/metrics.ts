@@ -9,7 +9,12 @@ export function createApiMetrics(db: Knex) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'calsync_api_' });
   const labelNames = ['method', 'route', 'status'] as const;
-  const requests = new Counter({ name: 'calsync_http_requests_total', help: 'HTTP requests answered by the API', labelNames, registers: [registry] });
+  const requests = new Counter({
+    name: 'calsync_http_requests_total',
+    help: 'HTTP requests answered by the API',
+    labelNames,
+    registers: [registry],
+  });
   const latency = new Histogram({
     name: 'calsync_http_request_duration_seconds',
     help: 'Time to answer an HTTP request',
@@ -52,7 +57,9 @@ export function metricsHandler(registry: Registry, token: string) {
   const expected = createHash('sha256').update(token).digest();
   return async (req: Request, res: Response) => {
     if (token) {
-      const given = createHash('sha256').update(bearer(req) ?? '').digest();
+      const given = createHash('sha256')
+        .update(bearer(req) ?? '')
+        .digest();
       if (!timingSafeEqual(given, expected)) {
         res.status(401).json({ error: 'unauthorized', message: 'metrics token required' });
         return;

@@ -23,7 +23,10 @@ export class OAuthStateSigner {
   }
 
   /** The oauth_states id, or why the state is refused. */
-  verify(state: string | undefined, now = Date.now()): { ok: true; id: string } | { ok: false; reason: 'invalid' | 'expired' } {
+  verify(
+    state: string | undefined,
+    now = Date.now(),
+  ): { ok: true; id: string } | { ok: false; reason: 'invalid' | 'expired' } {
     const [payload, mac, extra] = (state ?? '').split('.');
     if (!payload || !mac || extra !== undefined) return { ok: false, reason: 'invalid' };
     const expected = Buffer.from(this.mac(payload));

@@ -35,7 +35,10 @@ export class PostgresRateLimitStore implements Store {
   }
 
   async get(key: string): Promise<ClientRateLimitInfo | undefined> {
-    const row = await this.db('api_rate_limits').where({ key }).where('resets_at', '>', this.db.fn.now()).first('hits', 'resets_at');
+    const row = await this.db('api_rate_limits')
+      .where({ key })
+      .where('resets_at', '>', this.db.fn.now())
+      .first('hits', 'resets_at');
     return row ? { totalHits: Number(row.hits), resetTime: new Date(row.resets_at) } : undefined;
   }
 

@@ -1,13 +1,23 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { seriesProblemAnywhere } from '../providers/registry';
-import { isOccurrenceDate, movedOccurrenceClashes, occurrencesOverlap, normalizeRule, occurrenceLength, ruleProblem } from '../lib/recurrence';
+import {
+  isOccurrenceDate,
+  movedOccurrenceClashes,
+  occurrencesOverlap,
+  normalizeRule,
+  occurrenceLength,
+  ruleProblem,
+} from '../lib/recurrence';
 import type { AppointmentRecurrence, DesiredAppointment } from '../lib/types';
 
 const dateOrDateTime = z
   .string()
   .max(40)
-  .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/, 'must be an ISO 8601 date or date-time');
+  .regex(
+    /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/,
+    'must be an ISO 8601 date or date-time',
+  );
 
 /** One occurrence that differs from the pattern: named by its original start (or just its date). */
 const exceptionSchema = z
@@ -38,7 +48,10 @@ const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
  * series takes date-times (end defaults to the series' length after start); an all-day series
  * takes dates, read as midnights in the series' zone (end exclusive, defaulting to as many days).
  */
-function movedTimes(e: { start: string; end?: string }, series: SeriesTimes): { start: string; end: string } | { field: 'start' | 'end'; message: string } {
+function movedTimes(
+  e: { start: string; end?: string },
+  series: SeriesTimes,
+): { start: string; end: string } | { field: 'start' | 'end'; message: string } {
   const kind = series.allDay ? 'a date such as 2030-03-05 (the series is all-day)' : 'an ISO 8601 date-time';
   const isKind = (text: string) => (series.allDay ? DATE_ONLY.test(text) : text.includes('T'));
   const s = DateTime.fromISO(e.start, { zone: series.timeZone });
@@ -60,7 +73,11 @@ export function recurrenceRuleProblem(rule: string, first: DateTime, allDay = fa
  * An all-day series names its occurrences by date and moves them to other dates.
  * Every problem is an issue on its field (`recurrence.exceptions.1.originalStart: …`).
  */
-export function checkRecurrence(body: RecurrenceBody, series: SeriesTimes, ctx: z.RefinementCtx): AppointmentRecurrence | undefined {
+export function checkRecurrence(
+  body: RecurrenceBody,
+  series: SeriesTimes,
+  ctx: z.RefinementCtx,
+): AppointmentRecurrence | undefined {
   const { start, timeZone } = series;
   const first = DateTime.fromISO(start, { zone: 'utc' }).setZone(timeZone);
   const problem = recurrenceRuleProblem(body.rrule, first, series.allDay);
@@ -75,20 +92,45 @@ export function checkRecurrence(body: RecurrenceBody, series: SeriesTimes, ctx: 
   const exceptions: StoredException[] = [];
   body.exceptions.forEach((e, i) => {
     const path = (field: string) => ['recurrence', 'exceptions', i, field];
-    if (series.allDay && !DATE_ONLY.test(e.originalStart)) return ctx.addIssue({ code: 'custom', path: path('originalStart'), message: 'must be a date such as 2030-03-05 (the series is all-day)' });
+    if (series.allDay && !DATE_ONLY.test(e.originalStart))
+      return ctx.addIssue({
+        code: 'custom',
+        path: path('originalStart'),
+        message: 'must be a date such as 2030-03-05 (the series is all-day)',
+      });
     const originalDate = DateTime.fromISO(e.originalStart, { zone: timeZone }).toISODate();
-    if (!originalDate) return ctx.addIssue({ code: 'custom', path: path('originalStart'), message: 'is not a valid date' });
-    if (seen.has(originalDate)) return ctx.addIssue({ code: 'custom', path: path('originalStart'), message: 'names an occurrence another exception names' });
+    if (!originalDate)
+      return ctx.addIssue({ code: 'custom', path: path('originalStart'), message: 'is not a valid date' });
+    if (seen.has(originalDate))
+      return ctx.addIssue({
+        code: 'custom',
+        path: path('originalStart'),
+        message: 'names an occurrence another exception names',
+      });
     seen.add(originalDate);
     indexByDate.set(originalDate, i);
     if (!isOccurrenceDate({ start, timeZone, allDay: series.allDay, recurrence: { rule } }, originalDate)) {
-      return ctx.addIssue({ code: 'custom', path: path('originalStart'), message: `is not an occurrence of the series (no occurrence on ${originalDate})` });
+      return ctx.addIssue({
+        code: 'custom',
+        path: path('originalStart'),
+        message: `is not an occurrence of the series (no occurrence on ${originalDate})`,
+      });
     }
     if (e.cancelled) {
-      if (e.start || e.end || e.title) return ctx.addIssue({ code: 'custom', path: path('cancelled'), message: 'a cancelled occurrence takes no start, end or title' });
+      if (e.start || e.end || e.title)
+        return ctx.addIssue({
+          code: 'custom',
+          path: path('cancelled'),
+          message: 'a cancelled occurrence takes no start, end or title',
+        });
       return void exceptions.push({ originalDate, cancelled: true });
     }
-    if (!e.start && !e.end && !e.title) return ctx.addIssue({ code: 'custom', path: path('start'), message: 'an exception needs cancelled: true, or a start, end or title' });
+    if (!e.start && !e.end && !e.title)
+      return ctx.addIssue({
+        code: 'custom',
+        path: path('start'),
+        message: 'an exception needs cancelled: true, or a start, end or title',
+      });
     if (e.end && !e.start) return ctx.addIssue({ code: 'custom', path: path('start'), message: 'is needed with end' });
     const out: StoredException = { originalDate };
     if (e.start) {
@@ -104,12 +146,21 @@ export function checkRecurrence(body: RecurrenceBody, series: SeriesTimes, ctx: 
   // What Microsoft 365 refuses of a series (Google would take it): better a 400 now than a failed target later.
   const whole = { ...series, recurrence };
   if (occurrencesOverlap(whole)) {
-    ctx.addIssue({ code: 'custom', path: ['end'], message: 'makes each occurrence run into the next one; an occurrence must end by the time the next starts (Microsoft 365 refuses overlapping occurrences)' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['end'],
+      message:
+        'makes each occurrence run into the next one; an occurrence must end by the time the next starts (Microsoft 365 refuses overlapping occurrences)',
+    });
     return undefined;
   }
   const clashes = movedOccurrenceClashes(whole);
   for (const [date, neighbour] of clashes) {
-    ctx.addIssue({ code: 'custom', path: ['recurrence', 'exceptions', indexByDate.get(date)!, 'start'], message: `moves the occurrence onto or past the occurrence of ${neighbour}; a moved occurrence must stay between its neighbours (Microsoft 365 keeps occurrences in order and apart)` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['recurrence', 'exceptions', indexByDate.get(date)!, 'start'],
+      message: `moves the occurrence onto or past the occurrence of ${neighbour}; a moved occurrence must stay between its neighbours (Microsoft 365 keeps occurrences in order and apart)`,
+    });
   }
   return clashes.size ? undefined : recurrence;
 }

@@ -3,26 +3,46 @@ import { z } from 'zod';
 import { crmAppointmentShape, crmSettingsShape } from './crmSchemas';
 import { checkRecurrence, recurrenceBodySchema } from './recurrenceSchema';
 
-export const idSchema = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be 1–128 characters of letters, digits, ".", "_" or "-"');
-export const tenantIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be 2–63 lowercase letters, digits or "-"');
+export const idSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be 1–128 characters of letters, digits, ".", "_" or "-"');
+export const tenantIdSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be 2–63 lowercase letters, digits or "-"');
 
-export const timeZoneSchema = z.string().max(64).refine((tz) => IANAZone.isValidZone(tz), 'must be an IANA time zone such as Europe/Madrid');
+export const timeZoneSchema = z
+  .string()
+  .max(64)
+  .refine((tz) => IANAZone.isValidZone(tz), 'must be an IANA time zone such as Europe/Madrid');
 
 // Either an instant with an offset (2026-05-01T10:00:00+02:00, ...Z) or a wall-clock time read in `timeZone`.
 const localOrOffsetDateTime = z
   .string()
   .max(40)
-  .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/, 'must be an ISO 8601 date-time');
+  .regex(
+    /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/,
+    'must be an ISO 8601 date-time',
+  );
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 
-export const appointmentStatuses = ['scheduled', 'confirmed', 'tentative', 'completed', 'no_show', 'cancelled'] as const;
+export const appointmentStatuses = [
+  'scheduled',
+  'confirmed',
+  'tentative',
+  'completed',
+  'no_show',
+  'cancelled',
+] as const;
 
 const MAX_DURATION_DAYS = 31;
 
 export const appointmentBodySchema = z
   .object({
     revision: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-    type: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'must be a lowercase identifier such as appointment or service_activity').default('appointment'),
+    type: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,39}$/, 'must be a lowercase identifier such as appointment or service_activity')
+      .default('appointment'),
     start: localOrOffsetDateTime,
     end: localOrOffsetDateTime,
     timeZone: timeZoneSchema,
@@ -43,8 +63,14 @@ export const appointmentBodySchema = z
   .transform((body, ctx) => {
     // All-day appointments are dates (end exclusive); everything else needs a time of day.
     for (const key of ['start', 'end'] as const) {
-      if (body.allDay && !DATE_ONLY.test(body[key])) ctx.addIssue({ code: 'custom', path: [key], message: 'must be a date such as 2030-03-05 when allDay is true' });
-      if (!body.allDay && DATE_ONLY.test(body[key])) ctx.addIssue({ code: 'custom', path: [key], message: 'must be an ISO 8601 date-time (a date alone needs allDay: true)' });
+      if (body.allDay && !DATE_ONLY.test(body[key]))
+        ctx.addIssue({ code: 'custom', path: [key], message: 'must be a date such as 2030-03-05 when allDay is true' });
+      if (!body.allDay && DATE_ONLY.test(body[key]))
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: 'must be an ISO 8601 date-time (a date alone needs allDay: true)',
+        });
     }
     if (DATE_ONLY.test(body.start) !== body.allDay || DATE_ONLY.test(body.end) !== body.allDay) return z.NEVER;
     const start = DateTime.fromISO(body.start, { zone: body.timeZone });
@@ -65,14 +91,24 @@ export const appointmentBodySchema = z
       return z.NEVER;
     }
     const [startUtc, endUtc] = [start.toUTC().toISO()!, end.toUTC().toISO()!];
-    const recurrence = body.recurrence ? checkRecurrence(body.recurrence, { start: startUtc, end: endUtc, timeZone: body.timeZone, allDay: body.allDay }, ctx) : undefined;
+    const recurrence = body.recurrence
+      ? checkRecurrence(
+          body.recurrence,
+          { start: startUtc, end: endUtc, timeZone: body.timeZone, allDay: body.allDay },
+          ctx,
+        )
+      : undefined;
     if (body.recurrence && !recurrence) return z.NEVER;
     return { ...body, start: startUtc, end: endUtc, recurrence };
   });
 export type AppointmentBody = z.output<typeof appointmentBodySchema>;
 
-export const revisionOnlySchema = z.object({ revision: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional() });
-export const revisionQuerySchema = z.object({ revision: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional() });
+export const revisionOnlySchema = z.object({
+  revision: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+});
+export const revisionQuerySchema = z.object({
+  revision: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+});
 
 /** Which changes e-mail the client an iCalendar invitation (all three on once `enabled`, unless switched off). */
 export const clientInvitationSettingsSchema = z
@@ -108,7 +144,11 @@ export const tenantSettingsSchema = z.object({
 /** What PUT /v1/settings accepts: the sync settings plus the CRM webhook (its secret is stored sealed). */
 export const settingsUpdateSchema = tenantSettingsSchema
   .extend({
-    webhookUrl: z.url({ protocol: /^https?$/ }).max(2000).nullable().optional(),
+    webhookUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(2000)
+      .nullable()
+      .optional(),
     webhookSecret: z.string().min(16).max(256).optional(),
   })
   .strict();
@@ -162,11 +202,19 @@ export const replayBodySchema = failureFilterSchema.extend({
 });
 
 // A date-time with an offset, or a wall-clock time read in `timeZone`, as in appointment bodies.
-const instantOrLocal = z.string().max(40).regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/, 'must be an ISO 8601 date-time');
+const instantOrLocal = z
+  .string()
+  .max(40)
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/, 'must be an ISO 8601 date-time');
 const MAX_WINDOW_DAYS = 62;
 
 /** Two date-times read in `timeZone`, the second after the first and at most 62 days later. */
-function parseWindow(texts: [string, string], timeZone: string, names: [string, string], ctx: z.RefinementCtx): [Date, Date] | undefined {
+function parseWindow(
+  texts: [string, string],
+  timeZone: string,
+  names: [string, string],
+  ctx: z.RefinementCtx,
+): [Date, Date] | undefined {
   const [first, second] = texts.map((t) => DateTime.fromISO(t, { zone: timeZone }));
   if (!first!.isValid) ctx.addIssue({ code: 'custom', path: [names[0]], message: 'is not a valid date-time' });
   if (!second!.isValid) ctx.addIssue({ code: 'custom', path: [names[1]], message: 'is not a valid date-time' });
@@ -176,7 +224,11 @@ function parseWindow(texts: [string, string], timeZone: string, names: [string, 
     return undefined;
   }
   if (second!.diff(first!, 'days').days > MAX_WINDOW_DAYS) {
-    ctx.addIssue({ code: 'custom', path: [names[1]], message: `must be at most ${MAX_WINDOW_DAYS} days after ${names[0]}` });
+    ctx.addIssue({
+      code: 'custom',
+      path: [names[1]],
+      message: `must be at most ${MAX_WINDOW_DAYS} days after ${names[0]}`,
+    });
     return undefined;
   }
   return [first!.toJSDate(), second!.toJSDate()];
@@ -190,14 +242,24 @@ export const busyQuerySchema = z
   });
 
 export const availabilityCheckSchema = z
-  .object({ start: instantOrLocal, end: instantOrLocal, timeZone: timeZoneSchema, excludeAppointmentId: idSchema.optional() })
+  .object({
+    start: instantOrLocal,
+    end: instantOrLocal,
+    timeZone: timeZoneSchema,
+    excludeAppointmentId: idSchema.optional(),
+  })
   .transform((b, ctx) => {
     const window = parseWindow([b.start, b.end], b.timeZone, ['start', 'end'], ctx);
-    return window ? { start: window[0], end: window[1], timeZone: b.timeZone, excludeAppointmentId: b.excludeAppointmentId } : z.NEVER;
+    return window
+      ? { start: window[0], end: window[1], timeZone: b.timeZone, excludeAppointmentId: b.excludeAppointmentId }
+      : z.NEVER;
   });
 
 /** A same-origin path only (`/done?x=1`): never `//host`, `/\host` or an absolute URL (no open redirect). */
-const sameOriginPath = z.string().max(2048).refine((v) => /^\/(?![/\\])[^\s\\]*$/.test(v), 'must be a path on this site, starting with a single /');
+const sameOriginPath = z
+  .string()
+  .max(2048)
+  .refine((v) => /^\/(?![/\\])[^\s\\]*$/.test(v), 'must be a path on this site, starting with a single /');
 
 /** Starts the OAuth authorization-code flow that connects a staff member's calendar. */
 export const oauthStartBodySchema = z.object({

@@ -18,7 +18,11 @@ function fieldPath(path: readonly PropertyKey[], prefix: string): string {
   return (prefix + parts).replace(/^\./, '') || prefix || '(body)';
 }
 
-export function parse<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'query' | 'params' = 'body'): z.output<S> {
+export function parse<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  where: 'body' | 'query' | 'params' = 'body',
+): z.output<S> {
   const result = schema.safeParse(value ?? {});
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => ({
@@ -31,6 +35,9 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown, where: 'bo
 
 export function param(req: Request, name: string, schema: z.ZodType<string>): string {
   const result = schema.safeParse(req.params[name]);
-  if (!result.success) throw new HttpError(400, 'invalid_request', `${name}: ${result.error.issues[0]!.message}`, { issues: [{ field: name, message: result.error.issues[0]!.message }] });
+  if (!result.success)
+    throw new HttpError(400, 'invalid_request', `${name}: ${result.error.issues[0]!.message}`, {
+      issues: [{ field: name, message: result.error.issues[0]!.message }],
+    });
   return result.data;
 }

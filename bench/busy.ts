@@ -24,7 +24,8 @@ async function main() {
   try {
     const { apiKey, staff } = await seedTenant(stack, 'busy', 1);
     const { id: staffId, email } = staff[0]!;
-    const api = (method: string, path: string, body?: unknown) => jsonCall(`${stack.apiUrl}${path}`, method, body, apiKey);
+    const api = (method: string, path: string, body?: unknown) =>
+      jsonCall(`${stack.apiUrl}${path}`, method, body, apiKey);
     const [link] = (await api('GET', `/v1/staff/${staffId}/links`)).body.links;
     const start = new Date(Date.now() + 86400000);
     start.setUTCHours(0, 0, 0, 0);
@@ -33,15 +34,35 @@ async function main() {
     // 500 hand-made events over 30 days: timed ones at any quarter hour, every fiftieth all day, every seventh free.
     for (let i = 0; i < eventCount; i++) {
       const offset = Math.floor((i * 30 * 24 * 60) / eventCount / 15) * 15;
-      const event = i % 50 === 0
-        ? { summary: `all day ${i}`, start: { date: at(offset).slice(0, 10) }, end: { date: at(offset + 1440).slice(0, 10) } }
-        : { summary: `event ${i}`, start: { dateTime: at(offset) }, end: { dateTime: at(offset + 45) }, ...(i % 7 === 0 ? { transparency: 'transparent' } : {}) };
+      const event =
+        i % 50 === 0
+          ? {
+              summary: `all day ${i}`,
+              start: { date: at(offset).slice(0, 10) },
+              end: { date: at(offset + 1440).slice(0, 10) },
+            }
+          : {
+              summary: `event ${i}`,
+              start: { dateTime: at(offset) },
+              end: { dateTime: at(offset + 45) },
+              ...(i % 7 === 0 ? { transparency: 'transparent' } : {}),
+            };
       await jsonCall(`${stack.emulatorUrl}/_emulator/calendars/${encodeURIComponent(email)}/events`, 'POST', event);
     }
     for (let i = 0; i < appointmentCount; i++) {
-      await api('PUT', `/v1/appointments/b-${i}`, { revision: 1, start: at(i * 1080 + 600), end: at(i * 1080 + 660), timeZone: 'UTC', title: 'Cut', staffIds: [staffId] });
+      await api('PUT', `/v1/appointments/b-${i}`, {
+        revision: 1,
+        start: at(i * 1080 + 600),
+        end: at(i * 1080 + 660),
+        timeZone: 'UTC',
+        title: 'Cut',
+        staffIds: [staffId],
+      });
     }
-    await waitFor('500 imported events', async () => (await api('GET', `/v1/links/${link.id}/import`)).body.importedEvents >= eventCount);
+    await waitFor(
+      '500 imported events',
+      async () => (await api('GET', `/v1/links/${link.id}/import`)).body.importedEvents >= eventCount,
+    );
 
     const path = `/v1/staff/${staffId}/busy?from=${encodeURIComponent(at(0))}&to=${encodeURIComponent(at(31 * 1440))}&timeZone=Europe/Madrid`;
     const first = await api('GET', path);
@@ -54,8 +75,12 @@ async function main() {
       if (res.status !== 200) throw new Error(`busy answered ${res.status}`);
     }
     const f = (n: number) => n.toFixed(1);
-    console.log(`cores=${os.cpus().length} imported=${first.body.intervals.filter((i: { source: string }) => i.source === 'imported').length} appointments=${first.body.intervals.filter((i: { source: string }) => i.source === 'appointment').length} merged=${first.body.busy.length} window=31d requests=${requests} (sequential)`);
-    console.log(`bench:busy p50_ms=${f(percentile(times, 50))} p95_ms=${f(percentile(times, 95))} p99_ms=${f(percentile(times, 99))} max_ms=${f(Math.max(...times))}`);
+    console.log(
+      `cores=${os.cpus().length} imported=${first.body.intervals.filter((i: { source: string }) => i.source === 'imported').length} appointments=${first.body.intervals.filter((i: { source: string }) => i.source === 'appointment').length} merged=${first.body.busy.length} window=31d requests=${requests} (sequential)`,
+    );
+    console.log(
+      `bench:busy p50_ms=${f(percentile(times, 50))} p95_ms=${f(percentile(times, 95))} p99_ms=${f(percentile(times, 99))} max_ms=${f(Math.max(...times))}`,
+    );
   } finally {
     await stack.stop();
   }

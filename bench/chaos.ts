@@ -36,7 +36,13 @@ interface Desired {
   title: string;
 }
 
-type Op = { appointmentId: string; revision: number; kind: 'put' | 'cancel' | 'delete'; staffIds: string[]; title: string };
+type Op = {
+  appointmentId: string;
+  revision: number;
+  kind: 'put' | 'cancel' | 'delete';
+  staffIds: string[];
+  title: string;
+};
 
 function day(offset: number) {
   return new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
@@ -103,7 +109,10 @@ export async function runChaos(opts: ChaosOptions, existing?: PrivateStack): Pro
   const stack = existing ?? (await startPrivateStack({ name: 'chaos', env: chaosWorkerEnv }));
   try {
     const { apiKey, staff } = await seedTenant(stack, 'chaos', opts.staff);
-    const { model, batches, count } = plan(opts, staff.map((s) => s.id));
+    const { model, batches, count } = plan(
+      opts,
+      staff.map((s) => s.id),
+    );
     const api = stack.apiUrl;
     await jsonCall(`${stack.emulatorUrl}/_emulator/faults`, 'POST', {
       errorRate: 0.1,
@@ -113,7 +122,9 @@ export async function runChaos(opts: ChaosOptions, existing?: PrivateStack): Pro
       timeoutRate: 0.01,
       timeoutMs: 10000,
     });
-    log(`chaos: ${count} operations over ${model.size} appointments and ${staff.length} staff calendars (seed ${opts.seed})`);
+    log(
+      `chaos: ${count} operations over ${model.size} appointments and ${staff.length} staff calendars (seed ${opts.seed})`,
+    );
 
     let apiRetries = 0;
     // A CRM retries until its change is accepted: a 5xx or a refused connection is not an answer.
@@ -123,18 +134,33 @@ export async function runChaos(opts: ChaosOptions, existing?: PrivateStack): Pro
         let res: { status: number };
         try {
           if (op.kind === 'put') {
-            res = await jsonCall(`${api}/v1/appointments/${op.appointmentId}`, 'PUT', {
-              revision: op.revision,
-              start: `${d}T09:00:00`,
-              end: `${d}T10:00:00`,
-              timeZone: 'Europe/Madrid',
-              title: op.title,
-              staffIds: op.staffIds,
-            }, apiKey);
+            res = await jsonCall(
+              `${api}/v1/appointments/${op.appointmentId}`,
+              'PUT',
+              {
+                revision: op.revision,
+                start: `${d}T09:00:00`,
+                end: `${d}T10:00:00`,
+                timeZone: 'Europe/Madrid',
+                title: op.title,
+                staffIds: op.staffIds,
+              },
+              apiKey,
+            );
           } else if (op.kind === 'cancel') {
-            res = await jsonCall(`${api}/v1/appointments/${op.appointmentId}/cancel`, 'POST', { revision: op.revision }, apiKey);
+            res = await jsonCall(
+              `${api}/v1/appointments/${op.appointmentId}/cancel`,
+              'POST',
+              { revision: op.revision },
+              apiKey,
+            );
           } else {
-            res = await jsonCall(`${api}/v1/appointments/${op.appointmentId}?revision=${op.revision}`, 'DELETE', undefined, apiKey);
+            res = await jsonCall(
+              `${api}/v1/appointments/${op.appointmentId}?revision=${op.revision}`,
+              'DELETE',
+              undefined,
+              apiKey,
+            );
           }
         } catch {
           res = { status: 599 };
@@ -155,7 +181,9 @@ export async function runChaos(opts: ChaosOptions, existing?: PrivateStack): Pro
     const total = batches.length;
     // One disruption at a time: a kill never lands on a worker that is still being restarted.
     let disruptions = Promise.resolve();
-    const killAt = new Set(Array.from({ length: opts.kills }, (_, i) => Math.floor(((i + 1) * total) / (opts.kills + 2))));
+    const killAt = new Set(
+      Array.from({ length: opts.kills }, (_, i) => Math.floor(((i + 1) * total) / (opts.kills + 2))),
+    );
     const restartAt = opts.restartTemporal ? Math.floor(total / 2) + 1 : -1;
     let done = 0;
     const runner = async () => {
@@ -184,7 +212,9 @@ export async function runChaos(opts: ChaosOptions, existing?: PrivateStack): Pro
     await Promise.all(Array.from({ length: opts.concurrency }, runner));
     await disruptions;
     const lastOpAt = Date.now();
-    log(`chaos: all ${count} operations accepted (${done} batches, ${apiRetries} API retries); healing faults and waiting to converge`);
+    log(
+      `chaos: all ${count} operations accepted (${done} batches, ${apiRetries} API retries); healing faults and waiting to converge`,
+    );
     await jsonCall(`${stack.emulatorUrl}/_emulator/faults`, 'DELETE');
 
     let diff = await compare(stack, staff, model);
@@ -194,7 +224,15 @@ export async function runChaos(opts: ChaosOptions, existing?: PrivateStack): Pro
       diff = await compare(stack, staff, model);
     }
     const convergeS = (Date.now() - lastOpAt) / 1000;
-    return { operations: count, missing: diff.missing, duplicated: diff.duplicated, stale: diff.stale, orphaned: diff.orphaned, convergeS, apiRetries };
+    return {
+      operations: count,
+      missing: diff.missing,
+      duplicated: diff.duplicated,
+      stale: diff.stale,
+      orphaned: diff.orphaned,
+      convergeS,
+      apiRetries,
+    };
   } finally {
     if (!existing) await stack.stop();
   }
@@ -208,7 +246,9 @@ async function compare(stack: PrivateStack, staff: { id: string; email: string }
   let orphaned = 0;
   for (const s of staff) {
     const { body } = await jsonCall(`${stack.emulatorUrl}/_emulator/calendars/${encodeURIComponent(s.email)}/events`);
-    const live = (body.items as { status: string; summary: string; extendedProperties?: { private?: Record<string, string> } }[]).filter((e) => e.status !== 'cancelled');
+    const live = (
+      body.items as { status: string; summary: string; extendedProperties?: { private?: Record<string, string> } }[]
+    ).filter((e) => e.status !== 'cancelled');
     const byAppointment = new Map<string, typeof live>();
     for (const e of live) {
       const id = e.extendedProperties?.private?.calsyncId?.split(':')[1] ?? '?';
@@ -244,7 +284,9 @@ if (require.main === module) {
   };
   runChaos(opts)
     .then((r) => {
-      console.log(`chaos: operations=${r.operations} missing=${r.missing} duplicated=${r.duplicated} stale=${r.stale} orphaned=${r.orphaned} converge_s=${r.convergeS.toFixed(1)}`);
+      console.log(
+        `chaos: operations=${r.operations} missing=${r.missing} duplicated=${r.duplicated} stale=${r.stale} orphaned=${r.orphaned} converge_s=${r.convergeS.toFixed(1)}`,
+      );
       process.exit(r.missing + r.duplicated + r.stale + r.orphaned === 0 ? 0 : 1);
     })
     .catch((err) => {

@@ -4,7 +4,15 @@ import path from 'node:path';
 import knex from 'knex';
 import { createDb, ensureDatabase, migrateLatest } from '../lib/db';
 import { SecretBox } from '../lib/secretBox';
-import { ROOT, freePort, httpAnswers, spawnNode, spawnService, startTemporalDevServer, waitFor } from '../scripts/stack';
+import {
+  ROOT,
+  freePort,
+  httpAnswers,
+  spawnNode,
+  spawnService,
+  startTemporalDevServer,
+  waitFor,
+} from '../scripts/stack';
 
 /**
  * A whole private calsync stack for a measurement run: its own database, Temporal dev server
@@ -35,12 +43,20 @@ export async function startPrivateStack(opts: { name: string; env?: NodeJS.Proce
   await db.destroy();
 
   const temporalPort = await freePort();
-  const temporalOpts = { port: temporalPort, headless: true, dbFile: path.join(tmp, 'temporal.db'), logFile: path.join(tmp, 'temporal.log') };
+  const temporalOpts = {
+    port: temporalPort,
+    headless: true,
+    dbFile: path.join(tmp, 'temporal.db'),
+    logFile: path.join(tmp, 'temporal.log'),
+  };
   let temporal = await startTemporalDevServer(temporalOpts);
 
   const emulatorPort = await freePort();
   const emulatorUrl = `http://127.0.0.1:${emulatorPort}`;
-  const emulator = spawnNode('emulator', 'emulators/google/main.ts', { env: { GOOGLE_EMULATOR_PORT: String(emulatorPort) }, logFile: path.join(tmp, 'emulator.log') });
+  const emulator = spawnNode('emulator', 'emulators/google/main.ts', {
+    env: { GOOGLE_EMULATOR_PORT: String(emulatorPort) },
+    logFile: path.join(tmp, 'emulator.log'),
+  });
   await waitFor('emulator', () => httpAnswers(`${emulatorUrl}/_emulator/stats`));
 
   const apiPort = await freePort();
@@ -62,7 +78,18 @@ export async function startPrivateStack(opts: { name: string; env?: NodeJS.Proce
   // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the worker when it stops.
   const launchWorker = () =>
     process.env.BENCH_CPU_PROF
-      ? spawnService('worker', process.execPath, ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, '--import', 'tsx', path.join(ROOT, 'workers/main.ts')], { env, logFile: path.join(tmp, 'worker.log') })
+      ? spawnService(
+          'worker',
+          process.execPath,
+          [
+            '--cpu-prof',
+            `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`,
+            '--import',
+            'tsx',
+            path.join(ROOT, 'workers/main.ts'),
+          ],
+          { env, logFile: path.join(tmp, 'worker.log') },
+        )
       : spawnNode('worker', 'workers/main.ts', { env, logFile: path.join(tmp, 'worker.log') });
   let worker = launchWorker();
   const api = spawnNode('api', 'api/main.ts', { env, logFile: path.join(tmp, 'api.log') });
@@ -98,10 +125,18 @@ export async function startPrivateStack(opts: { name: string; env?: NodeJS.Proce
   return stack;
 }
 
-export async function jsonCall(url: string, method = 'GET', body?: unknown, key?: string): Promise<{ status: number; body: any }> {
+export async function jsonCall(
+  url: string,
+  method = 'GET',
+  body?: unknown,
+  key?: string,
+): Promise<{ status: number; body: any }> {
   const res = await fetch(url, {
     method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(key ? { authorization: `Bearer ${key}` } : {}),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, body: await res.json().catch(() => undefined) };
@@ -112,22 +147,39 @@ export async function jsonCall(url: string, method = 'GET', body?: unknown, key?
  * where calsync writes their events. `dedicated` is the product default (a calendar of calsync's own,
  * which busy-time import does not read); `primary` writes into the calendar that is also imported.
  */
-export async function seedTenant(stack: PrivateStack, tenantId: string, count: number, opts: { calendarMode?: 'primary' | 'dedicated' } = {}) {
+export async function seedTenant(
+  stack: PrivateStack,
+  tenantId: string,
+  count: number,
+  opts: { calendarMode?: 'primary' | 'dedicated' } = {},
+) {
   const calendarMode = opts.calendarMode ?? 'primary';
-  const { body } = await jsonCall(`${stack.apiUrl}/v1/admin/tenants`, 'POST', { id: tenantId, name: tenantId, settings: { calendarMode } }, stack.adminKey);
+  const { body } = await jsonCall(
+    `${stack.apiUrl}/v1/admin/tenants`,
+    'POST',
+    { id: tenantId, name: tenantId, settings: { calendarMode } },
+    stack.adminKey,
+  );
   const apiKey: string = body.apiKey;
   const staff: { id: string; email: string; accessToken: string; calendarId: string }[] = [];
   for (let i = 0; i < count; i++) {
     const id = `s${i}`;
     await jsonCall(`${stack.apiUrl}/v1/staff/${id}`, 'PUT', { name: id }, apiKey);
-    const user = (await jsonCall(`${stack.emulatorUrl}/_emulator/users`, 'POST', { email: `${id}@${tenantId}.test` })).body;
-    await jsonCall(`${stack.apiUrl}/v1/staff/${id}/links/google`, 'POST', { accountEmail: user.email, refreshToken: user.refreshToken }, apiKey);
+    const user = (await jsonCall(`${stack.emulatorUrl}/_emulator/users`, 'POST', { email: `${id}@${tenantId}.test` }))
+      .body;
+    await jsonCall(
+      `${stack.apiUrl}/v1/staff/${id}/links/google`,
+      'POST',
+      { accountEmail: user.email, refreshToken: user.refreshToken },
+      apiKey,
+    );
     staff.push({ id, email: user.email, accessToken: user.accessToken, calendarId: user.email });
   }
   // A dedicated calendar exists once the link's workflow has provisioned it (the link turns active).
   for (const member of staff) {
     for (let waited = 0; ; waited += 100) {
-      const [link] = (await jsonCall(`${stack.apiUrl}/v1/staff/${member.id}/links`, 'GET', undefined, apiKey)).body.links;
+      const [link] = (await jsonCall(`${stack.apiUrl}/v1/staff/${member.id}/links`, 'GET', undefined, apiKey)).body
+        .links;
       if (link?.status === 'active') {
         member.calendarId = link.calendarId;
         break;

@@ -27,10 +27,24 @@ async function main() {
     const { apiKey, staff } = await seedTenant(stack, 'latency', staffCount, { calendarMode: 'dedicated' });
     const email = staff[0]!.email;
     const day = new Date(Date.now() + 2 * 86400000).toISOString().slice(0, 10);
-    const body = (revision: number, title: string, who: number) => ({ revision, start: `${day}T10:00:00`, end: `${day}T11:00:00`, timeZone: 'Europe/Madrid', title, staffIds: [staff[who]!.id] });
+    const body = (revision: number, title: string, who: number) => ({
+      revision,
+      start: `${day}T10:00:00`,
+      end: `${day}T11:00:00`,
+      timeZone: 'Europe/Madrid',
+      title,
+      staffIds: [staff[who]!.id],
+    });
     const hasEvent = async (summary: string, who = 0) =>
-      ((await jsonCall(`${stack.emulatorUrl}/_emulator/calendars/${encodeURIComponent(staff[who]!.calendarId)}/events`)).body.items as { summary: string; status: string }[]).some((e) => e.summary === summary && e.status !== 'cancelled');
-    const put = (id: string, revision: number, title: string, who = 0) => jsonCall(`${stack.apiUrl}/v1/appointments/${id}`, 'PUT', body(revision, title, who), apiKey);
+      (
+        (
+          await jsonCall(
+            `${stack.emulatorUrl}/_emulator/calendars/${encodeURIComponent(staff[who]!.calendarId)}/events`,
+          )
+        ).body.items as { summary: string; status: string }[]
+      ).some((e) => e.summary === summary && e.status !== 'cancelled');
+    const put = (id: string, revision: number, title: string, who = 0) =>
+      jsonCall(`${stack.apiUrl}/v1/appointments/${id}`, 'PUT', body(revision, title, who), apiKey);
 
     // Warm-up: the first workflow task of a fresh worker is slower than the rest.
     await put('warmup', 1, 'warmup');
@@ -62,9 +76,15 @@ async function main() {
 
     const f = (n: number) => n.toFixed(0);
     console.log(`cores=${os.cpus().length} appointments=${count} staff=${staff.length} (sequential, default settings)`);
-    console.log(`PUT→event in emulator ms: p50=${f(percentile(latencies, 50))} p95=${f(percentile(latencies, 95))} max=${f(Math.max(...latencies))}`);
-    console.log(`API 202 latency ms:       p50=${f(percentile(apiLatencies, 50))} p95=${f(percentile(apiLatencies, 95))} max=${f(Math.max(...apiLatencies))}`);
-    console.log(`remote writes per burst of 10 updates: ${writes.join(' ')} (mean ${(writes.reduce((a, b) => a + b, 0) / writes.length).toFixed(2)})`);
+    console.log(
+      `PUT→event in emulator ms: p50=${f(percentile(latencies, 50))} p95=${f(percentile(latencies, 95))} max=${f(Math.max(...latencies))}`,
+    );
+    console.log(
+      `API 202 latency ms:       p50=${f(percentile(apiLatencies, 50))} p95=${f(percentile(apiLatencies, 95))} max=${f(Math.max(...apiLatencies))}`,
+    );
+    console.log(
+      `remote writes per burst of 10 updates: ${writes.join(' ')} (mean ${(writes.reduce((a, b) => a + b, 0) / writes.length).toFixed(2)})`,
+    );
   } finally {
     await stack.stop();
   }

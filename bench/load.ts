@@ -43,11 +43,22 @@ interface EventView {
 }
 
 async function calendarEvents(stack: PrivateStack, calendarIds: string[]): Promise<EventView[]> {
-  const lists = await Promise.all(calendarIds.map(async (e) => (await jsonCall(`${stack.emulatorUrl}/_emulator/calendars/${encodeURIComponent(e)}/events`)).body.items as EventView[]));
+  const lists = await Promise.all(
+    calendarIds.map(
+      async (e) =>
+        (await jsonCall(`${stack.emulatorUrl}/_emulator/calendars/${encodeURIComponent(e)}/events`)).body
+          .items as EventView[],
+    ),
+  );
   return lists.flat().filter((e) => e.status !== 'cancelled');
 }
 
-async function waitForSummaries(stack: PrivateStack, calendarIds: string[], wanted: Set<string>, timeoutMs = 120_000): Promise<Map<string, EventView>> {
+async function waitForSummaries(
+  stack: PrivateStack,
+  calendarIds: string[],
+  wanted: Set<string>,
+  timeoutMs = 120_000,
+): Promise<Map<string, EventView>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const found = new Map<string, EventView>();
@@ -63,21 +74,39 @@ async function main() {
     const { apiKey, staff } = await seedTenant(stack, 'bench', staffCount, { calendarMode: 'dedicated' });
     const calendarIds = staff.map((s) => s.calendarId);
     const day = new Date(Date.now() + 2 * 86400000).toISOString().slice(0, 10);
-    const body = (revision: number, title: string, staffId: string) => ({ revision, start: `${day}T10:00:00`, end: `${day}T11:00:00`, timeZone: 'Europe/Madrid', title, staffIds: [staffId] });
+    const body = (revision: number, title: string, staffId: string) => ({
+      revision,
+      start: `${day}T10:00:00`,
+      end: `${day}T11:00:00`,
+      timeZone: 'Europe/Madrid',
+      title,
+      staffIds: [staffId],
+    });
 
     // Warm-up: the first workflow tasks of a fresh worker and the first token refreshes are slower.
-    await Promise.all(staff.map((s, i) => jsonCall(`${stack.apiUrl}/v1/appointments/warm-${i}`, 'PUT', body(1, `warm-${i}`, s.id), apiKey)));
+    await Promise.all(
+      staff.map((s, i) =>
+        jsonCall(`${stack.apiUrl}/v1/appointments/warm-${i}`, 'PUT', body(1, `warm-${i}`, s.id), apiKey),
+      ),
+    );
     await waitForSummaries(stack, calendarIds, new Set(staff.map((_, i) => `warm-${i}`)));
 
     // Phase 1: new appointments at a fixed arrival rate.
     const count = rate * seconds;
     const sent = await openLoop(count, rate, async (i) => {
       const t0 = Date.now();
-      const res = await jsonCall(`${stack.apiUrl}/v1/appointments/a-${i}`, 'PUT', body(1, `a-${i}`, staff[i % staff.length]!.id), apiKey);
+      const res = await jsonCall(
+        `${stack.apiUrl}/v1/appointments/a-${i}`,
+        'PUT',
+        body(1, `a-${i}`, staff[i % staff.length]!.id),
+        apiKey,
+      );
       return { title: `a-${i}`, status: res.status, sentAt: t0, acceptedAt: Date.now() };
     });
     const events = await waitForSummaries(stack, calendarIds, new Set(sent.map((s) => s.title)));
-    const latencies = sent.filter((s) => events.has(s.title)).map((s) => Date.parse(events.get(s.title)!.created) - s.acceptedAt);
+    const latencies = sent
+      .filter((s) => events.has(s.title))
+      .map((s) => Date.parse(events.get(s.title)!.created) - s.acceptedAt);
     const apiMs = sent.map((s) => s.acceptedAt - s.sentAt);
     const lastApplied = Math.max(...[...events.values()].map((e) => Date.parse(e.created)));
     const throughput = events.size / ((lastApplied - sent[0]!.sentAt) / 1000);
@@ -87,7 +116,12 @@ async function main() {
     const burstTargets = Array.from({ length: Math.min(bursts, count) }, (_, b) => b);
     await openLoop(burstTargets.length, rate / burstSize, async (b) => {
       for (let r = 2; r <= burstSize + 1; r++) {
-        await jsonCall(`${stack.apiUrl}/v1/appointments/a-${b}`, 'PUT', body(r, `a-${b} r${r}`, staff[b % staff.length]!.id), apiKey);
+        await jsonCall(
+          `${stack.apiUrl}/v1/appointments/a-${b}`,
+          'PUT',
+          body(r, `a-${b} r${r}`, staff[b % staff.length]!.id),
+          apiKey,
+        );
         await sleep(20);
       }
     });
@@ -100,13 +134,23 @@ async function main() {
 
     // Baseline: the same arrivals, provider called inside the request, on fresh accounts.
     const baselineUsers = await Promise.all(
-      Array.from({ length: staffCount }, async (_, i) => (await jsonCall(`${stack.emulatorUrl}/_emulator/users`, 'POST', { email: `naive${i}@bench.test` })).body),
+      Array.from(
+        { length: staffCount },
+        async (_, i) =>
+          (await jsonCall(`${stack.emulatorUrl}/_emulator/users`, 'POST', { email: `naive${i}@bench.test` })).body,
+      ),
     );
     const naive = await startNaiveSyncServer({
       googleRootUrl: `${stack.emulatorUrl}/`,
       accessTokens: new Map(baselineUsers.map((u: { email: string; accessToken: string }) => [u.email, u.accessToken])),
     });
-    const naiveBody = (title: string, i: number) => ({ staffEmail: baselineUsers[i % staffCount].email, title, start: `${day}T10:00:00+01:00`, end: `${day}T11:00:00+01:00`, timeZone: 'Europe/Madrid' });
+    const naiveBody = (title: string, i: number) => ({
+      staffEmail: baselineUsers[i % staffCount].email,
+      title,
+      start: `${day}T10:00:00+01:00`,
+      end: `${day}T11:00:00+01:00`,
+      timeZone: 'Europe/Madrid',
+    });
     const naiveSent = await openLoop(count, rate, async (i) => {
       const t0 = Date.now();
       const res = await jsonCall(`${naive.url}/appointments/n-${i}`, 'PUT', naiveBody(`n-${i}`, i));
@@ -119,7 +163,8 @@ async function main() {
         await sleep(20);
       }
     });
-    const naiveWritesPerBurst = (await jsonCall(`${stack.emulatorUrl}/_emulator/stats`)).body.writes / burstTargets.length;
+    const naiveWritesPerBurst =
+      (await jsonCall(`${stack.emulatorUrl}/_emulator/stats`)).body.writes / burstTargets.length;
     await naive.close();
     const naiveMs = naiveSent.map((s) => s.ms);
 
@@ -160,7 +205,9 @@ async function main() {
       [`remote writes per burst of ${burstSize}`, c.writes_per_burst, b.writes_per_burst],
       ['peak memory worker / API (MiB)', `${c.worker_peak_mib} / ${c.api_peak_mib}`, '-'],
     ];
-    console.log(`\nmachine: ${results.machine.cores} cores, ${results.machine.memoryGiB} GiB; ${rate} appointments/s for ${seconds} s over ${staffCount} staff calendars`);
+    console.log(
+      `\nmachine: ${results.machine.cores} cores, ${results.machine.memoryGiB} GiB; ${rate} appointments/s for ${seconds} s over ${staffCount} staff calendars`,
+    );
     console.log(`${'figure'.padEnd(36)}${'calsync'.padEnd(18)}baseline (provider in the request)`);
     for (const [name, ours, theirs] of rows) console.log(`${name.padEnd(36)}${String(ours).padEnd(18)}${theirs}`);
     console.log(`ratio p99 calsync(202→event) / baseline(request): ${(c.p99_ms / b.p99_ms).toFixed(2)}`);
@@ -168,7 +215,9 @@ async function main() {
     mkdirSync(path.dirname(out), { recursive: true });
     writeFileSync(out, JSON.stringify(results, null, 2));
     console.log(`written to ${path.relative(process.cwd(), out)}`);
-    console.log(`bench: rate=${rate} p50_ms=${c.p50_ms} p95_ms=${c.p95_ms} p99_ms=${c.p99_ms} writes_per_change=${c.writes_per_burst} baseline_p99_ms=${b.p99_ms}`);
+    console.log(
+      `bench: rate=${rate} p50_ms=${c.p50_ms} p95_ms=${c.p95_ms} p99_ms=${c.p99_ms} writes_per_change=${c.writes_per_burst} baseline_p99_ms=${b.p99_ms}`,
+    );
   } finally {
     await stack.stop();
   }

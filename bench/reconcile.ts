@@ -26,21 +26,36 @@ async function main() {
   const stack = await startPrivateStack({
     name: 'reconcile',
     // Passes only when asked, so each one is measured alone.
-    env: { RECONCILE_INTERVAL_MS: String(24 * 3600 * 1000), RECONCILE_PAGE_SIZE: String(pageSize), RECONCILE_PAGE_PAUSE_MS: String(pauseMs), RECONCILE_ORPHAN_GRACE_MS: '0' },
+    env: {
+      RECONCILE_INTERVAL_MS: String(24 * 3600 * 1000),
+      RECONCILE_PAGE_SIZE: String(pageSize),
+      RECONCILE_PAGE_PAUSE_MS: String(pauseMs),
+      RECONCILE_ORPHAN_GRACE_MS: '0',
+    },
   });
   try {
     const { apiKey, staff } = await seedTenant(stack, 'reconcile', 1);
     const { id: staffId, email } = staff[0]!;
-    const api = (method: string, path: string, body?: unknown) => jsonCall(`${stack.apiUrl}${path}`, method, body, apiKey);
-    const emulator = (method: string, path: string, body?: unknown) => jsonCall(`${stack.emulatorUrl}/_emulator${path}`, method, body);
+    const api = (method: string, path: string, body?: unknown) =>
+      jsonCall(`${stack.apiUrl}${path}`, method, body, apiKey);
+    const emulator = (method: string, path: string, body?: unknown) =>
+      jsonCall(`${stack.emulatorUrl}/_emulator${path}`, method, body);
     const calendar = `/calendars/${encodeURIComponent(email)}/events`;
-    const live = async () => ((await emulator('GET', calendar)).body.items as any[]).filter((e) => e.status !== 'cancelled');
+    const live = async () =>
+      ((await emulator('GET', calendar)).body.items as any[]).filter((e) => e.status !== 'cancelled');
     const linkId: string = (await api('GET', `/v1/staff/${staffId}/links`)).body.links[0].id;
 
     for (let i = 0; i < events; i++) {
       const day = new Date(Date.now() + (2 + Math.floor(i / 8)) * 86400000).toISOString().slice(0, 10);
       const hour = String(8 + (i % 8)).padStart(2, '0');
-      await api('PUT', `/v1/appointments/a-${i}`, { revision: 1, start: `${day}T${hour}:00:00`, end: `${day}T${hour}:45:00`, timeZone: 'Europe/Madrid', title: `visit ${i}`, staffIds: [staffId] });
+      await api('PUT', `/v1/appointments/a-${i}`, {
+        revision: 1,
+        start: `${day}T${hour}:00:00`,
+        end: `${day}T${hour}:45:00`,
+        timeZone: 'Europe/Madrid',
+        title: `visit ${i}`,
+        staffIds: [staffId],
+      });
     }
     await waitFor('every event written', async () => (await live()).length === events);
 
@@ -54,7 +69,13 @@ async function main() {
       });
       const stats = (await emulator('GET', `/stats?user=${encodeURIComponent(email)}`)).body;
       const seconds = (Date.parse(done.finishedAt) - Date.parse(done.startedAt)) / 1000;
-      console.log(`${label}: ${seconds.toFixed(2)} s, ${stats.requests} provider requests (${Object.entries(stats.byOperation).map(([op, s]: [string, any]) => `${op}=${s.total}`).join(' ')}), counts ${JSON.stringify({ listed: done.listed, inStep: done.inStep, changed: done.changed, missing: done.missing, restoreRequested: done.restoreRequested, orphansRemoved: done.orphansRemoved, pages: done.pages })}`);
+      console.log(
+        `${label}: ${seconds.toFixed(2)} s, ${stats.requests} provider requests (${Object.entries(stats.byOperation)
+          .map(([op, s]: [string, any]) => `${op}=${s.total}`)
+          .join(
+            ' ',
+          )}), counts ${JSON.stringify({ listed: done.listed, inStep: done.inStep, changed: done.changed, missing: done.missing, restoreRequested: done.restoreRequested, orphansRemoved: done.orphansRemoved, pages: done.pages })}`,
+      );
       return { seconds, done };
     }
 
@@ -64,14 +85,27 @@ async function main() {
     const startedDrift = Date.now();
     for (let i = 0; i < drift; i++) {
       const moved = items[i]!;
-      await emulator('POST', calendar, { id: moved.id, start: { dateTime: moved.start.dateTime.replace(/T\d\d/, 'T20') }, end: { dateTime: moved.end.dateTime.replace(/T\d\d/, 'T21') } });
+      await emulator('POST', calendar, {
+        id: moved.id,
+        start: { dateTime: moved.start.dateTime.replace(/T\d\d/, 'T20') },
+        end: { dateTime: moved.end.dateTime.replace(/T\d\d/, 'T21') },
+      });
       await emulator('DELETE', `${calendar}/${items[drift + i]!.id}`);
-      await emulator('POST', calendar, { id: `orphan${String(i).padStart(5, '0')}`, summary: 'orphan', start: moved.start, end: moved.end, extendedProperties: { private: { ...moved.extendedProperties.private, calsyncId: `reconcile:ghost-${i}` } } });
+      await emulator('POST', calendar, {
+        id: `orphan${String(i).padStart(5, '0')}`,
+        summary: 'orphan',
+        start: moved.start,
+        end: moved.end,
+        extendedProperties: { private: { ...moved.extendedProperties.private, calsyncId: `reconcile:ghost-${i}` } },
+      });
     }
     const drifted = await pass('with drift');
     const converged = await waitFor('convergence', async () => {
       const now = await live();
-      const back = now.length === events && now.every((e) => !e.summary.startsWith('orphan')) && items.slice(0, drift).every((m) => now.find((e) => e.id === m.id)?.start.dateTime === m.start.dateTime);
+      const back =
+        now.length === events &&
+        now.every((e) => !e.summary.startsWith('orphan')) &&
+        items.slice(0, drift).every((m) => now.find((e) => e.id === m.id)?.start.dateTime === m.start.dateTime);
       return back ? Date.now() : undefined;
     });
     const after = await pass('after');

@@ -19,14 +19,23 @@ async function main() {
   try {
     const { apiKey, staff } = await seedTenant(stack, 'resync', 1);
     const email = staff[0]!.email;
-    const api = (method: string, path: string, body?: unknown) => jsonCall(`${stack.apiUrl}${path}`, method, body, apiKey);
-    const emulator = (method: string, path: string, body?: unknown) => jsonCall(`${stack.emulatorUrl}${path}`, method, body);
-    const events = async () => ((await emulator('GET', `/_emulator/calendars/${email}/events`)).body.items as { summary: string; status: string }[]).filter((e) => e.status !== 'cancelled');
-    const stats = async () => (await emulator('GET', `/_emulator/stats?user=${encodeURIComponent(email)}`)).body as {
-      requests: number;
-      writes: number;
-      byOperation: Record<string, { byStatus: Record<string, number> }>;
-    };
+    const api = (method: string, path: string, body?: unknown) =>
+      jsonCall(`${stack.apiUrl}${path}`, method, body, apiKey);
+    const emulator = (method: string, path: string, body?: unknown) =>
+      jsonCall(`${stack.emulatorUrl}${path}`, method, body);
+    const events = async () =>
+      (
+        (await emulator('GET', `/_emulator/calendars/${email}/events`)).body.items as {
+          summary: string;
+          status: string;
+        }[]
+      ).filter((e) => e.status !== 'cancelled');
+    const stats = async () =>
+      (await emulator('GET', `/_emulator/stats?user=${encodeURIComponent(email)}`)).body as {
+        requests: number;
+        writes: number;
+        byOperation: Record<string, { byStatus: Record<string, number> }>;
+      };
 
     // Seeding is not what is measured: lift the per-user limit while the appointments go in.
     await emulator('POST', '/_emulator/config', { userRateLimitPerMinute: 1_000_000 });
@@ -38,8 +47,13 @@ async function main() {
           const day = new Date(Date.now() + (2 + (n % 60)) * 86400000).toISOString().slice(0, 10);
           const hour = String(8 + (n % 10)).padStart(2, '0');
           return api('PUT', `/v1/appointments/a-${n}`, {
-            revision: 1, start: `${day}T${hour}:00:00`, end: `${day}T${hour}:30:00`, timeZone: 'Europe/Madrid',
-            title: `Visit ${n}`, clientName: `Client ${n}`, staffIds: [staff[0]!.id],
+            revision: 1,
+            start: `${day}T${hour}:00:00`,
+            end: `${day}T${hour}:30:00`,
+            timeZone: 'Europe/Madrid',
+            title: `Visit ${n}`,
+            clientName: `Client ${n}`,
+            staffIds: [staff[0]!.id],
           });
         }),
       );
@@ -51,7 +65,10 @@ async function main() {
     await sleep(61_000);
     await emulator('POST', `/_emulator/stats/reset?user=${encodeURIComponent(email)}`);
     const started = performance.now();
-    const change = await api('PUT', '/v1/settings', { eventContent: { title: '{clientName}: {title}' }, ...(rate ? { resyncRatePerSecond: rate } : {}) });
+    const change = await api('PUT', '/v1/settings', {
+      eventContent: { title: '{clientName}: {title}' },
+      ...(rate ? { resyncRatePerSecond: rate } : {}),
+    });
     if (!change.body.resync) throw new Error(`no re-sync started: ${JSON.stringify(change.body)}`);
 
     // Sample the emulator's request count every second: the busiest 60 s against the limit.
@@ -74,13 +91,24 @@ async function main() {
       const windowStart = samples.find((b) => b.t >= a.t - 60_000)!;
       busiest = Math.max(busiest, a.requests - windowStart.requests);
     }
-    const limited = Object.values(final.byOperation).reduce((n, o) => n + (o.byStatus['403'] ?? 0) + (o.byStatus['429'] ?? 0), 0);
+    const limited = Object.values(final.byOperation).reduce(
+      (n, o) => n + (o.byStatus['403'] ?? 0) + (o.byStatus['429'] ?? 0),
+      0,
+    );
 
-    console.log(`appointments=${count} (one staff calendar, Google emulator, limit ${PER_USER_LIMIT} requests/min/user)`);
+    console.log(
+      `appointments=${count} (one staff calendar, Google emulator, limit ${PER_USER_LIMIT} requests/min/user)`,
+    );
     console.log(`seeding: ${seedSeconds.toFixed(1)} s (limit lifted)`);
-    console.log(`re-sync after a title-template change: ${seconds.toFixed(1)} s until all ${count} events renamed; progress ${JSON.stringify(progress)}`);
-    console.log(`remote calls: requests=${final.requests} writes=${final.writes} rate-limited=${limited}; busiest 60 s: ${busiest} requests (limit ${PER_USER_LIMIT})`);
-    console.log(`resync: appointments=${count} seconds=${seconds.toFixed(1)} requests=${final.requests} writes=${final.writes} rate_limited=${limited} busiest_60s=${busiest}`);
+    console.log(
+      `re-sync after a title-template change: ${seconds.toFixed(1)} s until all ${count} events renamed; progress ${JSON.stringify(progress)}`,
+    );
+    console.log(
+      `remote calls: requests=${final.requests} writes=${final.writes} rate-limited=${limited}; busiest 60 s: ${busiest} requests (limit ${PER_USER_LIMIT})`,
+    );
+    console.log(
+      `resync: appointments=${count} seconds=${seconds.toFixed(1)} requests=${final.requests} writes=${final.writes} rate_limited=${limited} busiest_60s=${busiest}`,
+    );
   } finally {
     await stack.stop();
   }

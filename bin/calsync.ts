@@ -32,7 +32,8 @@ async function api(method: string, path: string, body?: unknown): Promise<any> {
 
 function filterOf(values: Record<string, unknown>) {
   const filter: Record<string, string> = {};
-  for (const name of ['since', 'provider', 'staff', 'code']) if (typeof values[name] === 'string') filter[name] = values[name] as string;
+  for (const name of ['since', 'provider', 'staff', 'code'])
+    if (typeof values[name] === 'string') filter[name] = values[name] as string;
   return filter;
 }
 
@@ -65,7 +66,9 @@ async function main(argv: string[]) {
     case 'log': {
       const log = await api('GET', `/v1/appointments/${needId()}/log?limit=500`);
       for (const e of log.entries) {
-        console.log(`${new Date(e.at).toISOString()}  r${e.revision ?? '-'}  ${e.targetKey}  ${e.action}  ${e.result}${e.errorCode ? `  ${e.errorCode}: ${e.errorMessage}` : ''}${e.attempt ? `  (attempt ${e.attempt})` : ''}`);
+        console.log(
+          `${new Date(e.at).toISOString()}  r${e.revision ?? '-'}  ${e.targetKey}  ${e.action}  ${e.result}${e.errorCode ? `  ${e.errorCode}: ${e.errorMessage}` : ''}${e.attempt ? `  (attempt ${e.attempt})` : ''}`,
+        );
       }
       return;
     }
@@ -76,7 +79,9 @@ async function main(argv: string[]) {
         const query = new URLSearchParams({ ...filterOf(values), limit: '500', ...(cursor ? { cursor } : {}) });
         const page = await api('GET', `/v1/sync-failures?${query}`);
         for (const f of page.failures) {
-          console.log(`${f.failedAt}  ${f.appointmentId}  ${f.targetKey}  staff=${f.staffId ?? '-'}  ${f.errorCode}: ${f.errorMessage}`);
+          console.log(
+            `${f.failedAt}  ${f.appointmentId}  ${f.targetKey}  staff=${f.staffId ?? '-'}  ${f.errorCode}: ${f.errorMessage}`,
+          );
           count++;
         }
         cursor = page.nextCursor;
@@ -85,9 +90,14 @@ async function main(argv: string[]) {
       return;
     }
     case 'resync':
-      return print(await api('POST', `/v1/appointments/${needId()}/resync`, { targetKey: values.target, force: values.force }));
+      return print(
+        await api('POST', `/v1/appointments/${needId()}/resync`, { targetKey: values.target, force: values.force }),
+      );
     case 'replay': {
-      const started = await api('POST', '/v1/sync-failures/replay', { ...filterOf(values), ...(values.rate ? { ratePerSecond: Number(values.rate) } : {}) });
+      const started = await api('POST', '/v1/sync-failures/replay', {
+        ...filterOf(values),
+        ...(values.rate ? { ratePerSecond: Number(values.rate) } : {}),
+      });
       console.log(`replay ${started.replayId} started`);
       if (values['no-wait']) return;
       for (;;) {

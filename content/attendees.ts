@@ -19,7 +19,11 @@ function isInternal(email: string, domains: string[]): boolean {
  * of each, every address once. `exclude` keeps addresses that hear about the event otherwise
  * (the client's own e-mail invitation) from getting a second one.
  */
-export function selectAttendees(people: CrmAttendee[] | undefined, settings: AttendeeSettings, exclude: string[] = []): EventAttendee[] {
+export function selectAttendees(
+  people: CrmAttendee[] | undefined,
+  settings: AttendeeSettings,
+  exclude: string[] = [],
+): EventAttendee[] {
   if (!people?.length || settings.kinds.length === 0) return [];
   const optedOutAccounts = new Set(people.filter((p) => p.kind === 'account' && p.optedOut).map((p) => p.id));
   const seen = new Set(exclude.map((e) => e.toLowerCase()));
@@ -31,7 +35,11 @@ export function selectAttendees(people: CrmAttendee[] | undefined, settings: Att
       const key = email.toLowerCase();
       if (seen.has(key)) continue;
       seen.add(key);
-      out.push({ email, ...(person.name ? { name: person.name } : {}), external: !isInternal(email, settings.internalDomains) });
+      out.push({
+        email,
+        ...(person.name ? { name: person.name } : {}),
+        external: !isInternal(email, settings.internalDomains),
+      });
     }
   }
   return out;

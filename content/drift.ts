@@ -23,7 +23,8 @@ export function driftedFields(observed: ObservedEvent, expected: EventContent): 
   }
   if (observed.summary !== expected.summary) changed.push('summary');
   if (observed.location !== (expected.location ?? '')) changed.push('location');
-  if (observed.description !== undefined && observed.description.trim() !== expected.description.trim()) changed.push('description');
+  if (observed.description !== undefined && observed.description.trim() !== expected.description.trim())
+    changed.push('description');
   if (observed.showAs !== expectedShowAs(expected)) changed.push('showAs');
   return changed;
 }

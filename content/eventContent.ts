@@ -89,9 +89,17 @@ export function renderEventContent(desired: DesiredAppointment, opts: RenderOpti
   const typeLabel = type?.label ?? 'Appointment';
   const values = templateValues(desired, typeLabel);
   const busyOnly = settings.eventContent.privacy === 'busy';
-  const title = busyOnly ? PRIVATE_TITLE : renderInline(type?.title ?? settings.eventContent.title ?? DEFAULT_TITLE_TEMPLATE, values) || typeLabel;
-  const description = busyOnly ? '' : renderBlock(type?.description ?? settings.eventContent.description ?? DEFAULT_DESCRIPTION_TEMPLATE, values);
-  const location = busyOnly ? undefined : type?.location ? renderInline(type.location, values) || undefined : desired.location;
+  const title = busyOnly
+    ? PRIVATE_TITLE
+    : renderInline(type?.title ?? settings.eventContent.title ?? DEFAULT_TITLE_TEMPLATE, values) || typeLabel;
+  const description = busyOnly
+    ? ''
+    : renderBlock(type?.description ?? settings.eventContent.description ?? DEFAULT_DESCRIPTION_TEMPLATE, values);
+  const location = busyOnly
+    ? undefined
+    : type?.location
+      ? renderInline(type.location, values) || undefined
+      : desired.location;
   const attendees = busyOnly ? [] : selectAttendees(desired.attendees, settings.attendees, opts.excludeAttendees);
   const reminders = desired.reminders ?? settings.eventContent.reminders;
   const recurrence = seriesContent(desired, (state) => renderEventContent(state, opts));
@@ -105,7 +113,9 @@ export function renderEventContent(desired: DesiredAppointment, opts: RenderOpti
     tentative: desired.status === 'tentative',
     cancelled: opts.cancelled,
     ...(desired.allDay ? { allDay: true } : {}),
-    ...(attendees.length ? { attendees, notifyAttendees: Boolean(opts.notifyAttendees) && settings.attendees.notifyExternal } : {}),
+    ...(attendees.length
+      ? { attendees, notifyAttendees: Boolean(opts.notifyAttendees) && settings.attendees.notifyExternal }
+      : {}),
     ...(reminders ? { reminders } : {}),
     ...(busyOnly ? { private: true } : {}),
     ...(recurrence ? { recurrence } : {}),

@@ -7,7 +7,16 @@
 
 /** Fields every template may name; `fields.<name>` names one of the appointment's own CRM fields. */
 export const templateFields = [
-  'title', 'type', 'clientName', 'services', 'status', 'location', 'description', 'clientLink', 'documentLink', 'attachments',
+  'title',
+  'type',
+  'clientName',
+  'services',
+  'status',
+  'location',
+  'description',
+  'clientLink',
+  'documentLink',
+  'attachments',
 ] as const;
 export type TemplateField = (typeof templateFields)[number];
 
@@ -54,5 +63,8 @@ export function renderBlock(template: string, values: TemplateValues): string {
     .split('\n')
     .filter((line) => !(line.includes(GONE) && line.replaceAll(GONE, '').trim() === ''))
     .map((line) => line.replaceAll(GONE, '').trimEnd());
-  return lines.join('\n').replace(/\n{3,}/g, '\n\n').trim();
+  return lines
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
 }

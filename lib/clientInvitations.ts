@@ -58,8 +58,17 @@ export function invitationHash(method: InvitationMethod, email: string, desired:
 }
 
 /** A deterministic Message-ID: a resend of the same sequence is recognisably the same message. */
-export function invitationMessageId(tenantId: string, appointmentId: string, sequence: number, method: InvitationMethod, fromAddress: string): string {
-  const digest = createHash('sha256').update(`${tenantId}\u0000${appointmentId}\u0000${sequence}\u0000${method}`).digest('hex').slice(0, 32);
+export function invitationMessageId(
+  tenantId: string,
+  appointmentId: string,
+  sequence: number,
+  method: InvitationMethod,
+  fromAddress: string,
+): string {
+  const digest = createHash('sha256')
+    .update(`${tenantId}\u0000${appointmentId}\u0000${sequence}\u0000${method}`)
+    .digest('hex')
+    .slice(0, 32);
   const domain = fromAddress.split('@')[1]?.replace(/[>\s]/g, '') || 'calsync.localhost';
   return `<invite.${digest}.${sequence}@${domain}>`;
 }

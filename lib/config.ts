@@ -88,13 +88,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiPort,
     publicApiUrl: env.PUBLIC_API_URL ?? `http://127.0.0.1:${apiPort}`,
     adminApiKey: env.CALSYNC_ADMIN_KEY ?? '',
-    adminApiKeys: [...new Set([...(env.CALSYNC_ADMIN_KEYS ?? '').split(','), env.CALSYNC_ADMIN_KEY ?? ''].map((k) => k.trim()).filter(Boolean))],
+    adminApiKeys: [
+      ...new Set(
+        [...(env.CALSYNC_ADMIN_KEYS ?? '').split(','), env.CALSYNC_ADMIN_KEY ?? '']
+          .map((k) => k.trim())
+          .filter(Boolean),
+      ),
+    ],
     apiRateLimitPerMinute: num(env.API_RATE_LIMIT_PER_MINUTE, 6000),
     metricsToken: env.METRICS_TOKEN ?? '',
     workerMetricsPort: num(env.WORKER_METRICS_PORT, 9464),
     tokenKeys: env.CALSYNC_TOKEN_KEYS ?? '',
     payloadKeys: env.CALSYNC_PAYLOAD_KEYS || env.CALSYNC_TOKEN_KEYS || '',
-    temporalUiOrigins: (env.TEMPORAL_UI_ORIGINS ?? 'http://127.0.0.1:8233,http://localhost:8233').split(',').map((o) => o.trim()).filter(Boolean),
+    temporalUiOrigins: (env.TEMPORAL_UI_ORIGINS ?? 'http://127.0.0.1:8233,http://localhost:8233')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
     providerEnv: env,
     sync: {
       coalesceMs: num(env.SYNC_COALESCE_MS, 300),

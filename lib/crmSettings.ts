@@ -56,14 +56,20 @@ export const builtInEntityTypes: Record<string, EntityTypeSettings> = {
   service_activity: { label: 'Service activity', sync: true },
 };
 
-export const defaultAttendeeSettings: AttendeeSettings = { kinds: [], emailsPerPerson: 1, notifyExternal: false, internalDomains: [] };
+export const defaultAttendeeSettings: AttendeeSettings = {
+  kinds: [],
+  emailsPerPerson: 1,
+  notifyExternal: false,
+  internalDomains: [],
+};
 
 /** The settings as the tenant stored them, with every default filled in. */
 export function resolveCrmSettings(stored: Record<string, any> | undefined): CrmSettings {
   const declared = (stored?.entityTypes ?? {}) as Record<string, Partial<EntityTypeSettings>>;
   const entityTypes: Record<string, EntityTypeSettings> = {};
   for (const [name, base] of Object.entries(builtInEntityTypes)) entityTypes[name] = { ...base, ...declared[name] };
-  for (const [name, type] of Object.entries(declared)) entityTypes[name] = Object.assign({ sync: true }, builtInEntityTypes[name], type);
+  for (const [name, type] of Object.entries(declared))
+    entityTypes[name] = Object.assign({ sync: true }, builtInEntityTypes[name], type);
   return {
     entityTypes,
     attendees: { ...defaultAttendeeSettings, ...(stored?.attendees ?? {}) },
@@ -89,7 +95,10 @@ export const DEFAULT_RESYNC_RATE_PER_SECOND = 8;
  * What a settings change asks of existing appointments: nothing, those of some entity types (only
  * their settings changed), or all of them.
  */
-export function resyncScopeOf(before: Record<string, any>, after: Record<string, any>): { types?: string[] } | undefined {
+export function resyncScopeOf(
+  before: Record<string, any>,
+  after: Record<string, any>,
+): { types?: string[] } | undefined {
   const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
   const changed = contentSettingKeys.filter((key) => !same(before[key], after[key]));
   if (changed.length === 0) return undefined;

@@ -64,11 +64,21 @@ function filtered(db: Knex, tenantId: string, filter: FailureFilter) {
  * Targets whose last attempt failed for good, newest first, with keyset pagination (the cursor
  * carries the full-precision timestamp, so rows updated in the same millisecond are not skipped).
  */
-export async function listFailures(db: Knex, tenantId: string, filter: FailureFilter, page: { limit: number; cursor?: string }): Promise<FailurePage> {
+export async function listFailures(
+  db: Knex,
+  tenantId: string,
+  filter: FailureFilter,
+  page: { limit: number; cursor?: string },
+): Promise<FailurePage> {
   const after = page.cursor ? decodeCursor(page.cursor) : undefined;
   const rows = await filtered(db, tenantId, filter)
     .modify((q) => {
-      if (after) q.whereRaw('(t.updated_at, t.appointment_id, t.target_key) < (?::timestamptz, ?, ?)', [after.u, after.a, after.t]);
+      if (after)
+        q.whereRaw('(t.updated_at, t.appointment_id, t.target_key) < (?::timestamptz, ?, ?)', [
+          after.u,
+          after.a,
+          after.t,
+        ]);
     })
     .orderBy([
       { column: 't.updated_at', order: 'desc' },
@@ -77,25 +87,26 @@ export async function listFailures(db: Knex, tenantId: string, filter: FailureFi
     ])
     .limit(page.limit + 1)
     .select('t.*', 'l.staff_id', db.raw('t.updated_at::text as updated_key'));
-  const failures = rows.slice(0, page.limit).map(
-    (r: any): Failure => ({
-      appointmentId: r.appointment_id,
-      targetKey: r.target_key,
-      provider: r.provider,
-      linkId: r.link_id,
-      staffId: r.staff_id ?? null,
-      calendarId: r.calendar_id,
-      errorCode: r.last_error_code,
-      errorMessage: r.last_error_message,
-      attempts: r.attempts,
-      appliedRevision: r.applied_revision === null ? null : Number(r.applied_revision),
-      failedAt: new Date(r.updated_at).toISOString(),
-    }),
-  );
+  const failures = rows.slice(0, page.limit).map((r: any): Failure => ({
+    appointmentId: r.appointment_id,
+    targetKey: r.target_key,
+    provider: r.provider,
+    linkId: r.link_id,
+    staffId: r.staff_id ?? null,
+    calendarId: r.calendar_id,
+    errorCode: r.last_error_code,
+    errorMessage: r.last_error_message,
+    attempts: r.attempts,
+    appliedRevision: r.applied_revision === null ? null : Number(r.applied_revision),
+    failedAt: new Date(r.updated_at).toISOString(),
+  }));
   const last = rows[page.limit - 1];
   return {
     failures,
-    nextCursor: rows.length > page.limit && last ? encodeCursor({ u: last.updated_key, a: last.appointment_id, t: last.target_key }) : null,
+    nextCursor:
+      rows.length > page.limit && last
+        ? encodeCursor({ u: last.updated_key, a: last.appointment_id, t: last.target_key })
+        : null,
   };
 }
 

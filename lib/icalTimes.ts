@@ -13,9 +13,18 @@ export interface EventTimes {
  * All-day: DTSTART, DTEND and RECURRENCE-ID are VALUE=DATE, the dates the times have in their own
  * zone (the appointment's), whatever zone `tzid` names. Otherwise instants written in `tzid`.
  */
-export function icalTimes(times: EventTimes, allDay: boolean | undefined, tzid: string | null): Pick<ICalEventData, 'start' | 'end'> & Partial<ICalEventData> {
+export function icalTimes(
+  times: EventTimes,
+  allDay: boolean | undefined,
+  tzid: string | null,
+): Pick<ICalEventData, 'start' | 'end'> & Partial<ICalEventData> {
   if (!allDay) {
-    return { start: times.start, end: times.end, timezone: tzid, ...(times.recurrenceId ? { recurrenceId: times.recurrenceId } : {}) };
+    return {
+      start: times.start,
+      end: times.end,
+      timezone: tzid,
+      ...(times.recurrenceId ? { recurrenceId: times.recurrenceId } : {}),
+    };
   }
   return {
     allDay: true,
@@ -24,6 +33,8 @@ export function icalTimes(times: EventTimes, allDay: boolean | undefined, tzid: 
     // ical-generator formats a Luxon date in its own zone only when the event has none.
     timezone: null,
     // ical-generator writes RECURRENCE-ID as a date-time only; a raw property keeps it a DATE (tuples skip its X- check).
-    ...(times.recurrenceId ? { x: [['RECURRENCE-ID;VALUE=DATE', times.recurrenceId.toFormat('yyyyMMdd')]] as [string, string][] } : {}),
+    ...(times.recurrenceId
+      ? { x: [['RECURRENCE-ID;VALUE=DATE', times.recurrenceId.toFormat('yyyyMMdd')]] as [string, string][] }
+      : {}),
   };
 }

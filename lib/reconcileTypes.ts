@@ -85,4 +85,3 @@ export function passSummary(row: PassRow): ReconcilePassSummary {
     finishedAt: row.finished_at ? new Date(row.finished_at).toISOString() : null,
   };
 }
-

@@ -17,14 +17,22 @@ const FREQS = new Set(['DAILY', 'WEEKLY', 'MONTHLY', 'YEARLY']);
 
 /** The rule without an `RRULE:` prefix, upper case, as stored and written. */
 export function normalizeRule(rule: string): string {
-  return rule.trim().replace(/^RRULE:/i, '').toUpperCase();
+  return rule
+    .trim()
+    .replace(/^RRULE:/i, '')
+    .toUpperCase();
 }
 
 export function partsOf(rule: string): Map<string, string> {
-  return new Map(rule.split(';').filter(Boolean).map((p) => {
-    const [k, ...v] = p.split('=');
-    return [k!, v.join('=')] as [string, string];
-  }));
+  return new Map(
+    rule
+      .split(';')
+      .filter(Boolean)
+      .map((p) => {
+        const [k, ...v] = p.split('=');
+        return [k!, v.join('=')] as [string, string];
+      }),
+  );
 }
 
 /**
@@ -49,18 +57,24 @@ export function ruleProblem(
   }
   const parts = partsOf(rule);
   const unknown = [...parts.keys()].filter((k) => !ALLOWED_PARTS.has(k));
-  if (unknown.length) return `uses ${unknown.join(', ')}, which calendars cannot all hold (allowed: ${[...ALLOWED_PARTS].join(', ')})`;
+  if (unknown.length)
+    return `uses ${unknown.join(', ')}, which calendars cannot all hold (allowed: ${[...ALLOWED_PARTS].join(', ')})`;
   if (!FREQS.has(recur.freq)) return 'FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY';
   if (parts.has('COUNT') && parts.has('UNTIL')) return 'cannot have both COUNT and UNTIL';
-  if (allDay && parts.has('UNTIL') && !/^\d{8}$/.test(parts.get('UNTIL')!)) return 'UNTIL of an all-day series must be a date such as UNTIL=20301231';
+  if (allDay && parts.has('UNTIL') && !/^\d{8}$/.test(parts.get('UNTIL')!))
+    return 'UNTIL of an all-day series must be a date such as UNTIL=20301231';
   const problem = unholdable(rule, first);
   if (problem) return problem;
   // Both providers take the event's start as the first occurrence: it must be on the pattern.
   // ical.js always yields its DTSTART first, so expand (without an end) from one period earlier.
   const unit = ({ DAILY: 'days', WEEKLY: 'weeks', MONTHLY: 'months', YEARLY: 'years' } as const)[recur.freq as 'DAILY'];
-  const unbounded = [...parts].filter(([k]) => k !== 'COUNT' && k !== 'UNTIL').map(([k, v]) => `${k}=${v}`).join(';');
+  const unbounded = [...parts]
+    .filter(([k]) => k !== 'COUNT' && k !== 'UNTIL')
+    .map(([k, v]) => `${k}=${v}`)
+    .join(';');
   const probe = expandStarts(unbounded, first.minus({ [unit]: recur.interval || 1 }), first.toMillis(), allDay);
-  if (!probe.some((d) => d.toMillis() === first.toMillis())) return 'must include the appointment\'s start (start is not on the rule\'s pattern)';
+  if (!probe.some((d) => d.toMillis() === first.toMillis()))
+    return "must include the appointment's start (start is not on the rule's pattern)";
   return undefined;
 }
 
@@ -68,12 +82,29 @@ export function ruleProblem(
  * Occurrence starts of the rule from `first` (wall-clock kept across DST changes), up to `untilMs`.
  * An all-day series expands from a DATE start (its occurrences are local midnights).
  */
-function expandStarts(rule: string, first: DateTime, untilMs: number, allDay = false, max = MAX_EXPANDED_OCCURRENCES): DateTime[] {
-  const dtstart = ICAL.Time.fromData({ year: first.year, month: first.month, day: first.day, hour: first.hour, minute: first.minute, second: first.second, isDate: allDay });
+function expandStarts(
+  rule: string,
+  first: DateTime,
+  untilMs: number,
+  allDay = false,
+  max = MAX_EXPANDED_OCCURRENCES,
+): DateTime[] {
+  const dtstart = ICAL.Time.fromData({
+    year: first.year,
+    month: first.month,
+    day: first.day,
+    hour: first.hour,
+    minute: first.minute,
+    second: first.second,
+    isDate: allDay,
+  });
   const iterator = ICAL.Recur.fromString(rule).iterator(dtstart);
   const out: DateTime[] = [];
   for (let t = iterator.next(); t && out.length < max; t = iterator.next()) {
-    const at = DateTime.fromObject({ year: t.year, month: t.month, day: t.day, hour: t.hour, minute: t.minute, second: t.second }, { zone: first.zone });
+    const at = DateTime.fromObject(
+      { year: t.year, month: t.month, day: t.day, hour: t.hour, minute: t.minute, second: t.second },
+      { zone: first.zone },
+    );
     if (at.toMillis() > untilMs) break;
     out.push(at);
   }
@@ -86,7 +117,10 @@ function firstStart(desired: Pick<DesiredAppointment, 'start' | 'timeZone'>): Da
 }
 
 /** Starts of the series' occurrences (exceptions not applied) up to `untilMs`. */
-export function occurrenceStarts(desired: Pick<DesiredAppointment, 'start' | 'timeZone' | 'recurrence' | 'allDay'>, untilMs: number): DateTime[] {
+export function occurrenceStarts(
+  desired: Pick<DesiredAppointment, 'start' | 'timeZone' | 'recurrence' | 'allDay'>,
+  untilMs: number,
+): DateTime[] {
   if (!desired.recurrence) return [firstStart(desired)];
   return expandStarts(desired.recurrence.rule, firstStart(desired), untilMs, desired.allDay);
 }
@@ -95,7 +129,9 @@ export function occurrenceStarts(desired: Pick<DesiredAppointment, 'start' | 'ti
  * How long each occurrence lasts: whole days for an all-day series (a day is 23 or 25 hours across
  * a DST change, and an all-day occurrence still ends at midnight), the exact time otherwise.
  */
-export function occurrenceLength(desired: Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'allDay'>): DurationLike {
+export function occurrenceLength(
+  desired: Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'allDay'>,
+): DurationLike {
   if (!desired.allDay) return { milliseconds: Date.parse(desired.end) - Date.parse(desired.start) };
   const local = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' }).setZone(desired.timeZone);
   return { days: Math.round(local(desired.end).diff(local(desired.start), 'days').days) };
@@ -105,13 +141,24 @@ export function occurrenceLength(desired: Pick<DesiredAppointment, 'start' | 'en
  * The occurrence an exception names, on the series as it is now: the exception is keyed by the
  * occurrence's local date, so moving the whole series to another time of day keeps its exceptions.
  */
-export function originalStartOf(desired: Pick<DesiredAppointment, 'start' | 'timeZone'>, exception: Pick<RecurrenceException, 'originalDate'>): DateTime {
+export function originalStartOf(
+  desired: Pick<DesiredAppointment, 'start' | 'timeZone'>,
+  exception: Pick<RecurrenceException, 'originalDate'>,
+): DateTime {
   const first = firstStart(desired);
-  return DateTime.fromISO(exception.originalDate, { zone: desired.timeZone }).set({ hour: first.hour, minute: first.minute, second: first.second, millisecond: 0 });
+  return DateTime.fromISO(exception.originalDate, { zone: desired.timeZone }).set({
+    hour: first.hour,
+    minute: first.minute,
+    second: first.second,
+    millisecond: 0,
+  });
 }
 
 /** Whether a local date carries an occurrence of the series. */
-export function isOccurrenceDate(desired: Pick<DesiredAppointment, 'start' | 'timeZone' | 'recurrence' | 'allDay'>, date: string): boolean {
+export function isOccurrenceDate(
+  desired: Pick<DesiredAppointment, 'start' | 'timeZone' | 'recurrence' | 'allDay'>,
+  date: string,
+): boolean {
   const at = originalStartOf(desired, { originalDate: date });
   return occurrenceStarts(desired, at.toMillis()).some((d) => d.toMillis() === at.toMillis());
 }
@@ -128,7 +175,11 @@ export interface PlannedOccurrence {
  * The occurrences of a series between two instants as the staff member's time shows them:
  * cancelled ones left out, moved ones at their new time (busy time and feeds).
  */
-export function occurrencesBetween(desired: Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'recurrence' | 'allDay'>, fromMs: number, toMs: number): PlannedOccurrence[] {
+export function occurrencesBetween(
+  desired: Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'recurrence' | 'allDay'>,
+  fromMs: number,
+  toMs: number,
+): PlannedOccurrence[] {
   const length = occurrenceLength(desired);
   const byDate = new Map((desired.recurrence?.exceptions ?? []).map((e) => [e.originalDate, e]));
   const out: PlannedOccurrence[] = [];
@@ -136,7 +187,9 @@ export function occurrencesBetween(desired: Pick<DesiredAppointment, 'start' | '
     const exception = byDate.get(at.toISODate()!);
     if (exception?.cancelled) continue;
     const start = exception?.start ?? at.toUTC().toISO()!;
-    const end = exception?.end ?? DateTime.fromISO(start, { zone: 'utc' }).setZone(desired.timeZone).plus(length).toUTC().toISO()!;
+    const end =
+      exception?.end ??
+      DateTime.fromISO(start, { zone: 'utc' }).setZone(desired.timeZone).plus(length).toUTC().toISO()!;
     out.push({ originalStart: at, start, end, ...(exception?.title ? { title: exception.title } : {}) });
   }
   // A moved occurrence may land in the window from outside it, or leave it.
@@ -151,9 +204,17 @@ const OVERLAP_CHECKED_OCCURRENCES = 400;
  * Microsoft 365 refuses such a series ("the duration must be shorter than how frequently it occurs");
  * Google would take it. Touching is fine: an all-day daily series of one day each.
  */
-export function occurrencesOverlap(desired: Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'recurrence' | 'allDay'>): boolean {
+export function occurrencesOverlap(
+  desired: Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'recurrence' | 'allDay'>,
+): boolean {
   if (!desired.recurrence) return false;
-  const starts = expandStarts(desired.recurrence.rule, firstStart(desired), Number.POSITIVE_INFINITY, desired.allDay, OVERLAP_CHECKED_OCCURRENCES);
+  const starts = expandStarts(
+    desired.recurrence.rule,
+    firstStart(desired),
+    Number.POSITIVE_INFINITY,
+    desired.allDay,
+    OVERLAP_CHECKED_OCCURRENCES,
+  );
   const length = occurrenceLength(desired);
   return starts.some((at, i) => i + 1 < starts.length && at.plus(length).toMillis() > starts[i + 1]!.toMillis());
 }
@@ -163,11 +224,14 @@ export function occurrencesOverlap(desired: Pick<DesiredAppointment, 'start' | '
  * itself moved or not; cancelled ones are gone), by original date, with the neighbour's date.
  * Outlook keeps a series' occurrences in order and apart; Google would take them.
  */
-export function movedOccurrenceClashes(desired: Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'recurrence' | 'allDay'>): Map<string, string> {
+export function movedOccurrenceClashes(
+  desired: Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'recurrence' | 'allDay'>,
+): Map<string, string> {
   const clashes = new Map<string, string>();
   const moved = (desired.recurrence?.exceptions ?? []).filter((e) => !e.cancelled && e.start);
   if (moved.length === 0) return clashes;
-  const horizon = Math.max(...moved.map((e) => Math.max(Date.parse(e.end!), originalStartOf(desired, e).toMillis()))) + 1;
+  const horizon =
+    Math.max(...moved.map((e) => Math.max(Date.parse(e.end!), originalStartOf(desired, e).toMillis()))) + 1;
   // The occurrence after the last moved one counts too: expand one period past the horizon.
   const planned = occurrencesBetween(desired, Number.NEGATIVE_INFINITY, horizon + 400 * 86400000);
   planned.sort((a, b) => a.originalStart.toMillis() - b.originalStart.toMillis());
@@ -187,15 +251,24 @@ export function movedOccurrenceClashes(desired: Pick<DesiredAppointment, 'start'
  * COUNT or UNTIL, or runs past what calsync expands (it never ends, as far as calsync is concerned).
  * A single appointment ends at its end.
  */
-export function seriesEnd(desired: Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'recurrence' | 'allDay'>): string | null {
+export function seriesEnd(
+  desired: Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'recurrence' | 'allDay'>,
+): string | null {
   if (!desired.recurrence) return desired.end;
   const parts = partsOf(normalizeRule(desired.recurrence.rule));
   if (!parts.has('COUNT') && !parts.has('UNTIL')) return null;
-  const starts = expandStarts(desired.recurrence.rule, firstStart(desired), Number.POSITIVE_INFINITY, desired.allDay, MAX_EXPANDED_OCCURRENCES + 1);
+  const starts = expandStarts(
+    desired.recurrence.rule,
+    firstStart(desired),
+    Number.POSITIVE_INFINITY,
+    desired.allDay,
+    MAX_EXPANDED_OCCURRENCES + 1,
+  );
   if (starts.length > MAX_EXPANDED_OCCURRENCES) return null;
   let lastMs = starts.length ? starts.at(-1)!.plus(occurrenceLength(desired)).toMillis() : Date.parse(desired.end);
   // A moved occurrence may end after the pattern's last one.
-  for (const e of desired.recurrence.exceptions ?? []) if (!e.cancelled && e.end) lastMs = Math.max(lastMs, Date.parse(e.end));
+  for (const e of desired.recurrence.exceptions ?? [])
+    if (!e.cancelled && e.end) lastMs = Math.max(lastMs, Date.parse(e.end));
   return new Date(lastMs).toISOString();
 }
 
@@ -205,10 +278,12 @@ export function seriesEnd(desired: Pick<DesiredAppointment, 'start' | 'end' | 't
  * own with the series' UID and a RECURRENCE-ID. An all-day series names its occurrences by date
  * (EXDATE;VALUE=DATE), a timed one by instant (UTC). Times are in the appointment's zone.
  */
-export function icalSeries(desired: Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'recurrence' | 'allDay'>): {
-  repeating: string;
-  changed: Array<{ recurrenceId: DateTime; start: DateTime; end: DateTime; title?: string }>;
-} | undefined {
+export function icalSeries(desired: Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'recurrence' | 'allDay'>):
+  | {
+      repeating: string;
+      changed: Array<{ recurrenceId: DateTime; start: DateTime; end: DateTime; title?: string }>;
+    }
+  | undefined {
   if (!desired.recurrence) return undefined;
   const exceptions = desired.recurrence.exceptions ?? [];
   const cancelled = exceptions.filter((e) => e.cancelled).map((e) => originalStartOf(desired, e));
@@ -219,14 +294,16 @@ export function icalSeries(desired: Pick<DesiredAppointment, 'start' | 'end' | '
   return {
     repeating: `RRULE:${desired.recurrence.rule}${cancelled.length ? `\n${exdate}` : ''}`,
     // Moved, retitled, or both: an occurrence only retitled keeps its time.
-    changed: exceptions.filter((e) => !e.cancelled).map((e) => {
-      const original = originalStartOf(desired, e);
-      return {
-        recurrenceId: original,
-        start: e.start ? inZone(e.start) : original,
-        end: e.end ? inZone(e.end) : original.plus(occurrenceLength(desired)),
-        ...(e.title ? { title: e.title } : {}),
-      };
-    }),
+    changed: exceptions
+      .filter((e) => !e.cancelled)
+      .map((e) => {
+        const original = originalStartOf(desired, e);
+        return {
+          recurrenceId: original,
+          start: e.start ? inZone(e.start) : original,
+          end: e.end ? inZone(e.end) : original.plus(occurrenceLength(desired)),
+          ...(e.title ? { title: e.title } : {}),
+        };
+      }),
   };
 }

@@ -3,7 +3,10 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 /** Parses `keyId:base64(32 bytes)` pairs, comma-separated; the first key is the one that encrypts. */
 export function parseKeySpec(keySpec: string, envName: string): { keys: Map<string, Buffer>; currentKeyId: string } {
   const keys = new Map<string, Buffer>();
-  const pairs = keySpec.split(',').map((s) => s.trim()).filter(Boolean);
+  const pairs = keySpec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (pairs.length === 0) throw new Error(`${envName} is empty: give at least one keyId:base64key`);
   for (const pair of pairs) {
     const [id, b64] = pair.split(':');

@@ -13,7 +13,12 @@ export type FeedDetail = 'full' | 'title' | 'busy';
  * that subscribes to a URL). UIDs are stable and SEQUENCE is the revision, so clients update events
  * in place; cancelled and deleted appointments are simply absent.
  */
-export function renderStaffFeed(input: { name: string; appointments: DesiredAppointment[]; detail: FeedDetail; tenantId: string }): string {
+export function renderStaffFeed(input: {
+  name: string;
+  appointments: DesiredAppointment[];
+  detail: FeedDetail;
+  tenantId: string;
+}): string {
   const calendar = ical({ name: input.name, prodId: { company: 'calsync', product: 'staff-feed' }, ttl: 15 * 60 });
   const zones = new Map<string, string>();
   for (const a of input.appointments) {
@@ -23,7 +28,8 @@ export function renderStaffFeed(input: { name: string; appointments: DesiredAppo
   calendar.timezone({ name: null, generator: (tz) => zones.get(tz) ?? null });
   for (const a of input.appointments) {
     const what = a.title?.trim() || a.services.join(', ') || 'Appointment';
-    const summary = input.detail === 'busy' ? 'Busy' : input.detail === 'full' && a.clientName ? `${what} – ${a.clientName}` : what;
+    const summary =
+      input.detail === 'busy' ? 'Busy' : input.detail === 'full' && a.clientName ? `${what} – ${a.clientName}` : what;
     const tzid = vtimezone(a.timeZone)?.tzid ?? null;
     const inZone = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' }).setZone(a.timeZone);
     const event = {
@@ -31,17 +37,24 @@ export function renderStaffFeed(input: { name: string; appointments: DesiredAppo
       sequence: a.revision,
       stamp: DateTime.utc(),
       summary,
-      description: input.detail === 'full' ? a.description ?? null : null,
-      location: input.detail === 'busy' ? null : a.location ?? null,
+      description: input.detail === 'full' ? (a.description ?? null) : null,
+      location: input.detail === 'busy' ? null : (a.location ?? null),
       status: a.status === 'tentative' ? ICalEventStatus.TENTATIVE : ICalEventStatus.CONFIRMED,
     };
     const series = icalSeries(a);
-    calendar.createEvent({ ...event, ...icalTimes({ start: inZone(a.start), end: inZone(a.end) }, a.allDay, tzid), ...(series ? { repeating: series.repeating } : {}) });
+    calendar.createEvent({
+      ...event,
+      ...icalTimes({ start: inZone(a.start), end: inZone(a.end) }, a.allDay, tzid),
+      ...(series ? { repeating: series.repeating } : {}),
+    });
     // A changed occurrence is its own VEVENT with the series' UID and its RECURRENCE-ID.
     for (const c of series?.changed ?? []) {
-      calendar.createEvent({ ...event, ...icalTimes(c, a.allDay, tzid), summary: input.detail === 'busy' || !c.title ? summary : c.title });
+      calendar.createEvent({
+        ...event,
+        ...icalTimes(c, a.allDay, tzid),
+        summary: input.detail === 'busy' || !c.title ? summary : c.title,
+      });
     }
   }
   return calendar.toString();
 }
-

@@ -5,7 +5,11 @@ import { calsyncDataConverter } from './payloadCodec';
 
 export async function connectClient(config: Config): Promise<Client> {
   const connection = await Connection.connect({ address: config.temporalAddress });
-  return new Client({ connection, namespace: config.temporalNamespace, dataConverter: calsyncDataConverter(config.payloadKeys) });
+  return new Client({
+    connection,
+    namespace: config.temporalNamespace,
+    dataConverter: calsyncDataConverter(config.payloadKeys),
+  });
 }
 
 /**

@@ -110,7 +110,15 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const table of ['sync_log', 'appointment_targets', 'appointments', 'calendar_links', 'api_keys', 'staff', 'tenants']) {
+  for (const table of [
+    'sync_log',
+    'appointment_targets',
+    'appointments',
+    'calendar_links',
+    'api_keys',
+    'staff',
+    'tenants',
+  ]) {
     await knex.schema.dropTableIfExists(table);
   }
 }

@@ -63,7 +63,10 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.schema.alterTable('appointment_targets', (t) => t.dropIndex(['tenant_id', 'remote_id'], 'appointment_targets_remote_id_idx'));
+  await knex.schema.alterTable('appointment_targets', (t) =>
+    t.dropIndex(['tenant_id', 'remote_id'], 'appointment_targets_remote_id_idx'),
+  );
   await knex.schema.alterTable('calendar_links', (t) => t.dropColumn('import_calendar_ids'));
-  for (const table of ['import_channels', 'import_cursors', 'imported_busy']) await knex.schema.dropTableIfExists(table);
+  for (const table of ['import_channels', 'import_cursors', 'imported_busy'])
+    await knex.schema.dropTableIfExists(table);
 }

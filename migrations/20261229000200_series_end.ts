@@ -22,7 +22,8 @@ export async function up(knex: Knex): Promise<void> {
     if (rows.length === 0) break;
     for (const row of rows) {
       const end = seriesEnd(row.desired);
-      if (end) await knex('appointments').where({ tenant_id: row.tenant_id, id: row.id }).update({ series_end_at: end });
+      if (end)
+        await knex('appointments').where({ tenant_id: row.tenant_id, id: row.id }).update({ series_end_at: end });
     }
     after = `${rows.at(-1).tenant_id}/${rows.at(-1).id}`;
   }

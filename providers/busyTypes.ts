@@ -46,7 +46,10 @@ export interface BusyReader {
   /** A pass: incremental from `cursor`, or full (no cursor) over `window` (Graph needs one; Google lists unbounded). */
   read(calendarId: string, cursor: string | undefined, window: { start: Date; end: Date }): Promise<ImportPass>;
   /** Asks the provider to push change notifications for the calendar to `address`. */
-  watch(calendarId: string, input: { channelId: string; address: string; secret: string; expiresAt: Date }): Promise<PushChannel>;
+  watch(
+    calendarId: string,
+    input: { channelId: string; address: string; secret: string; expiresAt: Date },
+  ): Promise<PushChannel>;
   /** Extends a channel's life, when the provider allows it (Graph); false: make a new one instead. */
   renew(channel: { id: string; resourceId?: string }, expiresAt: Date): Promise<PushChannel | false>;
   stop(channel: { id: string; resourceId?: string }): Promise<void>;

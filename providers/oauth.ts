@@ -19,7 +19,9 @@ export interface TokenResponse {
  * request that never got an answer throws (retryable).
  */
 export async function postRefreshGrant(
-  client: OAuthClient, refreshToken: string, extra: Record<string, string> = {},
+  client: OAuthClient,
+  refreshToken: string,
+  extra: Record<string, string> = {},
 ): Promise<{ res: Response; body: TokenResponse }> {
   let res: Response;
   try {
@@ -36,7 +38,11 @@ export async function postRefreshGrant(
       signal: AbortSignal.timeout(15000),
     });
   } catch (err) {
-    throw new ProviderError('retryable', isNetworkError((err as { cause?: unknown }).cause) ? 'network' : 'token_request_failed', String(err));
+    throw new ProviderError(
+      'retryable',
+      isNetworkError((err as { cause?: unknown }).cause) ? 'network' : 'token_request_failed',
+      String(err),
+    );
   }
   const body = (await res.json().catch(() => ({}))) as TokenResponse;
   return { res, body };
@@ -50,7 +56,13 @@ export const expiresAt = (body: TokenResponse): Date => new Date(Date.now() + (b
  */
 export function refreshFailure(res: Response, body: TokenResponse, description: string): ProviderError {
   const kind = classifyHttpStatus(res.status);
-  return new ProviderError(kind === 'auth' ? 'permanent' : kind, body.error ?? `http_${res.status}`, description, res.status, parseRetryAfter(res.headers.get('retry-after')));
+  return new ProviderError(
+    kind === 'auth' ? 'permanent' : kind,
+    body.error ?? `http_${res.status}`,
+    description,
+    res.status,
+    parseRetryAfter(res.headers.get('retry-after')),
+  );
 }
 
 export interface CodeRedemption {
@@ -69,7 +81,11 @@ export interface RedeemedCode {
  * Redeems an authorization code (with its PKCE verifier) at the token endpoint. A grant without a
  * refresh token is refused: calsync needs lasting (offline) access.
  */
-export async function redeemCode(client: OAuthClient, input: CodeRedemption, extra: Record<string, string> = {}): Promise<RedeemedCode> {
+export async function redeemCode(
+  client: OAuthClient,
+  input: CodeRedemption,
+  extra: Record<string, string> = {},
+): Promise<RedeemedCode> {
   let res: Response;
   try {
     res = await fetch(client.tokenUrl, {
@@ -120,10 +136,17 @@ export function authorizeUrlOf(
 }
 
 /** Reads the account's address from an identity endpoint; `pick` chooses the field. */
-export async function readAccountEmail(url: string, accessToken: string, pick: (body: Record<string, unknown>) => unknown): Promise<string> {
+export async function readAccountEmail(
+  url: string,
+  accessToken: string,
+  pick: (body: Record<string, unknown>) => unknown,
+): Promise<string> {
   let email: unknown;
   try {
-    const res = await fetch(url, { headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' }, signal: AbortSignal.timeout(15000) });
+    const res = await fetch(url, {
+      headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
+      signal: AbortSignal.timeout(15000),
+    });
     const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
     if (!res.ok) throw new ConnectFailure('no_account_address', { status: res.status });
     email = pick(body);

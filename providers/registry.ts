@@ -33,7 +33,8 @@ export function providerRegistry(config: Config): ProviderRegistry {
       find: (name) => byName.get(name),
       get(name) {
         const found = byName.get(name);
-        if (!found) throw new ProviderError('permanent', 'provider_unsupported', `calendar provider "${name}" is not available`);
+        if (!found)
+          throw new ProviderError('permanent', 'provider_unsupported', `calendar provider "${name}" is not available`);
         return found;
       },
     };

@@ -29,7 +29,11 @@ export interface CalendarProvider {
   upsertEvent(ref: EventRef, content: EventContent, opts: { believedToExist: boolean }): Promise<UpsertResult>;
   deleteEvent(ref: EventRef): Promise<DeleteOutcome>;
   /** One page of the events calsync owns in a calendar: those carrying the owner tag with this value. */
-  listOwnedEvents(calendarId: string, owner: string, opts: { pageToken?: string; pageSize: number }): Promise<OwnedEventsPage>;
+  listOwnedEvents(
+    calendarId: string,
+    owner: string,
+    opts: { pageToken?: string; pageSize: number },
+  ): Promise<OwnedEventsPage>;
   /** One event by its remote id, as listed; undefined when it is gone (404, 410, or Google's `cancelled`). */
   getEventById(calendarId: string, remoteId: string): Promise<ObservedEvent | undefined>;
   /** Deletes one event by its remote id (an orphan): nothing else is touched, whatever its tags. */
@@ -78,7 +82,8 @@ export interface CalendarSharing {
 }
 
 /** What a dedicated calendar's description says (Google keeps one): calsync made it and may delete it. */
-export const DEDICATED_CALENDAR_MARKER = 'Appointments kept in step by calsync. Removing the connection removes this calendar.';
+export const DEDICATED_CALENDAR_MARKER =
+  'Appointments kept in step by calsync. Removing the connection removes this calendar.';
 
 /** The account's share of the provider's request limits that calsync allows itself (configuration). */
 export interface AccountBudget {
@@ -113,7 +118,11 @@ export interface OAuthConsent {
    * Redeems the code and reads the account's address. Throws ConnectFailure (providers/oauth.ts)
    * with what the person in the browser should be told.
    */
-  exchangeCode(input: { code: string; codeVerifier: string; redirectUri: string }): Promise<{ refreshToken: string; accountEmail: string }>;
+  exchangeCode(input: {
+    code: string;
+    codeVerifier: string;
+    redirectUri: string;
+  }): Promise<{ refreshToken: string; accountEmail: string }>;
 }
 
 /** One push notification as the provider sent it: which channel, its secret, and what it means. */
@@ -137,7 +146,11 @@ export interface PushNotifications {
   /** The life calsync asks for a new channel. */
   channelLifetimeMs: number;
   /** Reads a webhook request; nothing here is trusted until the caller checks each notice's secret. */
-  parse(request: { header(name: string): string | undefined; query: Record<string, unknown>; body: unknown }): PushRequest;
+  parse(request: {
+    header(name: string): string | undefined;
+    query: Record<string, unknown>;
+    body: unknown;
+  }): PushRequest;
 }
 
 export type CalendarApi = CalendarProvider & CalendarProvisioning;

@@ -37,7 +37,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60000, everyMs = 200): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 60000,
+  everyMs = 200,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -116,7 +121,14 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     mkdirSync(path.dirname(opts.dbFile), { recursive: true });
     // WAL without an fsync per commit: a crashed process loses nothing, a power cut may lose the
     // last moments, and SQLite's single writer is no longer bound by the disk's flush latency.
-    args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL');
+    args.push(
+      '--db-filename',
+      opts.dbFile,
+      '--sqlite-pragma',
+      'journal_mode=WAL',
+      '--sqlite-pragma',
+      'synchronous=NORMAL',
+    );
   }
   for (const name of calsyncSearchAttributeNames) args.push('--search-attribute', `${name}=Keyword`);
   const dynamicConfig = [
@@ -134,16 +146,21 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   if (opts.codecEndpoint) args.push('--ui-codec-endpoint', opts.codecEndpoint);
   const service = spawnService('temporal', temporalBinary(), args, { logFile: opts.logFile });
   try {
-    await waitFor(`Temporal dev server on :${opts.port}`, async () => {
-      if (service.child.exitCode !== null) throw new Error(`temporal exited with code ${service.child.exitCode}`);
-      const connection = await Connection.connect({ address: `127.0.0.1:${opts.port}`, connectTimeout: 1000 });
-      try {
-        await connection.workflowService.getSystemInfo({});
-        return true;
-      } finally {
-        await connection.close();
-      }
-    }, 60000, 300);
+    await waitFor(
+      `Temporal dev server on :${opts.port}`,
+      async () => {
+        if (service.child.exitCode !== null) throw new Error(`temporal exited with code ${service.child.exitCode}`);
+        const connection = await Connection.connect({ address: `127.0.0.1:${opts.port}`, connectTimeout: 1000 });
+        try {
+          await connection.workflowService.getSystemInfo({});
+          return true;
+        } finally {
+          await connection.close();
+        }
+      },
+      60000,
+      300,
+    );
   } catch (err) {
     await service.stop();
     throw err;

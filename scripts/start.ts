@@ -16,7 +16,12 @@ const LOGS = path.join(DATA, 'logs');
 function devSecrets(): { adminKey: string; tokenKeys: string } {
   const file = path.join(DATA, 'dev-secrets.json');
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
-  const secrets = { adminKey: `admin_${SecretBox.generateKeySpec('x').slice(2, 30).replace(/[^A-Za-z0-9]/g, '')}`, tokenKeys: SecretBox.generateKeySpec('dev1') };
+  const secrets = {
+    adminKey: `admin_${SecretBox.generateKeySpec('x')
+      .slice(2, 30)
+      .replace(/[^A-Za-z0-9]/g, '')}`,
+    tokenKeys: SecretBox.generateKeySpec('dev1'),
+  };
   writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
 }
@@ -51,7 +56,15 @@ async function main() {
     if (!process.env.TEMPORAL_ADDRESS) {
       // Temporal UI decodes the encrypted payloads through the API's codec endpoint (admins only).
       const codecEndpoint = `http://127.0.0.1:${process.env.API_PORT}/codec`;
-      services.push(await startTemporalDevServer({ port: 7233, uiPort: 8233, dbFile: path.join(DATA, 'temporal.db'), logFile: path.join(LOGS, 'temporal.log'), codecEndpoint }));
+      services.push(
+        await startTemporalDevServer({
+          port: 7233,
+          uiPort: 8233,
+          dbFile: path.join(DATA, 'temporal.db'),
+          logFile: path.join(LOGS, 'temporal.log'),
+          codecEndpoint,
+        }),
+      );
       process.env.TEMPORAL_ADDRESS = '127.0.0.1:7233';
       console.log('temporal  dev server on 127.0.0.1:7233');
     }
@@ -62,7 +75,12 @@ async function main() {
     if (useEmulator) {
       const port = process.env.GOOGLE_EMULATOR_PORT ?? '4100';
       emulatorUrl = `http://127.0.0.1:${port}`;
-      services.push(spawnNode('google-emulator', 'emulators/google/main.ts', { env: { GOOGLE_EMULATOR_PORT: port }, logFile: path.join(LOGS, 'google-emulator.log') }));
+      services.push(
+        spawnNode('google-emulator', 'emulators/google/main.ts', {
+          env: { GOOGLE_EMULATOR_PORT: port },
+          logFile: path.join(LOGS, 'google-emulator.log'),
+        }),
+      );
       await waitFor('Google emulator', () => httpAnswers(`${emulatorUrl}/_emulator/stats`));
       process.env.GOOGLE_API_ROOT_URL = `${emulatorUrl}/`;
       process.env.GOOGLE_TOKEN_URL = `${emulatorUrl}/token`;
@@ -76,7 +94,14 @@ async function main() {
       const smtpPort = process.env.MAILDEV_SMTP_PORT ?? '1025';
       const webPort = process.env.MAILDEV_WEB_PORT ?? '1080';
       const maildev = path.join(ROOT, 'node_modules', 'maildev', 'bin', 'maildev');
-      services.push(spawnService('maildev', process.execPath, [maildev, '--smtp', smtpPort, '--web', webPort, '--ip', '127.0.0.1'], { logFile: path.join(LOGS, 'maildev.log') }));
+      services.push(
+        spawnService(
+          'maildev',
+          process.execPath,
+          [maildev, '--smtp', smtpPort, '--web', webPort, '--ip', '127.0.0.1'],
+          { logFile: path.join(LOGS, 'maildev.log') },
+        ),
+      );
       mailUrl = `http://127.0.0.1:${webPort}`;
       await waitFor('maildev', () => httpAnswers(mailUrl!));
       process.env.SMTP_HOST = '127.0.0.1';
@@ -94,7 +119,12 @@ async function main() {
       await trustCaInThisProcess(cert.ca);
       const port = process.env.MICROSOFT_EMULATOR_PORT ?? '4200';
       microsoftUrl = `https://127.0.0.1:${port}`;
-      services.push(spawnNode('microsoft-emulator', 'emulators/microsoft/main.ts', { env: { MICROSOFT_EMULATOR_PORT: port, MICROSOFT_EMULATOR_CERT_DIR: DATA }, logFile: path.join(LOGS, 'microsoft-emulator.log') }));
+      services.push(
+        spawnNode('microsoft-emulator', 'emulators/microsoft/main.ts', {
+          env: { MICROSOFT_EMULATOR_PORT: port, MICROSOFT_EMULATOR_CERT_DIR: DATA },
+          logFile: path.join(LOGS, 'microsoft-emulator.log'),
+        }),
+      );
       await waitFor('Microsoft emulator', () => httpAnswers(`${microsoftUrl}/_emulator/health`));
       process.env.MICROSOFT_GRAPH_BASE_URL = microsoftUrl;
       process.env.MICROSOFT_TOKEN_URL = `${microsoftUrl}/common/oauth2/v2.0/token`;
@@ -140,34 +170,67 @@ async function createDemo(apiUrl: string, emulatorUrl: string, microsoftUrl: str
   if (created.status === 409) created = await post(`${apiUrl}/v1/admin/tenants/demo/api-keys`, admin, {});
   const apiKey: string = created.body.apiKey;
   // The demo's clients get e-mail invitations (caught by maildev unless SMTP_HOST is set).
-  await post(`${apiUrl}/v1/settings`, apiKey, { clientInvitations: { enabled: true }, businessName: 'Demo Salon', organizerEmail: 'desk@demo.calsync.test', language: 'en' }, 'PUT');
-  await post(`${apiUrl}/v1/staff/anna`, apiKey, { name: 'Anna', email: 'anna@demo.calsync.test', timeZone: 'Europe/Madrid' }, 'PUT');
+  await post(
+    `${apiUrl}/v1/settings`,
+    apiKey,
+    {
+      clientInvitations: { enabled: true },
+      businessName: 'Demo Salon',
+      organizerEmail: 'desk@demo.calsync.test',
+      language: 'en',
+    },
+    'PUT',
+  );
+  await post(
+    `${apiUrl}/v1/staff/anna`,
+    apiKey,
+    { name: 'Anna', email: 'anna@demo.calsync.test', timeZone: 'Europe/Madrid' },
+    'PUT',
+  );
 
   // The emulator keeps its state in memory: link a fresh account each start, retiring older demo links.
   const email = 'anna@demo.calsync.test';
   const user = await post(`${emulatorUrl}/_emulator/users`, undefined, { email });
   const db = createDb(process.env.DATABASE_URL!);
-  await db('calendar_links').where({ tenant_id: 'demo', staff_id: 'anna', status: 'active' }).update({ status: 'disconnected', status_reason: 'replaced by a new demo link' });
+  await db('calendar_links')
+    .where({ tenant_id: 'demo', staff_id: 'anna', status: 'active' })
+    .update({ status: 'disconnected', status_reason: 'replaced by a new demo link' });
   await db.destroy();
-  await post(`${apiUrl}/v1/staff/anna/links/google`, apiKey, { accountEmail: email, refreshToken: user.body.refreshToken });
+  await post(`${apiUrl}/v1/staff/anna/links/google`, apiKey, {
+    accountEmail: email,
+    refreshToken: user.body.refreshToken,
+  });
 
   // Ben's calendar is in an emulated Microsoft 365 mailbox (the tenant's default calendarMode: a dedicated one).
   let benCalendar: string | undefined;
   if (microsoftUrl) {
     const benEmail = 'ben@demo.calsync.test';
     await post(`${apiUrl}/v1/staff/ben`, apiKey, { name: 'Ben', email: benEmail, timeZone: 'Europe/Madrid' }, 'PUT');
-    const mailbox = await post(`${microsoftUrl}/_emulator/users`, undefined, { email: benEmail, timeZone: 'Europe/Madrid', displayName: 'Ben' });
+    const mailbox = await post(`${microsoftUrl}/_emulator/users`, undefined, {
+      email: benEmail,
+      timeZone: 'Europe/Madrid',
+      displayName: 'Ben',
+    });
     const links = createDb(process.env.DATABASE_URL!);
-    await links('calendar_links').where({ tenant_id: 'demo', staff_id: 'ben', status: 'active' }).update({ status: 'disconnected', status_reason: 'replaced by a new demo link' });
+    await links('calendar_links')
+      .where({ tenant_id: 'demo', staff_id: 'ben', status: 'active' })
+      .update({ status: 'disconnected', status_reason: 'replaced by a new demo link' });
     await links.destroy();
-    await post(`${apiUrl}/v1/staff/ben/links/microsoft`, apiKey, { accountEmail: benEmail, refreshToken: mailbox.body.refreshToken });
+    await post(`${apiUrl}/v1/staff/ben/links/microsoft`, apiKey, {
+      accountEmail: benEmail,
+      refreshToken: mailbox.body.refreshToken,
+    });
     // Every calendar of the mailbox with its events: calsync writes to a dedicated one named after the business.
     benCalendar = `${microsoftUrl}/_emulator/users/${benEmail}/calendars`;
   }
   return { apiKey, email, emulatorUrl, benCalendar };
 }
 
-function printBanner(apiUrl: string, demo?: { apiKey: string; email: string; emulatorUrl: string; benCalendar?: string }, mailUrl?: string) {
+function printBanner(
+  apiUrl: string,
+  demo?: { apiKey: string; email: string; emulatorUrl: string; benCalendar?: string },
+  mailUrl?: string,
+) {
   const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
   console.log(`
 calsync is running.
@@ -180,10 +243,16 @@ Workflow payloads are encrypted. To read them in Temporal UI (local dev only: th
   1. open ${apiUrl}/codec/login?key=${encodeURIComponent(process.env.CALSYNC_ADMIN_KEY ?? '')} once in that browser;
   2. in Temporal UI's Codec Server settings, set ${apiUrl}/codec as this browser's endpoint (overriding the
      server's) and switch on "Include cross-origin credentials", so the UI sends the session cookie.
-${demo ? `  Demo key     ${demo.apiKey}
+${
+  demo
+    ? `  Demo key     ${demo.apiKey}
   Calendar     ${demo.emulatorUrl}/_emulator/users/${demo.email}/calendars
-${demo.benCalendar ? `  Ben (M365)   ${demo.benCalendar}   (self-signed: curl --cacert data/microsoft-emulator-ca.pem)
-` : ''}
+${
+  demo.benCalendar
+    ? `  Ben (M365)   ${demo.benCalendar}   (self-signed: curl --cacert data/microsoft-emulator-ca.pem)
+`
+    : ''
+}
 Create an appointment for Anna:
 
   curl -X PUT ${apiUrl}/v1/appointments/demo-1 \\
@@ -191,9 +260,15 @@ Create an appointment for Anna:
     -d '{"revision":1,"start":"${tomorrow}T10:00:00","end":"${tomorrow}T11:00:00","timeZone":"Europe/Madrid","title":"Haircut","clientName":"Ana García","services":["Haircut"],"staffIds":["anna"],"location":"Calle Mayor 1, Madrid","locationTimeZone":"Europe/Madrid","clientEmail":"ana@example.test"}'
 
   curl ${apiUrl}/v1/appointments/demo-1 -H 'Authorization: Bearer ${demo.apiKey}'
-${demo.benCalendar ? `
+${
+  demo.benCalendar
+    ? `
 Move it to Ben's Microsoft 365 calendar: the same PUT with "revision":2 and "staffIds":["ben"].
-` : ''}` : ''}
+`
+    : ''
+}`
+    : ''
+}
 Ctrl-C stops everything.`);
 }
 

@@ -17,7 +17,13 @@ describe('per-account request pacing', () => {
   beforeAll(() => {
     // A second worker on the same task queue: the two share the account's budget.
     second = spawnNode('worker-2', 'workers/main.ts', {
-      env: { ...pacing, CALSYNC_TASK_QUEUE: stack.taskQueue, WORKER_METRICS_PORT: '0', SYNC_ACTIVITY_INITIAL_RETRY_MS: '200', SYNC_ACTIVITY_MAX_RETRY_MS: '2000' },
+      env: {
+        ...pacing,
+        CALSYNC_TASK_QUEUE: stack.taskQueue,
+        WORKER_METRICS_PORT: '0',
+        SYNC_ACTIVITY_INITIAL_RETRY_MS: '200',
+        SYNC_ACTIVITY_MAX_RETRY_MS: '2000',
+      },
       logFile: path.join(process.env.CALSYNC_TEST_TMP!, `worker-2-${stack.taskQueue}.log`),
     });
   });
@@ -31,9 +37,17 @@ describe('per-account request pacing', () => {
     await googleEmulator.resetStats(staff.email);
     const ids = Array.from({ length: 12 }, (_, i) => `p-${i}`);
     await Promise.all(ids.map((id, i) => world.put(id, { revision: 1, staffIds: ['pace'], title: id }, 2 + i)));
-    await waitUntil('all written', async () => (await googleEmulator.liveEvents(staff.calendarId)).length === 12, 60000, 300);
+    await waitUntil(
+      'all written',
+      async () => (await googleEmulator.liveEvents(staff.calendarId)).length === 12,
+      60000,
+      300,
+    );
 
-    const rows = await testDb()('sync_log').where({ tenant_id: world.tenantId, result: 'inserted' }).orderBy('created_at').select('created_at');
+    const rows = await testDb()('sync_log')
+      .where({ tenant_id: world.tenantId, result: 'inserted' })
+      .orderBy('created_at')
+      .select('created_at');
     expect(rows).toHaveLength(12);
     const spanMs = new Date(rows.at(-1)!.created_at).getTime() - new Date(rows[0]!.created_at).getTime();
     // 12 requests at 500 ms intervals with a burst of 2: at least 5 s from the first to the last
@@ -45,6 +59,8 @@ describe('per-account request pacing', () => {
     expect(writes.reduce((n, [, o]) => n + o.total, 0)).toBe(12);
     expect(Object.values(byOperation).every((o) => o.failed === 0)).toBe(true);
     // Nothing was refused by the provider, nothing failed.
-    expect(await testDb()('sync_log').where({ tenant_id: world.tenantId, result: 'error' }).count('* as n').first()).toEqual({ n: '0' });
+    expect(
+      await testDb()('sync_log').where({ tenant_id: world.tenantId, result: 'error' }).count('* as n').first(),
+    ).toEqual({ n: '0' });
   });
 });

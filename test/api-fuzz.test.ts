@@ -16,8 +16,12 @@ describe('API input fuzzing', () => {
   const valid = appointmentBody({ revision: 1, staffIds: ['zed'] });
   // Valid bodies with one field replaced by anything, or removed, or an unknown field added.
   const mutated = fc.oneof(
-    fc.record({ key: fc.constantFrom(...Object.keys(valid)), value: fc.anything() }).map(({ key, value }) => ({ ...valid, [key]: value })),
-    fc.constantFrom(...Object.keys(valid)).map((key) => Object.fromEntries(Object.entries(valid).filter(([k]) => k !== key))),
+    fc
+      .record({ key: fc.constantFrom(...Object.keys(valid)), value: fc.anything() })
+      .map(({ key, value }) => ({ ...valid, [key]: value })),
+    fc
+      .constantFrom(...Object.keys(valid))
+      .map((key) => Object.fromEntries(Object.entries(valid).filter(([k]) => k !== key))),
     fc.record({ start: fc.string(), end: fc.string(), timeZone: fc.string() }).map((times) => ({ ...valid, ...times })),
     fc.anything(),
   );
@@ -28,11 +32,22 @@ describe('API input fuzzing', () => {
     await fc.assert(
       fc.asyncProperty(mutated, async (body) => {
         const id = `fuzz-${n++}`;
-        const res = await call(stack.apiUrl, 'PUT', `/v1/appointments/${id}`, { key: world.key, rawBody: JSON.stringify(body) ?? 'null' });
-        if (res.status >= 500 || ![202, 400].includes(res.status)) throw new Error(`status ${res.status} for ${JSON.stringify(body)}: ${JSON.stringify(res.body)}`);
+        const res = await call(stack.apiUrl, 'PUT', `/v1/appointments/${id}`, {
+          key: world.key,
+          rawBody: JSON.stringify(body) ?? 'null',
+        });
+        if (res.status >= 500 || ![202, 400].includes(res.status))
+          throw new Error(`status ${res.status} for ${JSON.stringify(body)}: ${JSON.stringify(res.body)}`);
         if (res.status === 400) {
-          if (typeof res.body?.message !== 'string' || !res.body.details?.issues?.length) throw new Error(`400 without a field: ${JSON.stringify(res.body)}`);
-          const started = await client.workflow.getHandle(`appt:${world.tenantId}:${id}`).describe().then(() => true, (e) => !(e instanceof WorkflowNotFoundError));
+          if (typeof res.body?.message !== 'string' || !res.body.details?.issues?.length)
+            throw new Error(`400 without a field: ${JSON.stringify(res.body)}`);
+          const started = await client.workflow
+            .getHandle(`appt:${world.tenantId}:${id}`)
+            .describe()
+            .then(
+              () => true,
+              (e) => !(e instanceof WorkflowNotFoundError),
+            );
           if (started) throw new Error(`rejected body started a workflow: ${JSON.stringify(body)}`);
         }
       }),

@@ -15,7 +15,9 @@ describe('API validation and tenancy', () => {
   async function expectNothingStarted(appointmentId: string) {
     expect((await world.call('GET', `/v1/appointments/${appointmentId}`)).status).toBe(404);
     const client = await temporalClient();
-    await expect(client.workflow.getHandle(`appt:${world.tenantId}:${appointmentId}`).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+    await expect(
+      client.workflow.getHandle(`appt:${world.tenantId}:${appointmentId}`).describe(),
+    ).rejects.toBeInstanceOf(WorkflowNotFoundError);
   }
 
   const valid = () => appointmentBody({ revision: 1, staffIds: ['mia'] });
@@ -49,7 +51,10 @@ describe('API validation and tenancy', () => {
   });
 
   test('malformed JSON and a bad id in the path are 400s', async () => {
-    const malformed = await call(stack.apiUrl, 'PUT', '/v1/appointments/x1', { key: world.key, rawBody: '{"revision": 1,' });
+    const malformed = await call(stack.apiUrl, 'PUT', '/v1/appointments/x1', {
+      key: world.key,
+      rawBody: '{"revision": 1,',
+    });
     expect(malformed.status).toBe(400);
     await expectNothingStarted('x1');
     const badId = await world.call('PUT', `/v1/appointments/${'a'.repeat(200)}`, valid());
@@ -59,12 +64,17 @@ describe('API validation and tenancy', () => {
 
   test('a missing or wrong API key is 401', async () => {
     expect((await call(stack.apiUrl, 'PUT', '/v1/appointments/k1', { body: valid() })).status).toBe(401);
-    expect((await call(stack.apiUrl, 'PUT', '/v1/appointments/k1', { key: 'csk_wrong', body: valid() })).status).toBe(401);
-    expect((await call(stack.apiUrl, 'POST', '/v1/admin/tenants', { key: world.key, body: { id: 'sneaky', name: 'x' } })).status).toBe(401);
+    expect((await call(stack.apiUrl, 'PUT', '/v1/appointments/k1', { key: 'csk_wrong', body: valid() })).status).toBe(
+      401,
+    );
+    expect(
+      (await call(stack.apiUrl, 'POST', '/v1/admin/tenants', { key: world.key, body: { id: 'sneaky', name: 'x' } }))
+        .status,
+    ).toBe(401);
     await expectNothingStarted('k1');
   });
 
-  test('one tenant cannot see or change another tenant\'s appointments', async () => {
+  test("one tenant cannot see or change another tenant's appointments", async () => {
     const other = await TenantWorld.create(stack.apiUrl);
     const created = await world.put('shared-id', { revision: 5, staffIds: ['mia'], title: 'Mine' });
     expect(created.status).toBe(202);
@@ -78,7 +88,9 @@ describe('API validation and tenancy', () => {
 
     const mine = await world.call('GET', '/v1/appointments/shared-id');
     expect(mine.body).toMatchObject({ revision: 5, status: 'confirmed', deleted: false });
-    const rows = await testDb()('appointments').where({ id: 'shared-id' }).whereIn('tenant_id', [world.tenantId, other.tenantId]);
+    const rows = await testDb()('appointments')
+      .where({ id: 'shared-id' })
+      .whereIn('tenant_id', [world.tenantId, other.tenantId]);
     expect(rows.map((r) => r.tenant_id)).toEqual([world.tenantId]);
   });
 

@@ -15,7 +15,11 @@ describe('appointment lifecycle in Google Calendar', () => {
     // Create
     const created = await world.put('visit-1', { revision: 1, staffIds: ['alice'], title: 'Haircut' });
     expect(created.status).toBe(202);
-    expect(created.body).toMatchObject({ outcome: 'accepted', revision: 1, workflowId: `appt:${world.tenantId}:visit-1` });
+    expect(created.body).toMatchObject({
+      outcome: 'accepted',
+      revision: 1,
+      workflowId: `appt:${world.tenantId}:visit-1`,
+    });
     const afterCreate = await world.waitSynced('visit-1', 1);
     const [event] = await googleEmulator.liveEvents(alice.calendarId);
     expect(await googleEmulator.liveEvents(alice.calendarId)).toHaveLength(1);
@@ -94,7 +98,9 @@ describe('appointment lifecycle in Google Calendar', () => {
     await world.waitSynced('visit-2', 4);
     await world.put('visit-2', { revision: 5, staffIds: ['carol'], title: 'Home' });
     await world.waitSynced('visit-2', 5);
-    expect((await googleEmulator.events(carol.calendarId)).map((e) => [e.status, e.summary])).toEqual([['confirmed', 'Home – Ana García']]);
+    expect((await googleEmulator.events(carol.calendarId)).map((e) => [e.status, e.summary])).toEqual([
+      ['confirmed', 'Home – Ana García'],
+    ]);
     expect((await googleEmulator.events(dave.calendarId)).map((e) => e.status)).toEqual(['cancelled']);
   });
 
@@ -114,7 +120,9 @@ describe('appointment lifecycle in Google Calendar', () => {
     const world = await TenantWorld.create(stack.apiUrl);
     const frank = await world.staffWithGoogle('frank');
     const revisions = [4, 9, 1, 7, 10, 2, 8, 3, 6, 5];
-    const answers = await Promise.all(revisions.map((revision) => world.put('visit-4', { revision, staffIds: ['frank'], title: `Rev ${revision}` })));
+    const answers = await Promise.all(
+      revisions.map((revision) => world.put('visit-4', { revision, staffIds: ['frank'], title: `Rev ${revision}` })),
+    );
     expect(answers.every((a) => a.status === 202)).toBe(true);
     await world.waitSynced('visit-4', 10);
     const late = await world.put('visit-4', { revision: 6, staffIds: ['frank'], title: 'Rev 6 again' });
@@ -124,8 +132,18 @@ describe('appointment lifecycle in Google Calendar', () => {
     const client = await temporalClient();
     const current = (await world.status('visit-4')) as { start: string; end: string };
     await client.workflow.getHandle(`appt:${world.tenantId}:visit-4`).signal('desiredState', {
-      tenantId: world.tenantId, appointmentId: 'visit-4', revision: 3, type: 'appointment', status: 'confirmed',
-      start: current.start, end: current.end, timeZone: 'Europe/Madrid', title: 'Stale', services: [], staffIds: ['frank'], deleted: false,
+      tenantId: world.tenantId,
+      appointmentId: 'visit-4',
+      revision: 3,
+      type: 'appointment',
+      status: 'confirmed',
+      start: current.start,
+      end: current.end,
+      timeZone: 'Europe/Madrid',
+      title: 'Stale',
+      services: [],
+      staffIds: ['frank'],
+      deleted: false,
     });
     await new Promise((r) => setTimeout(r, 1500));
     const events = await googleEmulator.liveEvents(frank.calendarId);

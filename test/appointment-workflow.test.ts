@@ -8,7 +8,13 @@ import type { TargetPlan } from '../activities/targets';
 import { CalsyncEntityId, CalsyncState, CalsyncTenant } from '../lib/searchAttributes';
 import type { DesiredAppointment, SyncPolicy, TargetSpec } from '../lib/types';
 import { temporalBinary } from '../scripts/stack';
-import { appointmentWorkflowId, desiredStateSignal, resyncSignal, syncStatusQuery, type AppointmentSyncInput } from '../workflows/appointmentSync/contract';
+import {
+  appointmentWorkflowId,
+  desiredStateSignal,
+  resyncSignal,
+  syncStatusQuery,
+  type AppointmentSyncInput,
+} from '../workflows/appointmentSync/contract';
 import type { appointmentSync } from '../workflows/appointmentSync/workflow';
 import { waitUntil } from './helpers/api';
 
@@ -28,7 +34,14 @@ try {
 }
 
 const TENANT = 't-wf';
-const target: TargetSpec = { targetKey: 'cal:one', kind: 'calendar', provider: 'google', linkId: 'l1', calendarId: 'c1', remoteId: 'r1' };
+const target: TargetSpec = {
+  targetKey: 'cal:one',
+  kind: 'calendar',
+  provider: 'google',
+  linkId: 'l1',
+  calendarId: 'c1',
+  remoteId: 'r1',
+};
 
 /** What each fake activity saw, and how pushToTarget should answer, per appointment. */
 interface Fake {
@@ -54,7 +67,11 @@ const activities: Partial<CalsyncActivities> = {
     return {
       targets: staffIds.length ? [target] : [],
       staffWithoutCalendar: [],
-      settings: { cancelledEvents: 'remove', notifyCrm: false, clientInvitations: { enabled: false, onCreate: true, onChange: true, onCancel: true } },
+      settings: {
+        cancelledEvents: 'remove',
+        notifyCrm: false,
+        clientInvitations: { enabled: false, onCreate: true, onChange: true, onCancel: true },
+      },
     };
   },
   async recordWarnings() {},
@@ -103,12 +120,18 @@ const taskQueue = `wf-${randomUUID().slice(0, 8)}`;
 
 beforeAll(async () => {
   env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: temporalBinary() }, searchAttributes: [CalsyncTenant, CalsyncEntityId, CalsyncState] },
+    server: {
+      executable: { type: 'existing-path', path: temporalBinary() },
+      searchAttributes: [CalsyncTenant, CalsyncEntityId, CalsyncState],
+    },
   });
   // The suite bundles the workflows once (globalSetup); alone, this file bundles them itself.
   const workflowBundle = process.env.CALSYNC_WORKFLOW_BUNDLE
     ? { codePath: process.env.CALSYNC_WORKFLOW_BUNDLE }
-    : await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } });
+    : await bundleWorkflowCode({
+        workflowsPath: require.resolve('../workflows'),
+        logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
+      });
   worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities });
   running = worker.run();
 });
@@ -135,11 +158,21 @@ describe('appointmentSync on a Temporal server (activities faked)', () => {
     const retryMs = 1500;
     fakeOf('retry-1').failPushes = 1;
     const handle = await start('retry-1', policy({ failedTargetRetryMs: retryMs }), desired('retry-1', 1));
-    const failed = await waitUntil('failed', async () => (await handle.query(syncStatusQuery)).targets.find((t) => t.state === 'failed'), 10_000, 50);
+    const failed = await waitUntil(
+      'failed',
+      async () => (await handle.query(syncStatusQuery)).targets.find((t) => t.state === 'failed'),
+      10_000,
+      50,
+    );
     expect(failed.lastError).toMatchObject({ code: 'forbidden' });
     expect((await handle.describe()).typedSearchAttributes.get(CalsyncState)).toBe('failed');
 
-    await waitUntil('recovered', async () => (await handle.query(syncStatusQuery)).targets.every((t) => t.state === 'synced'), 10_000, 50);
+    await waitUntil(
+      'recovered',
+      async () => (await handle.query(syncStatusQuery)).targets.every((t) => t.state === 'synced'),
+      10_000,
+      50,
+    );
     const [first, second, ...more] = fakeOf('retry-1').pushes;
     expect(more).toEqual([]);
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(retryMs);
@@ -163,28 +196,47 @@ describe('appointmentSync on a Temporal server (activities faked)', () => {
   test('continue-as-new carries the desired state and the target statuses', async () => {
     const handle = await start('can-1', policy({ continueAsNewAfterEvents: 10 }), desired('can-1', 3));
     const firstRunId = handle.signaledRunId;
-    const continued = await waitUntil('continued as new', async () => {
-      const d = await handle.describe();
-      return d.runId !== firstRunId ? d : undefined;
-    }, 10_000, 50);
+    const continued = await waitUntil(
+      'continued as new',
+      async () => {
+        const d = await handle.describe();
+        return d.runId !== firstRunId ? d : undefined;
+      },
+      10_000,
+      50,
+    );
     expect(continued.status.name).toBe('RUNNING');
 
     // What the first run handed over.
     const history = await env.client.workflow.getHandle(handle.workflowId, firstRunId).fetchHistory();
     const last = history.events!.at(-1)!.workflowExecutionContinuedAsNewEventAttributes!;
-    const [carriedInput] = last.input!.payloads!.map((p) => defaultPayloadConverter.fromPayload<AppointmentSyncInput>(p));
-    expect(carriedInput!.carried).toMatchObject({ desired: { revision: 3 }, targets: [{ targetKey: 'cal:one', state: 'synced', appliedRevision: 3 }], dirty: false });
+    const [carriedInput] = last.input!.payloads!.map((p) =>
+      defaultPayloadConverter.fromPayload<AppointmentSyncInput>(p),
+    );
+    expect(carriedInput!.carried).toMatchObject({
+      desired: { revision: 3 },
+      targets: [{ targetKey: 'cal:one', state: 'synced', appliedRevision: 3 }],
+      dirty: false,
+    });
 
     // The new run knows it: an older revision changes nothing, a resync finds the target in step.
     await handle.signal(desiredStateSignal, desired('can-1', 2));
     expect(fakeOf('can-1').plans).toBe(1);
     await handle.signal(resyncSignal, {});
-    await waitUntil('resync round', async () => {
-      const s = await handle.query(syncStatusQuery);
-      return fakeOf('can-1').plans === 2 && !s.busy ? s : undefined;
-    }, 10_000, 50);
+    await waitUntil(
+      'resync round',
+      async () => {
+        const s = await handle.query(syncStatusQuery);
+        return fakeOf('can-1').plans === 2 && !s.busy ? s : undefined;
+      },
+      10_000,
+      50,
+    );
     const after = await handle.query(syncStatusQuery);
-    expect(after).toMatchObject({ desiredRevision: 3, targets: [{ targetKey: 'cal:one', state: 'synced', appliedRevision: 3 }] });
+    expect(after).toMatchObject({
+      desiredRevision: 3,
+      targets: [{ targetKey: 'cal:one', state: 'synced', appliedRevision: 3 }],
+    });
     expect(fakeOf('can-1').pushes.map((p) => p.revision)).toEqual([3]);
     expect(fakeOf('can-1').loads).toBe(1); // statuses came with the input, not from PostgreSQL again
     await handle.terminate('test done');

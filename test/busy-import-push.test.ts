@@ -2,7 +2,16 @@ import { call, waitUntil } from './helpers/api';
 import { controlCall } from './helpers/emulator';
 import { useAppStack } from './helpers/stack';
 import { TenantWorld } from './helpers/world';
-import { busy, busyBecomes, dayAhead, googleCalendar, importProgress, linkedStaff, outlookCalendar, type LinkedStaff } from './helpers/busyImport';
+import {
+  busy,
+  busyBecomes,
+  dayAhead,
+  googleCalendar,
+  importProgress,
+  linkedStaff,
+  outlookCalendar,
+  type LinkedStaff,
+} from './helpers/busyImport';
 
 const PUSH_WITHIN_MS = 5000;
 const google = controlCall(() => process.env.GOOGLE_EMULATOR_URL!);
@@ -25,7 +34,13 @@ describe('busy-time import by push', () => {
     world = await TenantWorld.create(stack.apiUrl);
     gina = await linkedStaff(world, 'google', 'gina');
     mia = await linkedStaff(world, 'microsoft', 'mia');
-    await waitUntil('push channels', async () => (await googleCalendar.channels(gina.email)).channels.length === 1 && (await outlookCalendar.subscriptions(mia.email)).subscriptions.length === 1, 20000);
+    await waitUntil(
+      'push channels',
+      async () =>
+        (await googleCalendar.channels(gina.email)).channels.length === 1 &&
+        (await outlookCalendar.subscriptions(mia.email)).subscriptions.length === 1,
+      20000,
+    );
   });
 
   afterEach(async () => {
@@ -35,10 +50,36 @@ describe('busy-time import by push', () => {
 
   test('Google: create, move and delete change the busy answer within 5 s', async () => {
     const pushesBefore = (await importProgress(world, gina)).pushes;
-    const created = await googleCalendar.upsert(gina.email, { summary: 'Dentist', start: { dateTime: `${day}T09:00:00+01:00`, timeZone: 'Europe/Madrid' }, end: { dateTime: `${day}T10:00:00+01:00`, timeZone: 'Europe/Madrid' } });
-    const took = [await busyBecomes(world, 'gina', from, to, (b) => b.busy.length === 1 && b.busy[0]!.start === `${day}T08:00:00Z`, PUSH_WITHIN_MS)];
-    await googleCalendar.upsert(gina.email, { id: created.id, start: { dateTime: `${day}T12:00:00Z` }, end: { dateTime: `${day}T12:45:00Z` } });
-    took.push(await busyBecomes(world, 'gina', from, to, (b) => b.busy.length === 1 && b.busy[0]!.start === `${day}T12:00:00Z`, PUSH_WITHIN_MS));
+    const created = await googleCalendar.upsert(gina.email, {
+      summary: 'Dentist',
+      start: { dateTime: `${day}T09:00:00+01:00`, timeZone: 'Europe/Madrid' },
+      end: { dateTime: `${day}T10:00:00+01:00`, timeZone: 'Europe/Madrid' },
+    });
+    const took = [
+      await busyBecomes(
+        world,
+        'gina',
+        from,
+        to,
+        (b) => b.busy.length === 1 && b.busy[0]!.start === `${day}T08:00:00Z`,
+        PUSH_WITHIN_MS,
+      ),
+    ];
+    await googleCalendar.upsert(gina.email, {
+      id: created.id,
+      start: { dateTime: `${day}T12:00:00Z` },
+      end: { dateTime: `${day}T12:45:00Z` },
+    });
+    took.push(
+      await busyBecomes(
+        world,
+        'gina',
+        from,
+        to,
+        (b) => b.busy.length === 1 && b.busy[0]!.start === `${day}T12:00:00Z`,
+        PUSH_WITHIN_MS,
+      ),
+    );
     await googleCalendar.remove(gina.email, created.id);
     took.push(await busyBecomes(world, 'gina', from, to, (b) => b.busy.length === 0, PUSH_WITHIN_MS));
     expect(Math.max(...took)).toBeLessThan(PUSH_WITHIN_MS);
@@ -47,10 +88,35 @@ describe('busy-time import by push', () => {
 
   test('Microsoft: create, move and delete change the busy answer within 5 s', async () => {
     const pushesBefore = (await importProgress(world, mia)).pushes;
-    const created = await outlookCalendar.create(mia.email, { subject: 'Physio', start: { dateTime: `${day}T09:00:00`, timeZone: 'Europe/Berlin' }, end: { dateTime: `${day}T10:00:00`, timeZone: 'Europe/Berlin' } });
-    const took = [await busyBecomes(world, 'mia', from, to, (b) => b.busy.length === 1 && b.busy[0]!.start === `${day}T08:00:00Z`, PUSH_WITHIN_MS)];
-    await outlookCalendar.move(mia.email, created.id, { start: { dateTime: `${day}T14:00:00`, timeZone: 'UTC' }, end: { dateTime: `${day}T15:00:00`, timeZone: 'UTC' } });
-    took.push(await busyBecomes(world, 'mia', from, to, (b) => b.busy.length === 1 && b.busy[0]!.start === `${day}T14:00:00Z`, PUSH_WITHIN_MS));
+    const created = await outlookCalendar.create(mia.email, {
+      subject: 'Physio',
+      start: { dateTime: `${day}T09:00:00`, timeZone: 'Europe/Berlin' },
+      end: { dateTime: `${day}T10:00:00`, timeZone: 'Europe/Berlin' },
+    });
+    const took = [
+      await busyBecomes(
+        world,
+        'mia',
+        from,
+        to,
+        (b) => b.busy.length === 1 && b.busy[0]!.start === `${day}T08:00:00Z`,
+        PUSH_WITHIN_MS,
+      ),
+    ];
+    await outlookCalendar.move(mia.email, created.id, {
+      start: { dateTime: `${day}T14:00:00`, timeZone: 'UTC' },
+      end: { dateTime: `${day}T15:00:00`, timeZone: 'UTC' },
+    });
+    took.push(
+      await busyBecomes(
+        world,
+        'mia',
+        from,
+        to,
+        (b) => b.busy.length === 1 && b.busy[0]!.start === `${day}T14:00:00Z`,
+        PUSH_WITHIN_MS,
+      ),
+    );
     await outlookCalendar.remove(mia.email, created.id);
     took.push(await busyBecomes(world, 'mia', from, to, (b) => b.busy.length === 0, PUSH_WITHIN_MS));
     expect(Math.max(...took)).toBeLessThan(PUSH_WITHIN_MS);
@@ -61,22 +127,61 @@ describe('busy-time import by push', () => {
     // Changes the providers do not announce: only a (forged) notification could make them count now.
     await google('POST', '/_emulator/push', { enabled: false });
     await microsoft('POST', '/_emulator/push', { enabled: false });
-    await googleCalendar.upsert(gina.email, { summary: 'Unannounced', start: { dateTime: `${day}T18:00:00Z` }, end: { dateTime: `${day}T19:00:00Z` } });
-    await outlookCalendar.create(mia.email, { subject: 'Unannounced', start: { dateTime: `${day}T18:00:00`, timeZone: 'UTC' }, end: { dateTime: `${day}T19:00:00`, timeZone: 'UTC' } });
+    await googleCalendar.upsert(gina.email, {
+      summary: 'Unannounced',
+      start: { dateTime: `${day}T18:00:00Z` },
+      end: { dateTime: `${day}T19:00:00Z` },
+    });
+    await outlookCalendar.create(mia.email, {
+      subject: 'Unannounced',
+      start: { dateTime: `${day}T18:00:00`, timeZone: 'UTC' },
+      end: { dateTime: `${day}T19:00:00`, timeZone: 'UTC' },
+    });
     const before = { gina: await importProgress(world, gina), mia: await importProgress(world, mia) };
     const [channel] = (await googleCalendar.channels(gina.email)).channels;
     const [subscription] = (await outlookCalendar.subscriptions(mia.email)).subscriptions;
 
-    const googleHook = (headers: Record<string, string>) => fetch(`${stack.apiUrl}/webhooks/google`, { method: 'POST', headers });
-    expect((await googleHook({ 'X-Goog-Channel-ID': channel!.id, 'X-Goog-Channel-Token': 'guessed', 'X-Goog-Resource-State': 'exists' })).status).toBe(403);
-    expect((await googleHook({ 'X-Goog-Channel-ID': channel!.id, 'X-Goog-Resource-State': 'exists' })).status).toBe(403);
-    expect((await googleHook({ 'X-Goog-Channel-ID': 'calsync-made-up', 'X-Goog-Channel-Token': 'x', 'X-Goog-Resource-State': 'exists' })).status).toBe(403);
+    const googleHook = (headers: Record<string, string>) =>
+      fetch(`${stack.apiUrl}/webhooks/google`, { method: 'POST', headers });
+    expect(
+      (
+        await googleHook({
+          'X-Goog-Channel-ID': channel!.id,
+          'X-Goog-Channel-Token': 'guessed',
+          'X-Goog-Resource-State': 'exists',
+        })
+      ).status,
+    ).toBe(403);
+    expect((await googleHook({ 'X-Goog-Channel-ID': channel!.id, 'X-Goog-Resource-State': 'exists' })).status).toBe(
+      403,
+    );
+    expect(
+      (
+        await googleHook({
+          'X-Goog-Channel-ID': 'calsync-made-up',
+          'X-Goog-Channel-Token': 'x',
+          'X-Goog-Resource-State': 'exists',
+        })
+      ).status,
+    ).toBe(403);
     const graphHook = await call(stack.apiUrl, 'POST', '/webhooks/microsoft', {
-      body: { value: [{ subscriptionId: subscription!.id, clientState: 'guessed', changeType: 'created', resource: 'Users/x/Events/y' }] },
+      body: {
+        value: [
+          {
+            subscriptionId: subscription!.id,
+            clientState: 'guessed',
+            changeType: 'created',
+            resource: 'Users/x/Events/y',
+          },
+        ],
+      },
     });
     expect(graphHook.status).toBe(403);
     // Graph's validation handshake is answered (it carries no secret and triggers nothing).
-    const handshake = await fetch(`${stack.apiUrl}/webhooks/microsoft?validationToken=${encodeURIComponent('Validation: abc')}`, { method: 'POST' });
+    const handshake = await fetch(
+      `${stack.apiUrl}/webhooks/microsoft?validationToken=${encodeURIComponent('Validation: abc')}`,
+      { method: 'POST' },
+    );
     expect([handshake.status, await handshake.text()]).toEqual([200, 'Validation: abc']);
 
     await new Promise((r) => setTimeout(r, 3000));
@@ -88,8 +193,16 @@ describe('busy-time import by push', () => {
     // The next genuine notification brings both in.
     await google('POST', '/_emulator/push', { enabled: true });
     await microsoft('POST', '/_emulator/push', { enabled: true });
-    await googleCalendar.upsert(gina.email, { summary: 'Announced', start: { dateTime: `${day}T20:00:00Z` }, end: { dateTime: `${day}T21:00:00Z` } });
-    await outlookCalendar.create(mia.email, { subject: 'Announced', start: { dateTime: `${day}T20:00:00`, timeZone: 'UTC' }, end: { dateTime: `${day}T21:00:00`, timeZone: 'UTC' } });
+    await googleCalendar.upsert(gina.email, {
+      summary: 'Announced',
+      start: { dateTime: `${day}T20:00:00Z` },
+      end: { dateTime: `${day}T21:00:00Z` },
+    });
+    await outlookCalendar.create(mia.email, {
+      subject: 'Announced',
+      start: { dateTime: `${day}T20:00:00`, timeZone: 'UTC' },
+      end: { dateTime: `${day}T21:00:00`, timeZone: 'UTC' },
+    });
     await busyBecomes(world, 'gina', from, to, (b) => b.busy.length === 2, PUSH_WITHIN_MS);
     await busyBecomes(world, 'mia', from, to, (b) => b.busy.length === 2, PUSH_WITHIN_MS);
   });
@@ -105,25 +218,53 @@ describe('busy-time import by push', () => {
 
 describe('push channels are renewed before they expire', () => {
   // Lifetimes are configuration: 30 s here, renewed 20 s before they end.
-  const stack = useAppStack({ IMPORT_POLL_INTERVAL_MS: '120000', GOOGLE_WATCH_TTL_SECONDS: '30', GRAPH_SUBSCRIPTION_MINUTES: '0.5', IMPORT_PUSH_RENEW_BEFORE_MS: '20000' });
+  const stack = useAppStack({
+    IMPORT_POLL_INTERVAL_MS: '120000',
+    GOOGLE_WATCH_TTL_SECONDS: '30',
+    GRAPH_SUBSCRIPTION_MINUTES: '0.5',
+    IMPORT_PUSH_RENEW_BEFORE_MS: '20000',
+  });
 
   test('a Google channel is replaced and a Graph subscription extended, and pushes keep arriving', async () => {
     const world = await TenantWorld.create(stack.apiUrl);
     const gus = await linkedStaff(world, 'google', 'gus');
     const max = await linkedStaff(world, 'microsoft', 'max');
-    const first = await waitUntil('channels', async () => {
-      const g = (await googleCalendar.channels(gus.email)).channels;
-      const m = (await outlookCalendar.subscriptions(max.email)).subscriptions;
-      return g.length === 1 && m.length === 1 && { g: g[0]!, m: m[0]! };
-    }, 20000);
-    await waitUntil('renewal', async () => {
-      const g = (await googleCalendar.channels(gus.email)).channels;
-      const m = (await outlookCalendar.subscriptions(max.email)).subscriptions;
-      return g.length === 1 && g[0]!.id !== first.g.id && m.length === 1 && m[0]!.id === first.m.id && Date.parse(m[0]!.expirationDateTime) > Date.parse(first.m.expirationDateTime);
-    }, 30000, 500);
+    const first = await waitUntil(
+      'channels',
+      async () => {
+        const g = (await googleCalendar.channels(gus.email)).channels;
+        const m = (await outlookCalendar.subscriptions(max.email)).subscriptions;
+        return g.length === 1 && m.length === 1 && { g: g[0]!, m: m[0]! };
+      },
+      20000,
+    );
+    await waitUntil(
+      'renewal',
+      async () => {
+        const g = (await googleCalendar.channels(gus.email)).channels;
+        const m = (await outlookCalendar.subscriptions(max.email)).subscriptions;
+        return (
+          g.length === 1 &&
+          g[0]!.id !== first.g.id &&
+          m.length === 1 &&
+          m[0]!.id === first.m.id &&
+          Date.parse(m[0]!.expirationDateTime) > Date.parse(first.m.expirationDateTime)
+        );
+      },
+      30000,
+      500,
+    );
     const day = dayAhead(4);
-    await googleCalendar.upsert(gus.email, { summary: 'After renewal', start: { dateTime: `${day}T09:00:00Z` }, end: { dateTime: `${day}T10:00:00Z` } });
-    await outlookCalendar.create(max.email, { subject: 'After renewal', start: { dateTime: `${day}T09:00:00`, timeZone: 'UTC' }, end: { dateTime: `${day}T10:00:00`, timeZone: 'UTC' } });
+    await googleCalendar.upsert(gus.email, {
+      summary: 'After renewal',
+      start: { dateTime: `${day}T09:00:00Z` },
+      end: { dateTime: `${day}T10:00:00Z` },
+    });
+    await outlookCalendar.create(max.email, {
+      subject: 'After renewal',
+      start: { dateTime: `${day}T09:00:00`, timeZone: 'UTC' },
+      end: { dateTime: `${day}T10:00:00`, timeZone: 'UTC' },
+    });
     await busyBecomes(world, 'gus', `${day}T00:00:00Z`, `${day}T23:00:00Z`, (b) => b.busy.length === 1, PUSH_WITHIN_MS);
     await busyBecomes(world, 'max', `${day}T00:00:00Z`, `${day}T23:00:00Z`, (b) => b.busy.length === 1, PUSH_WITHIN_MS);
   });

@@ -18,13 +18,27 @@ describe('chaos convergence (short)', () => {
   test('nothing missing, duplicated, stale or orphaned', async () => {
     const lines: string[] = [];
     const result = await runChaos(
-      { appointments: 40, operations: 250, staff: 5, kills: 1, restartTemporal: true, seed: 7, concurrency: 12, log: (l) => lines.push(l) },
+      {
+        appointments: 40,
+        operations: 250,
+        staff: 5,
+        kills: 1,
+        restartTemporal: true,
+        seed: 7,
+        concurrency: 12,
+        log: (l) => lines.push(l),
+      },
       stack,
     );
     expect(lines.some((l) => l.includes('SIGKILL worker'))).toBe(true);
     expect(lines.some((l) => l.includes('restarting the Temporal dev server'))).toBe(true);
     expect(result.operations).toBeGreaterThanOrEqual(250);
-    expect({ missing: result.missing, duplicated: result.duplicated, stale: result.stale, orphaned: result.orphaned }).toEqual({
+    expect({
+      missing: result.missing,
+      duplicated: result.duplicated,
+      stale: result.stale,
+      orphaned: result.orphaned,
+    }).toEqual({
       missing: 0,
       duplicated: 0,
       stale: 0,

@@ -63,11 +63,14 @@ function expectITip(inv: Invitation, method: 'REQUEST' | 'CANCEL') {
   expect(calendar.getFirstPropertyValue('prodid')).toMatch(/^-\/\/calsync\/\/client-invitations\/\/(EN|ES)$/);
   expect(calendar.getFirstPropertyValue('method')).toBe(method);
   expect(calendar.getAllSubcomponents('vevent')).toHaveLength(1);
-  for (const name of ['uid', 'dtstamp', 'sequence', 'dtstart', 'dtend', 'organizer', 'attendee']) expect(event.hasProperty(name)).toBe(true);
+  for (const name of ['uid', 'dtstamp', 'sequence', 'dtstart', 'dtend', 'organizer', 'attendee'])
+    expect(event.hasProperty(name)).toBe(true);
   expect(String(event.getFirstPropertyValue('dtstamp'))).toMatch(/Z$/);
   // Every TZID has its VTIMEZONE.
   const tzids = new Set(['dtstart', 'dtend'].map((p) => event.getFirstProperty(p)!.getParameter('tzid') as string));
-  const zones = new Set(calendar.getAllSubcomponents('vtimezone').map((z) => z.getFirstPropertyValue('tzid') as string));
+  const zones = new Set(
+    calendar.getAllSubcomponents('vtimezone').map((z) => z.getFirstPropertyValue('tzid') as string),
+  );
   for (const tzid of tzids) expect(zones.has(tzid)).toBe(true);
   // MIME: multipart/mixed → multipart/alternative (text, HTML, text/calendar; method=…) + the .ics attachment.
   const tree = mimeTree(inv.mail.raw);
@@ -78,7 +81,9 @@ function expectITip(inv: Invitation, method: 'REQUEST' | 'CANCEL') {
   expect(alternative!.children[2]!.params.method).toBe(method);
   expect(alternative!.children[2]!.params.charset).toBe('utf-8');
   expect(attachment!.headers['content-transfer-encoding']).toBe('base64');
-  expect(attachment!.headers['content-disposition']).toBe(`attachment; filename=${method === 'CANCEL' ? 'cancel.ics' : 'invite.ics'}`);
+  expect(attachment!.headers['content-disposition']).toBe(
+    `attachment; filename=${method === 'CANCEL' ? 'cancel.ics' : 'invite.ics'}`,
+  );
 }
 
 function sequenceOf(inv: Invitation): number {
@@ -93,7 +98,10 @@ async function mailsTo(address: string, count: number): Promise<ReceivedMail[]> 
 }
 
 async function invitationRows(world: TenantWorld, appointmentId: string) {
-  return testDb()('client_invitations').where({ tenant_id: world.tenantId, appointment_id: appointmentId }).orderBy('sequence').select('sequence', 'method', 'email', 'message_id', 'uid', 'sent_at');
+  return testDb()('client_invitations')
+    .where({ tenant_id: world.tenantId, appointment_id: appointmentId })
+    .orderBy('sequence')
+    .select('sequence', 'method', 'email', 'message_id', 'uid', 'sent_at');
 }
 
 function emailTarget(status: any) {
@@ -108,18 +116,34 @@ describe('client invitations by e-mail', () => {
   });
 
   test('create, move, invisible changes, cancel and delete: one event in the client calendar, SEQUENCE rising, same UID', async () => {
-    const world = await TenantWorld.create(stack.apiUrl, { ...INVITES, businessName: 'Barber & Co', organizerEmail: 'desk@barber.test', language: 'en' });
+    const world = await TenantWorld.create(stack.apiUrl, {
+      ...INVITES,
+      businessName: 'Barber & Co',
+      organizerEmail: 'desk@barber.test',
+      language: 'en',
+    });
     await world.staffWithGoogle('sam');
     await world.staffWithGoogle('tom');
     const client = 'ana.lifecycle@client.test';
 
     replayable.push(`appt:${world.tenantId}:visit-1`);
-    const created = await world.put('visit-1', { revision: 1, staffIds: ['sam'], title: 'Haircut', ...visit({ clientEmail: client }) });
+    const created = await world.put('visit-1', {
+      revision: 1,
+      staffIds: ['sam'],
+      title: 'Haircut',
+      ...visit({ clientEmail: client }),
+    });
     expect(created.status).toBe(202);
     const synced = await world.waitSynced('visit-1', 1);
     const target = emailTarget(synced);
     const uid = clientInvitationTarget(world.tenantId, 'visit-1').remoteId;
-    expect(target).toMatchObject({ provider: 'email', state: 'synced', appliedRevision: 1, remoteId: uid, lastError: null });
+    expect(target).toMatchObject({
+      provider: 'email',
+      state: 'synced',
+      appliedRevision: 1,
+      remoteId: uid,
+      lastError: null,
+    });
     expect(synced.warnings).toEqual([]);
 
     const [first] = await mailsTo(client, 1);
@@ -161,17 +185,30 @@ describe('client invitations by e-mail', () => {
     expect(attendee.getParameter('partstat')).toBe('NEEDS-ACTION');
     // Readable parts, in English, with add-to-calendar links; the internal note stays internal.
     const text = first!.parsed.text!;
-    expect(text).toContain('Hello Ana García,\n\nYour appointment with Barber & Co is booked:\n\n  Haircut\n  When: Tuesday, March 5, 2030, 10:00–11:00 (Europe/Madrid)\n  Where: Calle Mayor 1, Madrid\n  Services: Haircut, Beard trim\n');
-    expect(text).toContain('  Google Calendar: https://calendar.google.com/calendar/render?action=TEMPLATE&text=Haircut+%E2%80%93+Barber+%26+Co&dates=20300305T090000Z%2F20300305T100000Z&ctz=Europe%2FMadrid&location=Calle+Mayor+1%2C+Madrid\n');
-    expect(text).toContain('  Outlook: https://outlook.live.com/calendar/0/action/compose?rru=addevent&subject=Haircut+%E2%80%93+Barber+%26+Co&startdt=2030-03-05T10%3A00%3A00%2B01%3A00&enddt=2030-03-05T11%3A00%3A00%2B01%3A00&location=Calle+Mayor+1%2C+Madrid\n');
+    expect(text).toContain(
+      'Hello Ana García,\n\nYour appointment with Barber & Co is booked:\n\n  Haircut\n  When: Tuesday, March 5, 2030, 10:00–11:00 (Europe/Madrid)\n  Where: Calle Mayor 1, Madrid\n  Services: Haircut, Beard trim\n',
+    );
+    expect(text).toContain(
+      '  Google Calendar: https://calendar.google.com/calendar/render?action=TEMPLATE&text=Haircut+%E2%80%93+Barber+%26+Co&dates=20300305T090000Z%2F20300305T100000Z&ctz=Europe%2FMadrid&location=Calle+Mayor+1%2C+Madrid\n',
+    );
+    expect(text).toContain(
+      '  Outlook: https://outlook.live.com/calendar/0/action/compose?rru=addevent&subject=Haircut+%E2%80%93+Barber+%26+Co&startdt=2030-03-05T10%3A00%3A00%2B01%3A00&enddt=2030-03-05T11%3A00%3A00%2B01%3A00&location=Calle+Mayor+1%2C+Madrid\n',
+    );
     const html = first!.parsed.html as string;
     expect(html).toContain('<p>Hello Ana García,</p>');
-    expect(html).toContain('<a href="https://calendar.google.com/calendar/render?action=TEMPLATE&amp;text=Haircut+%E2%80%93+Barber+%26+Co');
+    expect(html).toContain(
+      '<a href="https://calendar.google.com/calendar/render?action=TEMPLATE&amp;text=Haircut+%E2%80%93+Barber+%26+Co',
+    );
     expect(html).toContain('Barber &amp; Co');
     for (const part of [text, html, inv1.ics]) expect(part).not.toContain('window seat');
 
     // Moved: a new REQUEST, same UID, higher SEQUENCE.
-    await world.put('visit-1', { revision: 2, staffIds: ['sam'], title: 'Haircut', ...visit({ clientEmail: client, start: `${DAY}T12:00:00`, end: `${DAY}T13:00:00` }) });
+    await world.put('visit-1', {
+      revision: 2,
+      staffIds: ['sam'],
+      title: 'Haircut',
+      ...visit({ clientEmail: client, start: `${DAY}T12:00:00`, end: `${DAY}T13:00:00` }),
+    });
     await world.waitSynced('visit-1', 2);
     const [, second] = await mailsTo(client, 2);
     expect(second!.parsed.subject).toBe('Updated invitation: Haircut – Tuesday, March 5, 2030, 12:00 (Barber & Co)');
@@ -184,13 +221,27 @@ describe('client invitations by e-mail', () => {
     expect(second!.parsed.messageId).not.toBe(first!.parsed.messageId);
 
     // What the client does not see: an internal note, then another staff member. No mail.
-    await world.put('visit-1', { revision: 3, staffIds: ['sam'], title: 'Haircut', description: 'Internal: pays by card', ...visit({ clientEmail: client, start: `${DAY}T12:00:00`, end: `${DAY}T13:00:00` }) });
+    await world.put('visit-1', {
+      revision: 3,
+      staffIds: ['sam'],
+      title: 'Haircut',
+      description: 'Internal: pays by card',
+      ...visit({ clientEmail: client, start: `${DAY}T12:00:00`, end: `${DAY}T13:00:00` }),
+    });
     await world.waitSynced('visit-1', 3);
-    await world.put('visit-1', { revision: 4, staffIds: ['tom'], title: 'Haircut', description: 'Internal: pays by card', ...visit({ clientEmail: client, start: `${DAY}T12:00:00`, end: `${DAY}T13:00:00` }) });
+    await world.put('visit-1', {
+      revision: 4,
+      staffIds: ['tom'],
+      title: 'Haircut',
+      description: 'Internal: pays by card',
+      ...visit({ clientEmail: client, start: `${DAY}T12:00:00`, end: `${DAY}T13:00:00` }),
+    });
     const afterReassign = await world.waitSynced('visit-1', 4);
     expect(emailTarget(afterReassign)).toMatchObject({ state: 'synced', appliedRevision: 4 });
     expect(smtp.to(client)).toHaveLength(2);
-    const log = (await world.call('GET', '/v1/appointments/visit-1/log')).body.entries.filter((e: any) => e.targetKey === 'email:client');
+    const log = (await world.call('GET', '/v1/appointments/visit-1/log')).body.entries.filter(
+      (e: any) => e.targetKey === 'email:client',
+    );
     expect(log.map((e: any) => [e.revision, e.action, e.result])).toEqual([
       [1, 'request', 'sent'],
       [2, 'request', 'sent'],
@@ -225,17 +276,30 @@ describe('client invitations by e-mail', () => {
   });
 
   test('Spanish templates; a delete cancels; a new address gets the event and the old one loses it', async () => {
-    const world = await TenantWorld.create(stack.apiUrl, { ...INVITES, businessName: 'Salón Lola', organizerEmail: 'hola@salonlola.test', language: 'es' });
+    const world = await TenantWorld.create(stack.apiUrl, {
+      ...INVITES,
+      businessName: 'Salón Lola',
+      organizerEmail: 'hola@salonlola.test',
+      language: 'es',
+    });
     await world.staffWithGoogle('lola');
     const first = 'lucia@client.test';
     const second = 'lucia.nueva@client.test';
 
     replayable.push(`appt:${world.tenantId}:cita-1`);
-    await world.put('cita-1', { revision: 1, staffIds: ['lola'], title: 'Corte', clientName: 'Lucía', ...visit({ clientEmail: first, start: '2030-07-09T10:00:00', end: '2030-07-09T11:00:00' }) });
+    await world.put('cita-1', {
+      revision: 1,
+      staffIds: ['lola'],
+      title: 'Corte',
+      clientName: 'Lucía',
+      ...visit({ clientEmail: first, start: '2030-07-09T10:00:00', end: '2030-07-09T11:00:00' }),
+    });
     await world.waitSynced('cita-1', 1);
     const [mail] = await mailsTo(first, 1);
     expect(mail!.parsed.subject).toBe('Invitación: Corte – martes, 9 de julio de 2030, 10:00 (Salón Lola)');
-    expect(mail!.parsed.text).toContain('Hola, Lucía:\n\nTu cita con Salón Lola está reservada:\n\n  Corte\n  Cuándo: martes, 9 de julio de 2030, 10:00–11:00 (Europe/Madrid)\n  Dónde: Calle Mayor 1, Madrid\n  Servicios: Haircut, Beard trim\n');
+    expect(mail!.parsed.text).toContain(
+      'Hola, Lucía:\n\nTu cita con Salón Lola está reservada:\n\n  Corte\n  Cuándo: martes, 9 de julio de 2030, 10:00–11:00 (Europe/Madrid)\n  Dónde: Calle Mayor 1, Madrid\n  Servicios: Haircut, Beard trim\n',
+    );
     expect(mail!.parsed.text).toContain('Añádela a tu calendario con la invitación de este correo o con un enlace:');
     expect(mail!.parsed.html).toContain('<html lang="es">');
     const inv = invitation(mail!);
@@ -246,7 +310,13 @@ describe('client invitations by e-mail', () => {
     expect(new ICAL.Event(inv.event).startDate.toJSDate().toISOString()).toBe('2030-07-09T08:00:00.000Z');
 
     // The client's address changes: CANCEL to the old one, then a fresh REQUEST to the new one.
-    await world.put('cita-1', { revision: 2, staffIds: ['lola'], title: 'Corte', clientName: 'Lucía', ...visit({ clientEmail: second, start: '2030-07-09T10:00:00', end: '2030-07-09T11:00:00' }) });
+    await world.put('cita-1', {
+      revision: 2,
+      staffIds: ['lola'],
+      title: 'Corte',
+      clientName: 'Lucía',
+      ...visit({ clientEmail: second, start: '2030-07-09T10:00:00', end: '2030-07-09T11:00:00' }),
+    });
     await world.waitSynced('cita-1', 2);
     const [, cancelOld] = await mailsTo(first, 2);
     const [toNew] = await mailsTo(second, 1);
@@ -278,7 +348,11 @@ describe('client invitations by e-mail', () => {
 
     // Neither e-mail nor time zone.
     replayable.push(`appt:${world.tenantId}:m-1`);
-    await world.put('m-1', { revision: 1, staffIds: ['uma'], ...visit({ clientEmail: undefined, locationTimeZone: undefined }) });
+    await world.put('m-1', {
+      revision: 1,
+      staffIds: ['uma'],
+      ...visit({ clientEmail: undefined, locationTimeZone: undefined }),
+    });
     const s1 = await waitUntil('warnings', async () => {
       const s = await world.status('m-1');
       return s.warnings.length === 2 ? s : undefined;
@@ -287,12 +361,18 @@ describe('client invitations by e-mail', () => {
       ['email:client', 'client_email_missing', 1],
       ['email:client', 'location_time_zone_missing', 1],
     ]);
-    expect(s1.warnings[1].errorMessage).toBe('the location has no time zone (locationTimeZone, IANA); no invitation is sent');
+    expect(s1.warnings[1].errorMessage).toBe(
+      'the location has no time zone (locationTimeZone, IANA); no invitation is sent',
+    );
     await world.waitSynced('m-1', 1);
     expect(emailTarget(await world.status('m-1'))).toBeUndefined();
 
     // The e-mail is there now, the time zone is still missing.
-    await world.put('m-1', { revision: 2, staffIds: ['uma'], ...visit({ clientEmail: client, locationTimeZone: undefined }) });
+    await world.put('m-1', {
+      revision: 2,
+      staffIds: ['uma'],
+      ...visit({ clientEmail: client, locationTimeZone: undefined }),
+    });
     const s2 = await waitUntil('warning at revision 2', async () => {
       const s = await world.status('m-1');
       return s.revision === 2 && s.warnings.length > 0 ? s : undefined;
@@ -324,7 +404,10 @@ describe('client invitations by e-mail', () => {
       return s.warnings.length > 0 ? s : undefined;
     });
     expect(o1.warnings.map((w: any) => [w.errorCode, w.errorMessage])).toEqual([
-      ['client_invitations_off', 'client invitations are switched off for this tenant (settings.clientInvitations.enabled); no e-mail is sent'],
+      [
+        'client_invitations_off',
+        'client invitations are switched off for this tenant (settings.clientInvitations.enabled); no e-mail is sent',
+      ],
     ]);
     await off.waitSynced('o-1', 1);
     expect(smtp.to(offClient)).toHaveLength(0);
@@ -353,7 +436,11 @@ describe('client invitations by e-mail', () => {
     const bad = await off.call('PUT', '/v1/settings', { language: 'fr' });
     expect(bad.status).toBe(400);
     expect(bad.body.message).toMatch(/^language/);
-    const badBody = await off.put('o-2', { revision: 1, staffIds: ['vic'], ...visit({ locationTimeZone: 'Mars/Olympus' }) });
+    const badBody = await off.put('o-2', {
+      revision: 1,
+      staffIds: ['vic'],
+      ...visit({ locationTimeZone: 'Mars/Olympus' }),
+    });
     expect(badBody.status).toBe(400);
     expect(badBody.body.message).toMatch(/^locationTimeZone/);
   });
@@ -369,7 +456,9 @@ describe('client invitations by e-mail', () => {
     await world.waitSynced('s-1', 1);
     const [mail] = await mailsTo(busy, 1);
     expect(sequenceOf(invitation(mail!))).toBe(0);
-    const log1 = (await world.call('GET', '/v1/appointments/s-1/log')).body.entries.filter((e: any) => e.targetKey === 'email:client');
+    const log1 = (await world.call('GET', '/v1/appointments/s-1/log')).body.entries.filter(
+      (e: any) => e.targetKey === 'email:client',
+    );
     expect(log1.map((e: any) => [e.attempt, e.result, e.errorCode])).toEqual([
       [1, 'error', 'smtp_451'],
       [2, 'error', 'smtp_451'],
@@ -386,9 +475,15 @@ describe('client invitations by e-mail', () => {
       const s = await world.status('s-2');
       return s.sync.state === 'failed' ? s : undefined;
     });
-    expect(emailTarget(failed)).toMatchObject({ state: 'failed', attempts: 1, lastError: { code: 'smtp_550', message: 'Message failed: 550 test server says 550' } });
+    expect(emailTarget(failed)).toMatchObject({
+      state: 'failed',
+      attempts: 1,
+      lastError: { code: 'smtp_550', message: 'Message failed: 550 test server says 550' },
+    });
     const failures = await world.call('GET', '/v1/sync-failures?provider=email');
-    expect(failures.body.failures.map((f: any) => [f.appointmentId, f.targetKey, f.errorCode, f.attempts])).toEqual([['s-2', 'email:client', 'smtp_550', 1]]);
+    expect(failures.body.failures.map((f: any) => [f.appointmentId, f.targetKey, f.errorCode, f.attempts])).toEqual([
+      ['s-2', 'email:client', 'smtp_550', 1],
+    ]);
     expect(smtp.to(refused)).toHaveLength(0);
     expect(await invitationRows(world, 's-2')).toEqual([]);
     // Support replays it once the mailbox is fixed: sent, SEQUENCE 0.
@@ -419,11 +514,44 @@ describe('client invitations by e-mail', () => {
   });
 
   test('a zone alias gets the canonical TZID and its VTIMEZONE; an unknown zone falls back to UTC times', () => {
-    const desired = { tenantId: 't', appointmentId: 'a', revision: 1, type: 'appointment', status: 'confirmed', start: `${DAY}T09:00:00.000Z`, end: `${DAY}T10:00:00.000Z`, timeZone: 'UTC', services: [], staffIds: [], deleted: false } as DesiredAppointment;
-    const base = { method: 'REQUEST' as const, update: false, uid: 'u@calsync', sequence: 0, desired, businessName: 'B', organizerEmail: 'o@b.test', attendeeEmail: 'c@d.test', language: 'en' as const };
-    const lines = (timeZone: string) => renderIcs({ ...base, timeZone }).split('\r\n').filter((l) => /^(TZID|DTSTART;|DTSTART:2|DTEND)/.test(l));
-    expect(lines('US/Eastern')).toEqual(['TZID:America/New_York', 'DTSTART;TZID=America/New_York:20300305T040000', 'DTEND;TZID=America/New_York:20300305T050000']);
-    expect(lines('UTC')).toEqual(['TZID:Etc/UTC', 'DTSTART;TZID=Etc/UTC:20300305T090000', 'DTEND;TZID=Etc/UTC:20300305T100000']);
+    const desired = {
+      tenantId: 't',
+      appointmentId: 'a',
+      revision: 1,
+      type: 'appointment',
+      status: 'confirmed',
+      start: `${DAY}T09:00:00.000Z`,
+      end: `${DAY}T10:00:00.000Z`,
+      timeZone: 'UTC',
+      services: [],
+      staffIds: [],
+      deleted: false,
+    } as DesiredAppointment;
+    const base = {
+      method: 'REQUEST' as const,
+      update: false,
+      uid: 'u@calsync',
+      sequence: 0,
+      desired,
+      businessName: 'B',
+      organizerEmail: 'o@b.test',
+      attendeeEmail: 'c@d.test',
+      language: 'en' as const,
+    };
+    const lines = (timeZone: string) =>
+      renderIcs({ ...base, timeZone })
+        .split('\r\n')
+        .filter((l) => /^(TZID|DTSTART;|DTSTART:2|DTEND)/.test(l));
+    expect(lines('US/Eastern')).toEqual([
+      'TZID:America/New_York',
+      'DTSTART;TZID=America/New_York:20300305T040000',
+      'DTEND;TZID=America/New_York:20300305T050000',
+    ]);
+    expect(lines('UTC')).toEqual([
+      'TZID:Etc/UTC',
+      'DTSTART;TZID=Etc/UTC:20300305T090000',
+      'DTEND;TZID=Etc/UTC:20300305T100000',
+    ]);
     expect(lines('Not/AZone')).toEqual(['DTSTART:20300305T090000Z', 'DTEND:20300305T100000Z']);
   });
 
@@ -440,9 +568,17 @@ describe('client invitations by e-mail', () => {
       config: loadConfig({ ...process.env, ...mail.env }),
       logger: createLogger('test', 'silent'),
     } as unknown as ActivityDeps;
-    const stored = (await testDb()('appointments').where({ tenant_id: world.tenantId, id: 'x-1' }).first('desired')).desired as DesiredAppointment;
-    const input = (desired: DesiredAppointment) => ({ target: clientInvitationTarget(world.tenantId, 'x-1'), desired, mode: 'upsert' as const, believedToExist: true, maxAttempts: 10 });
-    const attempt = (desired: DesiredAppointment, n: number): Promise<InvitationResult> => new MockActivityEnvironment({ attempt: n }).run(sendClientInvitation, deps, input(desired));
+    const stored = (await testDb()('appointments').where({ tenant_id: world.tenantId, id: 'x-1' }).first('desired'))
+      .desired as DesiredAppointment;
+    const input = (desired: DesiredAppointment) => ({
+      target: clientInvitationTarget(world.tenantId, 'x-1'),
+      desired,
+      mode: 'upsert' as const,
+      believedToExist: true,
+      maxAttempts: 10,
+    });
+    const attempt = (desired: DesiredAppointment, n: number): Promise<InvitationResult> =>
+      new MockActivityEnvironment({ attempt: n }).run(sendClientInvitation, deps, input(desired));
 
     // The workflow's attempt succeeded; Temporal retries it anyway (lost completion): nothing new.
     const retried = await attempt(stored, 2);
@@ -450,7 +586,12 @@ describe('client invitations by e-mail', () => {
     expect(smtp.to(client)).toHaveLength(1);
 
     // A new state, two attempts racing (a timed-out attempt still running beside its retry): one mail.
-    const moved: DesiredAppointment = { ...stored, revision: 2, start: `${DAY}T15:00:00.000Z`, end: `${DAY}T16:00:00.000Z` };
+    const moved: DesiredAppointment = {
+      ...stored,
+      revision: 2,
+      start: `${DAY}T15:00:00.000Z`,
+      end: `${DAY}T16:00:00.000Z`,
+    };
     const [a, b] = await Promise.all([attempt(moved, 1), attempt(moved, 2)]);
     expect([a.outcome, b.outcome].sort()).toEqual(['sent', 'unchanged']);
     expect([...a.sent, ...b.sent]).toEqual([{ method: 'REQUEST', sequence: 1 }]);
@@ -460,7 +601,9 @@ describe('client invitations by e-mail', () => {
     const mails = smtp.to(client);
     expect(mails).toHaveLength(2);
     expect(sequenceOf(invitation(mails[1]!))).toBe(1);
-    expect(invitation(mails[1]!).event.getFirstProperty('dtstart')!.getFirstValue()!.toString()).toBe(`${DAY}T16:00:00`);
+    expect(invitation(mails[1]!).event.getFirstProperty('dtstart')!.getFirstValue()!.toString()).toBe(
+      `${DAY}T16:00:00`,
+    );
     expect((await invitationRows(world, 'x-1')).map((r: any) => [r.sequence, r.method, r.sent_at !== null])).toEqual([
       [0, 'REQUEST', true],
       [1, 'REQUEST', true],
@@ -469,12 +612,26 @@ describe('client invitations by e-mail', () => {
 
   test('the histories of these workflows replay against the current code (determinism of the invitation path)', async () => {
     const client = await temporalClient();
-    const histories = await Promise.all(replayable.map(async (workflowId) => ({ workflowId, history: await client.workflow.getHandle(workflowId).fetchHistory() })));
-    const scheduled = histories.flatMap((h) => (h.history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean));
+    const histories = await Promise.all(
+      replayable.map(async (workflowId) => ({
+        workflowId,
+        history: await client.workflow.getHandle(workflowId).fetchHistory(),
+      })),
+    );
+    const scheduled = histories.flatMap((h) =>
+      (h.history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean),
+    );
     expect(scheduled).toContain('sendClientInvitation');
     const failures: string[] = [];
-    const replayer = Worker.runReplayHistories({ workflowBundle: { codePath: process.env.CALSYNC_WORKFLOW_BUNDLE! }, dataConverter: calsyncDataConverter(loadConfig().payloadKeys) }, histories);
-    for await (const result of replayer) if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
+    const replayer = Worker.runReplayHistories(
+      {
+        workflowBundle: { codePath: process.env.CALSYNC_WORKFLOW_BUNDLE! },
+        dataConverter: calsyncDataConverter(loadConfig().payloadKeys),
+      },
+      histories,
+    );
+    for await (const result of replayer)
+      if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
     expect(failures).toEqual([]);
   });
 });

@@ -1,7 +1,11 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createGoogleEmulator, type RunningGoogleEmulator } from '../emulators/google/server';
-import { createMicrosoftEmulator, ensureEmulatorCertificate, type RunningMicrosoftEmulator } from '../emulators/microsoft/server';
+import {
+  createMicrosoftEmulator,
+  ensureEmulatorCertificate,
+  type RunningMicrosoftEmulator,
+} from '../emulators/microsoft/server';
 import { GoogleBusyReader } from '../providers/google/busy';
 import { MicrosoftBusyReader } from '../providers/microsoft/busy';
 import { CursorExpired } from '../providers/busyTypes';
@@ -21,7 +25,9 @@ let echoValidation = true;
 
 beforeAll(async () => {
   googleEmu = await createGoogleEmulator().listen(0);
-  msEmu = await createMicrosoftEmulator({ tls: await ensureEmulatorCertificate(process.env.MICROSOFT_EMULATOR_CERT_DIR!) }).listen(0);
+  msEmu = await createMicrosoftEmulator({
+    tls: await ensureEmulatorCertificate(process.env.MICROSOFT_EMULATOR_CERT_DIR!),
+  }).listen(0);
   receiver = createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
@@ -59,12 +65,21 @@ describe('Google emulator: singleEvents, sync tokens, watch channels', () => {
 
   test('a series lists as its instances across pages; deleting it reports each instance cancelled; a dead token is a 410', async () => {
     const user = await control('POST', '/_emulator/users', { email: 'series@example.test' });
-    const list = (query: string) => fetch(`http://127.0.0.1:${googleEmu.port}/calendar/v3/calendars/primary/events?${query}`, { headers: { authorization: `Bearer ${user.accessToken}` } }).then((r) => r.json() as Promise<any>);
+    const list = (query: string) =>
+      fetch(`http://127.0.0.1:${googleEmu.port}/calendar/v3/calendars/primary/events?${query}`, {
+        headers: { authorization: `Bearer ${user.accessToken}` },
+      }).then((r) => r.json() as Promise<any>);
     const series = await control('POST', `/_emulator/calendars/${user.email}/events`, {
-      summary: 'Yoga', recurrence: ['RRULE:FREQ=DAILY;COUNT=5', `EXDATE;TZID=Europe/Madrid:${day(3).replace(/-/g, '')}T090000`],
-      start: { dateTime: `${day(2)}T09:00:00`, timeZone: 'Europe/Madrid' }, end: { dateTime: `${day(2)}T10:00:00`, timeZone: 'Europe/Madrid' },
+      summary: 'Yoga',
+      recurrence: ['RRULE:FREQ=DAILY;COUNT=5', `EXDATE;TZID=Europe/Madrid:${day(3).replace(/-/g, '')}T090000`],
+      start: { dateTime: `${day(2)}T09:00:00`, timeZone: 'Europe/Madrid' },
+      end: { dateTime: `${day(2)}T10:00:00`, timeZone: 'Europe/Madrid' },
     });
-    await control('POST', `/_emulator/calendars/${user.email}/events`, { summary: 'Single', start: { dateTime: `${day(2)}T12:00:00Z` }, end: { dateTime: `${day(2)}T13:00:00Z` } });
+    await control('POST', `/_emulator/calendars/${user.email}/events`, {
+      summary: 'Single',
+      start: { dateTime: `${day(2)}T12:00:00Z` },
+      end: { dateTime: `${day(2)}T13:00:00Z` },
+    });
     const ids: string[] = [];
     let page = await list('singleEvents=true&maxResults=2');
     while (page.nextPageToken) {
@@ -76,13 +91,23 @@ describe('Google emulator: singleEvents, sync tokens, watch channels', () => {
     expect(ids.filter((id) => id.startsWith(`${series.id}_`))).toHaveLength(4); // five, one excepted
     expect(new Set(ids).size).toBe(5);
 
-    const reader = new GoogleBusyReader({ rootUrl: `http://127.0.0.1:${googleEmu.port}/`, accessToken: user.accessToken });
+    const reader = new GoogleBusyReader({
+      rootUrl: `http://127.0.0.1:${googleEmu.port}/`,
+      accessToken: user.accessToken,
+    });
     const full = await reader.read('primary', undefined, window);
-    expect(full.upserts.map((e) => e.seriesId ?? 'single').sort()).toEqual([series.id, series.id, series.id, series.id, 'single'].sort());
+    expect(full.upserts.map((e) => e.seriesId ?? 'single').sort()).toEqual(
+      [series.id, series.id, series.id, series.id, 'single'].sort(),
+    );
     await control('DELETE', `/_emulator/calendars/${user.email}/events/${series.id}`);
     const next = await reader.read('primary', full.cursor, window);
     expect(next.upserts).toEqual([]);
-    expect(next.removed.sort()).toEqual(full.upserts.filter((e) => e.seriesId).map((e) => e.remoteId).sort());
+    expect(next.removed.sort()).toEqual(
+      full.upserts
+        .filter((e) => e.seriesId)
+        .map((e) => e.remoteId)
+        .sort(),
+    );
 
     await control('POST', '/_emulator/sync-tokens/expire');
     await expect(reader.read('primary', next.cursor, window)).rejects.toBeInstanceOf(CursorExpired);
@@ -90,15 +115,40 @@ describe('Google emulator: singleEvents, sync tokens, watch channels', () => {
 
   test('events.watch: a sync message, then one per change with the channel token; channels.stop ends them', async () => {
     const user = await control('POST', '/_emulator/users', { email: 'watch@example.test' });
-    const reader = new GoogleBusyReader({ rootUrl: `http://127.0.0.1:${googleEmu.port}/`, accessToken: user.accessToken });
-    const channel = await reader.watch('primary', { channelId: 'calsync-test-1', address: hookUrl, secret: 's3cret', expiresAt: new Date(Date.now() + 3600_000) });
+    const reader = new GoogleBusyReader({
+      rootUrl: `http://127.0.0.1:${googleEmu.port}/`,
+      accessToken: user.accessToken,
+    });
+    const channel = await reader.watch('primary', {
+      channelId: 'calsync-test-1',
+      address: hookUrl,
+      secret: 's3cret',
+      expiresAt: new Date(Date.now() + 3600_000),
+    });
     await waitUntil('sync message', async () => received.length === 1);
-    expect(received[0]!.headers).toMatchObject({ 'x-goog-channel-id': 'calsync-test-1', 'x-goog-channel-token': 's3cret', 'x-goog-resource-state': 'sync', 'x-goog-message-number': '1' });
-    await control('POST', `/_emulator/calendars/${user.email}/events`, { summary: 'x', start: { dateTime: `${day(1)}T09:00:00Z` }, end: { dateTime: `${day(1)}T10:00:00Z` } });
+    expect(received[0]!.headers).toMatchObject({
+      'x-goog-channel-id': 'calsync-test-1',
+      'x-goog-channel-token': 's3cret',
+      'x-goog-resource-state': 'sync',
+      'x-goog-message-number': '1',
+    });
+    await control('POST', `/_emulator/calendars/${user.email}/events`, {
+      summary: 'x',
+      start: { dateTime: `${day(1)}T09:00:00Z` },
+      end: { dateTime: `${day(1)}T10:00:00Z` },
+    });
     await waitUntil('exists message', async () => received.length === 2);
-    expect(received[1]!.headers).toMatchObject({ 'x-goog-resource-state': 'exists', 'x-goog-message-number': '2', 'x-goog-resource-id': channel.resourceId });
+    expect(received[1]!.headers).toMatchObject({
+      'x-goog-resource-state': 'exists',
+      'x-goog-message-number': '2',
+      'x-goog-resource-id': channel.resourceId,
+    });
     await reader.stop(channel);
-    await control('POST', `/_emulator/calendars/${user.email}/events`, { summary: 'y', start: { dateTime: `${day(1)}T11:00:00Z` }, end: { dateTime: `${day(1)}T12:00:00Z` } });
+    await control('POST', `/_emulator/calendars/${user.email}/events`, {
+      summary: 'y',
+      start: { dateTime: `${day(1)}T11:00:00Z` },
+      end: { dateTime: `${day(1)}T12:00:00Z` },
+    });
     await new Promise((r) => setTimeout(r, 300));
     expect(received).toHaveLength(2);
   });
@@ -113,12 +163,19 @@ describe('Microsoft emulator: calendarView/delta and subscriptions', () => {
     const at = (d: number, h: string) => ({ dateTime: `${day(d)}T${h}:00`, timeZone: 'UTC' });
     const single = await control('POST', events, { subject: 'one', start: at(2, '09:00'), end: at(2, '10:00') });
     const series = await control('POST', events, {
-      subject: 'standup', start: at(3, '08:00'), end: at(3, '08:15'),
-      recurrence: { pattern: { type: 'daily', interval: 1 }, range: { type: 'numbered', startDate: day(3), numberOfOccurrences: 3 } },
+      subject: 'standup',
+      start: at(3, '08:00'),
+      end: at(3, '08:15'),
+      recurrence: {
+        pattern: { type: 'daily', interval: 1 },
+        range: { type: 'numbered', startDate: day(3), numberOfOccurrences: 3 },
+      },
     });
     const reader = new MicrosoftBusyReader({ baseUrl: msEmu.url, accessToken: user.accessToken });
     const full = await reader.read('calendar', undefined, window);
-    expect(full.upserts.map((e) => e.seriesId ?? e.remoteId).sort()).toEqual([series.id, series.id, series.id, single.id].sort());
+    expect(full.upserts.map((e) => e.seriesId ?? e.remoteId).sort()).toEqual(
+      [series.id, series.id, series.id, single.id].sort(),
+    );
     expect(full.cursor).toContain('$deltatoken=');
 
     await control('PATCH', `${events}/${single.id}`, { start: at(90, '09:00'), end: at(90, '10:00') });
@@ -135,13 +192,40 @@ describe('Microsoft emulator: calendarView/delta and subscriptions', () => {
     const user = await control('POST', '/_emulator/users', { email: 'subs@contoso.test' });
     const reader = new MicrosoftBusyReader({ baseUrl: msEmu.url, accessToken: user.accessToken });
     echoValidation = false;
-    await expect(reader.watch('calendar', { channelId: 'x', address: hookUrl, secret: 'state-1', expiresAt: new Date(Date.now() + 3600_000) })).rejects.toMatchObject({ code: 'ValidationError' });
+    await expect(
+      reader.watch('calendar', {
+        channelId: 'x',
+        address: hookUrl,
+        secret: 'state-1',
+        expiresAt: new Date(Date.now() + 3600_000),
+      }),
+    ).rejects.toMatchObject({ code: 'ValidationError' });
     echoValidation = true;
-    await expect(reader.watch('calendar', { channelId: 'x', address: hookUrl, secret: 'state-1', expiresAt: new Date(Date.now() + 11_000 * 60_000) })).rejects.toMatchObject({ status: 400 });
-    const sub = await reader.watch('calendar', { channelId: 'x', address: hookUrl, secret: 'state-1', expiresAt: new Date(Date.now() + 3600_000) });
-    await control('POST', `/_emulator/users/${user.email}/calendars/calendar/events`, { subject: 'x', start: { dateTime: `${day(1)}T09:00:00`, timeZone: 'UTC' }, end: { dateTime: `${day(1)}T10:00:00`, timeZone: 'UTC' } });
+    await expect(
+      reader.watch('calendar', {
+        channelId: 'x',
+        address: hookUrl,
+        secret: 'state-1',
+        expiresAt: new Date(Date.now() + 11_000 * 60_000),
+      }),
+    ).rejects.toMatchObject({ status: 400 });
+    const sub = await reader.watch('calendar', {
+      channelId: 'x',
+      address: hookUrl,
+      secret: 'state-1',
+      expiresAt: new Date(Date.now() + 3600_000),
+    });
+    await control('POST', `/_emulator/users/${user.email}/calendars/calendar/events`, {
+      subject: 'x',
+      start: { dateTime: `${day(1)}T09:00:00`, timeZone: 'UTC' },
+      end: { dateTime: `${day(1)}T10:00:00`, timeZone: 'UTC' },
+    });
     await waitUntil('notification', async () => received.length === 1);
-    expect(JSON.parse(received[0]!.body).value[0]).toMatchObject({ subscriptionId: sub.id, clientState: 'state-1', changeType: 'created' });
+    expect(JSON.parse(received[0]!.body).value[0]).toMatchObject({
+      subscriptionId: sub.id,
+      clientState: 'state-1',
+      changeType: 'created',
+    });
     const renewed = await reader.renew(sub, new Date(Date.now() + 7200_000));
     expect(renewed && renewed.expiresAt.getTime()).toBeGreaterThan(sub.expiresAt.getTime());
     await reader.stop(sub);

@@ -1,5 +1,9 @@
 import { AuthenticationHandler, Client, HTTPMessageHandler, type GraphError } from '@microsoft/microsoft-graph-client';
-import { createMicrosoftEmulator, ensureEmulatorCertificate, type RunningMicrosoftEmulator } from '../emulators/microsoft/server';
+import {
+  createMicrosoftEmulator,
+  ensureEmulatorCertificate,
+  type RunningMicrosoftEmulator,
+} from '../emulators/microsoft/server';
 import { ProviderError } from '../providers/errors';
 import { renderEventContent } from '../content/eventContent';
 import { MicrosoftCalendarProvider } from '../providers/microsoft/graphCalendar';
@@ -32,7 +36,13 @@ beforeEach(async () => {
 
 const control = controlCall(() => base);
 
-interface Tokens { id: string; email: string; refreshToken: string; accessToken: string; defaultCalendarId: string }
+interface Tokens {
+  id: string;
+  email: string;
+  refreshToken: string;
+  accessToken: string;
+  defaultCalendarId: string;
+}
 const newUser = (email: string): Promise<Tokens> => control<Tokens>('POST', '/_emulator/users', { email });
 const inspect = async (email: string, calendarId = 'calendar'): Promise<any[]> =>
   (await control('GET', `/_emulator/users/${email}/calendars/${calendarId}/events`)).items;
@@ -69,14 +79,22 @@ describe('events', () => {
     const alice = await newUser('alice@contoso.test');
     const graph = graphFor(alice.accessToken);
 
-    const created = await graph.api('/me/calendar/events').post(slot(10, { body: { contentType: 'text', content: 'Hello' }, location: { displayName: 'Room 1' } }));
+    const created = await graph
+      .api('/me/calendar/events')
+      .post(slot(10, { body: { contentType: 'text', content: 'Hello' }, location: { displayName: 'Room 1' } }));
     expect(created.id).toMatch(/^AAMkAG[A-Za-z0-9_-]{100,}AAA=$/);
     expect(created['@odata.etag']).toBe(`W/"${created.changeKey}"`);
     expect(created).toMatchObject({
-      subject: 'Visit 10', isOrganizer: true, showAs: 'busy', originalStartTimeZone: 'Europe/Madrid', transactionId: null,
+      subject: 'Visit 10',
+      isOrganizer: true,
+      showAs: 'busy',
+      originalStartTimeZone: 'Europe/Madrid',
+      transactionId: null,
       start: { dateTime: '2030-05-01T08:00:00.0000000', timeZone: 'UTC' },
       end: { dateTime: '2030-05-01T08:30:00.0000000', timeZone: 'UTC' },
-      body: { contentType: 'text', content: 'Hello' }, bodyPreview: 'Hello', location: { displayName: 'Room 1' },
+      body: { contentType: 'text', content: 'Hello' },
+      bodyPreview: 'Hello',
+      location: { displayName: 'Room 1' },
       organizer: { emailAddress: { address: 'alice@contoso.test' } },
     });
 
@@ -84,15 +102,34 @@ describe('events', () => {
     const local = await graph.api(`/me/events/${id}`).header('Prefer', 'outlook.timezone="Europe/Madrid"').get();
     expect(local.start).toEqual({ dateTime: '2030-05-01T10:00:00.0000000', timeZone: 'Europe/Madrid' });
 
-    const patched = await graph.api(`/me/calendar/events/${id}`).patch({ subject: 'Moved', showAs: 'tentative', start: { dateTime: '2030-05-01T11:00:00', timeZone: 'Europe/Madrid' }, end: { dateTime: '2030-05-01T12:00:00', timeZone: 'Europe/Madrid' } });
-    expect(patched).toMatchObject({ id: created.id, subject: 'Moved', showAs: 'tentative', bodyPreview: 'Hello', start: { dateTime: '2030-05-01T09:00:00.0000000' } });
+    const patched = await graph.api(`/me/calendar/events/${id}`).patch({
+      subject: 'Moved',
+      showAs: 'tentative',
+      start: { dateTime: '2030-05-01T11:00:00', timeZone: 'Europe/Madrid' },
+      end: { dateTime: '2030-05-01T12:00:00', timeZone: 'Europe/Madrid' },
+    });
+    expect(patched).toMatchObject({
+      id: created.id,
+      subject: 'Moved',
+      showAs: 'tentative',
+      bodyPreview: 'Hello',
+      start: { dateTime: '2030-05-01T09:00:00.0000000' },
+    });
     expect(patched.changeKey).not.toBe(created.changeKey);
-    const stale = await graphError(graph.api(`/me/events/${id}`).header('If-Match', created['@odata.etag']).patch({ subject: 'x' }));
+    const stale = await graphError(
+      graph.api(`/me/events/${id}`).header('If-Match', created['@odata.etag']).patch({ subject: 'x' }),
+    );
     expect([stale.statusCode, stale.code]).toEqual([412, 'ErrorIrresolvableConflict']);
 
-    expect(await graph.api(`/me/calendars/${encodeURIComponent(alice.defaultCalendarId)}/events/${id}`).delete()).toBeUndefined();
+    expect(
+      await graph.api(`/me/calendars/${encodeURIComponent(alice.defaultCalendarId)}/events/${id}`).delete(),
+    ).toBeUndefined();
     const missing = await graphError(graph.api(`/me/events/${id}`).get());
-    expect([missing.statusCode, missing.code, missing.message]).toEqual([404, 'ErrorItemNotFound', 'The specified object was not found in the store.']);
+    expect([missing.statusCode, missing.code, missing.message]).toEqual([
+      404,
+      'ErrorItemNotFound',
+      'The specified object was not found in the store.',
+    ]);
     const again = await graphError(graph.api(`/me/events/${id}`).delete());
     expect([again.statusCode, again.code]).toEqual([404, 'ErrorItemNotFound']);
     expect(await inspect(alice.email)).toEqual([]);
@@ -121,28 +158,50 @@ describe('events', () => {
   test('extended properties: $filter any(), $expand with an id filter, $select', async () => {
     const alice = await newUser('alice@contoso.test');
     const graph = graphFor(alice.accessToken);
-    const tagged = (value: string, hour: number) => slot(hour, {
-      singleValueExtendedProperties: [{ id: TAG, value }, { id: propertyId('calsyncRevision'), value: String(hour) }],
-    });
+    const tagged = (value: string, hour: number) =>
+      slot(hour, {
+        singleValueExtendedProperties: [
+          { id: TAG, value },
+          { id: propertyId('calsyncRevision'), value: String(hour) },
+        ],
+      });
     const a = await graph.api('/me/calendar/events').post(tagged("t1:o'brien", 9));
     await graph.api('/me/calendar/events').post(tagged('t1:other', 10));
     await graph.api('/me/calendar/events').post(slot(11));
     // Created events carry no extended properties unless expanded.
     expect(a.singleValueExtendedProperties).toBeUndefined();
 
-    const found = await graph.api('/me/calendar/events')
+    const found = await graph
+      .api('/me/calendar/events')
       .filter(`singleValueExtendedProperties/Any(ep: ep/id eq '${TAG}' and ep/value eq 't1:o''brien')`)
-      .expand(`singleValueExtendedProperties($filter=id eq '${TAG.toUpperCase().replace('NAME CALSYNCID', 'Name calsyncId')}')`)
+      .expand(
+        `singleValueExtendedProperties($filter=id eq '${TAG.toUpperCase().replace('NAME CALSYNCID', 'Name calsyncId')}')`,
+      )
       .select('id,subject')
       .get();
-    expect(found.value).toEqual([{ '@odata.etag': a['@odata.etag'], id: a.id, subject: 'Visit 9', singleValueExtendedProperties: [{ id: TAG, value: "t1:o'brien" }] }]);
+    expect(found.value).toEqual([
+      {
+        '@odata.etag': a['@odata.etag'],
+        id: a.id,
+        subject: 'Visit 9',
+        singleValueExtendedProperties: [{ id: TAG, value: "t1:o'brien" }],
+      },
+    ]);
 
-    const anyValue = await graph.api('/me/events').filter(`singleValueExtendedProperties/Any(ep: ep/id eq '${TAG}')`).select('subject').get();
+    const anyValue = await graph
+      .api('/me/events')
+      .filter(`singleValueExtendedProperties/Any(ep: ep/id eq '${TAG}')`)
+      .select('subject')
+      .get();
     expect(anyValue.value.map((e: any) => e.subject).sort()).toEqual(['Visit 10', 'Visit 9']);
 
     const bad = await graphError(graph.api('/me/events').filter("startswith(subject, 'V')").get());
     expect([bad.statusCode, bad.code]).toEqual([400, 'ErrorInvalidUrlQueryFilter']);
-    const badId = await graphError(graph.api('/me/calendar/events').post(slot(9, { singleValueExtendedProperties: [{ id: 'calsyncId', value: 'x' }] })));
+    const badId = await graphError(
+      graph
+        .api('/me/calendar/events')
+        .post(slot(9, { singleValueExtendedProperties: [{ id: 'calsyncId', value: 'x' }] })),
+    );
     expect([badId.statusCode, badId.code]).toEqual([400, 'ErrorInvalidProperty']);
   });
 
@@ -163,7 +222,11 @@ describe('events', () => {
     const cases: Array<[Record<string, unknown>, number, string]> = [
       [slot(9, { subjet: 'typo' }), 400, 'RequestBodyRead'],
       [slot(9, { showAs: 'away' }), 400, 'RequestBodyRead'],
-      [{ ...slot(9), start: { dateTime: '2030-05-01T09:00:00', timeZone: 'Mars/Olympus' } }, 400, 'TimeZoneNotSupportedException'],
+      [
+        { ...slot(9), start: { dateTime: '2030-05-01T09:00:00', timeZone: 'Mars/Olympus' } },
+        400,
+        'TimeZoneNotSupportedException',
+      ],
       [{ subject: 'no times' }, 400, 'ErrorInvalidRequest'],
       [{ ...slot(10), end: slot(9).start }, 400, 'ErrorInvalidRequest'],
     ];
@@ -176,7 +239,9 @@ describe('events', () => {
   test('cancel: organizer → 202, event gone, attendees mailed; an attendee gets 400', async () => {
     const alice = await newUser('alice@contoso.test');
     const graph = graphFor(alice.accessToken);
-    const meeting = await graph.api('/me/calendar/events').post(slot(9, { attendees: [{ emailAddress: { address: 'client@example.com' }, type: 'required' }] }));
+    const meeting = await graph
+      .api('/me/calendar/events')
+      .post(slot(9, { attendees: [{ emailAddress: { address: 'client@example.com' }, type: 'required' }] }));
     // 202 with an empty body.
     await graph.api(`/me/events/${encodeURIComponent(meeting.id)}/cancel`).post({ Comment: 'Sorry, ill' });
     expect(await inspect(alice.email)).toEqual([]);
@@ -187,9 +252,13 @@ describe('events', () => {
     ]);
 
     const invited = await control('POST', '/_emulator/users/alice@contoso.test/calendars/calendar/events', {
-      ...slot(11), isOrganizer: false, organizer: { emailAddress: { name: 'Bob', address: 'bob@fabrikam.test' } },
+      ...slot(11),
+      isOrganizer: false,
+      organizer: { emailAddress: { name: 'Bob', address: 'bob@fabrikam.test' } },
     });
-    const refused = await graphError(graph.api(`/me/events/${encodeURIComponent(invited.id)}/cancel`).post({ Comment: 'no' }));
+    const refused = await graphError(
+      graph.api(`/me/events/${encodeURIComponent(invited.id)}/cancel`).post({ Comment: 'no' }),
+    );
     expect([refused.statusCode, refused.code]).toEqual([400, 'ErrorInvalidRequest']);
     expect(refused.message).toMatch(/organizer/);
   });
@@ -200,7 +269,11 @@ describe('events', () => {
     const graph = graphFor(alice.accessToken);
     await control('POST', '/_emulator/users/alice@contoso.test/calendars/calendar/forbid', { forbidden: true });
     const denied = await graphError(graph.api('/me/calendar/events').post(slot(9)));
-    expect([denied.statusCode, denied.code, denied.message]).toEqual([403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.']);
+    expect([denied.statusCode, denied.code, denied.message]).toEqual([
+      403,
+      'ErrorAccessDenied',
+      'Access is denied. Check credentials and try again.',
+    ]);
     const other = await graphError(graph.api(`/users/${bob.id}/calendar/events`).get());
     expect([other.statusCode, other.code]).toEqual([403, 'ErrorAccessDenied']);
     const self = await graph.api(`/users/${alice.email}/calendars`).get();
@@ -215,7 +288,11 @@ describe('throttling and faults', () => {
     await control('POST', '/_emulator/config', { requestsPerWindow: 3, windowSeconds: 30 });
     for (let i = 0; i < 3; i++) await graph.api('/me/calendar/events').get();
     const limited = await graphError(graph.api('/me/calendar/events').get());
-    expect([limited.statusCode, limited.code, limited.message]).toEqual([429, 'ApplicationThrottled', 'Application is over its ApplicationRequests limit.']);
+    expect([limited.statusCode, limited.code, limited.message]).toEqual([
+      429,
+      'ApplicationThrottled',
+      'Application is over its ApplicationRequests limit.',
+    ]);
     const retryAfter = Number(limited.headers?.get('retry-after'));
     expect(retryAfter).toBeGreaterThanOrEqual(29);
     expect(retryAfter).toBeLessThanOrEqual(30);
@@ -228,9 +305,21 @@ describe('throttling and faults', () => {
     const alice = await newUser('alice@contoso.test');
     const graph = graphFor(alice.accessToken);
     await control('POST', '/_emulator/faults', { user: alice.email, latencyMs: 400 });
-    const outcomes = await Promise.all(Array.from({ length: 6 }, () => graph.api('/me/calendar/events').get().then(() => 'ok', (e: GraphError) => `${e.statusCode} ${e.message} ${e.headers?.get('retry-after')}`)));
+    const outcomes = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        graph
+          .api('/me/calendar/events')
+          .get()
+          .then(
+            () => 'ok',
+            (e: GraphError) => `${e.statusCode} ${e.message} ${e.headers?.get('retry-after')}`,
+          ),
+      ),
+    );
     expect(outcomes.filter((o) => o === 'ok')).toHaveLength(4);
-    expect(outcomes.filter((o) => o !== 'ok')).toEqual(Array(2).fill('429 Application is over its MailboxConcurrency limit. 1'));
+    expect(outcomes.filter((o) => o !== 'ok')).toEqual(
+      Array(2).fill('429 Application is over its MailboxConcurrency limit. 1'),
+    );
     // Once they finish, there is room again.
     expect((await graph.api('/me/calendar/events').get()).value).toEqual([]);
   });
@@ -240,11 +329,20 @@ describe('throttling and faults', () => {
     const graph = graphFor(alice.accessToken);
     const seen: Array<[number, string, string | null]> = [];
     for (const status of [503, 504, 429]) {
-      await control('POST', '/_emulator/faults', { user: alice.email, errorRate: 1, errorStatuses: [status], retryAfterSeconds: 2 });
+      await control('POST', '/_emulator/faults', {
+        user: alice.email,
+        errorRate: 1,
+        errorStatuses: [status],
+        retryAfterSeconds: 2,
+      });
       const err = await graphError(graph.api('/me/calendar/events').post(slot(9)));
       seen.push([err.statusCode, err.code ?? '', err.headers?.get('retry-after') ?? null]);
     }
-    expect(seen).toEqual([[503, 'ServiceUnavailable', '2'], [504, 'GatewayTimeout', null], [429, 'ApplicationThrottled', '2']]);
+    expect(seen).toEqual([
+      [503, 'ServiceUnavailable', '2'],
+      [504, 'GatewayTimeout', null],
+      [429, 'ApplicationThrottled', '2'],
+    ]);
     expect(await inspect(alice.email)).toEqual([]);
   });
 
@@ -270,33 +368,58 @@ describe('OAuth', () => {
   test('refresh hands out a new refresh token; revoked and unknown grants are invalid_grant; 401s', async () => {
     const alice = await newUser('alice@contoso.test');
     const token = '/common/oauth2/v2.0/token';
-    const refreshed = await form(token, { grant_type: 'refresh_token', refresh_token: alice.refreshToken, client_id: 'app', scope: 'offline_access' });
+    const refreshed = await form(token, {
+      grant_type: 'refresh_token',
+      refresh_token: alice.refreshToken,
+      client_id: 'app',
+      scope: 'offline_access',
+    });
     expect(refreshed.status).toBe(200);
     expect(refreshed.body).toMatchObject({ token_type: 'Bearer', expires_in: 3600, ext_expires_in: 3600 });
     expect(refreshed.body.refresh_token).toMatch(/^0\.AXEA/);
     expect(refreshed.body.refresh_token).not.toBe(alice.refreshToken);
     expect((await graphFor(refreshed.body.access_token).api('/me/calendar/events').get()).value).toEqual([]);
     // The old refresh token keeps working, as at Microsoft.
-    expect((await form(token, { grant_type: 'refresh_token', refresh_token: alice.refreshToken, client_id: 'app' })).status).toBe(200);
+    expect(
+      (await form(token, { grant_type: 'refresh_token', refresh_token: alice.refreshToken, client_id: 'app' })).status,
+    ).toBe(200);
 
     const noClient = await form(token, { grant_type: 'refresh_token', refresh_token: alice.refreshToken });
-    expect([noClient.status, noClient.body.error, noClient.body.error_codes]).toEqual([400, 'invalid_request', [900144]]);
+    expect([noClient.status, noClient.body.error, noClient.body.error_codes]).toEqual([
+      400,
+      'invalid_request',
+      [900144],
+    ]);
     const unknown = await form(token, { grant_type: 'refresh_token', refresh_token: 'nope', client_id: 'app' });
     expect([unknown.status, unknown.body.error]).toEqual([400, 'invalid_grant']);
     expect(unknown.body.error_description).toMatch(/^AADSTS70008: /);
 
     await control('POST', '/_emulator/users/alice@contoso.test/revoke');
-    const revoked = await form('/contoso.onmicrosoft.com/oauth2/v2.0/token', { grant_type: 'refresh_token', refresh_token: refreshed.body.refresh_token, client_id: 'app' });
+    const revoked = await form('/contoso.onmicrosoft.com/oauth2/v2.0/token', {
+      grant_type: 'refresh_token',
+      refresh_token: refreshed.body.refresh_token,
+      client_id: 'app',
+    });
     expect([revoked.status, revoked.body.error, revoked.body.error_codes]).toEqual([400, 'invalid_grant', [50173]]);
     const dead = await graphError(graphFor(refreshed.body.access_token).api('/me/calendar/events').get());
-    expect([dead.statusCode, dead.code, dead.message]).toEqual([401, 'InvalidAuthenticationToken', 'Access token has expired or is not yet valid.']);
+    expect([dead.statusCode, dead.code, dead.message]).toEqual([
+      401,
+      'InvalidAuthenticationToken',
+      'Access token has expired or is not yet valid.',
+    ]);
 
     const empty = await fetch(`${base}/v1.0/me/events`);
     expect(empty.status).toBe(401);
-    expect(((await empty.json()) as { error: unknown }).error).toMatchObject({ code: 'InvalidAuthenticationToken', message: 'Access token is empty.' });
+    expect(((await empty.json()) as { error: unknown }).error).toMatchObject({
+      code: 'InvalidAuthenticationToken',
+      message: 'Access token is empty.',
+    });
 
     // calsync's token client classifies the dead grant as needing the user.
-    const failure = await refreshMicrosoftAccessToken({ tokenUrl: base + token, clientId: 'app', clientSecret: 's' }, refreshed.body.refresh_token).catch((e) => e);
+    const failure = await refreshMicrosoftAccessToken(
+      { tokenUrl: base + token, clientId: 'app', clientSecret: 's' },
+      refreshed.body.refresh_token,
+    ).catch((e) => e);
     expect(failure).toBeInstanceOf(ProviderError);
     expect([failure.kind, failure.code, failure.status]).toEqual(['auth', 'invalid_grant', 400]);
     expect(failure.message).toMatch(/^AADSTS50173: /);
@@ -305,9 +428,20 @@ describe('OAuth', () => {
 
 describe('MicrosoftCalendarProvider on the emulator', () => {
   const desired = (revision: number, extra: Record<string, unknown> = {}) => ({
-    tenantId: 't1', appointmentId: 'a1', revision, type: 'appointment', status: 'confirmed' as const,
-    start: '2030-05-01T08:00:00.000Z', end: '2030-05-01T09:00:00.000Z', timeZone: 'Europe/Madrid',
-    title: 'Haircut', services: ['Haircut'], clientName: 'Ana', staffIds: ['s1'], deleted: false, ...extra,
+    tenantId: 't1',
+    appointmentId: 'a1',
+    revision,
+    type: 'appointment',
+    status: 'confirmed' as const,
+    start: '2030-05-01T08:00:00.000Z',
+    end: '2030-05-01T09:00:00.000Z',
+    timeZone: 'Europe/Madrid',
+    title: 'Haircut',
+    services: ['Haircut'],
+    clientName: 'Ana',
+    staffIds: ['s1'],
+    deleted: false,
+    ...extra,
   });
   const ref = { calendarId: 'calendar', eventId: 'k0123456789abcdefghijklmnopqrstu', tag: 't1:a1' };
 
@@ -315,22 +449,38 @@ describe('MicrosoftCalendarProvider on the emulator', () => {
     const alice = await newUser('alice@contoso.test');
     const provider = new MicrosoftCalendarProvider({ baseUrl: base, accessToken: alice.accessToken });
 
-    const inserted = await provider.upsertEvent(ref, renderEventContent(desired(1), { cancelled: false }), { believedToExist: false });
+    const inserted = await provider.upsertEvent(ref, renderEventContent(desired(1), { cancelled: false }), {
+      believedToExist: false,
+    });
     expect(inserted.outcome).toBe('inserted');
     let [event] = await inspect(alice.email);
     expect(event).toMatchObject({
-      id: inserted.remoteId, subject: 'Haircut – Ana', showAs: 'busy', location: { displayName: '' },
+      id: inserted.remoteId,
+      subject: 'Haircut – Ana',
+      showAs: 'busy',
+      location: { displayName: '' },
       start: { dateTime: '2030-05-01T10:00:00.0000000', timeZone: 'Europe/Madrid' },
     });
     expect(event.transactionId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-    expect(Object.fromEntries(event.singleValueExtendedProperties.map((p: any) => [p.id.split(' Name ')[1], p.value]))).toEqual({
-      calsyncId: 't1:a1', calsyncType: 'appointment', calsyncRevision: '1', calsyncTarget: ref.eventId,
+    expect(
+      Object.fromEntries(event.singleValueExtendedProperties.map((p: any) => [p.id.split(' Name ')[1], p.value])),
+    ).toEqual({
+      calsyncId: 't1:a1',
+      calsyncType: 'appointment',
+      calsyncRevision: '1',
+      calsyncTarget: ref.eventId,
     });
 
-    const updated = await provider.upsertEvent({ ...ref, knownRemoteId: inserted.remoteId }, renderEventContent(desired(2, { status: 'tentative' }), { cancelled: false }), { believedToExist: true });
+    const updated = await provider.upsertEvent(
+      { ...ref, knownRemoteId: inserted.remoteId },
+      renderEventContent(desired(2, { status: 'tentative' }), { cancelled: false }),
+      { believedToExist: true },
+    );
     expect(updated).toEqual({ outcome: 'updated', remoteId: inserted.remoteId });
     // The id was never stored (lost answer): the tag finds the event, no second one.
-    const restored = await provider.upsertEvent(ref, renderEventContent(desired(3), { cancelled: true }), { believedToExist: false });
+    const restored = await provider.upsertEvent(ref, renderEventContent(desired(3), { cancelled: true }), {
+      believedToExist: false,
+    });
     expect(restored).toEqual({ outcome: 'restored', remoteId: inserted.remoteId });
     [event] = await inspect(alice.email);
     expect(event).toMatchObject({ subject: 'Cancelled: Haircut – Ana', showAs: 'free' });
@@ -338,15 +488,24 @@ describe('MicrosoftCalendarProvider on the emulator', () => {
 
     // Another target's event of the same appointment in the same calendar is not ours to touch.
     const otherRef = { ...ref, eventId: 'other0123456789abcdefghijklmnopq' };
-    const other = await provider.upsertEvent(otherRef, renderEventContent(desired(3), { cancelled: false }), { believedToExist: false });
+    const other = await provider.upsertEvent(otherRef, renderEventContent(desired(3), { cancelled: false }), {
+      believedToExist: false,
+    });
     expect(other.outcome).toBe('inserted');
     expect(await provider.deleteEvent(ref)).toBe('deleted');
     expect((await inspect(alice.email)).map((e) => e.id)).toEqual([other.remoteId]);
     expect(await provider.deleteEvent({ ...ref, knownRemoteId: inserted.remoteId })).toBe('already_gone');
 
     // Deleted in Outlook: an update by the stale id writes a new event.
-    await control('DELETE', `/_emulator/users/alice@contoso.test/calendars/calendar/events/${encodeURIComponent(other.remoteId)}`);
-    const rewritten = await provider.upsertEvent({ ...otherRef, knownRemoteId: other.remoteId }, renderEventContent(desired(4), { cancelled: false }), { believedToExist: true });
+    await control(
+      'DELETE',
+      `/_emulator/users/alice@contoso.test/calendars/calendar/events/${encodeURIComponent(other.remoteId)}`,
+    );
+    const rewritten = await provider.upsertEvent(
+      { ...otherRef, knownRemoteId: other.remoteId },
+      renderEventContent(desired(4), { cancelled: false }),
+      { believedToExist: true },
+    );
     expect(rewritten.outcome).toBe('inserted');
     expect(rewritten.remoteId).not.toBe(other.remoteId);
   });
@@ -355,11 +514,25 @@ describe('MicrosoftCalendarProvider on the emulator', () => {
     const alice = await newUser('alice@contoso.test');
     const content = renderEventContent(desired(1), { cancelled: false });
     const provider = new MicrosoftCalendarProvider({ baseUrl: base, accessToken: alice.accessToken });
-    const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: ProviderError) => e);
+    const failure = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (e: ProviderError) => e,
+      );
 
-    await control('POST', '/_emulator/faults', { user: alice.email, errorRate: 1, errorStatuses: [429], retryAfterSeconds: 3 });
+    await control('POST', '/_emulator/faults', {
+      user: alice.email,
+      errorRate: 1,
+      errorStatuses: [429],
+      retryAfterSeconds: 3,
+    });
     const limited = (await failure(provider.upsertEvent(ref, content, { believedToExist: false })))!;
-    expect([limited.kind, limited.code, limited.status, limited.retryAfterMs]).toEqual(['retryable', 'ApplicationThrottled', 429, 3000]);
+    expect([limited.kind, limited.code, limited.status, limited.retryAfterMs]).toEqual([
+      'retryable',
+      'ApplicationThrottled',
+      429,
+      3000,
+    ]);
     await control('POST', '/_emulator/faults', { user: alice.email, errorRate: 1, errorStatuses: [504] });
     expect((await failure(provider.deleteEvent(ref)))!.kind).toBe('retryable');
     await control('DELETE', '/_emulator/faults');

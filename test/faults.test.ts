@@ -23,7 +23,11 @@ describe('sync under provider faults', () => {
       const stats = await googleEmulator.stats(staff.email);
       // Each first insert was applied then answered 500; its retry met 409 and updated instead.
       expect((stats.byOperation['events.insert'] as any).byStatus).toMatchObject({ 500: ids.length, 409: ids.length });
-      const failures = await testDb()('sync_log').where({ tenant_id: world.tenantId, result: 'error', error_code: 'backendError' });
+      const failures = await testDb()('sync_log').where({
+        tenant_id: world.tenantId,
+        result: 'error',
+        error_code: 'backendError',
+      });
       expect(failures).toHaveLength(ids.length);
     } finally {
       await googleEmulator.clearFaults(staff.email);
@@ -33,16 +37,26 @@ describe('sync under provider faults', () => {
   test('with 30% of calls failing 5xx/429 every appointment converges and the log shows the retries', async () => {
     const world = await TenantWorld.create(stack.apiUrl);
     const staff = await world.staffWithGoogle('ivan');
-    await googleEmulator.setFaults({ user: staff.email, errorRate: 0.3, errorStatuses: [500, 503, 429], retryAfterSeconds: 1 });
+    await googleEmulator.setFaults({
+      user: staff.email,
+      errorRate: 0.3,
+      errorStatuses: [500, 503, 429],
+      retryAfterSeconds: 1,
+    });
     try {
       const ids = Array.from({ length: 20 }, (_, i) => `flaky-${i}`);
       await Promise.all(ids.map((id) => world.put(id, { revision: 1, staffIds: ['ivan'], title: `${id} r1` })));
-      await Promise.all(ids.slice(0, 10).map((id) => world.put(id, { revision: 2, staffIds: ['ivan'], title: `${id} r2` })));
+      await Promise.all(
+        ids.slice(0, 10).map((id) => world.put(id, { revision: 2, staffIds: ['ivan'], title: `${id} r2` })),
+      );
       await Promise.all(ids.slice(10, 15).map((id) => world.call('DELETE', `/v1/appointments/${id}?revision=2`)));
       await Promise.all(ids.map((id, i) => world.waitSynced(id, i < 15 ? 2 : 1, 90000)));
 
       const live = await googleEmulator.liveEvents(staff.calendarId);
-      const expected = [...ids.slice(0, 10).map((id) => `${id} r2 – Ana García`), ...ids.slice(15).map((id) => `${id} r1 – Ana García`)];
+      const expected = [
+        ...ids.slice(0, 10).map((id) => `${id} r2 – Ana García`),
+        ...ids.slice(15).map((id) => `${id} r1 – Ana García`),
+      ];
       expect(live.map((e) => e.summary).sort()).toEqual(expected.sort());
       // A create and delete that fall in one coalescing window never reach Google at all.
       expect((await googleEmulator.events(staff.calendarId)).length).toBeLessThanOrEqual(20);
@@ -63,10 +77,16 @@ describe('sync under provider faults', () => {
     await googleEmulator.setFaults({ user: staff.email, errorRate: 1, errorStatuses: [429], retryAfterSeconds: 2 });
     try {
       await world.put('slow-1', { revision: 1, staffIds: ['jon'] });
-      const attempts = await waitUntil('two rate-limited attempts', async () => {
-        const rows = await testDb()('sync_log').where({ tenant_id: world.tenantId, appointment_id: 'slow-1' }).orderBy('id');
-        return rows.length >= 2 ? rows : undefined;
-      }, 20000);
+      const attempts = await waitUntil(
+        'two rate-limited attempts',
+        async () => {
+          const rows = await testDb()('sync_log')
+            .where({ tenant_id: world.tenantId, appointment_id: 'slow-1' })
+            .orderBy('id');
+          return rows.length >= 2 ? rows : undefined;
+        },
+        20000,
+      );
       const gapMs = new Date(attempts[1].created_at).getTime() - new Date(attempts[0].created_at).getTime();
       expect(attempts[0].error_code).toBe('rateLimitExceeded');
       expect(gapMs).toBeGreaterThanOrEqual(1900);
@@ -107,8 +127,12 @@ describe('sync under provider faults', () => {
     await googleEmulator.expireAccessTokens(staff.email);
     await world.put('auth-1', { revision: 2, staffIds: ['lisa'], title: 'After expiry' });
     await world.waitSynced('auth-1', 2);
-    expect((await googleEmulator.liveEvents(staff.calendarId)).map((e) => e.summary)).toEqual(['After expiry – Ana García']);
-    const codes = (await testDb()('sync_log').where({ tenant_id: world.tenantId, appointment_id: 'auth-1' }).orderBy('id')).map((r) => r.error_code);
+    expect((await googleEmulator.liveEvents(staff.calendarId)).map((e) => e.summary)).toEqual([
+      'After expiry – Ana García',
+    ]);
+    const codes = (
+      await testDb()('sync_log').where({ tenant_id: world.tenantId, appointment_id: 'auth-1' }).orderBy('id')
+    ).map((r) => r.error_code);
     expect(codes).toEqual([null, 'authError', null]);
 
     // The user revokes calsync's access: nothing more to try until they reconnect.

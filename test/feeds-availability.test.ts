@@ -14,9 +14,15 @@ describe('busy time, availability and staff feeds', () => {
 
   beforeAll(async () => {
     world = await TenantWorld.create(stack.apiUrl);
-    for (const id of ['nina', 'otto']) await world.call('PUT', `/v1/staff/${id}`, { name: id === 'nina' ? 'Nina' : 'Otto' });
+    for (const id of ['nina', 'otto'])
+      await world.call('PUT', `/v1/staff/${id}`, { name: id === 'nina' ? 'Nina' : 'Otto' });
     const put = (id: string, from: string, to: string, extra: Record<string, unknown> = {}) =>
-      world.call('PUT', `/v1/appointments/${id}`, { ...appointmentBody({ revision: 1, staffIds: ['nina'] }), start: at(from), end: at(to), ...extra });
+      world.call('PUT', `/v1/appointments/${id}`, {
+        ...appointmentBody({ revision: 1, staffIds: ['nina'] }),
+        start: at(from),
+        end: at(to),
+        ...extra,
+      });
     expect((await put('a', '10:00', '11:00', { title: 'Cut' })).status).toBe(202);
     await put('b', '10:30', '11:30', { title: 'Colour' });
     await put('c', '14:00', '15:00', { title: 'Beard' });
@@ -27,8 +33,11 @@ describe('busy time, availability and staff feeds', () => {
     await put('f', '12:00', '13:00', { staffIds: ['otto'] });
   });
 
-  test('busy intervals are merged and given in the caller\'s time zone', async () => {
-    const res = await world.call('GET', `/v1/staff/nina/busy?from=${at('00:00')}&to=${day}T23:59:00&timeZone=Europe/Madrid`);
+  test("busy intervals are merged and given in the caller's time zone", async () => {
+    const res = await world.call(
+      'GET',
+      `/v1/staff/nina/busy?from=${at('00:00')}&to=${day}T23:59:00&timeZone=Europe/Madrid`,
+    );
     expect(res.status).toBe(200);
     expect(res.body.busy).toEqual([
       { start: `${day}T10:00:00+01:00`, end: `${day}T11:30:00+01:00` },
@@ -40,10 +49,17 @@ describe('busy time, availability and staff feeds', () => {
 
   test('availability check answers free or the conflicts', async () => {
     const check = (start: string, end: string, extra = {}) =>
-      world.call('POST', '/v1/staff/nina/availability/check', { start: at(start), end: at(end), timeZone: 'Europe/Madrid', ...extra });
+      world.call('POST', '/v1/staff/nina/availability/check', {
+        start: at(start),
+        end: at(end),
+        timeZone: 'Europe/Madrid',
+        ...extra,
+      });
     expect((await check('11:00', '12:00')).body).toEqual({
       free: false,
-      conflicts: [{ start: `${day}T10:30:00+01:00`, end: `${day}T11:30:00+01:00`, source: 'appointment', appointmentId: 'b' }],
+      conflicts: [
+        { start: `${day}T10:30:00+01:00`, end: `${day}T11:30:00+01:00`, source: 'appointment', appointmentId: 'b' },
+      ],
     });
     expect((await check('11:30', '12:00')).body).toEqual({ free: true, conflicts: [] });
     expect((await check('16:00', '17:00')).body.free).toBe(true); // cancelled
@@ -52,10 +68,24 @@ describe('busy time, availability and staff feeds', () => {
   });
 
   test('bad windows are 400s naming the field; unknown or foreign staff are 404s', async () => {
-    expect((await world.call('GET', `/v1/staff/nina/busy?from=${at('12:00')}&to=${at('11:00')}`)).body.message).toMatch(/^query\.to:/);
-    expect((await world.call('GET', `/v1/staff/nina/busy?from=${at('12:00')}&to=2099-01-01T00:00:00`)).body.message).toMatch(/^query\.to: must be at most 62 days/);
-    expect((await world.call('GET', `/v1/staff/nina/busy?from=soon&to=${at('11:00')}`)).body.message).toMatch(/^query\.from:/);
-    expect((await world.call('POST', '/v1/staff/nina/availability/check', { start: at('10:00'), end: at('11:00'), timeZone: 'Nowhere/Land' })).body.message).toMatch(/^timeZone:/);
+    expect((await world.call('GET', `/v1/staff/nina/busy?from=${at('12:00')}&to=${at('11:00')}`)).body.message).toMatch(
+      /^query\.to:/,
+    );
+    expect(
+      (await world.call('GET', `/v1/staff/nina/busy?from=${at('12:00')}&to=2099-01-01T00:00:00`)).body.message,
+    ).toMatch(/^query\.to: must be at most 62 days/);
+    expect((await world.call('GET', `/v1/staff/nina/busy?from=soon&to=${at('11:00')}`)).body.message).toMatch(
+      /^query\.from:/,
+    );
+    expect(
+      (
+        await world.call('POST', '/v1/staff/nina/availability/check', {
+          start: at('10:00'),
+          end: at('11:00'),
+          timeZone: 'Nowhere/Land',
+        })
+      ).body.message,
+    ).toMatch(/^timeZone:/);
     expect((await world.call('GET', `/v1/staff/ghost/busy?from=${at('10:00')}&to=${at('11:00')}`)).status).toBe(404);
     const other = await TenantWorld.create(stack.apiUrl);
     expect((await other.call('GET', `/v1/staff/nina/busy?from=${at('10:00')}&to=${at('11:00')}`)).status).toBe(404);
@@ -82,11 +112,18 @@ describe('busy time, availability and staff feeds', () => {
     expect(cut.sequence).toBe(1);
     expect(cut.component.getFirstProperty('dtstart')!.getParameter('tzid')).toBe('Europe/Madrid');
     expect(cut.startDate.toString()).toBe(`${day}T10:00:00`);
-    expect(first.vcal.getAllSubcomponents('vtimezone').map((z) => z.getFirstPropertyValue('tzid'))).toEqual(['Europe/Madrid']);
+    expect(first.vcal.getAllSubcomponents('vtimezone').map((z) => z.getFirstPropertyValue('tzid'))).toEqual([
+      'Europe/Madrid',
+    ]);
     expect(JSON.stringify(first.events.map((e) => [e.summary, e.description]))).not.toContain('Ana García');
 
     // A change updates the same event (same UID, higher SEQUENCE); "full" detail shows the client.
-    await world.call('PUT', '/v1/appointments/a', { ...appointmentBody({ revision: 2, staffIds: ['nina'] }), start: at('10:00'), end: at('11:00'), title: 'Cut and wash' });
+    await world.call('PUT', '/v1/appointments/a', {
+      ...appointmentBody({ revision: 2, staffIds: ['nina'] }),
+      start: at('10:00'),
+      end: at('11:00'),
+      title: 'Cut and wash',
+    });
     await world.call('PUT', '/v1/settings', { feedDetail: 'full' });
     const second = await read();
     const updated = second.events.find((e) => e.uid === `a@${world.tenantId}.calsync`)!;

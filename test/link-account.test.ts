@@ -33,8 +33,18 @@ describe('acting as a link account', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const tokenUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`;
-    const config = loadConfig({ ...process.env, GOOGLE_TOKEN_URL: tokenUrl, CALSYNC_TASK_QUEUE: `link-account-${tenantId}` });
-    deps = { db: testDb(), secrets: new SecretBox(config.tokenKeys), config, logger: createLogger('test', 'silent'), temporal: await temporalClient() };
+    const config = loadConfig({
+      ...process.env,
+      GOOGLE_TOKEN_URL: tokenUrl,
+      CALSYNC_TASK_QUEUE: `link-account-${tenantId}`,
+    });
+    deps = {
+      db: testDb(),
+      secrets: new SecretBox(config.tokenKeys),
+      config,
+      logger: createLogger('test', 'silent'),
+      temporal: await temporalClient(),
+    };
     await deps.db('tenants').insert({ id: tenantId, name: 'Link account test', settings: {} });
     await deps.db('staff').insert({ tenant_id: tenantId, id: 'sam', name: 'Sam' });
   });
@@ -44,16 +54,30 @@ describe('acting as a link account', () => {
   });
 
   async function link(status: string, provider = 'google'): Promise<LinkRow> {
-    const [row] = await deps.db('calendar_links')
+    const [row] = await deps
+      .db('calendar_links')
       .insert({
-        id: randomUUID(), tenant_id: tenantId, staff_id: 'sam', provider, account_email: `sam-${randomUUID().slice(0, 6)}@example.test`,
-        calendar_id: 'primary', status, calendar_ready: true, refresh_token_sealed: deps.secrets.seal('refresh-token'),
+        id: randomUUID(),
+        tenant_id: tenantId,
+        staff_id: 'sam',
+        provider,
+        account_email: `sam-${randomUUID().slice(0, 6)}@example.test`,
+        calendar_id: 'primary',
+        status,
+        calendar_ready: true,
+        refresh_token_sealed: deps.secrets.seal('refresh-token'),
       })
       .returning('*');
     return row;
   }
   const statusOf = async (row: LinkRow) => (await deps.db('calendar_links').where({ id: row.id }).first()).status;
-  const failureOf = (work: Promise<unknown>) => work.then(() => { throw new Error('expected a failure'); }, (err) => err);
+  const failureOf = (work: Promise<unknown>) =>
+    work.then(
+      () => {
+        throw new Error('expected a failure');
+      },
+      (err) => err,
+    );
 
   test('a dead grant holds the work of a link that can be reconnected, and marks it needs_reauth', async () => {
     answer = { status: 400, body: { error: 'invalid_grant', error_description: 'Token has been expired or revoked.' } };
@@ -88,14 +112,30 @@ describe('acting as a link account', () => {
   test("a provider's 401 drops the cached access token; an unclassified error is a retryable internal failure", async () => {
     answer = { status: 200, body: { access_token: 'fresh', expires_in: 3600 } };
     const row = await link('active');
-    const unauthorized = await failureOf(actAsLink(deps, row, async () => { throw new ProviderError('retryable', 'authError', 'expired', 401); }));
+    const unauthorized = await failureOf(
+      actAsLink(deps, row, async () => {
+        throw new ProviderError('retryable', 'authError', 'expired', 401);
+      }),
+    );
     expect(unauthorized.code).toBe('authError');
     expect((await deps.db('calendar_links').where({ id: row.id }).first()).access_token_sealed).toBeNull();
-    const internal = activityFailure(await failureOf(actAsLink(deps, row, async () => { throw new TypeError('boom'); })));
+    const internal = activityFailure(
+      await failureOf(
+        actAsLink(deps, row, async () => {
+          throw new TypeError('boom');
+        }),
+      ),
+    );
     expect([internal.type, internal.nonRetryable]).toEqual(['internal', false]);
     // calsync's own decisions pass through untouched.
     const own = ApplicationFailure.nonRetryable('no such page', 'bad_page_token');
-    expect(await failureOf(actAsLink(deps, row, async () => { throw own; }))).toBe(own);
+    expect(
+      await failureOf(
+        actAsLink(deps, row, async () => {
+          throw own;
+        }),
+      ),
+    ).toBe(own);
   });
 
   test('an unknown provider is a permanent provider_unsupported, never another provider', async () => {

@@ -11,24 +11,42 @@ describe('link target calendars', () => {
   /** A tenant as the product makes it: no calendarMode set (the test helpers default to primary). */
   async function productDefaultTenant(businessName: string): Promise<TenantWorld> {
     const tenantId = `t-${randomUUID().slice(0, 12)}`;
-    const res = await call(stack.apiUrl, 'POST', '/v1/admin/tenants', { key: process.env.CALSYNC_ADMIN_KEY, body: { id: tenantId, name: 'Tenant', settings: { businessName } } });
+    const res = await call(stack.apiUrl, 'POST', '/v1/admin/tenants', {
+      key: process.env.CALSYNC_ADMIN_KEY,
+      body: { id: tenantId, name: 'Tenant', settings: { businessName } },
+    });
     expect(res.status).toBe(201);
     return new TenantWorld(stack.apiUrl, tenantId, res.body.apiKey);
   }
 
   async function seed(world: TenantWorld, staffId: string) {
     await world.call('PUT', `/v1/staff/${staffId}`, { name: staffId });
-    for (const [id, day] of [['d1', 2], ['d2', 4]] as const) await world.put(id, { revision: 1, staffIds: [staffId], title: id }, day);
+    for (const [id, day] of [
+      ['d1', 2],
+      ['d2', 4],
+    ] as const)
+      await world.put(id, { revision: 1, staffIds: [staffId], title: id }, day);
     for (const id of ['d1', 'd2']) await world.waitSynced(id, 1);
   }
 
   /** A new grant of an existing emulated Microsoft account (disconnecting revokes the earlier ones). */
   const freshGrant = (email: string) =>
-    fetch(`${process.env.MICROSOFT_EMULATOR_URL}/_emulator/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email }) })
-      .then((r) => r.json() as Promise<{ email: string; refreshToken: string }>);
+    fetch(`${process.env.MICROSOFT_EMULATOR_URL}/_emulator/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email }),
+    }).then((r) => r.json() as Promise<{ email: string; refreshToken: string }>);
 
-  const attach = async (world: TenantWorld, staffId: string, provider: 'google' | 'microsoft', user: { email: string; refreshToken: string }) => {
-    const res = await world.call('POST', `/v1/staff/${staffId}/links/${provider}`, { accountEmail: user.email, refreshToken: user.refreshToken });
+  const attach = async (
+    world: TenantWorld,
+    staffId: string,
+    provider: 'google' | 'microsoft',
+    user: { email: string; refreshToken: string },
+  ) => {
+    const res = await world.call('POST', `/v1/staff/${staffId}/links/${provider}`, {
+      accountEmail: user.email,
+      refreshToken: user.refreshToken,
+    });
     expect(res.status).toBe(201);
     return res.body;
   };
@@ -46,15 +64,34 @@ describe('link target calendars', () => {
     const row = await testDb()('calendar_links').where({ id: link.id }).first();
     expect(row).toMatchObject({ status: 'active', calendar_owned: true, calendar_ready: true });
     const calendars = await googleEmulator.calendars(user.email);
-    expect(calendars.filter((c) => !c.primary).map((c) => [c.id, c.summary])).toEqual([[row.calendar_id, 'Barbería Sol']]);
-    await waitUntil('backfill', async () => (await googleEmulator.liveEvents(row.calendar_id)).length === 2, 30000, 200);
+    expect(calendars.filter((c) => !c.primary).map((c) => [c.id, c.summary])).toEqual([
+      [row.calendar_id, 'Barbería Sol'],
+    ]);
+    await waitUntil(
+      'backfill',
+      async () => (await googleEmulator.liveEvents(row.calendar_id)).length === 2,
+      30000,
+      200,
+    );
     expect(await googleEmulator.liveEvents(user.email)).toEqual([]);
-    expect((await googleEmulator.stats(user.email)).byOperation['calendars.insert']).toMatchObject({ total: 1, failed: 1 });
+    expect((await googleEmulator.stats(user.email)).byOperation['calendars.insert']).toMatchObject({
+      total: 1,
+      failed: 1,
+    });
     await googleEmulator.clearFaults(user.email);
 
     // Another staff member on the same account: the same calendar, found, not made again.
     await world.call('PUT', '/v1/staff/vic', { name: 'vic' });
-    const second = await attach(world, 'vic', 'google', { email: user.email, refreshToken: (await fetch(`${process.env.GOOGLE_EMULATOR_URL}/_emulator/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: user.email }) }).then((r) => r.json() as Promise<{ refreshToken: string }>)).refreshToken });
+    const second = await attach(world, 'vic', 'google', {
+      email: user.email,
+      refreshToken: (
+        await fetch(`${process.env.GOOGLE_EMULATOR_URL}/_emulator/users`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: user.email }),
+        }).then((r) => r.json() as Promise<{ refreshToken: string }>)
+      ).refreshToken,
+    });
     await world.linkConnected(second.id);
     for (const id of ['d1', 'd2']) await world.waitSynced(id, 1);
     expect((await testDb()('calendar_links').where({ id: second.id }).first()).calendar_id).toBe(row.calendar_id);
@@ -67,11 +104,21 @@ describe('link target calendars', () => {
     expect(await googleEmulator.liveEvents(row.calendar_id)).toEqual([]);
     // The last link goes with remove: calsync's calendar is deleted as a whole; the primary calendar stays.
     await world.call('DELETE', `/v1/links/${second.id}`);
-    await waitUntil('calendar deleted', async () => (await googleEmulator.calendars(user.email)).every((c) => c.primary), 30000, 200);
-    const status = await waitUntil('targets removed', async () => {
-      const s = await world.status('d1');
-      return s.sync.targets.length > 0 && s.sync.targets.every((t: any) => t.state === 'removed') ? s : undefined;
-    }, 30000, 300);
+    await waitUntil(
+      'calendar deleted',
+      async () => (await googleEmulator.calendars(user.email)).every((c) => c.primary),
+      30000,
+      200,
+    );
+    const status = await waitUntil(
+      'targets removed',
+      async () => {
+        const s = await world.status('d1');
+        return s.sync.targets.length > 0 && s.sync.targets.every((t: any) => t.state === 'removed') ? s : undefined;
+      },
+      30000,
+      300,
+    );
     expect(status.sync.state).toBe('synced');
   });
 
@@ -86,7 +133,12 @@ describe('link target calendars', () => {
     expect(row).toMatchObject({ status: 'active', calendar_owned: true });
     const secondary = (await microsoftEmulator.calendars(user.email)).filter((c) => !c.isDefaultCalendar);
     expect(secondary.map((c) => [c.id, c.name])).toEqual([[row.calendar_id, 'Estudio Luna']]);
-    await waitUntil('backfill', async () => (await microsoftEmulator.events(user.email, row.calendar_id)).length === 2, 30000, 200);
+    await waitUntil(
+      'backfill',
+      async () => (await microsoftEmulator.events(user.email, row.calendar_id)).length === 2,
+      30000,
+      200,
+    );
     expect(await microsoftEmulator.events(user.email)).toEqual([]);
     await microsoftEmulator.clearFaults(user.email);
   });
@@ -101,12 +153,20 @@ describe('link target calendars', () => {
     const row = await testDb()('calendar_links').where({ id: link.id }).first();
     // Graph refuses a second calendar of that name; calsync writes to the user's, but does not own it.
     expect(row).toMatchObject({ status: 'active', calendar_id: own.id, calendar_owned: false });
-    await waitUntil('backfill', async () => (await microsoftEmulator.events(user.email, own.id)).length === 2, 30000, 200);
+    await waitUntil(
+      'backfill',
+      async () => (await microsoftEmulator.events(user.email, own.id)).length === 2,
+      30000,
+      200,
+    );
 
     await world.call('DELETE', `/v1/links/${link.id}`);
     await (await temporalClient()).workflow.getHandle(`link:${world.tenantId}:${link.id}`).result();
     // calsync's events leave; the calendar stays.
-    expect((await microsoftEmulator.calendars(user.email)).map((c) => c.name).sort()).toEqual(['Calendar', 'Taller Norte']);
+    expect((await microsoftEmulator.calendars(user.email)).map((c) => c.name).sort()).toEqual([
+      'Calendar',
+      'Taller Norte',
+    ]);
     expect(await microsoftEmulator.events(user.email, own.id)).toEqual([]);
 
     // Another business on the same account: its calendar is made, marked, and found again by the marker.
@@ -119,8 +179,13 @@ describe('link target calendars', () => {
     await other.call('PUT', '/v1/staff/zoe', { name: 'zoe' });
     const second = await attach(other, 'zoe', 'microsoft', await freshGrant(user.email));
     await other.linkConnected(second.id);
-    expect(await testDb()('calendar_links').where({ id: second.id }).first()).toMatchObject({ calendar_id: made.calendar_id, calendar_owned: true });
-    expect((await microsoftEmulator.calendars(user.email)).filter((c) => c.name === 'Taller Sur').map((c) => c.id)).toEqual([made.calendar_id]);
+    expect(await testDb()('calendar_links').where({ id: second.id }).first()).toMatchObject({
+      calendar_id: made.calendar_id,
+      calendar_owned: true,
+    });
+    expect(
+      (await microsoftEmulator.calendars(user.email)).filter((c) => c.name === 'Taller Sur').map((c) => c.id),
+    ).toEqual([made.calendar_id]);
   });
 
   test('calendarMode "primary": the primary calendar, active at once, nothing made', async () => {

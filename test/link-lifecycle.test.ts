@@ -8,23 +8,36 @@ describe('calendar link lifecycle', () => {
   const stack = useAppStack();
 
   async function attach(world: TenantWorld, staffId: string, user: { email: string; refreshToken: string }) {
-    const res = await world.call('POST', `/v1/staff/${staffId}/links/google`, { accountEmail: user.email, refreshToken: user.refreshToken });
+    const res = await world.call('POST', `/v1/staff/${staffId}/links/google`, {
+      accountEmail: user.email,
+      refreshToken: user.refreshToken,
+    });
     expect(res.status).toBe(201);
     return res.body.id as string;
   }
 
   async function seedAppointments(world: TenantWorld, staffId: string) {
     await world.call('PUT', `/v1/staff/${staffId}`, { name: staffId });
-    for (const [id, dayOffset] of [['f1', 2], ['f2', 3], ['f3', 4]] as const) {
+    for (const [id, dayOffset] of [
+      ['f1', 2],
+      ['f2', 3],
+      ['f3', 4],
+    ] as const) {
       expect((await world.put(id, { revision: 1, staffIds: [staffId], title: id }, dayOffset)).status).toBe(202);
     }
-    const past = { ...appointmentBody({ revision: 1, staffIds: [staffId], title: 'past' }), start: new Date(Date.now() - 48 * 3600_000).toISOString(), end: new Date(Date.now() - 47 * 3600_000).toISOString(), timeZone: 'UTC' };
+    const past = {
+      ...appointmentBody({ revision: 1, staffIds: [staffId], title: 'past' }),
+      start: new Date(Date.now() - 48 * 3600_000).toISOString(),
+      end: new Date(Date.now() - 47 * 3600_000).toISOString(),
+      timeZone: 'UTC',
+    };
     expect((await world.call('PUT', '/v1/appointments/p1', past)).status).toBe(202);
     // All synced (to no calendar) before the link exists: only the backfill can bring them in.
     for (const id of ['f1', 'f2', 'f3', 'p1']) await world.waitSynced(id, 1);
   }
 
-  const liveTitles = async (calendarId: string) => (await googleEmulator.liveEvents(calendarId)).map((e) => e.summary).sort();
+  const liveTitles = async (calendarId: string) =>
+    (await googleEmulator.liveEvents(calendarId)).map((e) => e.summary).sort();
   const futureTitles = ['f1 – Ana García', 'f2 – Ana García', 'f3 – Ana García'];
 
   test('connecting backfills future appointments; disconnecting removes them, revokes and erases the token', async () => {
@@ -33,7 +46,12 @@ describe('calendar link lifecycle', () => {
     const user = await googleEmulator.createUser('pat');
     const linkId = await attach(world, 'pat', user);
 
-    await waitUntil('backfill', async () => JSON.stringify(await liveTitles(user.email)) === JSON.stringify(futureTitles), 30000, 200);
+    await waitUntil(
+      'backfill',
+      async () => JSON.stringify(await liveTitles(user.email)) === JSON.stringify(futureTitles),
+      30000,
+      200,
+    );
 
     const gone = await world.call('DELETE', `/v1/links/${linkId}`);
     expect(gone.body).toEqual({ linkId, status: 'disconnecting' });

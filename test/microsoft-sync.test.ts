@@ -29,21 +29,29 @@ describe('appointments in Microsoft 365 calendars', () => {
       start: { dateTime: `${day()}T10:00:00.0000000`, timeZone: 'Europe/Madrid' },
       end: { dateTime: `${day()}T11:00:00.0000000`, timeZone: 'Europe/Madrid' },
     });
-    expect(event!.body.content).toBe('Client: Ana García\nServices: Haircut, Beard trim\nStatus: Confirmed\n\nPrefers the window seat');
+    expect(event!.body.content).toBe(
+      'Client: Ana García\nServices: Haircut, Beard trim\nStatus: Confirmed\n\nPrefers the window seat',
+    );
     const targetKey = targetKeyFor({ provider: 'microsoft', account_email: ben.email, calendar_id: ben.calendarId });
     expect(microsoftEmulator.tag(event!, 'calsyncId')).toBe(`${world.tenantId}:visit-1`);
     expect(microsoftEmulator.tag(event!, 'calsyncTarget')).toBe(remoteEventId(world.tenantId, 'visit-1', targetKey));
     // Graph picked the id; calsync stored it and shows it.
     expect(event!.id).toMatch(/^AAMkAG/);
-    expect(afterCreate.sync.targets).toEqual([expect.objectContaining({ targetKey, provider: 'microsoft', remoteId: event!.id, state: 'synced' })]);
-    const row = await testDb()('appointment_targets').where({ tenant_id: world.tenantId, appointment_id: 'visit-1' }).first();
+    expect(afterCreate.sync.targets).toEqual([
+      expect.objectContaining({ targetKey, provider: 'microsoft', remoteId: event!.id, state: 'synced' }),
+    ]);
+    const row = await testDb()('appointment_targets')
+      .where({ tenant_id: world.tenantId, appointment_id: 'visit-1' })
+      .first();
     expect(row.remote_id).toBe(event!.id);
 
     // Ten quick updates: one or two PATCHes of the same event.
     await microsoftEmulator.resetStats(ben.email);
     for (let revision = 2; revision <= 11; revision++) {
       const status = revision === 11 ? 'tentative' : 'confirmed';
-      expect((await world.put('visit-1', { revision, staffIds: ['ben'], title: `Haircut v${revision}`, status })).status).toBe(202);
+      expect(
+        (await world.put('visit-1', { revision, staffIds: ['ben'], title: `Haircut v${revision}`, status })).status,
+      ).toBe(202);
     }
     await world.waitSynced('visit-1', 11);
     const burst = await microsoftEmulator.stats(ben.email);
@@ -52,13 +60,17 @@ describe('appointments in Microsoft 365 calendars', () => {
     // Busy-time import reads the calendar too (calendarView.delta after each push): not sync writes.
     expect(Object.keys(burst.byOperation).filter((op) => !IMPORT_OPERATIONS.includes(op))).toEqual(['events.update']);
     const updated = await microsoftEmulator.events(ben.email);
-    expect(updated.map((e) => [e.id, e.subject, e.showAs, microsoftEmulator.tag(e, 'calsyncRevision')])).toEqual([[event!.id, 'Haircut v11 – Ana García', 'tentative', '11']]);
+    expect(updated.map((e) => [e.id, e.subject, e.showAs, microsoftEmulator.tag(e, 'calsyncRevision')])).toEqual([
+      [event!.id, 'Haircut v11 – Ana García', 'tentative', '11'],
+    ]);
 
     // Reassign to Carla (Google): out of Ben's mailbox, into her calendar.
     await world.put('visit-1', { revision: 12, staffIds: ['carla'], title: 'Haircut v12' });
     await world.waitSynced('visit-1', 12);
     expect(await microsoftEmulator.events(ben.email)).toEqual([]);
-    expect((await googleEmulator.liveEvents(carla.calendarId)).map((e) => e.summary)).toEqual(['Haircut v12 – Ana García']);
+    expect((await googleEmulator.liveEvents(carla.calendarId)).map((e) => e.summary)).toEqual([
+      'Haircut v12 – Ana García',
+    ]);
 
     // And back: a new Graph event (the old one is gone), nothing left with Carla.
     await world.put('visit-1', { revision: 13, staffIds: ['ben'], title: 'Haircut v13' });
@@ -75,7 +87,9 @@ describe('appointments in Microsoft 365 calendars', () => {
     expect(cancelled.body.revision).toBe(14);
     await world.waitSynced('visit-1', 14);
     const kept = await microsoftEmulator.events(ben.email);
-    expect(kept.map((e) => [e.id, e.subject, e.showAs])).toEqual([[returned!.id, 'Cancelled: Haircut v13 – Ana García', 'free']]);
+    expect(kept.map((e) => [e.id, e.subject, e.showAs])).toEqual([
+      [returned!.id, 'Cancelled: Haircut v13 – Ana García', 'free'],
+    ]);
 
     // Delete: nothing anywhere, and the workflow closes.
     expect((await world.call('DELETE', '/v1/appointments/visit-1')).status).toBe(202);
@@ -106,9 +120,16 @@ describe('appointments in Microsoft 365 calendars', () => {
       // Every create that reached the mailbox was applied and answered 500; none made a second event.
       expect(creates.byStatus['500']).toBe(ids.length);
       expect(creates.byStatus['201']).toBeUndefined();
-      const failures = await testDb()('sync_log').where({ tenant_id: world.tenantId, result: 'error', error_code: 'ErrorInternalServerError' });
+      const failures = await testDb()('sync_log').where({
+        tenant_id: world.tenantId,
+        result: 'error',
+        error_code: 'ErrorInternalServerError',
+      });
       expect(failures).toHaveLength(ids.length);
-      const outcomes = await testDb()('sync_log').where({ tenant_id: world.tenantId }).whereNot({ result: 'error' }).pluck('result');
+      const outcomes = await testDb()('sync_log')
+        .where({ tenant_id: world.tenantId })
+        .whereNot({ result: 'error' })
+        .pluck('result');
       expect(outcomes.sort()).toEqual(Array(ids.length).fill('restored'));
     } finally {
       await microsoftEmulator.clearFaults(dana.email);
@@ -118,16 +139,26 @@ describe('appointments in Microsoft 365 calendars', () => {
   test('with 30% of calls answered 429/503 every appointment converges, Retry-After honoured', async () => {
     const world = await TenantWorld.create(stack.apiUrl);
     const eli = await world.staffWithMicrosoft('eli');
-    await microsoftEmulator.setFaults({ user: eli.email, errorRate: 0.3, errorStatuses: [429, 503], retryAfterSeconds: 1 });
+    await microsoftEmulator.setFaults({
+      user: eli.email,
+      errorRate: 0.3,
+      errorStatuses: [429, 503],
+      retryAfterSeconds: 1,
+    });
     try {
       const ids = Array.from({ length: 12 }, (_, i) => `flaky-${i}`);
       await Promise.all(ids.map((id) => world.put(id, { revision: 1, staffIds: ['eli'], title: `${id} r1` })));
       await Promise.all(ids.map((id) => world.waitSynced(id, 1, 90000)));
-      await Promise.all(ids.slice(0, 6).map((id) => world.put(id, { revision: 2, staffIds: ['eli'], title: `${id} r2` })));
+      await Promise.all(
+        ids.slice(0, 6).map((id) => world.put(id, { revision: 2, staffIds: ['eli'], title: `${id} r2` })),
+      );
       await Promise.all(ids.slice(6, 9).map((id) => world.call('DELETE', `/v1/appointments/${id}?revision=2`)));
       await Promise.all(ids.map((id, i) => world.waitSynced(id, i < 9 ? 2 : 1, 90000)));
 
-      const expected = [...ids.slice(0, 6).map((id) => `${id} r2 – Ana García`), ...ids.slice(9).map((id) => `${id} r1 – Ana García`)];
+      const expected = [
+        ...ids.slice(0, 6).map((id) => `${id} r2 – Ana García`),
+        ...ids.slice(9).map((id) => `${id} r1 – Ana García`),
+      ];
       expect((await microsoftEmulator.events(eli.email)).map((e) => e.subject).sort()).toEqual(expected.sort());
       const log = await testDb()('sync_log').where({ tenant_id: world.tenantId });
       const errors = log.filter((r) => r.result === 'error');
@@ -155,7 +186,9 @@ describe('appointments in Microsoft 365 calendars', () => {
     await world.put('auth-1', { revision: 2, staffIds: ['fay'], title: 'After expiry' });
     await world.waitSynced('auth-1', 2);
     expect((await microsoftEmulator.events(fay.email)).map((e) => e.subject)).toEqual(['After expiry – Ana García']);
-    const codes = (await testDb()('sync_log').where({ tenant_id: world.tenantId, appointment_id: 'auth-1' }).orderBy('id')).map((r) => r.error_code);
+    const codes = (
+      await testDb()('sync_log').where({ tenant_id: world.tenantId, appointment_id: 'auth-1' }).orderBy('id')
+    ).map((r) => r.error_code);
     expect(codes).toEqual([null, 'InvalidAuthenticationToken', null]);
 
     await microsoftEmulator.revokeUser(fay.email);
@@ -168,7 +201,14 @@ describe('appointments in Microsoft 365 calendars', () => {
     expect(held.sync.targets[0]).toMatchObject({ state: 'held', lastError: { code: 'link_needs_reauth' } });
     expect(held.sync.targets[0].lastError.message).toContain('invalid_grant');
     const links = await world.call('GET', '/v1/staff/fay/links');
-    expect(links.body.links).toEqual([expect.objectContaining({ provider: 'microsoft', calendarId: 'calendar', status: 'needs_reauth', statusReason: 'invalid_grant' })]);
+    expect(links.body.links).toEqual([
+      expect.objectContaining({
+        provider: 'microsoft',
+        calendarId: 'calendar',
+        status: 'needs_reauth',
+        statusReason: 'invalid_grant',
+      }),
+    ]);
     expect((await microsoftEmulator.events(fay.email)).map((e) => e.subject)).toEqual(['After expiry – Ana García']);
   });
 

@@ -56,13 +56,17 @@ describe('no token anywhere', () => {
     for (const l of links) await world.linkConnected(l.id);
     await collectTokens();
 
-    await call('PUT', '/v1/appointments/tok-1', { ...(await import('./helpers/api')).appointmentBody({ revision: 1, staffIds: ['pia'], title: 'Tokenless' }) });
+    await call('PUT', '/v1/appointments/tok-1', {
+      ...(await import('./helpers/api')).appointmentBody({ revision: 1, staffIds: ['pia'], title: 'Tokenless' }),
+    });
     await world.waitSynced('tok-1', 1);
     await collectTokens();
     // A few refresh rounds of the links' token upkeep, and a forced refresh on a write.
     await googleEmulator.expireAccessTokens(googleEmail);
     await microsoftEmulator.expireAccessTokens(microsoftEmail);
-    await call('PUT', '/v1/appointments/tok-1', { ...(await import('./helpers/api')).appointmentBody({ revision: 2, staffIds: ['pia'], title: 'Tokenless again' }) });
+    await call('PUT', '/v1/appointments/tok-1', {
+      ...(await import('./helpers/api')).appointmentBody({ revision: 2, staffIds: ['pia'], title: 'Tokenless again' }),
+    });
     await world.waitSynced('tok-1', 2);
     for (let i = 0; i < 3; i++) {
       await new Promise((r) => setTimeout(r, 3500));
@@ -74,7 +78,9 @@ describe('no token anywhere', () => {
     await call('GET', '/v1/sync-failures');
     const session = await call('POST', '/v1/connect-sessions', { staffId: 'pia' });
     const opened = await fetch(session.body.url, { redirect: 'manual' });
-    const page = await fetch(`${stack.apiUrl}/connect?staff=pia`, { headers: { cookie: opened.headers.get('set-cookie')!.split(';')[0]! } });
+    const page = await fetch(`${stack.apiUrl}/connect?staff=pia`, {
+      headers: { cookie: opened.headers.get('set-cookie')!.split(';')[0]! },
+    });
     answers.push(await page.text());
     for (const l of links) await call('DELETE', `/v1/links/${l.id}`);
     const client = await temporalClient();
@@ -83,7 +89,8 @@ describe('no token anywhere', () => {
 
     // Sanity: tokens were collected (two accounts, several refreshes) and rotated.
     expect(tokens.size).toBeGreaterThanOrEqual(6);
-    const sawToken = (text: string) => [...tokens].find((t) => text.includes(t) || text.includes(encodeURIComponent(t)));
+    const sawToken = (text: string) =>
+      [...tokens].find((t) => text.includes(t) || text.includes(encodeURIComponent(t)));
 
     // Temporal histories of the link and appointment workflows, every payload decoded.
     const codec = new PayloadEncryptionCodec(loadConfig().payloadKeys);
@@ -93,7 +100,8 @@ describe('no token anywhere', () => {
       const history = await client.workflow.getHandle(id).fetchHistory();
       const payloads = payloadsIn(history);
       expect(payloads.length).toBeGreaterThan(0);
-      for (const p of await codec.decode(payloads)) decoded += `${Buffer.from(p.data ?? new Uint8Array()).toString('utf8')}\n`;
+      for (const p of await codec.decode(payloads))
+        decoded += `${Buffer.from(p.data ?? new Uint8Array()).toString('utf8')}\n`;
       decoded += `${JSON.stringify(history)}\n`;
     }
     // The decoding works: the appointment's content is there in clear.
@@ -103,8 +111,15 @@ describe('no token anywhere', () => {
     expect(answers.join('\n')).toContain(googleEmail);
     expect(sawToken(answers.join('\n'))).toBeUndefined();
 
-    const logs = ['api', 'worker'].map((kind) => path.join(process.env.CALSYNC_TEST_TMP!, `${kind}-${stack.taskQueue}.log`));
-    await waitUntil('logs written', async () => logs.every((f) => existsSync(f) && readFileSync(f, 'utf8').length > 0), 10000, 200);
+    const logs = ['api', 'worker'].map((kind) =>
+      path.join(process.env.CALSYNC_TEST_TMP!, `${kind}-${stack.taskQueue}.log`),
+    );
+    await waitUntil(
+      'logs written',
+      async () => logs.every((f) => existsSync(f) && readFileSync(f, 'utf8').length > 0),
+      10000,
+      200,
+    );
     const logText = logs.map((f) => readFileSync(f, 'utf8')).join('\n');
     expect(logText).toContain('push applied');
     expect(sawToken(logText)).toBeUndefined();

@@ -15,9 +15,12 @@ async function get(url: string): Promise<{ status: number; text: string; locatio
   return { status: res.status, text: await res.text(), location: res.headers.get('location') };
 }
 
-const emulatorUrl = (provider: Provider) => (provider === 'google' ? process.env.GOOGLE_EMULATOR_URL! : process.env.MICROSOFT_EMULATOR_URL!);
-const tokenUrl = (provider: Provider) => (provider === 'google' ? `${emulatorUrl('google')}/token` : `${emulatorUrl('microsoft')}/common/oauth2/v2.0/token`);
-const newEmail = (provider: Provider, who: string) => `${who}-${randomUUID().slice(0, 8)}@${provider === 'google' ? 'example.test' : 'contoso.test'}`;
+const emulatorUrl = (provider: Provider) =>
+  provider === 'google' ? process.env.GOOGLE_EMULATOR_URL! : process.env.MICROSOFT_EMULATOR_URL!;
+const tokenUrl = (provider: Provider) =>
+  provider === 'google' ? `${emulatorUrl('google')}/token` : `${emulatorUrl('microsoft')}/common/oauth2/v2.0/token`;
+const newEmail = (provider: Provider, who: string) =>
+  `${who}-${randomUUID().slice(0, 8)}@${provider === 'google' ? 'example.test' : 'contoso.test'}`;
 
 describe('connecting a calendar by OAuth consent', () => {
   const stack = useAppStack();
@@ -27,7 +30,12 @@ describe('connecting a calendar by OAuth consent', () => {
     expect(res.status).toBe(200);
   }
 
-  async function start(world: TenantWorld, staffId: string, provider: Provider, extra: Record<string, unknown> = {}): Promise<string> {
+  async function start(
+    world: TenantWorld,
+    staffId: string,
+    provider: Provider,
+    extra: Record<string, unknown> = {},
+  ): Promise<string> {
     const res = await world.call('POST', `/v1/staff/${staffId}/links`, { provider, ...extra });
     expect(res.status).toBe(201);
     expect(Object.keys(res.body)).toEqual(['authorizeUrl']);
@@ -47,10 +55,18 @@ describe('connecting a calendar by OAuth consent', () => {
       const authorizeUrl = await start(world, 'dana', provider);
 
       const url = new URL(authorizeUrl);
-      const expectedAuthorize = provider === 'google' ? `${emulatorUrl('google')}/o/oauth2/v2/auth` : `${emulatorUrl('microsoft')}/common/oauth2/v2.0/authorize`;
+      const expectedAuthorize =
+        provider === 'google'
+          ? `${emulatorUrl('google')}/o/oauth2/v2/auth`
+          : `${emulatorUrl('microsoft')}/common/oauth2/v2.0/authorize`;
       expect(`${url.origin}${url.pathname}`).toBe(expectedAuthorize);
       const q = Object.fromEntries(url.searchParams);
-      expect(q).toMatchObject({ client_id: 'calsync-dev', redirect_uri: `${stack.apiUrl}/oauth/callback/${provider}`, response_type: 'code', code_challenge_method: 'S256' });
+      expect(q).toMatchObject({
+        client_id: 'calsync-dev',
+        redirect_uri: `${stack.apiUrl}/oauth/callback/${provider}`,
+        response_type: 'code',
+        code_challenge_method: 'S256',
+      });
       expect(q.code_challenge).toMatch(/^[A-Za-z0-9_-]{43}$/);
       expect(q.code_verifier).toBeUndefined();
       expect(q.state).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
@@ -80,7 +96,12 @@ describe('connecting a calendar by OAuth consent', () => {
 
       const [link, ...more] = await links(world, 'dana');
       expect(more).toEqual([]);
-      expect(link).toMatchObject({ provider, accountEmail: email, status: 'active', calendarId: provider === 'google' ? email : 'calendar' });
+      expect(link).toMatchObject({
+        provider,
+        accountEmail: email,
+        status: 'active',
+        calendarId: provider === 'google' ? email : 'calendar',
+      });
 
       // The stored refresh token is the emulator's, live, and shown nowhere.
       const row = await testDb()('calendar_links').where({ id: link.id }).first();
@@ -89,7 +110,12 @@ describe('connecting a calendar by OAuth consent', () => {
       const refreshed = await fetch(tokenUrl(provider), {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'calsync-dev', client_secret: 'calsync-dev-secret' }),
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: refreshToken,
+          client_id: 'calsync-dev',
+          client_secret: 'calsync-dev-secret',
+        }),
       });
       expect(refreshed.status).toBe(200);
       expect(row.refresh_token_sealed).not.toContain(refreshToken);
@@ -107,7 +133,8 @@ describe('connecting a calendar by OAuth consent', () => {
       // The link works: an appointment lands in the consented account's calendar.
       expect((await world.put('cut-1', { revision: 1, staffIds: ['dana'] })).status).toBe(202);
       await world.waitSynced('cut-1', 1);
-      const events = provider === 'google' ? await googleEmulator.liveEvents(email) : await microsoftEmulator.events(email);
+      const events =
+        provider === 'google' ? await googleEmulator.liveEvents(email) : await microsoftEmulator.events(email);
       expect(events.map((e: any) => e.summary ?? e.subject)).toEqual(['Haircut – Ana García']);
     });
   }
@@ -173,9 +200,21 @@ describe('connecting a calendar by OAuth consent', () => {
     }
     expect((await world.call('POST', '/v1/staff/nobody/links', { provider: 'google' })).status).toBe(404);
     expect((await world.call('POST', '/v1/staff/gus/links', { provider: 'yahoo' })).status).toBe(400);
-    expect((await fetch(`${stack.apiUrl}/v1/staff/gus/links`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"provider":"google"}' })).status).toBe(401);
+    expect(
+      (
+        await fetch(`${stack.apiUrl}/v1/staff/gus/links`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"provider":"google"}',
+        })
+      ).status,
+    ).toBe(401);
 
-    const callback = await consent(await start(world, 'gus', 'microsoft', { returnUrl: '/settings/calendars?done=1' }), newEmail('microsoft', 'gus'), 'allow');
+    const callback = await consent(
+      await start(world, 'gus', 'microsoft', { returnUrl: '/settings/calendars?done=1' }),
+      newEmail('microsoft', 'gus'),
+      'allow',
+    );
     const answer = await get(callback);
     expect(answer.status).toBe(302);
     expect(answer.location).toBe('/settings/calendars?done=1');
@@ -187,10 +226,23 @@ describe('connecting a calendar by OAuth consent', () => {
       const verifier = `v-${randomUUID()}-${randomUUID()}`;
       const challenge = createHash('sha256').update(verifier).digest('base64url');
       const redirectUri = 'http://127.0.0.1:9/cb';
-      const authorize = provider === 'google' ? `${emulatorUrl('google')}/o/oauth2/v2/auth` : `${emulatorUrl('microsoft')}/common/oauth2/v2.0/authorize`;
+      const authorize =
+        provider === 'google'
+          ? `${emulatorUrl('google')}/o/oauth2/v2/auth`
+          : `${emulatorUrl('microsoft')}/common/oauth2/v2.0/authorize`;
       const email = newEmail(provider, 'pkce');
       const u = new URL(authorize);
-      for (const [k, v] of Object.entries({ client_id: 'calsync-dev', redirect_uri: redirectUri, response_type: 'code', scope: 'x', state: 's1', code_challenge: challenge, code_challenge_method: 'S256', login_hint: email })) u.searchParams.set(k, v);
+      for (const [k, v] of Object.entries({
+        client_id: 'calsync-dev',
+        redirect_uri: redirectUri,
+        response_type: 'code',
+        scope: 'x',
+        state: 's1',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        login_hint: email,
+      }))
+        u.searchParams.set(k, v);
       const location = await consent(u.toString(), email, 'allow');
       expect(location.startsWith(`${redirectUri}?`)).toBe(true);
       const code = new URL(location).searchParams.get('code')!;
@@ -200,7 +252,14 @@ describe('connecting a calendar by OAuth consent', () => {
         const res = await fetch(tokenUrl(provider), {
           method: 'POST',
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: 'calsync-dev', client_secret: 'calsync-dev-secret', ...fields }),
+          body: new URLSearchParams({
+            grant_type: 'authorization_code',
+            code,
+            redirect_uri: redirectUri,
+            client_id: 'calsync-dev',
+            client_secret: 'calsync-dev-secret',
+            ...fields,
+          }),
         });
         return { status: res.status, body: (await res.json()) as any };
       };
@@ -213,14 +272,23 @@ describe('connecting a calendar by OAuth consent', () => {
 
       const right = await redeem({ code_verifier: verifier });
       expect(right.status).toBe(200);
-      expect(right.body).toMatchObject({ token_type: 'Bearer', access_token: expect.any(String), refresh_token: expect.any(String) });
+      expect(right.body).toMatchObject({
+        token_type: 'Bearer',
+        access_token: expect.any(String),
+        refresh_token: expect.any(String),
+      });
       // The user and its calendar now exist: the emulator's own inspector knows them.
       const calendars = await fetch(`${emulatorUrl(provider)}/_emulator/users/${encodeURIComponent(email)}/calendars`);
       expect(calendars.status).toBe(200);
       // Who the token belongs to.
-      const me = provider === 'google'
-        ? await fetch(`${emulatorUrl('google')}/oauth2/v3/userinfo`, { headers: { authorization: `Bearer ${right.body.access_token}` } })
-        : await fetch(`${emulatorUrl('microsoft')}/v1.0/me`, { headers: { authorization: `Bearer ${right.body.access_token}` } });
+      const me =
+        provider === 'google'
+          ? await fetch(`${emulatorUrl('google')}/oauth2/v3/userinfo`, {
+              headers: { authorization: `Bearer ${right.body.access_token}` },
+            })
+          : await fetch(`${emulatorUrl('microsoft')}/v1.0/me`, {
+              headers: { authorization: `Bearer ${right.body.access_token}` },
+            });
       expect(me.status).toBe(200);
       const who = (await me.json()) as any;
       expect(provider === 'google' ? who.email : who.mail).toBe(email);

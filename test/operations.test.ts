@@ -8,9 +8,13 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 async function cli(world: TenantWorld, ...args: string[]) {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'bin', 'calsync.ts'), ...args], {
-    env: { ...process.env, CALSYNC_API_URL: world.apiUrl, CALSYNC_API_KEY: world.key },
-  });
+  const { stdout } = await run(
+    process.execPath,
+    ['--import', 'tsx', path.join(__dirname, '..', 'bin', 'calsync.ts'), ...args],
+    {
+      env: { ...process.env, CALSYNC_API_URL: world.apiUrl, CALSYNC_API_KEY: world.key },
+    },
+  );
   return stdout;
 }
 
@@ -41,7 +45,14 @@ describe('sync log, failures and replay', () => {
     const log = await world.call('GET', '/v1/appointments/f-1/log');
     expect(log.status).toBe(200);
     expect(log.body.entries).toEqual([
-      expect.objectContaining({ action: 'upsert', result: 'error', errorCode: 'forbidden', provider: 'google', revision: 1, attempt: 1 }),
+      expect.objectContaining({
+        action: 'upsert',
+        result: 'error',
+        errorCode: 'forbidden',
+        provider: 'google',
+        revision: 1,
+        attempt: 1,
+      }),
     ]);
 
     // The failures list, filtered and paged with a cursor.
@@ -62,30 +73,51 @@ describe('sync log, failures and replay', () => {
 
     // Temporal UI's filter finds exactly the failed workflows.
     const client = await temporalClient();
-    const failedIds = await waitUntil('visibility to catch up', async () => {
-      const ids: string[] = [];
-      for await (const wf of client.workflow.list({ query: `CalsyncTenant="${world.tenantId}" AND CalsyncState="failed"` })) ids.push(wf.workflowId);
-      return ids.length === failing.length ? ids : undefined;
-    }, 15000, 300);
+    const failedIds = await waitUntil(
+      'visibility to catch up',
+      async () => {
+        const ids: string[] = [];
+        for await (const wf of client.workflow.list({
+          query: `CalsyncTenant="${world.tenantId}" AND CalsyncState="failed"`,
+        }))
+          ids.push(wf.workflowId);
+        return ids.length === failing.length ? ids : undefined;
+      },
+      15000,
+      300,
+    );
     expect(failedIds.sort()).toEqual(failing.map((id) => `appt:${world.tenantId}:${id}`).sort());
 
     // Fix the calendar, replay the batch.
     await googleEmulator.forbidCalendar(broken.calendarId, false);
     const replay = await world.call('POST', '/v1/sync-failures/replay', { staff: 'pia', ratePerSecond: 2 });
     expect(replay.status).toBe(202);
-    const done = await waitUntil('replay to complete', async () => {
-      const p = await world.call('GET', `/v1/sync-failures/replays/${replay.body.replayId}`);
-      return p.body.state === 'completed' ? p.body : undefined;
-    }, 30000, 300);
+    const done = await waitUntil(
+      'replay to complete',
+      async () => {
+        const p = await world.call('GET', `/v1/sync-failures/replays/${replay.body.replayId}`);
+        return p.body.state === 'completed' ? p.body : undefined;
+      },
+      30000,
+      300,
+    );
     expect(done).toMatchObject({ total: failing.length, replayed: failing.length });
     await Promise.all(failing.map((id) => world.waitSynced(id, 1)));
-    expect((await googleEmulator.liveEvents(broken.calendarId)).map((e) => e.summary).sort()).toEqual(failing.map((id) => `${id} – Ana García`));
+    expect((await googleEmulator.liveEvents(broken.calendarId)).map((e) => e.summary).sort()).toEqual(
+      failing.map((id) => `${id} – Ana García`),
+    );
     expect((await world.call('GET', '/v1/sync-failures')).body.failures).toEqual([]);
 
     // A second replay, and a resync of a synced appointment, touch nothing remotely.
     await googleEmulator.resetStats(broken.email);
     const again = await world.call('POST', '/v1/sync-failures/replay', {});
-    await waitUntil('second replay', async () => (await world.call('GET', `/v1/sync-failures/replays/${again.body.replayId}`)).body.state === 'completed', 20000, 300);
+    await waitUntil(
+      'second replay',
+      async () =>
+        (await world.call('GET', `/v1/sync-failures/replays/${again.body.replayId}`)).body.state === 'completed',
+      20000,
+      300,
+    );
     expect((await world.call('POST', '/v1/appointments/f-1/resync', {})).status).toBe(202);
     await new Promise((r) => setTimeout(r, 1500));
     // Busy-time import may read the calendar (after a push); sync itself must not touch it.
@@ -108,7 +140,9 @@ describe('sync log, failures and replay', () => {
       const l = await world.call('GET', '/v1/appointments/w-1/log');
       return l.body.warnings.length > 0 ? l.body : undefined;
     });
-    expect(log.warnings).toEqual([expect.objectContaining({ result: 'warning', errorCode: 'staff_without_calendar', targetKey: 'staff:sam' })]);
+    expect(log.warnings).toEqual([
+      expect.objectContaining({ result: 'warning', errorCode: 'staff_without_calendar', targetKey: 'staff:sam' }),
+    ]);
   });
 
   test('a resync restarts a closed workflow for an appointment in the past', async () => {
@@ -152,7 +186,9 @@ describe('sync log, failures and replay', () => {
     expect((await world.call('GET', '/v1/sync-failures?since=yesterday')).body.message).toMatch(/^query\.since:/);
     expect((await world.call('GET', '/v1/sync-failures?provider=yahoo')).body.message).toMatch(/^query\.provider:/);
     expect((await world.call('GET', '/v1/sync-failures?cursor=nonsense')).body.message).toMatch(/^query\.cursor:/);
-    expect((await world.call('POST', '/v1/sync-failures/replay', { ratePerSecond: 1000 })).body.message).toMatch(/^ratePerSecond:/);
+    expect((await world.call('POST', '/v1/sync-failures/replay', { ratePerSecond: 1000 })).body.message).toMatch(
+      /^ratePerSecond:/,
+    );
     expect((await world.call('POST', '/v1/appointments/nope/resync', {})).status).toBe(404);
   });
 });

@@ -12,10 +12,15 @@ import { TenantWorld, closeTestClients } from './helpers/world';
 const bytes = (s: string) => new TextEncoder().encode(s);
 const str = (b: Uint8Array | null | undefined) => Buffer.from(b ?? new Uint8Array()).toString('utf8');
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
-const jsonPayload = (value: unknown) => ({ metadata: { encoding: bytes('json/plain') }, data: bytes(JSON.stringify(value)) });
+const jsonPayload = (value: unknown) => ({
+  metadata: { encoding: bytes('json/plain') },
+  data: bytes(JSON.stringify(value)),
+});
 /** The remote codec protocol's JSON form of a payload (proto3 JSON: bytes as base64). */
 const payloadToJSON = (p: Payload) => ({
-  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+  metadata: Object.fromEntries(
+    Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+  ),
   data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
 });
 /** A history as JSON with every bytes field in base64, as Temporal's own tools render it. */
@@ -48,7 +53,9 @@ describe('PayloadEncryptionCodec', () => {
     expect(JSON.parse(str((await rotated.decode([sealedWithOld!]))[0]!.data))).toBe('history from last year');
     expect(str((await rotated.encode([jsonPayload(1)]))[0]!.metadata![KEY_ID_METADATA])).toBe('new');
     // Once the old key is dropped, its payloads no longer open, and the error names the key.
-    await expect(new PayloadEncryptionCodec(SecretBox.generateKeySpec('new')).decode([sealedWithOld!])).rejects.toThrow(/"old"/);
+    await expect(new PayloadEncryptionCodec(SecretBox.generateKeySpec('new')).decode([sealedWithOld!])).rejects.toThrow(
+      /"old"/,
+    );
   });
 
   test('tampering with the ciphertext or the key id is detected', async () => {
@@ -60,7 +67,9 @@ describe('PayloadEncryptionCodec', () => {
       forged[index] ^= 0x01;
       await expect(codec.decode([{ metadata: sealed!.metadata, data: forged }])).rejects.toThrow();
     }
-    await expect(codec.decode([{ metadata: { ...sealed!.metadata, [KEY_ID_METADATA]: bytes('b') }, data: sealed!.data }])).rejects.toThrow();
+    await expect(
+      codec.decode([{ metadata: { ...sealed!.metadata, [KEY_ID_METADATA]: bytes('b') }, data: sealed!.data }]),
+    ).rejects.toThrow();
     await expect(codec.decode([{ metadata: sealed!.metadata, data: sealed!.data!.subarray(0, 20) }])).rejects.toThrow();
   });
 
@@ -80,7 +89,8 @@ function decodedBytes(json: string): string {
   const out: string[] = [];
   const walk = (value: unknown) => {
     if (typeof value === 'string') {
-      if (value.length >= 4 && value.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(value)) out.push(Buffer.from(value, 'base64').toString('utf8'));
+      if (value.length >= 4 && value.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(value))
+        out.push(Buffer.from(value, 'base64').toString('utf8'));
     } else if (value && typeof value === 'object') {
       for (const v of Object.values(value)) walk(v);
     }
@@ -128,7 +138,9 @@ describe('payload encryption end to end', () => {
       expect(json).not.toContain(b64(secret));
       expect(decoded).not.toContain(secret);
     }
-    const signaled = history.events!.find((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'desiredState');
+    const signaled = history.events!.find(
+      (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'desiredState',
+    );
     const signalPayload = signaled!.workflowExecutionSignaledEventAttributes!.input!.payloads![0]!;
     expect(str(signalPayload.metadata!.encoding)).toBe(ENCRYPTED_ENCODING);
     const body = { payloads: [payloadToJSON(signalPayload)] };
@@ -161,13 +173,19 @@ describe('payload encryption end to end', () => {
     forged.payloads[0].data = Buffer.from('not the ciphertext at all, forged').toString('base64');
     const refused = await call(stack.apiUrl, 'POST', '/codec/decode', { key: admin(), body: forged });
     expect(refused.status).toBe(400);
-    expect((await call(stack.apiUrl, 'POST', '/codec/decode', { key: admin(), body: { payloads: 'x' } })).status).toBe(400);
+    expect((await call(stack.apiUrl, 'POST', '/codec/decode', { key: admin(), body: { payloads: 'x' } })).status).toBe(
+      400,
+    );
   });
 
   test('CORS for Temporal UI: preflight and credentialed answers for its origins only', async () => {
     const preflight = await fetch(`${stack.apiUrl}/codec/decode`, {
       method: 'OPTIONS',
-      headers: { origin: 'http://127.0.0.1:8233', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace' },
+      headers: {
+        origin: 'http://127.0.0.1:8233',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,x-namespace',
+      },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:8233');
@@ -201,7 +219,10 @@ describe('payload encryption end to end', () => {
       });
 
     expect((await call(stack.apiUrl, 'POST', '/codec/session', {})).status).toBe(401);
-    const session = await fetch(`${stack.apiUrl}/codec/session`, { method: 'POST', headers: { authorization: `Bearer ${admin()}` } });
+    const session = await fetch(`${stack.apiUrl}/codec/session`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin()}` },
+    });
     expect(session.status).toBe(200);
     const [setCookie] = session.headers.getSetCookie();
     expect(setCookie).toMatch(/^calsync_codec=[^;]+;/);
@@ -218,7 +239,9 @@ describe('payload encryption end to end', () => {
     const [name, token] = cookie.split('=') as [string, string];
     const [expires, nonce, sig] = token.split('.');
     expect((await decodeWithCookie(`${name}=${Number(expires) + 1000}.${nonce}.${sig}`)).status).toBe(401);
-    expect((await decodeWithCookie(`${name}=${expires}.${nonce}.${sig![0] === 'A' ? 'B' : 'A'}${sig!.slice(1)}`)).status).toBe(401);
+    expect(
+      (await decodeWithCookie(`${name}=${expires}.${nonce}.${sig![0] === 'A' ? 'B' : 'A'}${sig!.slice(1)}`)).status,
+    ).toBe(401);
     expect((await decodeWithCookie(`${name}=garbage`)).status).toBe(401);
 
     const wrongLogin = await fetch(`${stack.apiUrl}/codec/login?key=nope`);

@@ -12,7 +12,10 @@ let smtp: TestSmtpServer;
  * series (RRULE, EXDATE) and puts each RECURRENCE-ID event in its occurrence's place.
  */
 function occurrencesOf(ics: string): Array<[start: string, summary: string]> {
-  return expandedOccurrences(ics).map(([start, summary]) => [DateTime.fromJSDate(start.toJSDate()).setZone(ZONE).toFormat("yyyy-MM-dd'T'HH:mm"), summary]);
+  return expandedOccurrences(ics).map(([start, summary]) => [
+    DateTime.fromJSDate(start.toJSDate()).setZone(ZONE).toFormat("yyyy-MM-dd'T'HH:mm"),
+    summary,
+  ]);
 }
 
 /** The same for an all-day series: each occurrence's date, as the client's calendar shows it. */
@@ -28,7 +31,10 @@ function expandedOccurrences(ics: string): Array<[start: ICAL.Time, summary: str
   for (const tz of calendar.getAllSubcomponents('vtimezone')) ICAL.TimezoneService.register(tz);
   const reparsed = new ICAL.Component(ICAL.parse(ics));
   const vevents = reparsed.getAllSubcomponents('vevent');
-  const master = new ICAL.Event(vevents.find((v) => !v.hasProperty('recurrence-id'))!, { exceptions: vevents.filter((v) => v.hasProperty('recurrence-id')).map((v) => new ICAL.Event(v)) });
+  const master = new ICAL.Event(
+    vevents.find((v) => !v.hasProperty('recurrence-id'))!,
+    { exceptions: vevents.filter((v) => v.hasProperty('recurrence-id')).map((v) => new ICAL.Event(v)) },
+  );
   const out: Array<[ICAL.Time, string]> = [];
   const it = master.iterator();
   for (let next = it.next(); next && out.length < 20; next = it.next()) {
@@ -47,27 +53,47 @@ describe('client invitations of a recurring appointment', () => {
   });
 
   test('the invitation carries the rule, the cancelled occurrence and the moved one', async () => {
-    const world = await TenantWorld.create(stack.apiUrl, { clientInvitations: { enabled: true }, businessName: 'Barber', organizerEmail: 'desk@barber.test' });
+    const world = await TenantWorld.create(stack.apiUrl, {
+      clientInvitations: { enabled: true },
+      businessName: 'Barber',
+      organizerEmail: 'desk@barber.test',
+    });
     await world.staffWithGoogle('sam');
     const client = 'ana.series@client.test';
-    const first = DateTime.now().setZone(ZONE).plus({ days: 7 }).set({ hour: 10, minute: 0, second: 0, millisecond: 0 });
+    const first = DateTime.now()
+      .setZone(ZONE)
+      .plus({ days: 7 })
+      .set({ hour: 10, minute: 0, second: 0, millisecond: 0 });
     const day = ['', 'MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'][first.weekday];
     const fmt = (d: DateTime) => d.toFormat("yyyy-MM-dd'T'HH:mm");
     const moved = first.plus({ weeks: 1, days: 1 }).set({ hour: 16 });
     const put = await world.call('PUT', '/v1/appointments/s-1', {
-      revision: 1, start: fmt(first), end: fmt(first.plus({ hours: 1 })), timeZone: ZONE, locationTimeZone: ZONE, clientEmail: client,
-      title: 'Haircut', staffIds: ['sam'],
+      revision: 1,
+      start: fmt(first),
+      end: fmt(first.plus({ hours: 1 })),
+      timeZone: ZONE,
+      locationTimeZone: ZONE,
+      clientEmail: client,
+      title: 'Haircut',
+      staffIds: ['sam'],
       recurrence: {
         rrule: `FREQ=WEEKLY;BYDAY=${day};COUNT=4`,
         exceptions: [
-          { originalStart: first.plus({ weeks: 1 }).toISODate(), start: fmt(moved), end: fmt(moved.plus({ hours: 1 })), title: 'Haircut (moved)' },
+          {
+            originalStart: first.plus({ weeks: 1 }).toISODate(),
+            start: fmt(moved),
+            end: fmt(moved.plus({ hours: 1 })),
+            title: 'Haircut (moved)',
+          },
           { originalStart: first.plus({ weeks: 2 }).toISODate(), cancelled: true },
         ],
       },
     });
     expect(put.status).toBe(202);
     await world.waitSynced('s-1', 1);
-    const [mail] = await waitUntil('the invitation', async () => (smtp.to(client).length ? smtp.to(client) : undefined));
+    const [mail] = await waitUntil('the invitation', async () =>
+      smtp.to(client).length ? smtp.to(client) : undefined,
+    );
     const ics = mail!.parsed.attachments.find((a) => a.contentType === 'text/calendar')!.content.toString('utf8');
     expect(occurrencesOf(ics)).toEqual([
       [fmt(first), 'Haircut – Barber'],
@@ -77,7 +103,11 @@ describe('client invitations of a recurring appointment', () => {
   });
 
   test('an all-day series is dates: DTSTART, EXDATE and RECURRENCE-ID', async () => {
-    const world = await TenantWorld.create(stack.apiUrl, { clientInvitations: { enabled: true }, businessName: 'Spa', organizerEmail: 'desk@spa.test' });
+    const world = await TenantWorld.create(stack.apiUrl, {
+      clientInvitations: { enabled: true },
+      businessName: 'Spa',
+      organizerEmail: 'desk@spa.test',
+    });
     await world.staffWithGoogle('sam');
     const client = 'ana.allday@client.test';
     const first = DateTime.now().setZone(ZONE).plus({ days: 7 }).startOf('day');
@@ -86,8 +116,15 @@ describe('client invitations of a recurring appointment', () => {
     const moved = first.plus({ weeks: 1, days: 2 });
     // The location's zone is far from the appointment's: all-day dates must not move with it.
     const put = await world.call('PUT', '/v1/appointments/s-2', {
-      revision: 1, allDay: true, start: date(first), end: date(first.plus({ days: 1 })), timeZone: ZONE, locationTimeZone: 'America/Los_Angeles', clientEmail: client,
-      title: 'Spa day', staffIds: ['sam'],
+      revision: 1,
+      allDay: true,
+      start: date(first),
+      end: date(first.plus({ days: 1 })),
+      timeZone: ZONE,
+      locationTimeZone: 'America/Los_Angeles',
+      clientEmail: client,
+      title: 'Spa day',
+      staffIds: ['sam'],
       recurrence: {
         rrule: `FREQ=WEEKLY;BYDAY=${day};COUNT=4`,
         exceptions: [
@@ -98,8 +135,13 @@ describe('client invitations of a recurring appointment', () => {
     });
     expect(put.status).toBe(202);
     await world.waitSynced('s-2', 1);
-    const [mail] = await waitUntil('the invitation', async () => (smtp.to(client).length ? smtp.to(client) : undefined));
-    const ics = mail!.parsed.attachments.find((a) => a.contentType === 'text/calendar')!.content.toString('utf8').replace(/\r\n /g, '');
+    const [mail] = await waitUntil('the invitation', async () =>
+      smtp.to(client).length ? smtp.to(client) : undefined,
+    );
+    const ics = mail!.parsed.attachments
+      .find((a) => a.contentType === 'text/calendar')!
+      .content.toString('utf8')
+      .replace(/\r\n /g, '');
     expect(ics).toContain(`EXDATE;VALUE=DATE:${first.plus({ weeks: 2 }).toFormat('yyyyMMdd')}`);
     expect(ics).toContain(`RECURRENCE-ID;VALUE=DATE:${first.plus({ weeks: 1 }).toFormat('yyyyMMdd')}`);
     expect(allDayOccurrencesOf(ics)).toEqual([

@@ -55,12 +55,19 @@ async function crmReceiver() {
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, received, close: () => new Promise((r) => server.close(r)) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    received,
+    close: () => new Promise((r) => server.close(r)),
+  };
 }
 
 async function replayAll(histories: { workflowId: string; history: temporal.api.history.v1.IHistory }[]) {
   const failures: string[] = [];
-  for await (const result of Worker.runReplayHistories({ workflowBundle: workflowBundle(), dataConverter }, histories)) {
+  for await (const result of Worker.runReplayHistories(
+    { workflowBundle: workflowBundle(), dataConverter },
+    histories,
+  )) {
     if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
   }
   return failures;
@@ -71,7 +78,10 @@ describe('workflow replay', () => {
   let client: Client;
   beforeAll(async () => {
     stack = await startAppStack({ CALSYNC_PAYLOAD_KEYS: FIXTURE_PAYLOAD_KEYS, SYNC_CONTINUE_AS_NEW_EVENTS: '60' });
-    client = new Client({ connection: await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! }), dataConverter });
+    client = new Client({
+      connection: await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! }),
+      dataConverter,
+    });
   });
   afterAll(async () => {
     await stack?.stop();
@@ -107,7 +117,11 @@ describe('workflow replay', () => {
       await waitUntil('failure', async () => (await world.status('broken')).sync.state === 'failed');
       await googleEmulator.forbidCalendar(ann.calendarId, false);
       const replay = await world.call('POST', '/v1/sync-failures/replay', {});
-      await waitUntil('replay', async () => (await world.call('GET', `/v1/sync-failures/replays/${replay.body.replayId}`)).body.state === 'completed');
+      await waitUntil(
+        'replay',
+        async () =>
+          (await world.call('GET', `/v1/sync-failures/replays/${replay.body.replayId}`)).body.state === 'completed',
+      );
       await world.waitSynced('broken', 1);
       await waitUntil('webhooks delivered', async () => crm.received.length >= 2);
 
@@ -119,7 +133,10 @@ describe('workflow replay', () => {
 
       // A settings change re-syncs the future appointments (the CRM model's settingsResync).
       await world.call('PUT', '/v1/settings', { eventContent: { title: 'Visit: {title}' } });
-      await waitUntil('settings re-sync', async () => (await world.call('GET', '/v1/settings/resync')).body.state === 'completed');
+      await waitUntil(
+        'settings re-sync',
+        async () => (await world.call('GET', '/v1/settings/resync')).body.state === 'completed',
+      );
 
       // A reconciliation pass over ann's calendar, asked for now (the interval is an hour).
       const reconcileHandle = client.workflow.getHandle(`reconcile:${world.tenantId}:${annLink.id}`);
@@ -131,7 +148,10 @@ describe('workflow replay', () => {
 
       // Ann's link and its import workflow, running after a few import rounds; ben's, disconnected to the end.
       const importHandle = client.workflow.getHandle(`import:${world.tenantId}:${annLink.id}`);
-      await waitUntil('import rounds', async () => (await importHandle.query<{ rounds: number }>('importProgress')).rounds >= 2);
+      await waitUntil(
+        'import rounds',
+        async () => (await importHandle.query<{ rounds: number }>('importProgress')).rounds >= 2,
+      );
       expect((await world.call('DELETE', `/v1/links/${benLink.id}`)).status).toBe(202);
       await client.workflow.getHandle(`link:${world.tenantId}:${benLink.id}`).result();
       await client.workflow.getHandle(`import:${world.tenantId}:${benLink.id}`).result();
@@ -146,13 +166,20 @@ describe('workflow replay', () => {
         ...['life', 'broken', 'long'].map((a) => `appt:${world.tenantId}:${a}`),
         replay.body.workflowId,
         `settings-resync:${world.tenantId}`,
-        ...linkIds.flatMap((l) => [`link:${world.tenantId}:${l}`, `import:${world.tenantId}:${l}`, `reconcile:${world.tenantId}:${l}`]),
+        ...linkIds.flatMap((l) => [
+          `link:${world.tenantId}:${l}`,
+          `import:${world.tenantId}:${l}`,
+          `reconcile:${world.tenantId}:${l}`,
+        ]),
         ...webhookIds,
       ];
       const histories = [];
       for (const workflowId of ids) {
         for await (const wf of client.workflow.list({ query: `WorkflowId="${workflowId}"` })) {
-          histories.push({ workflowId: `${workflowId}#${wf.runId}`, history: await client.workflow.getHandle(workflowId, wf.runId).fetchHistory() });
+          histories.push({
+            workflowId: `${workflowId}#${wf.runId}`,
+            history: await client.workflow.getHandle(workflowId, wf.runId).fetchHistory(),
+          });
         }
       }
       expect(histories.length).toBeGreaterThan(ids.length); // 'long' continued as new
@@ -162,7 +189,10 @@ describe('workflow replay', () => {
         mkdirSync(HISTORY_DIR, { recursive: true });
         const taken = new Set<string>();
         for (const { workflowId, history } of histories) {
-          writeFileSync(path.join(HISTORY_DIR, historyFileName(workflowId, taken)), temporal.api.history.v1.History.encode(history).finish());
+          writeFileSync(
+            path.join(HISTORY_DIR, historyFileName(workflowId, taken)),
+            temporal.api.history.v1.History.encode(history).finish(),
+          );
         }
       }
     } finally {
@@ -173,7 +203,10 @@ describe('workflow replay', () => {
   test('histories recorded by earlier versions still replay', async () => {
     const files = readdirSync(HISTORY_DIR).filter((f) => f.endsWith('.history.bin'));
     for (const kind of KEPT_KINDS) expect(files.filter((f) => f.startsWith(`${kind}-`)).length).toBeGreaterThan(0);
-    const histories = files.map((f) => ({ workflowId: f, history: temporal.api.history.v1.History.decode(readFileSync(path.join(HISTORY_DIR, f))) }));
+    const histories = files.map((f) => ({
+      workflowId: f,
+      history: temporal.api.history.v1.History.decode(readFileSync(path.join(HISTORY_DIR, f))),
+    }));
     expect(await replayAll(histories)).toEqual([]);
   });
 });

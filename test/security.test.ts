@@ -18,11 +18,18 @@ interface Answer {
   text: string;
 }
 
-async function request(url: string, opts: { method?: string; key?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> {
+async function request(
+  url: string,
+  opts: { method?: string; key?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Answer> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.key) headers.authorization = `Bearer ${opts.key}`;
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(url, { method: opts.method ?? 'GET', headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+  const res = await fetch(url, {
+    method: opts.method ?? 'GET',
+    headers,
+    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+  });
   const text = await res.text();
   let body: any = text;
   try {
@@ -39,8 +46,15 @@ function metric(text: string, name: string, labels: Record<string, string> = {})
     .split('\n')
     .map((line) => line.match(/^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)$/))
     .filter((m): m is RegExpMatchArray => m !== null && m[1] === name)
-    .map((m) => ({ labels: Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]])), value: Number(m[3]) }))
-    .filter((s) => Object.keys(s.labels).length === Object.keys(labels).length && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+    .map((m) => ({
+      labels: Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]])),
+      value: Number(m[3]),
+    }))
+    .filter(
+      (s) =>
+        Object.keys(s.labels).length === Object.keys(labels).length &&
+        Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+    );
   if (found.length > 1) throw new Error(`${name}: ${found.length} series match ${JSON.stringify(labels)}`);
   return found[0]?.value;
 }
@@ -58,7 +72,11 @@ async function recordingProxy(target: string) {
     req.pipe(upstream);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, calls, close: () => new Promise((resolve) => server.close(resolve)) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    calls,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
 }
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -112,12 +130,17 @@ describe('security and operations', () => {
   });
 
   test('admin keys: every key of CALSYNC_ADMIN_KEYS and CALSYNC_ADMIN_KEY works, any other does not', () => {
-    expect(loadConfig({ CALSYNC_ADMIN_KEYS: ' a, b ,,a', CALSYNC_ADMIN_KEY: 'c' }).adminApiKeys).toEqual(['a', 'b', 'c']);
+    expect(loadConfig({ CALSYNC_ADMIN_KEYS: ' a, b ,,a', CALSYNC_ADMIN_KEY: 'c' }).adminApiKeys).toEqual([
+      'a',
+      'b',
+      'c',
+    ]);
     expect(loadConfig({}).adminApiKeys).toEqual([]);
   });
 
   test('admin key rotation through CALSYNC_ADMIN_KEYS', async () => {
-    const create = (key: string, id: string) => request(api('/v1/admin/tenants'), { method: 'POST', key, body: { id, name: id } });
+    const create = (key: string, id: string) =>
+      request(api('/v1/admin/tenants'), { method: 'POST', key, body: { id, name: id } });
     const suffix = Math.random().toString(36).slice(2, 8);
     expect((await create('admin-key-new', `rot-a-${suffix}`)).status).toBe(201);
     expect((await create('admin-key-next', `rot-b-${suffix}`)).status).toBe(201);
@@ -136,7 +159,13 @@ describe('security and operations', () => {
     expect(first.status).toBe(200);
     expect(first.body.apiKeys).toHaveLength(1);
     const oldId = first.body.apiKeys[0].id;
-    expect(Object.keys(first.body.apiKeys[0]).sort()).toEqual(['createdAt', 'current', 'id', 'lastUsedAt', 'revokedAt']);
+    expect(Object.keys(first.body.apiKeys[0]).sort()).toEqual([
+      'createdAt',
+      'current',
+      'id',
+      'lastUsedAt',
+      'revokedAt',
+    ]);
     expect(first.body.apiKeys[0]).toMatchObject({ current: true, revokedAt: null });
 
     const issued = await request(api('/v1/api-keys'), { method: 'POST', key: tenant.key });
@@ -152,19 +181,26 @@ describe('security and operations', () => {
       [oldId, false, null],
       [issued.body.id, true, null],
     ]);
-    for (const secret of [tenant.key, newKey, hashApiKey(tenant.key), hashApiKey(newKey)]) expect(both.text).not.toContain(secret);
+    for (const secret of [tenant.key, newKey, hashApiKey(tenant.key), hashApiKey(newKey)])
+      expect(both.text).not.toContain(secret);
     // Last use is recorded off the request path, at most once a minute.
-    await waitUntil('lastUsedAt of the new key', async () => {
-      const keys = (await request(api('/v1/api-keys'), { key: newKey })).body.apiKeys;
-      return keys.find((k: any) => k.id === issued.body.id).lastUsedAt !== null;
-    }, 5000);
+    await waitUntil(
+      'lastUsedAt of the new key',
+      async () => {
+        const keys = (await request(api('/v1/api-keys'), { key: newKey })).body.apiKeys;
+        return keys.find((k: any) => k.id === issued.body.id).lastUsedAt !== null;
+      },
+      5000,
+    );
 
     // Another tenant can neither see nor revoke this tenant's keys.
     const other = await TenantWorld.create(stack.apiUrl);
     const foreign = await request(api(`/v1/api-keys/${oldId}`), { method: 'DELETE', key: other.key });
     expect(foreign.status).toBe(404);
     expect(foreign.body.error).toBe('not_found');
-    expect((await request(api('/v1/api-keys'), { key: other.key })).body.apiKeys.map((k: any) => k.id)).not.toContain(oldId);
+    expect((await request(api('/v1/api-keys'), { key: other.key })).body.apiKeys.map((k: any) => k.id)).not.toContain(
+      oldId,
+    );
     expect((await request(api('/v1/settings'), { key: tenant.key })).status).toBe(200);
 
     const revoked = await request(api(`/v1/api-keys/${oldId}`), { method: 'DELETE', key: newKey });
@@ -202,7 +238,10 @@ describe('security and operations', () => {
     expect(statuses).toEqual([200, 200, 200, 200, 200]);
     const limitedAnswer = await request(url, { key: a.key });
     expect(limitedAnswer.status).toBe(429);
-    expect(limitedAnswer.body).toEqual({ error: 'rate_limited', message: expect.stringContaining('at most 5 per minute') });
+    expect(limitedAnswer.body).toEqual({
+      error: 'rate_limited',
+      message: expect.stringContaining('at most 5 per minute'),
+    });
     const retryAfter = Number(limitedAnswer.headers.get('retry-after'));
     expect(Number.isInteger(retryAfter)).toBe(true);
     expect(retryAfter).toBeGreaterThanOrEqual(1);
@@ -215,7 +254,14 @@ describe('security and operations', () => {
     // One limit across API replicas: three requests here and two at the replica use it up.
     const c = await createTenant(stack.apiUrl);
     const spread: number[] = [];
-    for (const apiUrl of [limited.apiUrl, limited.apiUrl, limited.apiUrl, limitedReplica.apiUrl, limitedReplica.apiUrl, limitedReplica.apiUrl]) {
+    for (const apiUrl of [
+      limited.apiUrl,
+      limited.apiUrl,
+      limited.apiUrl,
+      limitedReplica.apiUrl,
+      limitedReplica.apiUrl,
+      limitedReplica.apiUrl,
+    ]) {
       spread.push((await request(`${apiUrl}/v1/settings`, { key: c.key })).status);
     }
     expect(spread).toEqual([200, 200, 200, 200, 200, 429]);
@@ -240,14 +286,21 @@ describe('security and operations', () => {
   test('request ids: accepted or replaced, echoed, and carried to the sync log', async () => {
     const ria = await world.staffWithGoogle('ria');
     const put = (revision: number, requestId?: string) =>
-      request(api('/v1/appointments/rid-1'), { method: 'PUT', key: world.key, body: appointmentBody({ revision, staffIds: ['ria'] }), headers: requestId ? { 'x-request-id': requestId } : {} });
+      request(api('/v1/appointments/rid-1'), {
+        method: 'PUT',
+        key: world.key,
+        body: appointmentBody({ revision, staffIds: ['ria'] }),
+        headers: requestId ? { 'x-request-id': requestId } : {},
+      });
 
     const first = await put(1, 'test-req-123');
     expect(first.status).toBe(202);
     expect(first.headers.get('x-request-id')).toBe('test-req-123');
     await world.waitSynced('rid-1', 1);
     const log = () => testDb()('sync_log').where({ tenant_id: world.tenantId, appointment_id: 'rid-1' }).orderBy('id');
-    expect((await log()).map((r) => [Number(r.revision), r.action, r.result, r.request_id])).toEqual([[1, 'upsert', 'inserted', 'test-req-123']]);
+    expect((await log()).map((r) => [Number(r.revision), r.action, r.result, r.request_id])).toEqual([
+      [1, 'upsert', 'inserted', 'test-req-123'],
+    ]);
 
     // The same revision sent again under another request id is the same content: a retry, not a conflict.
     const retry = await put(1, 'retry-of-123');
@@ -259,16 +312,27 @@ describe('security and operations', () => {
     const replaced = invalid.headers.get('x-request-id')!;
     expect(replaced).toMatch(uuid);
     await world.waitSynced('rid-1', 2);
-    expect((await log()).filter((r) => Number(r.revision) === 2).map((r) => [r.action, r.result, r.request_id])).toEqual([['upsert', 'updated', replaced]]);
+    expect(
+      (await log()).filter((r) => Number(r.revision) === 2).map((r) => [r.action, r.result, r.request_id]),
+    ).toEqual([['upsert', 'updated', replaced]]);
 
-    const cancel = await request(api('/v1/appointments/rid-1/cancel'), { method: 'POST', key: world.key, body: {}, headers: { 'x-request-id': 'cancel.req_1-A' } });
+    const cancel = await request(api('/v1/appointments/rid-1/cancel'), {
+      method: 'POST',
+      key: world.key,
+      body: {},
+      headers: { 'x-request-id': 'cancel.req_1-A' },
+    });
     expect(cancel.status).toBe(202);
     expect(cancel.headers.get('x-request-id')).toBe('cancel.req_1-A');
     await world.waitSynced('rid-1', 3);
-    expect((await log()).filter((r) => Number(r.revision) === 3).map((r) => [r.action, r.result, r.request_id])).toEqual([['remove', 'deleted', 'cancel.req_1-A']]);
+    expect(
+      (await log()).filter((r) => Number(r.revision) === 3).map((r) => [r.action, r.result, r.request_id]),
+    ).toEqual([['remove', 'deleted', 'cancel.req_1-A']]);
 
     // The same ids reached Google, as X-Request-Id on each Calendar API call.
-    const toGoogle = proxy.calls.filter((c) => c.url.includes(`/calendars/${encodeURIComponent(ria.calendarId)}/events`));
+    const toGoogle = proxy.calls.filter((c) =>
+      c.url.includes(`/calendars/${encodeURIComponent(ria.calendarId)}/events`),
+    );
     expect(toGoogle.map((c) => [c.method, c.requestId])).toEqual([
       ['POST', 'test-req-123'],
       ['PUT', replaced],
@@ -277,8 +341,12 @@ describe('security and operations', () => {
 
     // 128 characters are kept; 129 are not. No header at all: one is made up.
     const longest = 'a'.repeat(128);
-    expect((await request(api('/healthz'), { headers: { 'x-request-id': longest } })).headers.get('x-request-id')).toBe(longest);
-    expect((await request(api('/healthz'), { headers: { 'x-request-id': `${longest}a` } })).headers.get('x-request-id')).toMatch(uuid);
+    expect((await request(api('/healthz'), { headers: { 'x-request-id': longest } })).headers.get('x-request-id')).toBe(
+      longest,
+    );
+    expect(
+      (await request(api('/healthz'), { headers: { 'x-request-id': `${longest}a` } })).headers.get('x-request-id'),
+    ).toMatch(uuid);
     expect((await request(api('/healthz'))).headers.get('x-request-id')).toMatch(uuid);
   });
 
@@ -286,11 +354,20 @@ describe('security and operations', () => {
     const tmp = process.env.CALSYNC_TEST_TMP!;
     const apiLog = path.join(tmp, `api-${stack.taskQueue}.log`);
     const workerLog = path.join(tmp, `worker-${stack.taskQueue}.log`);
-    await waitUntil('request ids in the logs', async () => readFileSync(apiLog, 'utf8').includes('"test-req-123"') && readFileSync(workerLog, 'utf8').includes('"requestId":"cancel.req_1-A"'), 10000);
+    await waitUntil(
+      'request ids in the logs',
+      async () =>
+        readFileSync(apiLog, 'utf8').includes('"test-req-123"') &&
+        readFileSync(workerLog, 'utf8').includes('"requestId":"cancel.req_1-A"'),
+      10000,
+    );
     const apiText = readFileSync(apiLog, 'utf8');
     const workerText = readFileSync(workerLog, 'utf8');
     const requestLine = apiText.split('\n').find((l) => l.includes('"id":"test-req-123"'));
-    expect(JSON.parse(requestLine!)).toMatchObject({ req: { method: 'PUT', url: '/v1/appointments/rid-1', headers: { authorization: '[redacted]' } }, res: { statusCode: 202 } });
+    expect(JSON.parse(requestLine!)).toMatchObject({
+      req: { method: 'PUT', url: '/v1/appointments/rid-1', headers: { authorization: '[redacted]' } },
+      res: { statusCode: 202 },
+    });
     expect(workerText).toContain('"requestId":"test-req-123"');
     for (const text of [apiText, workerText]) {
       expect(text).not.toContain(world.key);
@@ -311,38 +388,86 @@ describe('security and operations', () => {
         link: { access_token: 'at-secret-3', accountEmail: 'someone@example.test' },
         input: { desired: { clientName: 'Client Name-4', description: 'Private note-5', title: 'Kept title' } },
         req: { headers: { authorization: 'Bearer secret-6', cookie: 'sid=secret-7' } },
-        err: { message: 'request failed', config: { headers: { Authorization: 'Bearer secret-8' }, data: '{"summary":"Client Name-4"}' } },
+        err: {
+          message: 'request failed',
+          config: { headers: { Authorization: 'Bearer secret-8' }, data: '{"summary":"Client Name-4"}' },
+        },
         email: 'person@example.test',
       },
       'everything sensitive at once',
     );
     const [line] = lines;
-    for (const secret of ['rt-secret-1', 'csk_secret-2', 'at-secret-3', 'someone@', 'Client Name-4', 'Private note-5', 'secret-6', 'secret-7', 'secret-8', 'person@']) {
+    for (const secret of [
+      'rt-secret-1',
+      'csk_secret-2',
+      'at-secret-3',
+      'someone@',
+      'Client Name-4',
+      'Private note-5',
+      'secret-6',
+      'secret-7',
+      'secret-8',
+      'person@',
+    ]) {
       expect(line).not.toContain(secret);
     }
-    expect(JSON.parse(line!)).toMatchObject({ input: { desired: { title: 'Kept title', clientName: '[redacted]' } }, err: { message: 'request failed', config: '[redacted]' } });
+    expect(JSON.parse(line!)).toMatchObject({
+      input: { desired: { title: 'Kept title', clientName: '[redacted]' } },
+      err: { message: 'request failed', config: '[redacted]' },
+    });
   });
 
   test('API /metrics: links by provider and status from PostgreSQL, requests by route and status', async () => {
     await world.staffWithGoogle('nel');
-    await testDb()('calendar_links').where({ tenant_id: world.tenantId, staff_id: 'nel' }).update({ status: 'needs_reauth', status_reason: 'invalid_grant' });
+    await testDb()('calendar_links')
+      .where({ tenant_id: world.tenantId, staff_id: 'nel' })
+      .update({ status: 'needs_reauth', status_reason: 'invalid_grant' });
     for (let i = 0; i < 3; i++) expect((await request(api('/openapi.json'))).status).toBe(200);
 
     const scraped = await request(api('/metrics'));
     expect(scraped.status).toBe(200);
-    const counts = await testDb()('calendar_links').select('provider', 'status').count({ n: '*' }).groupBy('provider', 'status');
+    const counts = await testDb()('calendar_links')
+      .select('provider', 'status')
+      .count({ n: '*' })
+      .groupBy('provider', 'status');
     const expected = Object.fromEntries(counts.map((c: any) => [`${c.provider}/${c.status}`, Number(c.n)]));
     expect(expected['google/needs_reauth']).toBeGreaterThanOrEqual(1);
-    expect(metric(scraped.text, 'calsync_links', { provider: 'google', status: 'active' })).toBe(expected['google/active']);
-    expect(metric(scraped.text, 'calsync_links', { provider: 'google', status: 'needs_reauth' })).toBe(expected['google/needs_reauth']);
+    expect(metric(scraped.text, 'calsync_links', { provider: 'google', status: 'active' })).toBe(
+      expected['google/active'],
+    );
+    expect(metric(scraped.text, 'calsync_links', { provider: 'google', status: 'needs_reauth' })).toBe(
+      expected['google/needs_reauth'],
+    );
 
-    expect(metric(scraped.text, 'calsync_http_requests_total', { method: 'GET', route: '/openapi.json', status: '200' })).toBe(3);
-    expect(metric(scraped.text, 'calsync_http_request_duration_seconds_count', { method: 'GET', route: '/openapi.json', status: '200' })).toBe(3);
+    expect(
+      metric(scraped.text, 'calsync_http_requests_total', { method: 'GET', route: '/openapi.json', status: '200' }),
+    ).toBe(3);
+    expect(
+      metric(scraped.text, 'calsync_http_request_duration_seconds_count', {
+        method: 'GET',
+        route: '/openapi.json',
+        status: '200',
+      }),
+    ).toBe(3);
     // Route patterns, never raw paths: one series for every appointment id.
-    expect(metric(scraped.text, 'calsync_http_requests_total', { method: 'PUT', route: '/v1/appointments/:id', status: '202' })).toBe(3);
-    expect(metric(scraped.text, 'calsync_http_requests_total', { method: 'POST', route: '/v1/appointments/:id/cancel', status: '202' })).toBe(1);
+    expect(
+      metric(scraped.text, 'calsync_http_requests_total', {
+        method: 'PUT',
+        route: '/v1/appointments/:id',
+        status: '202',
+      }),
+    ).toBe(3);
+    expect(
+      metric(scraped.text, 'calsync_http_requests_total', {
+        method: 'POST',
+        route: '/v1/appointments/:id/cancel',
+        status: '202',
+      }),
+    ).toBe(1);
     expect(scraped.text).not.toContain('rid-1');
-    expect(metric(scraped.text, 'calsync_http_requests_total', { method: 'GET', route: 'unmatched', status: '404' })).toBe(1);
+    expect(
+      metric(scraped.text, 'calsync_http_requests_total', { method: 'GET', route: 'unmatched', status: '404' }),
+    ).toBe(1);
   });
 
   test('worker /metrics: sync attempts by outcome and error code, provider latency, sync lag', async () => {
@@ -355,13 +480,17 @@ describe('security and operations', () => {
       await googleEmulator.forbidCalendar(fay.calendarId, false);
     }
 
-    const rows = await testDb()('sync_log').join('tenants', 'tenants.id', 'sync_log.tenant_id').where('tenants.id', world.tenantId).select('sync_log.*');
+    const rows = await testDb()('sync_log')
+      .join('tenants', 'tenants.id', 'sync_log.tenant_id')
+      .where('tenants.id', world.tenantId)
+      .select('sync_log.*');
     const failures = rows.filter((r) => r.result === 'error');
     expect(failures.map((r) => [r.appointment_id, r.error_code])).toEqual([['forbidden-1', 'forbidden']]);
 
     const scraped = await request(`http://127.0.0.1:${workerMetricsPort}/metrics`);
     expect(scraped.status).toBe(200);
-    const attempts = (labels: Record<string, string>) => metric(scraped.text, 'calsync_sync_attempts_total', { provider: 'google', ...labels });
+    const attempts = (labels: Record<string, string>) =>
+      metric(scraped.text, 'calsync_sync_attempts_total', { provider: 'google', ...labels });
     // rid-1: insert (rev 1), update (rev 2), remove (rev 3, cancelled); forbidden-1: one refused insert.
     expect(attempts({ action: 'upsert', result: 'ok', code: 'none' })).toBe(2);
     expect(attempts({ action: 'remove', result: 'ok', code: 'none' })).toBe(1);
@@ -369,7 +498,8 @@ describe('security and operations', () => {
     expect(rows.filter((r) => r.result !== 'error')).toHaveLength(3);
     expect(metric(scraped.text, 'calsync_sync_retries_total', { provider: 'google' })).toBeUndefined();
 
-    const requests = (operation: string) => metric(scraped.text, 'calsync_provider_request_seconds_count', { provider: 'google', operation });
+    const requests = (operation: string) =>
+      metric(scraped.text, 'calsync_provider_request_seconds_count', { provider: 'google', operation });
     expect([requests('events.insert'), requests('events.update'), requests('events.delete')]).toEqual([2, 1, 1]);
 
     expect(metric(scraped.text, 'calsync_sync_lag_seconds_count', { provider: 'google' })).toBe(3);

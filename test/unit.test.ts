@@ -36,14 +36,25 @@ describe('remote event ids', () => {
     const id = remoteEventId('t1', 'a1', 'link:1');
     expect(id).toMatch(/^[0-9a-v]{32}$/);
     expect(remoteEventId('t1', 'a1', 'link:1')).toBe(id);
-    expect(new Set([id, remoteEventId('t2', 'a1', 'link:1'), remoteEventId('t1', 'a2', 'link:1'), remoteEventId('t1', 'a1', 'link:2')]).size).toBe(4);
+    expect(
+      new Set([
+        id,
+        remoteEventId('t2', 'a1', 'link:1'),
+        remoteEventId('t1', 'a2', 'link:1'),
+        remoteEventId('t1', 'a1', 'link:2'),
+      ]).size,
+    ).toBe(4);
   });
 });
 
 describe('Google error classification', () => {
   const gaxiosError = (status: number, reason?: string, headers: Record<string, string> = {}) => ({
     message: 'boom',
-    response: { status, headers, data: { error: { code: status, message: 'boom', errors: reason ? [{ reason }] : [] } } },
+    response: {
+      status,
+      headers,
+      data: { error: { code: status, message: 'boom', errors: reason ? [{ reason }] : [] } },
+    },
   });
 
   test.each([
@@ -67,6 +78,8 @@ describe('Google error classification', () => {
   });
 
   test('network failures are retryable', () => {
-    expect(classifyGoogleError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })).kind).toBe('retryable');
+    expect(classifyGoogleError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })).kind).toBe(
+      'retryable',
+    );
   });
 });

@@ -25,12 +25,21 @@ async function crmReceiver(failFirst: number) {
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/calsync-hook`, received, close: () => new Promise((r) => server.close(r)) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/calsync-hook`,
+    received,
+    close: () => new Promise((r) => server.close(r)),
+  };
 }
 
 function verify(secret: string, r: Received) {
-  const [t, v1] = String(r.headers['calsync-signature']).split(',').map((p) => p.split('=')[1]);
-  return createHmac('sha256', secret).update(`${t}.${r.body}`).digest('hex') === v1 && Math.abs(Date.now() / 1000 - Number(t)) < 300;
+  const [t, v1] = String(r.headers['calsync-signature'])
+    .split(',')
+    .map((p) => p.split('=')[1]);
+  return (
+    createHmac('sha256', secret).update(`${t}.${r.body}`).digest('hex') === v1 &&
+    Math.abs(Date.now() / 1000 - Number(t)) < 300
+  );
 }
 
 describe('webhooks to the CRM', () => {
@@ -57,7 +66,12 @@ describe('webhooks to the CRM', () => {
       expect(failure).toMatchObject({
         type: 'appointment.sync_state_changed',
         tenantId: world.tenantId,
-        data: { appointmentId: 'hook-1', revision: 1, state: 'failed', targets: [expect.objectContaining({ state: 'failed', errorCode: 'forbidden' })] },
+        data: {
+          appointmentId: 'hook-1',
+          revision: 1,
+          state: 'failed',
+          targets: [expect.objectContaining({ state: 'failed', errorCode: 'forbidden' })],
+        },
       });
       expect(crm.received.every((r) => verify(secret, r))).toBe(true);
       expect(verify('another-secret-entirely', crm.received[2]!)).toBe(false);
@@ -65,7 +79,12 @@ describe('webhooks to the CRM', () => {
 
       await googleEmulator.forbidCalendar(staff.calendarId, false);
       await world.call('POST', '/v1/appointments/hook-1/resync', {});
-      const recovered = await waitUntil('recovery notice', async () => crm.received.map((r) => JSON.parse(r.body)).find((b) => b.data.state === 'synced'), 15000, 200);
+      const recovered = await waitUntil(
+        'recovery notice',
+        async () => crm.received.map((r) => JSON.parse(r.body)).find((b) => b.data.state === 'synced'),
+        15000,
+        200,
+      );
       expect(recovered.data).toMatchObject({ appointmentId: 'hook-1', state: 'synced' });
 
       // Successes that follow send nothing more.
@@ -87,7 +106,12 @@ describe('webhooks to the CRM', () => {
       const staff = await world.staffWithGoogle('walt');
       await googleEmulator.revokeUser(staff.email);
       await world.put('hook-2', { revision: 1, staffIds: ['walt'] });
-      const notice = await waitUntil('reauth notice', async () => crm.received.map((r) => JSON.parse(r.body)).find((b) => b.type === 'link.needs_reauth'), 15000, 200);
+      const notice = await waitUntil(
+        'reauth notice',
+        async () => crm.received.map((r) => JSON.parse(r.body)).find((b) => b.type === 'link.needs_reauth'),
+        15000,
+        200,
+      );
       expect(notice.data).toMatchObject({ staffId: 'walt', provider: 'google', reason: 'invalid_grant' });
     } finally {
       await crm.close();
@@ -96,8 +120,12 @@ describe('webhooks to the CRM', () => {
 
   test('bad webhook settings are 400s naming the field', async () => {
     const world = await TenantWorld.create(stack.apiUrl);
-    expect((await world.call('PUT', '/v1/settings', { webhookUrl: 'ftp://crm.example' })).body.message).toMatch(/^webhookUrl:/);
-    expect((await world.call('PUT', '/v1/settings', { webhookSecret: 'short' })).body.message).toMatch(/^webhookSecret:/);
+    expect((await world.call('PUT', '/v1/settings', { webhookUrl: 'ftp://crm.example' })).body.message).toMatch(
+      /^webhookUrl:/,
+    );
+    expect((await world.call('PUT', '/v1/settings', { webhookSecret: 'short' })).body.message).toMatch(
+      /^webhookSecret:/,
+    );
     expect((await world.call('PUT', '/v1/settings', { colour: 'blue' })).status).toBe(400);
   });
 });

@@ -18,11 +18,15 @@ describe('worker crash in the middle of a sync', () => {
     // Coalescing takes ~300 ms, then each write hangs in the emulator for 3 s: kill inside that window.
     await new Promise((r) => setTimeout(r, 1200));
     await stack.killWorker();
-    const loggedBeforeRestart = await testDb()('sync_log').where({ tenant_id: world.tenantId }).count<{ count: string }[]>('id as count');
+    const loggedBeforeRestart = await testDb()('sync_log')
+      .where({ tenant_id: world.tenantId })
+      .count<{ count: string }[]>('id as count');
     expect(Number(loggedBeforeRestart[0]!.count)).toBeLessThan(ids.length);
 
     // Changes accepted while no worker runs are kept by Temporal, not lost.
-    await Promise.all(ids.slice(0, 4).map((id) => world.put(id, { revision: 2, staffIds: ['lena'], title: `${id} after crash` })));
+    await Promise.all(
+      ids.slice(0, 4).map((id) => world.put(id, { revision: 2, staffIds: ['lena'], title: `${id} after crash` })),
+    );
     await googleEmulator.clearFaults(staff.email);
     await stack.startWorker();
 

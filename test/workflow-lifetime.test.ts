@@ -5,7 +5,11 @@ import { waitUntil } from './helpers/api';
 
 /** How long an appointment's workflow lives: it closes after the visit, and renews its history. */
 describe('appointmentSync lifetime', () => {
-  const stack = useAppStack({ SYNC_CLOSE_AFTER_END_MS: '1000', SYNC_CONTINUE_AS_NEW_EVENTS: '60', SYNC_COALESCE_MS: '50' });
+  const stack = useAppStack({
+    SYNC_CLOSE_AFTER_END_MS: '1000',
+    SYNC_CONTINUE_AS_NEW_EVENTS: '60',
+    SYNC_COALESCE_MS: '50',
+  });
 
   test('closes once the appointment is over; a later change starts a new run that updates the same event', async () => {
     const world = await TenantWorld.create(stack.apiUrl);
@@ -18,7 +22,12 @@ describe('appointmentSync lifetime', () => {
     const client = await temporalClient();
     const handle = client.workflow.getHandle(`appt:${world.tenantId}:short-1`);
     const firstRun = (await handle.describe()).runId;
-    await waitUntil('workflow to close after the end', async () => (await handle.describe()).status.name === 'COMPLETED', 15000, 250);
+    await waitUntil(
+      'workflow to close after the end',
+      async () => (await handle.describe()).status.name === 'COMPLETED',
+      15000,
+      250,
+    );
     expect((await world.status('short-1')).sync.state).toBe('synced');
 
     // A note added after the visit: a new run, which knows from PostgreSQL that the event exists.

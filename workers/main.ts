@@ -13,15 +13,40 @@ import { startMetricsServer } from './metrics';
 async function main() {
   const config = loadConfig();
   const logger = createLogger('worker', config.logLevel);
-  Runtime.install({ logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: (m, a) => logger.warn(a, m), error: (m, a) => logger.error(a, m) } });
+  Runtime.install({
+    logger: {
+      log: () => undefined,
+      trace: () => undefined,
+      debug: () => undefined,
+      info: () => undefined,
+      warn: (m, a) => logger.warn(a, m),
+      error: (m, a) => logger.error(a, m),
+    },
+  });
   await ensureSearchAttributes(config, calsyncSearchAttributeNames);
   const db = createDb(config.databaseUrl, { min: 0, max: 20 });
-  const activities = createActivities({ db, secrets: new SecretBox(config.tokenKeys), config, logger, temporal: await connectClient(config) });
+  const activities = createActivities({
+    db,
+    secrets: new SecretBox(config.tokenKeys),
+    config,
+    logger,
+    temporal: await connectClient(config),
+  });
 
   // A pre-built bundle (tests, production images) saves the webpack step on every start.
   const workflowBundle = process.env.CALSYNC_WORKFLOW_BUNDLE
     ? { codePath: process.env.CALSYNC_WORKFLOW_BUNDLE }
-    : await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: (m) => logger.error(m) } });
+    : await bundleWorkflowCode({
+        workflowsPath: require.resolve('../workflows'),
+        logger: {
+          log: () => undefined,
+          trace: () => undefined,
+          debug: () => undefined,
+          info: () => undefined,
+          warn: () => undefined,
+          error: (m) => logger.error(m),
+        },
+      });
 
   const worker = await Worker.create({
     connection: await connectWorker(config),

@@ -26,7 +26,8 @@ export function adminRoutes(db: Knex): Router {
 
   router.post('/v1/admin/tenants/:tenantId/api-keys', async (req, res) => {
     const tenantId = param(req, 'tenantId', tenantIdSchema);
-    if (!(await db('tenants').where({ id: tenantId }).first('id'))) throw new HttpError(404, 'not_found', `tenant ${tenantId} not found`);
+    if (!(await db('tenants').where({ id: tenantId }).first('id')))
+      throw new HttpError(404, 'not_found', `tenant ${tenantId} not found`);
     const apiKey = newApiKey();
     const id = randomUUID();
     await db('api_keys').insert({ id, tenant_id: tenantId, key_hash: hashApiKey(apiKey) });

@@ -21,7 +21,10 @@ export function apiKeyRoutes(db: Knex): Router {
   const router = Router();
 
   router.get('/v1/api-keys', async (req, res) => {
-    const rows = await db('api_keys').where({ tenant_id: req.tenantId! }).orderBy('created_at').select('id', 'created_at', 'last_used_at', 'revoked_at');
+    const rows = await db('api_keys')
+      .where({ tenant_id: req.tenantId! })
+      .orderBy('created_at')
+      .select('id', 'created_at', 'last_used_at', 'revoked_at');
     res.json({ apiKeys: rows.map((r) => publicKey(r, req.apiKeyId)) });
   });
 
@@ -37,12 +40,26 @@ export function apiKeyRoutes(db: Knex): Router {
     const id = param(req, 'id', idSchema);
     const row = await db.transaction(async (trx) => {
       // Lock the tenant's active keys: two concurrent revocations cannot leave it with none.
-      const active = (await trx('api_keys').where({ tenant_id: req.tenantId! }).whereNull('revoked_at').forUpdate().pluck('id')) as string[];
-      const key = await trx('api_keys').where({ tenant_id: req.tenantId!, id }).first('id', 'created_at', 'last_used_at', 'revoked_at');
+      const active = (await trx('api_keys')
+        .where({ tenant_id: req.tenantId! })
+        .whereNull('revoked_at')
+        .forUpdate()
+        .pluck('id')) as string[];
+      const key = await trx('api_keys')
+        .where({ tenant_id: req.tenantId!, id })
+        .first('id', 'created_at', 'last_used_at', 'revoked_at');
       if (!key) throw new HttpError(404, 'not_found', `API key ${id} not found`);
       if (key.revoked_at) return key; // revoking twice is harmless
-      if (active.length <= 1) throw new HttpError(409, 'last_key', 'this is the tenant\'s last active API key; issue a new one before revoking it');
-      const [revoked] = await trx('api_keys').where({ id }).update({ revoked_at: trx.fn.now() }).returning(['id', 'created_at', 'last_used_at', 'revoked_at']);
+      if (active.length <= 1)
+        throw new HttpError(
+          409,
+          'last_key',
+          "this is the tenant's last active API key; issue a new one before revoking it",
+        );
+      const [revoked] = await trx('api_keys')
+        .where({ id })
+        .update({ revoked_at: trx.fn.now() })
+        .returning(['id', 'created_at', 'last_used_at', 'revoked_at']);
       return revoked;
     });
     res.json(publicKey(row, req.apiKeyId));

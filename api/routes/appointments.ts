@@ -1,6 +1,13 @@
 import { Router } from 'express';
 import type { AppointmentService } from '../appointmentService';
-import { appointmentBodySchema, idSchema, logQuerySchema, resyncBodySchema, revisionOnlySchema, revisionQuerySchema } from '../schemas';
+import {
+  appointmentBodySchema,
+  idSchema,
+  logQuerySchema,
+  resyncBodySchema,
+  revisionOnlySchema,
+  revisionQuerySchema,
+} from '../schemas';
 import { param, parse } from '../validation';
 
 export function appointmentRoutes(service: AppointmentService): Router {

@@ -12,7 +12,14 @@ import { notEndedBy } from '../../lib/seriesQuery';
  * Busy time a booking engine asks before offering a slot. Answers from PostgreSQL only, never from
  * a provider: calsync's own appointments and the busy time imported from staff calendars.
  */
-async function busyIntervals(db: Knex, tenantId: string, staffId: string, from: Date, to: Date, excludeAppointmentId?: string): Promise<BusyInterval[]> {
+async function busyIntervals(
+  db: Knex,
+  tenantId: string,
+  staffId: string,
+  from: Date,
+  to: Date,
+  excludeAppointmentId?: string,
+): Promise<BusyInterval[]> {
   const rows = await db('appointments')
     .where({ tenant_id: tenantId })
     .whereRaw('staff_ids @> ?::text[]', [[staffId]])
@@ -25,19 +32,41 @@ async function busyIntervals(db: Knex, tenantId: string, staffId: string, from: 
       if (excludeAppointmentId) q.whereNot('id', excludeAppointmentId);
     })
     .orderBy('start_at')
-    .select('id', 'start_at', 'end_at', db.raw(`desired->'recurrence' as recurrence`), db.raw(`desired->>'timeZone' as time_zone`), db.raw(`coalesce((desired->>'allDay')::boolean, false) as all_day`));
+    .select(
+      'id',
+      'start_at',
+      'end_at',
+      db.raw(`desired->'recurrence' as recurrence`),
+      db.raw(`desired->>'timeZone' as time_zone`),
+      db.raw(`coalesce((desired->>'allDay')::boolean, false) as all_day`),
+    );
   const own: BusyInterval[] = rows.flatMap((r: AppointmentRow) => appointmentIntervals(r, from, to));
-  return [...own, ...(await importedIntervals(db, tenantId, staffId, from, to))].sort((a, b) => a.start.getTime() - b.start.getTime());
+  return [...own, ...(await importedIntervals(db, tenantId, staffId, from, to))].sort(
+    (a, b) => a.start.getTime() - b.start.getTime(),
+  );
 }
 
-interface AppointmentRow { id: string; start_at: Date; end_at: Date; recurrence: AppointmentRecurrence | null; time_zone: string; all_day: boolean }
+interface AppointmentRow {
+  id: string;
+  start_at: Date;
+  end_at: Date;
+  recurrence: AppointmentRecurrence | null;
+  time_zone: string;
+  all_day: boolean;
+}
 
 /** An appointment's busy time in the window: itself, or a series' occurrences there (exceptions applied). */
 function appointmentIntervals(r: AppointmentRow, from: Date, to: Date): BusyInterval[] {
   const of = (start: Date, end: Date): BusyInterval => ({ start, end, source: 'appointment', appointmentId: r.id });
   if (!r.recurrence) return [of(r.start_at, r.end_at)];
   // An all-day series' occurrences are whole local days, 23 or 25 hours long across a DST change.
-  const series = { start: r.start_at.toISOString(), end: r.end_at.toISOString(), timeZone: r.time_zone, allDay: r.all_day, recurrence: r.recurrence };
+  const series = {
+    start: r.start_at.toISOString(),
+    end: r.end_at.toISOString(),
+    timeZone: r.time_zone,
+    allDay: r.all_day,
+    recurrence: r.recurrence,
+  };
   return occurrencesBetween(series, from.getTime(), to.getTime()).map((o) => of(new Date(o.start), new Date(o.end)));
 }
 
@@ -46,7 +75,13 @@ function appointmentIntervals(r: AppointmentRow, from: Date, to: Date): BusyInte
  * disconnected no longer count, and an event that is calsync's own (its remote id is one of
  * calsync's targets) is never counted twice, even if the import saw it before calsync stored its id.
  */
-async function importedIntervals(db: Knex, tenantId: string, staffId: string, from: Date, to: Date): Promise<BusyInterval[]> {
+async function importedIntervals(
+  db: Knex,
+  tenantId: string,
+  staffId: string,
+  from: Date,
+  to: Date,
+): Promise<BusyInterval[]> {
   const rows = await db('imported_busy as b')
     .join('calendar_links as l', 'l.id', 'b.link_id')
     .where({ 'b.tenant_id': tenantId, 'b.staff_id': staffId })
@@ -55,18 +90,38 @@ async function importedIntervals(db: Knex, tenantId: string, staffId: string, fr
     .whereNot('b.show_as', 'free')
     .whereIn('l.status', ['active', 'needs_reauth'])
     // An occurrence of calsync's own series carries the series' id.
-    .whereNotExists(db('appointment_targets as t').whereRaw('t.tenant_id = b.tenant_id and (t.remote_id = b.remote_id or t.remote_id = b.series_id)').select(db.raw('1')))
+    .whereNotExists(
+      db('appointment_targets as t')
+        .whereRaw('t.tenant_id = b.tenant_id and (t.remote_id = b.remote_id or t.remote_id = b.series_id)')
+        .select(db.raw('1')),
+    )
     .select('b.start_at', 'b.end_at', 'b.show_as', 'b.all_day', 'b.title', 'l.provider');
-  return rows.map((r: { start_at: Date; end_at: Date; show_as: string; all_day: boolean; title: string | null; provider: string }) => ({
-    start: r.start_at, end: r.end_at, source: 'imported' as const, provider: r.provider, showAs: r.show_as, allDay: r.all_day,
-    ...(r.title ? { title: r.title } : {}),
-  }));
+  return rows.map(
+    (r: {
+      start_at: Date;
+      end_at: Date;
+      show_as: string;
+      all_day: boolean;
+      title: string | null;
+      provider: string;
+    }) => ({
+      start: r.start_at,
+      end: r.end_at,
+      source: 'imported' as const,
+      provider: r.provider,
+      showAs: r.show_as,
+      allDay: r.all_day,
+      ...(r.title ? { title: r.title } : {}),
+    }),
+  );
 }
 
 /** One interval as answered: times in the caller's zone, the source and what is known about it. */
 function describeInterval(i: BusyInterval, zone: string) {
   return {
-    start: inZone(i.start, zone), end: inZone(i.end, zone), source: i.source,
+    start: inZone(i.start, zone),
+    end: inZone(i.end, zone),
+    source: i.source,
     ...(i.appointmentId !== undefined ? { appointmentId: i.appointmentId } : {}),
     ...(i.provider !== undefined ? { provider: i.provider, showAs: i.showAs, allDay: i.allDay } : {}),
     ...(i.title !== undefined ? { title: i.title } : {}),
@@ -103,7 +158,8 @@ function inZone(d: Date, zone: string): string {
   const z = Info.normalizeZone(zone);
   const ms = d.getTime();
   const offset = z.isValid ? offsetAt(zone, z, ms) : NaN;
-  if (!z.isValid || !Number.isFinite(offset)) return DateTime.fromJSDate(d).setZone(zone).toISO({ suppressMilliseconds: true })!;
+  if (!z.isValid || !Number.isFinite(offset))
+    return DateTime.fromJSDate(d).setZone(zone).toISO({ suppressMilliseconds: true })!;
   const local = new Date(ms + offset * 60_000).toISOString();
   const wall = local.endsWith('.000Z') ? local.slice(0, -5) : local.slice(0, -1);
   if (z.isUniversal && offset === 0) return `${wall}Z`;
@@ -115,7 +171,8 @@ export function availabilityRoutes(db: Knex): Router {
   const router = Router();
 
   async function assertStaff(tenantId: string, staffId: string) {
-    if (!(await db('staff').where({ tenant_id: tenantId, id: staffId }).first('id'))) throw new HttpError(404, 'not_found', `staff member ${staffId} not found`);
+    if (!(await db('staff').where({ tenant_id: tenantId, id: staffId }).first('id')))
+      throw new HttpError(404, 'not_found', `staff member ${staffId} not found`);
   }
 
   router.get('/v1/staff/:id/busy', async (req, res) => {

@@ -24,10 +24,12 @@ interface ChannelRow {
 
 /** Tells the link's import workflow to sync now; a workflow that is not running has nothing to sync. */
 async function syncNow(temporal: Client, logger: Logger, channel: ChannelRow): Promise<void> {
-  if (!(await requestImportSync(temporal, channel.tenant_id, channel.link_id))) logger.info({ linkId: channel.link_id }, 'push for a link that is not importing');
+  if (!(await requestImportSync(temporal, channel.tenant_id, channel.link_id)))
+    logger.info({ linkId: channel.link_id }, 'push for a link that is not importing');
 }
 
-const rejected = (res: Response) => res.status(403).json({ error: 'forbidden', message: 'unknown channel or wrong token' });
+const rejected = (res: Response) =>
+  res.status(403).json({ error: 'forbidden', message: 'unknown channel or wrong token' });
 
 /**
  * Push notifications from the providers (no API key: each notice carries its channel's secret,
@@ -42,7 +44,11 @@ export function importWebhookRoutes(db: Knex, temporal: Client, logger: Logger, 
       res.status(404).json({ error: 'not_found', message: 'no such webhook' });
       return;
     }
-    const request = provider.push.parse({ header: (name) => req.get(name), query: req.query as Record<string, unknown>, body: req.body });
+    const request = provider.push.parse({
+      header: (name) => req.get(name),
+      query: req.query as Record<string, unknown>,
+      body: req.body,
+    });
     if (request.kind === 'handshake') {
       res.status(request.status).type(request.contentType).send(request.body);
       return;
@@ -51,7 +57,9 @@ export function importWebhookRoutes(db: Knex, temporal: Client, logger: Logger, 
     const changed = new Map<string, ChannelRow>();
     for (const notice of request.notices) {
       if (notice.channelId.length > 200) continue;
-      const found: ChannelRow | undefined = await db('import_channels').where({ id: notice.channelId, provider: provider.name }).first();
+      const found: ChannelRow | undefined = await db('import_channels')
+        .where({ id: notice.channelId, provider: provider.name })
+        .first();
       if (!found || !secretMatches(notice.secret, found.secret_hash)) continue;
       verified++;
       // A removed channel is made again at the next push check.
@@ -65,12 +73,17 @@ export function importWebhookRoutes(db: Knex, temporal: Client, logger: Logger, 
   return router;
 }
 
-const importSelectionSchema = z.object({
-  /** Calendar ids of the account to import busy time from (Google `primary`, Graph `calendar`: the main one). */
-  calendarIds: z.array(z.string().min(1).max(1024)).min(1).max(20),
-}).strict();
+const importSelectionSchema = z
+  .object({
+    /** Calendar ids of the account to import busy time from (Google `primary`, Graph `calendar`: the main one). */
+    calendarIds: z.array(z.string().min(1).max(1024)).min(1).max(20),
+  })
+  .strict();
 
-function importCalendarsOfLink(providers: ProviderRegistry, link: { provider: string; import_calendar_ids: string[] | null }): string[] {
+function importCalendarsOfLink(
+  providers: ProviderRegistry,
+  link: { provider: string; import_calendar_ids: string[] | null },
+): string[] {
   const provider = providers.find(link.provider);
   return provider ? importCalendarsOf(provider, link.import_calendar_ids) : (link.import_calendar_ids ?? []);
 }
@@ -79,12 +92,21 @@ function importCalendarsOfLink(providers: ProviderRegistry, link: { provider: st
 export function importRoutes(db: Knex, temporal: Client, providers: ProviderRegistry): Router {
   const router = Router();
   async function linkOf(tenantId: string, linkId: string) {
-    const link = await db('calendar_links').where({ tenant_id: tenantId, id: linkId }).first('id', 'provider', 'status', 'import_calendar_ids');
+    const link = await db('calendar_links')
+      .where({ tenant_id: tenantId, id: linkId })
+      .first('id', 'provider', 'status', 'import_calendar_ids');
     if (!link) throw new HttpError(404, 'not_found', `link ${linkId} not found`);
     return link;
   }
-  async function describe(link: { id: string; provider: string; status: string; import_calendar_ids: string[] | null }) {
-    const cursors = await db('import_cursors').where({ link_id: link.id }).select('calendar_id', 'synced_at', 'full_synced_at', 'full_syncs');
+  async function describe(link: {
+    id: string;
+    provider: string;
+    status: string;
+    import_calendar_ids: string[] | null;
+  }) {
+    const cursors = await db('import_cursors')
+      .where({ link_id: link.id })
+      .select('calendar_id', 'synced_at', 'full_synced_at', 'full_syncs');
     const channels = await db('import_channels').where({ link_id: link.id }).select('calendar_id', 'expires_at');
     const events = await db('imported_busy').where({ link_id: link.id }).count<{ count: string }[]>('* as count');
     return {
@@ -92,7 +114,10 @@ export function importRoutes(db: Knex, temporal: Client, providers: ProviderRegi
       calendarIds: importCalendarsOfLink(providers, link),
       importedEvents: Number(events[0]?.count ?? 0),
       calendars: cursors.map((c) => ({
-        calendarId: c.calendar_id, syncedAt: c.synced_at, fullSyncedAt: c.full_synced_at, fullSyncs: c.full_syncs,
+        calendarId: c.calendar_id,
+        syncedAt: c.synced_at,
+        fullSyncedAt: c.full_synced_at,
+        fullSyncs: c.full_syncs,
         pushExpiresAt: channels.find((ch) => ch.calendar_id === c.calendar_id)?.expires_at ?? null,
       })),
     };
@@ -105,7 +130,9 @@ export function importRoutes(db: Knex, temporal: Client, providers: ProviderRegi
     const linkId = param(req, 'id', idSchema);
     const body = parse(importSelectionSchema, req.body);
     const link = await linkOf(req.tenantId!, linkId);
-    await db('calendar_links').where({ id: link.id }).update({ import_calendar_ids: JSON.stringify(body.calendarIds) });
+    await db('calendar_links')
+      .where({ id: link.id })
+      .update({ import_calendar_ids: JSON.stringify(body.calendarIds) });
     await requestImportSync(temporal, req.tenantId!, link.id);
     res.json(await describe({ ...link, import_calendar_ids: body.calendarIds }));
   });

@@ -33,11 +33,17 @@ const fromBase64 = (s: string | null | undefined) => new Uint8Array(Buffer.from(
 const toBase64 = (b: Uint8Array | null | undefined) => Buffer.from(b ?? new Uint8Array()).toString('base64');
 
 function payloadFromJSON(p: JSONPayload): Payload {
-  return { metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, fromBase64(v)])), data: fromBase64(p.data) };
+  return {
+    metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, fromBase64(v)])),
+    data: fromBase64(p.data),
+  };
 }
 
 function payloadToJSON(p: Payload) {
-  return { metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, toBase64(v)])), data: toBase64(p.data) };
+  return {
+    metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, toBase64(v)])),
+    data: toBase64(p.data),
+  };
 }
 
 export interface CodecRouteOptions {
@@ -112,13 +118,18 @@ export function codecRoutes({ codec, adminKeys, allowedOrigins }: CodecRouteOpti
     res.setHeader('Referrer-Policy', 'no-referrer');
     const key = typeof req.query.key === 'string' ? req.query.key : undefined;
     if (!isAdminKey(key)) {
-      res.status(401).type('html').send('<!doctype html><title>calsync codec</title><p>Wrong or missing admin key.</p>');
+      res
+        .status(401)
+        .type('html')
+        .send('<!doctype html><title>calsync codec</title><p>Wrong or missing admin key.</p>');
       return;
     }
     const expiresAt = startSession(req, res);
     res
       .type('html')
-      .send(`<!doctype html><title>calsync codec</title><p>codec enabled for Temporal UI (until ${expiresAt}). You can close this tab.</p>`);
+      .send(
+        `<!doctype html><title>calsync codec</title><p>codec enabled for Temporal UI (until ${expiresAt}). You can close this tab.</p>`,
+      );
   });
 
   const convert = (direction: 'encode' | 'decode') => async (req: Request, res: Response) => {
@@ -142,7 +153,9 @@ function sha256(s: string): Buffer {
 
 /** `<expiresAtMs>.<nonce>.<hmac>`; changing the admin keys ends every session. */
 function sessionSigner(adminKeys: string[]) {
-  const secret = createHmac('sha256', 'calsync-codec-session').update([...adminKeys].sort().join('\n')).digest();
+  const secret = createHmac('sha256', 'calsync-codec-session')
+    .update([...adminKeys].sort().join('\n'))
+    .digest();
   const mac = (payload: string) => createHmac('sha256', secret).update(payload).digest();
   return {
     sign(expiresAt: number): string {

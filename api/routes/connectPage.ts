@@ -2,7 +2,12 @@ import { randomBytes } from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Config } from '../../lib/config';
-import { CONNECT_LINK_TTL_MS, CONNECT_SESSION_TTL_MS, ConnectSessionSigner, type ConnectSession } from '../connectSession';
+import {
+  CONNECT_LINK_TTL_MS,
+  CONNECT_SESSION_TTL_MS,
+  ConnectSessionSigner,
+  type ConnectSession,
+} from '../connectSession';
 import { idSchema, providerNameSchema } from '../schemas';
 import { HttpError, parse } from '../validation';
 import { disconnectLink } from './links';
@@ -19,7 +24,11 @@ import type { LinkDeps } from './staff';
 export const CONNECT_COOKIE = 'calsync_connect';
 
 const connectSessionBodySchema = z.object({ staffId: idSchema.optional() }).strict();
-const connectFormSchema = z.object({ csrf: z.string().min(1).max(200), staffId: idSchema, provider: providerNameSchema });
+const connectFormSchema = z.object({
+  csrf: z.string().min(1).max(200),
+  staffId: idSchema,
+  provider: providerNameSchema,
+});
 const disconnectFormSchema = z.object({ csrf: z.string().min(1).max(200), staffId: idSchema });
 
 const STATUS_LABELS: Record<string, string> = {
@@ -37,7 +46,10 @@ const REASONS: Record<string, string> = {
 };
 
 export const escapeHtml = (s: unknown): string =>
-  String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  String(s ?? '').replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 
 function readCookie(req: Request, name: string): string | undefined {
   for (const part of (req.headers.cookie ?? '').split(';')) {
@@ -67,7 +79,9 @@ export function connectPageRoutes(deps: LinkDeps, config: Config): Router {
     }
     const { token, session } = signer.issue('link', req.tenantId!, body.staffId, CONNECT_LINK_TTL_MS);
     res.setHeader('Cache-Control', 'no-store');
-    res.status(201).json({ url: `${connectUrl}?session=${token}`, expiresAt: new Date(session.expiresAt).toISOString() });
+    res
+      .status(201)
+      .json({ url: `${connectUrl}?session=${token}`, expiresAt: new Date(session.expiresAt).toISOString() });
   });
 
   const html = (res: Response, status: number, body: (nonce: string) => string) => {
@@ -76,12 +90,20 @@ export function connectPageRoutes(deps: LinkDeps, config: Config): Router {
     res.setHeader('Cache-Control', 'no-store');
     // Not no-referrer: with it, Chromium sends `Origin: null` on the page's own form posts.
     res.setHeader('Referrer-Policy', 'same-origin');
-    res.setHeader('Content-Security-Policy', `default-src 'none'; style-src 'nonce-${nonce}'; frame-ancestors 'none'; base-uri 'none'`);
+    res.setHeader(
+      'Content-Security-Policy',
+      `default-src 'none'; style-src 'nonce-${nonce}'; frame-ancestors 'none'; base-uri 'none'`,
+    );
     res.type('html').send(body(nonce));
   };
   const expiredPage = (res: Response) =>
-    html(res, 401, () => '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Session expired</title></head>' +
-      '<body><h1>This page has expired</h1><p>Open the calendar connection page again from your app.</p></body></html>');
+    html(
+      res,
+      401,
+      () =>
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Session expired</title></head>' +
+        '<body><h1>This page has expired</h1><p>Open the calendar connection page again from your app.</p></body></html>',
+    );
 
   // Opening the CRM's URL: swap the URL token for the cookie, and take the token out of the address bar.
   router.get('/connect', (req, res, next) => {
@@ -89,7 +111,13 @@ export function connectPageRoutes(deps: LinkDeps, config: Config): Router {
     const link = signer.verify(typeof req.query.session === 'string' ? req.query.session : undefined, 'link');
     if (!link) return expiredPage(res);
     const { token } = signer.issue('session', link.tenantId, link.staffId, CONNECT_SESSION_TTL_MS);
-    res.cookie(CONNECT_COOKIE, token, { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/connect', maxAge: CONNECT_SESSION_TTL_MS });
+    res.cookie(CONNECT_COOKIE, token, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: req.secure,
+      path: '/connect',
+      maxAge: CONNECT_SESSION_TTL_MS,
+    });
     res.setHeader('Cache-Control', 'no-store');
     res.redirect(303, link.staffId ? `/connect?staff=${encodeURIComponent(link.staffId)}` : '/connect');
   });
@@ -104,16 +132,27 @@ export function connectPageRoutes(deps: LinkDeps, config: Config): Router {
   /** Mutations: the page's own CSRF token, and (when the browser says) from the page's own origin. */
   const requireCsrf = (req: Request, res: Response, next: NextFunction) => {
     const origin = req.headers.origin;
-    if ((origin !== undefined && origin !== publicOrigin) || !signer.checkCsrf(req.connectSession!, (req.body as { csrf?: unknown })?.csrf)) {
-      html(res, 403, () => '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Refused</title></head>' +
-        '<body><h1>Refused</h1><p>This request did not come from the calendar connection page. Reload the page and try again.</p></body></html>');
+    if (
+      (origin !== undefined && origin !== publicOrigin) ||
+      !signer.checkCsrf(req.connectSession!, (req.body as { csrf?: unknown })?.csrf)
+    ) {
+      html(
+        res,
+        403,
+        () =>
+          '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Refused</title></head>' +
+          '<body><h1>Refused</h1><p>This request did not come from the calendar connection page. Reload the page and try again.</p></body></html>',
+      );
       return;
     }
     next();
   };
 
   /** The staff member the page may act for: one of the tenant's, and the session's own when it names one. */
-  async function allowedStaff(session: ConnectSession, staffId: string | undefined): Promise<{ id: string; name: string } | undefined> {
+  async function allowedStaff(
+    session: ConnectSession,
+    staffId: string | undefined,
+  ): Promise<{ id: string; name: string } | undefined> {
     if (!staffId || (session.staffId && session.staffId !== staffId)) return undefined;
     return db('staff').where({ tenant_id: session.tenantId, id: staffId }).first('id', 'name');
   }
@@ -122,18 +161,31 @@ export function connectPageRoutes(deps: LinkDeps, config: Config): Router {
     const session = req.connectSession!;
     const [tenant, staff] = await Promise.all([
       db('tenants').where({ id: session.tenantId }).first('name', 'settings'),
-      db('staff').where({ tenant_id: session.tenantId }).modify((q) => {
-        if (session.staffId) q.where({ id: session.staffId });
-      }).orderBy('name').limit(1000).select('id', 'name'),
+      db('staff')
+        .where({ tenant_id: session.tenantId })
+        .modify((q) => {
+          if (session.staffId) q.where({ id: session.staffId });
+        })
+        .orderBy('name')
+        .limit(1000)
+        .select('id', 'name'),
     ]);
-    const selected = await allowedStaff(session, typeof req.query.staff === 'string' ? req.query.staff : session.staffId);
+    const selected = await allowedStaff(
+      session,
+      typeof req.query.staff === 'string' ? req.query.staff : session.staffId,
+    );
     const links = selected
-      ? await db('calendar_links').where({ tenant_id: session.tenantId, staff_id: selected.id }).orderBy('created_at')
+      ? await db('calendar_links')
+          .where({ tenant_id: session.tenantId, staff_id: selected.id })
+          .orderBy('created_at')
           .select('id', 'provider', 'account_email', 'status', 'status_reason', 'created_at')
       : [];
     const csrf = signer.csrfToken(session);
     const business = tenant?.settings?.businessName ?? tenant?.name ?? '';
-    const providers = deps.providers.all().filter((p) => p.oauth).map((p) => ({ name: p.name, displayName: p.displayName }));
+    const providers = deps.providers
+      .all()
+      .filter((p) => p.oauth)
+      .map((p) => ({ name: p.name, displayName: p.displayName }));
     html(res, 200, (nonce) => renderPage({ nonce, business, staff, selected, links, csrf, providers }));
   });
 
@@ -159,7 +211,9 @@ export function connectPageRoutes(deps: LinkDeps, config: Config): Router {
     const staff = await allowedStaff(session, body.staffId);
     const linkId = String(req.params.id);
     // Only a link of the staff member the page shows: the session's tenant is checked by disconnectLink too.
-    const link = staff && (await db('calendar_links').where({ tenant_id: session.tenantId, staff_id: staff.id, id: linkId }).first('id'));
+    const link =
+      staff &&
+      (await db('calendar_links').where({ tenant_id: session.tenantId, staff_id: staff.id, id: linkId }).first('id'));
     if (!link) throw new HttpError(404, 'not_found', `link ${linkId} not found`);
     await disconnectLink(db, temporal, taskQueue, session.tenantId, linkId);
     res.redirect(303, `/connect?staff=${encodeURIComponent(staff.id)}`);
@@ -183,13 +237,17 @@ interface PageModel {
 function renderPage({ nonce, business, staff, selected, links, csrf, providers }: PageModel): string {
   const displayName = (name: string) => providers.find((p) => p.name === name)?.displayName ?? name;
   const options = staff
-    .map((s) => `<option value="${escapeHtml(s.id)}"${selected?.id === s.id ? ' selected' : ''}>${escapeHtml(s.name)}</option>`)
+    .map(
+      (s) =>
+        `<option value="${escapeHtml(s.id)}"${selected?.id === s.id ? ' selected' : ''}>${escapeHtml(s.name)}</option>`,
+    )
     .join('');
   const rows = links
     .map((l) => {
       const reason = l.status_reason ? `${REASONS[l.status_reason] ?? l.status_reason} (${l.status_reason})` : '';
       const canDisconnect = l.status !== 'disconnected' && l.status !== 'disconnecting';
-      return `<li class="link" data-link-id="${escapeHtml(l.id)}" data-provider="${escapeHtml(l.provider)}" data-status="${escapeHtml(l.status)}">` +
+      return (
+        `<li class="link" data-link-id="${escapeHtml(l.id)}" data-provider="${escapeHtml(l.provider)}" data-status="${escapeHtml(l.status)}">` +
         `<strong>${escapeHtml(displayName(l.provider))}</strong> ${escapeHtml(l.account_email)} — ` +
         `<span class="status">${escapeHtml(STATUS_LABELS[l.status] ?? l.status)}</span>` +
         (reason ? ` <span class="reason">${escapeHtml(reason)}</span>` : '') +
@@ -198,26 +256,32 @@ function renderPage({ nonce, business, staff, selected, links, csrf, providers }
             `<input type="hidden" name="csrf" value="${escapeHtml(csrf)}"><input type="hidden" name="staffId" value="${escapeHtml(selected!.id)}">` +
             `<button type="submit" class="disconnect">Disconnect</button></form>`
           : '') +
-        '</li>';
+        '</li>'
+      );
     })
     .join('');
   const connect = selected
     ? `<section><h2>Connect a calendar for ${escapeHtml(selected.name)}</h2>` +
       providers
-        .map((p) => `<form method="post" action="/connect/links"><input type="hidden" name="csrf" value="${escapeHtml(csrf)}">` +
-          `<input type="hidden" name="staffId" value="${escapeHtml(selected.id)}"><input type="hidden" name="provider" value="${escapeHtml(p.name)}">` +
-          `<button type="submit" id="connect-${escapeHtml(p.name)}">Connect ${escapeHtml(p.displayName)}</button></form>`)
+        .map(
+          (p) =>
+            `<form method="post" action="/connect/links"><input type="hidden" name="csrf" value="${escapeHtml(csrf)}">` +
+            `<input type="hidden" name="staffId" value="${escapeHtml(selected.id)}"><input type="hidden" name="provider" value="${escapeHtml(p.name)}">` +
+            `<button type="submit" id="connect-${escapeHtml(p.name)}">Connect ${escapeHtml(p.displayName)}</button></form>`,
+        )
         .join('') +
       `</section><section><h2>Connected calendars</h2>` +
       (rows ? `<ul id="links">${rows}</ul>` : '<p id="no-links">No calendar connected yet.</p>') +
       '</section>'
     : '';
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
+  return (
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
     `<title>Calendar connections — ${escapeHtml(business)}</title>` +
     `<style nonce="${nonce}">body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}` +
     `form{display:inline-block;margin:.25rem .5rem .25rem 0}li{margin:.5rem 0}.reason{color:#a33}.status{font-weight:600}</style></head><body>` +
     `<h1>Calendar connections — ${escapeHtml(business)}</h1>` +
     `<form method="get" action="/connect"><label>Staff member <select name="staff" id="staff">${options}</select></label> <button type="submit" id="pick">Show</button></form>` +
     connect +
-    '</body></html>';
+    '</body></html>'
+  );
 }

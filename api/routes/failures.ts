@@ -13,14 +13,19 @@ export function failureRoutes(db: Knex, temporal: Client, taskQueue: string): Ro
 
   router.get('/v1/sync-failures', async (req, res) => {
     const { limit, cursor, ...filter } = parse(failureListQuerySchema, req.query, 'query');
-    if (cursor && !decodeCursor(cursor)) throw new HttpError(400, 'invalid_request', 'query.cursor: is not a cursor this API gave out');
+    if (cursor && !decodeCursor(cursor))
+      throw new HttpError(400, 'invalid_request', 'query.cursor: is not a cursor this API gave out');
     res.json(await listFailures(db, req.tenantId!, filter, { limit, cursor }));
   });
 
   router.post('/v1/sync-failures/replay', async (req, res) => {
     const { ratePerSecond, ...filter } = parse(replayBodySchema, req.body);
     const replayId = randomUUID();
-    const workflowId = await startReplay(temporal, taskQueue, replayId, { tenantId: req.tenantId!, filter, ratePerSecond });
+    const workflowId = await startReplay(temporal, taskQueue, replayId, {
+      tenantId: req.tenantId!,
+      filter,
+      ratePerSecond,
+    });
     res.status(202).json({ replayId, workflowId, progressUrl: `/v1/sync-failures/replays/${replayId}` });
   });
 

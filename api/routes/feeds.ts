@@ -17,7 +17,8 @@ export function feedRoutes(db: Knex, publicApiUrl: string): { managed: Router; p
 
   managed.post('/v1/staff/:id/feeds', async (req, res) => {
     const staffId = param(req, 'id', idSchema);
-    if (!(await db('staff').where({ tenant_id: req.tenantId!, id: staffId }).first('id'))) throw new HttpError(404, 'not_found', `staff member ${staffId} not found`);
+    if (!(await db('staff').where({ tenant_id: req.tenantId!, id: staffId }).first('id')))
+      throw new HttpError(404, 'not_found', `staff member ${staffId} not found`);
     // 32 random bytes: unguessable; only the hash is kept, so the URL is shown once.
     const token = `cf_${randomBytes(32).toString('base64url')}`;
     const id = randomUUID();
@@ -45,7 +46,12 @@ export function feedRoutes(db: Knex, publicApiUrl: string): { managed: Router; p
   published.get('/feeds/:file', async (req, res) => {
     const file = String(req.params.file);
     const token = file.endsWith('.ics') ? file.slice(0, -4) : '';
-    const feed = token ? await db('feed_tokens').where({ token_hash: hashToken(token) }).whereNull('revoked_at').first() : undefined;
+    const feed = token
+      ? await db('feed_tokens')
+          .where({ token_hash: hashToken(token) })
+          .whereNull('revoked_at')
+          .first()
+      : undefined;
     if (!feed) throw new HttpError(404, 'not_found', 'no such feed');
     const [staff, tenant, rows] = await Promise.all([
       db('staff').where({ tenant_id: feed.tenant_id, id: feed.staff_id }).first('name'),
@@ -62,7 +68,12 @@ export function feedRoutes(db: Knex, publicApiUrl: string): { managed: Router; p
         .select('desired'),
     ]);
     const detail: FeedDetail = tenant?.settings?.feedDetail ?? 'title';
-    const body = renderStaffFeed({ name: staff?.name ?? 'Appointments', appointments: rows.map((r: { desired: DesiredAppointment }) => r.desired), detail, tenantId: feed.tenant_id });
+    const body = renderStaffFeed({
+      name: staff?.name ?? 'Appointments',
+      appointments: rows.map((r: { desired: DesiredAppointment }) => r.desired),
+      detail,
+      tenantId: feed.tenant_id,
+    });
     res.setHeader('content-type', 'text/calendar; charset=utf-8');
     res.setHeader('cache-control', 'private, max-age=300');
     res.send(body);

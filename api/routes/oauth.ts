@@ -18,8 +18,12 @@ const escapeHtml = (s: string): string =>
 
 function page(res: Response, status: number, title: string, message: string): void {
   res.status(status).setHeader('Cache-Control', 'no-store');
-  res.type('html').send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>` +
-    `<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></body></html>`);
+  res
+    .type('html')
+    .send(
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>` +
+        `<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></body></html>`,
+    );
 }
 
 function redirectUriOf(config: Config, provider: string): string {
@@ -52,7 +56,10 @@ export async function startAuthorization(
     expires_at: new Date(expiresAt),
   });
   // Housekeeping off the request's path: rows long past their expiry serve nothing.
-  void db('oauth_states').where('expires_at', '<', new Date(Date.now() - 24 * 3600 * 1000)).delete().catch(() => undefined);
+  void db('oauth_states')
+    .where('expires_at', '<', new Date(Date.now() - 24 * 3600 * 1000))
+    .delete()
+    .catch(() => undefined);
 
   return consent.authorizeUrl({
     redirectUri: redirectUriOf(config, start.provider),
@@ -65,8 +72,13 @@ export async function startAuthorization(
 export function consentOf(providers: ProviderRegistry, name: string): OAuthConsent {
   const consent = providers.find(name)?.oauth;
   if (consent) return consent;
-  const offered = providers.all().filter((p) => p.oauth).map((p) => p.name);
-  throw new HttpError(400, 'invalid_request', `provider: must be one of ${offered.join(', ')}`, { issues: [{ field: 'provider', message: `must be one of ${offered.join(', ')}` }] });
+  const offered = providers
+    .all()
+    .filter((p) => p.oauth)
+    .map((p) => p.name);
+  throw new HttpError(400, 'invalid_request', `provider: must be one of ${offered.join(', ')}`, {
+    issues: [{ field: 'provider', message: `must be one of ${offered.join(', ')}` }],
+  });
 }
 
 /** What the person in the browser is told when the provider's half of the flow fails. */
@@ -97,16 +109,20 @@ export function oauthRoutes(links: LinkDeps, config: Config, logger: Logger): Ro
   router.post('/v1/staff/:id/links', async (req, res) => {
     const staffId = param(req, 'id', idSchema);
     const body = parse(oauthStartBodySchema, req.body);
-    res.status(201).json({ authorizeUrl: await startAuthorization(links, config, { tenantId: req.tenantId!, staffId, ...body }) });
+    res
+      .status(201)
+      .json({ authorizeUrl: await startAuthorization(links, config, { tenantId: req.tenantId!, staffId, ...body }) });
   });
 
   /** Marks the state's row used (once, before it expires) and answers it; otherwise why not. */
   async function consumeState(provider: string, rawState: unknown): Promise<any> {
     const verified = signer.verify(typeof rawState === 'string' ? rawState : undefined);
     if (!verified.ok) {
-      throw new ConnectError(verified.reason === 'expired'
-        ? 'This connection link has expired. Start again from the app.'
-        : 'This connection link is not valid. Start again from the app.');
+      throw new ConnectError(
+        verified.reason === 'expired'
+          ? 'This connection link has expired. Start again from the app.'
+          : 'This connection link is not valid. Start again from the app.',
+      );
     }
     const [row] = await db('oauth_states')
       .where({ id: verified.id, provider })
@@ -116,8 +132,10 @@ export function oauthRoutes(links: LinkDeps, config: Config, logger: Logger): Ro
       .returning('*');
     if (row) return row;
     const existing = await db('oauth_states').where({ id: verified.id }).first('used_at', 'provider');
-    if (existing?.used_at) throw new ConnectError('This connection link has already been used. Start again from the app.');
-    if (existing && existing.provider === provider) throw new ConnectError('This connection link has expired. Start again from the app.');
+    if (existing?.used_at)
+      throw new ConnectError('This connection link has already been used. Start again from the app.');
+    if (existing && existing.provider === provider)
+      throw new ConnectError('This connection link has expired. Start again from the app.');
     throw new ConnectError('This connection link is not valid. Start again from the app.');
   }
 
@@ -133,25 +151,41 @@ export function oauthRoutes(links: LinkDeps, config: Config, logger: Logger): Ro
       const state = await consumeState(provider, req.query.state);
       if (req.query.error !== undefined) {
         const denied = req.query.error === 'access_denied';
-        throw new ConnectError(denied
-          ? `Access to your ${name} calendar was not allowed, so nothing was connected.`
-          : `${name} could not authorize the connection. Try connecting again.`);
+        throw new ConnectError(
+          denied
+            ? `Access to your ${name} calendar was not allowed, so nothing was connected.`
+            : `${name} could not authorize the connection. Try connecting again.`,
+        );
       }
       const code = typeof req.query.code === 'string' ? req.query.code : '';
       if (!code) throw new ConnectError(`${name} sent no authorization code. Try connecting again.`);
       let granted: { refreshToken: string; accountEmail: string };
       try {
-        granted = await module.oauth.exchangeCode({ code, codeVerifier: secrets.open(state.code_verifier_sealed), redirectUri: redirectUriOf(config, provider) });
+        granted = await module.oauth.exchangeCode({
+          code,
+          codeVerifier: secrets.open(state.code_verifier_sealed),
+          redirectUri: redirectUriOf(config, provider),
+        });
       } catch (err) {
         if (!(err instanceof ConnectFailure)) throw err;
-        logger.warn({ provider, reason: err.reason, ...err.detail }, 'oauth: the provider refused or failed the connection');
+        logger.warn(
+          { provider, reason: err.reason, ...err.detail },
+          'oauth: the provider refused or failed the connection',
+        );
         throw new ConnectError(connectFailureMessage(err, name));
       }
       const email = granted.accountEmail;
       try {
-        await createLink(links, { tenantId: state.tenant_id, staffId: state.staff_id, provider, accountEmail: email, refreshToken: granted.refreshToken });
+        await createLink(links, {
+          tenantId: state.tenant_id,
+          staffId: state.staff_id,
+          provider,
+          accountEmail: email,
+          refreshToken: granted.refreshToken,
+        });
       } catch (err) {
-        if (err instanceof HttpError && err.status === 404) throw new ConnectError('The staff member no longer exists; nothing was connected.');
+        if (err instanceof HttpError && err.status === 404)
+          throw new ConnectError('The staff member no longer exists; nothing was connected.');
         throw err;
       }
       logger.info({ provider, tenantId: state.tenant_id, staffId: state.staff_id }, 'oauth: calendar connected');
@@ -159,14 +193,24 @@ export function oauthRoutes(links: LinkDeps, config: Config, logger: Logger): Ro
         res.redirect(302, state.return_url);
         return;
       }
-      page(res, 200, `Your ${name} calendar is connected`, `Your ${name} calendar (${email}) is connected. You can close this window.`);
+      page(
+        res,
+        200,
+        `Your ${name} calendar is connected`,
+        `Your ${name} calendar (${email}) is connected. You can close this window.`,
+      );
     } catch (err) {
       if (err instanceof ConnectError) {
         page(res, 400, 'Connection failed', err.message);
         return;
       }
       logger.error({ provider, err: err instanceof Error ? err.message : String(err) }, 'oauth: callback failed');
-      page(res, 503, 'Connection failed', 'Something went wrong on our side; nothing was connected. Try again in a moment.');
+      page(
+        res,
+        503,
+        'Connection failed',
+        'Something went wrong on our side; nothing was connected. Try again in a moment.',
+      );
     }
   });
 

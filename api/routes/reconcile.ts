@@ -28,14 +28,20 @@ export function reconcileRoutes(db: Knex, temporal: Client, taskQueue: string, p
     if (link.status === 'disconnecting' || link.status === 'disconnected') {
       throw new HttpError(409, 'link_disconnected', `link ${link.id} is ${link.status}: there is nothing to reconcile`);
     }
-    const workflowId = await requestReconcile(temporal, taskQueue, policy, { tenantId: req.tenantId!, linkId: link.id });
+    const workflowId = await requestReconcile(temporal, taskQueue, policy, {
+      tenantId: req.tenantId!,
+      linkId: link.id,
+    });
     res.status(202).json({ linkId: link.id, status: 'requested', workflowId });
   });
 
   router.get('/v1/links/:id/reconcile', async (req, res) => {
     const link = await linkOr404(req.tenantId!, String(req.params.id));
     const { limit } = parse(passesQuerySchema, req.query, 'query');
-    const rows = await db('reconcile_passes').where({ tenant_id: req.tenantId!, link_id: link.id }).orderBy('started_at', 'desc').limit(limit);
+    const rows = await db('reconcile_passes')
+      .where({ tenant_id: req.tenantId!, link_id: link.id })
+      .orderBy('started_at', 'desc')
+      .limit(limit);
     res.json({
       linkId: link.id,
       workflowId: reconcileWorkflowId(req.tenantId!, link.id),

@@ -3,7 +3,11 @@ import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { SecretBox } from '../../lib/secretBox';
 import { DEFAULT_RESYNC_RATE_PER_SECOND, resolveCrmSettings, resyncScopeOf } from '../../lib/crmSettings';
-import { settingsResyncProgress, settingsResyncRunning, startSettingsResync } from '../../workflows/settingsResync/client';
+import {
+  settingsResyncProgress,
+  settingsResyncRunning,
+  startSettingsResync,
+} from '../../workflows/settingsResync/client';
 import { settingsUpdateSchema } from '../schemas';
 import { HttpError, parse } from '../validation';
 
@@ -40,14 +44,21 @@ export function settingsRoutes(db: Knex, secrets: SecretBox, temporal: Client, t
     });
     // Existing future appointments follow a change of what their events show, in the background.
     const scope = resyncScopeOf(before, after);
-    const resync = scope ? await startResync(req.tenantId!, scope, after.resyncRatePerSecond ?? DEFAULT_RESYNC_RATE_PER_SECOND) : undefined;
+    const resync = scope
+      ? await startResync(req.tenantId!, scope, after.resyncRatePerSecond ?? DEFAULT_RESYNC_RATE_PER_SECOND)
+      : undefined;
     res.json({ ...publicSettings(after), ...(resync ? { resync } : {}) });
   });
 
   /** A newer change replaces a re-sync still running; what it had left is then re-synced in full. */
   async function startResync(tenantId: string, scope: { types?: string[] }, ratePerSecond: number) {
     const types = (await settingsResyncRunning(temporal, tenantId)) ? undefined : scope.types;
-    await startSettingsResync(temporal, taskQueue, { tenantId, endsAfter: new Date().toISOString(), ratePerSecond, ...(types ? { types } : {}) });
+    await startSettingsResync(temporal, taskQueue, {
+      tenantId,
+      endsAfter: new Date().toISOString(),
+      ratePerSecond,
+      ...(types ? { types } : {}),
+    });
     return { state: 'running', ...(types ? { types } : {}), progressUrl: RESYNC_PROGRESS_URL };
   }
 

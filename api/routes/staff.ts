@@ -47,7 +47,10 @@ export interface LinkDeps {
  * Stores a calendar link (refresh token sealed) and starts its workflow, which backfills the staff
  * member's future appointments into it: the attach endpoints and the OAuth callback.
  */
-export async function createLink({ db, secrets, temporal, taskQueue, reconcile, providers }: LinkDeps, link: NewLink): Promise<any> {
+export async function createLink(
+  { db, secrets, temporal, taskQueue, reconcile, providers }: LinkDeps,
+  link: NewLink,
+): Promise<any> {
   const provider = providers.find(link.provider);
   if (!provider) throw unknownProvider(providers);
   if (!(await db('staff').where({ tenant_id: link.tenantId, id: link.staffId }).first('id'))) {
@@ -56,7 +59,13 @@ export async function createLink({ db, secrets, temporal, taskQueue, reconcile, 
   // The same account again while its link needs re-authorisation: that link takes the new grant and
   // comes back (same id, same calendar), and its workflow resumes the writes held meanwhile.
   const reconnected = await db('calendar_links')
-    .where({ tenant_id: link.tenantId, staff_id: link.staffId, provider: link.provider, account_email: link.accountEmail, status: 'needs_reauth' })
+    .where({
+      tenant_id: link.tenantId,
+      staff_id: link.staffId,
+      provider: link.provider,
+      account_email: link.accountEmail,
+      status: 'needs_reauth',
+    })
     .modify((q) => {
       if (link.calendarId) q.where({ calendar_id: link.calendarId });
     })
@@ -69,7 +78,13 @@ export async function createLink({ db, secrets, temporal, taskQueue, reconcile, 
       updated_at: db.fn.now(),
     })
     .returning('*');
-  for (const row of reconnected) await signalReconnected(temporal, taskQueue, { tenantId: link.tenantId, linkId: row.id, staffId: link.staffId, ratePerSecond: provider.backfillRatePerSecond });
+  for (const row of reconnected)
+    await signalReconnected(temporal, taskQueue, {
+      tenantId: link.tenantId,
+      linkId: row.id,
+      staffId: link.staffId,
+      ratePerSecond: provider.backfillRatePerSecond,
+    });
   if (reconnected[0]) return reconnected[0];
   // Without a calendar named, the tenant's calendarMode decides: the primary calendar now, or a
   // dedicated one that the link's workflow provisions first (the link is 'connecting' until then).
@@ -88,8 +103,14 @@ export async function createLink({ db, secrets, temporal, taskQueue, reconcile, 
       refresh_token_sealed: secrets.seal(link.refreshToken),
     })
     .returning('*');
-  await startLinkWorkflow(temporal, taskQueue, { tenantId: link.tenantId, linkId: row.id, staffId: link.staffId, ratePerSecond: provider.backfillRatePerSecond });
-  if (reconcile) await startReconcileWorkflow(temporal, taskQueue, reconcile, { tenantId: link.tenantId, linkId: row.id });
+  await startLinkWorkflow(temporal, taskQueue, {
+    tenantId: link.tenantId,
+    linkId: row.id,
+    staffId: link.staffId,
+    ratePerSecond: provider.backfillRatePerSecond,
+  });
+  if (reconcile)
+    await startReconcileWorkflow(temporal, taskQueue, reconcile, { tenantId: link.tenantId, linkId: row.id });
   return row;
 }
 
@@ -101,7 +122,13 @@ export function staffRoutes(deps: LinkDeps): Router {
   router.put('/v1/staff/:id', async (req, res) => {
     const id = param(req, 'id', idSchema);
     const body = parse(staffBodySchema, req.body);
-    const row = { tenant_id: req.tenantId!, id, name: body.name, email: body.email ?? null, time_zone: body.timeZone ?? null };
+    const row = {
+      tenant_id: req.tenantId!,
+      id,
+      name: body.name,
+      email: body.email ?? null,
+      time_zone: body.timeZone ?? null,
+    };
     await db('staff').insert(row).onConflict(['tenant_id', 'id']).merge(['name', 'email', 'time_zone']);
     res.json({ id, name: body.name, email: body.email ?? null, timeZone: body.timeZone ?? null });
   });
@@ -118,7 +145,14 @@ export function staffRoutes(deps: LinkDeps): Router {
     const provider = param(req, 'provider', providerNameSchema);
     if (!deps.providers.find(provider)) throw unknownProvider(deps.providers);
     const body = parse(linkBodySchema, req.body);
-    const row = await createLink(deps, { tenantId: req.tenantId!, staffId, provider, accountEmail: body.accountEmail, calendarId: body.calendarId, refreshToken: body.refreshToken });
+    const row = await createLink(deps, {
+      tenantId: req.tenantId!,
+      staffId,
+      provider,
+      accountEmail: body.accountEmail,
+      calendarId: body.calendarId,
+      refreshToken: body.refreshToken,
+    });
     res.status(201).json(publicLink(row));
   });
 
@@ -127,6 +161,11 @@ export function staffRoutes(deps: LinkDeps): Router {
 
 /** A provider name calsync has no module for: a 400 naming the field and what it may be. */
 function unknownProvider(providers: ProviderRegistry): HttpError {
-  const names = providers.all().map((p) => p.name).join(', ');
-  return new HttpError(400, 'invalid_request', `provider: must be one of ${names}`, { issues: [{ field: 'provider', message: `must be one of ${names}` }] });
+  const names = providers
+    .all()
+    .map((p) => p.name)
+    .join(', ');
+  return new HttpError(400, 'invalid_request', `provider: must be one of ${names}`, {
+    issues: [{ field: 'provider', message: `must be one of ${names}` }],
+  });
 }

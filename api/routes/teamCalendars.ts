@@ -10,7 +10,12 @@ import { HttpError, param, parse } from '../validation';
 
 function publicCalendar(row: any) {
   return {
-    id: row.id, name: row.name, linkId: row.link_id, remoteCalendarId: row.remote_calendar_id ?? null, members: row.members, updatedAt: row.updated_at,
+    id: row.id,
+    name: row.name,
+    linkId: row.link_id,
+    remoteCalendarId: row.remote_calendar_id ?? null,
+    members: row.members,
+    updatedAt: row.updated_at,
     // Where sharing with the members stands at the provider (teamCalendarSharing workflow).
     sharing: { sharedWith: row.shared_with ?? [], sharedAt: row.shared_at ?? null, error: row.sharing_error ?? null },
   };
@@ -25,7 +30,12 @@ export function teamCalendarRoutes(db: Knex, temporal: Client, taskQueue: string
 
   /** Its future appointments re-planned in the background: they follow the calendar's new backing, or leave it. */
   async function resyncAppointmentsOf(tenantId: string, id: string, why: string) {
-    await startCalendarResync(temporal, taskQueue, { tenantId, endsAfter: new Date().toISOString(), calendarId: id, ratePerSecond: DEFAULT_RESYNC_RATE_PER_SECOND }, why);
+    await startCalendarResync(
+      temporal,
+      taskQueue,
+      { tenantId, endsAfter: new Date().toISOString(), calendarId: id, ratePerSecond: DEFAULT_RESYNC_RATE_PER_SECOND },
+      why,
+    );
   }
 
   /** The remote calendar's sharing made to match the members (none once deleted); a newer save replaces a run still going. */
@@ -38,19 +48,48 @@ export function teamCalendarRoutes(db: Knex, temporal: Client, taskQueue: string
   router.put('/v1/calendars/:id', async (req, res) => {
     const id = param(req, 'id', idSchema);
     const body = parse(teamCalendarBodySchema, req.body);
-    const link = await db('calendar_links').where({ tenant_id: req.tenantId!, id: body.linkId }).whereNot('status', 'disconnected').first('id');
-    if (!link) throw new HttpError(400, 'invalid_request', 'linkId: unknown or disconnected calendar link', { issues: [{ field: 'linkId', message: 'unknown or disconnected calendar link' }] });
+    const link = await db('calendar_links')
+      .where({ tenant_id: req.tenantId!, id: body.linkId })
+      .whereNot('status', 'disconnected')
+      .first('id');
+    if (!link)
+      throw new HttpError(400, 'invalid_request', 'linkId: unknown or disconnected calendar link', {
+        issues: [{ field: 'linkId', message: 'unknown or disconnected calendar link' }],
+      });
     const staffIds = body.members.map((m) => m.staffId);
-    const known = new Set((await db('staff').where({ tenant_id: req.tenantId! }).whereIn('id', staffIds).pluck('id')) as string[]);
+    const known = new Set(
+      (await db('staff').where({ tenant_id: req.tenantId! }).whereIn('id', staffIds).pluck('id')) as string[],
+    );
     const unknown = staffIds.findIndex((s) => !known.has(s));
     if (unknown >= 0) {
-      throw new HttpError(400, 'invalid_request', `members[${unknown}].staffId: unknown staff member "${staffIds[unknown]}"`, { issues: [{ field: `members[${unknown}].staffId`, message: 'unknown staff member' }] });
+      throw new HttpError(
+        400,
+        'invalid_request',
+        `members[${unknown}].staffId: unknown staff member "${staffIds[unknown]}"`,
+        { issues: [{ field: `members[${unknown}].staffId`, message: 'unknown staff member' }] },
+      );
     }
-    const before = await db('team_calendars').where({ tenant_id: req.tenantId!, id }).first('link_id', 'remote_calendar_id', 'deleted_at');
+    const before = await db('team_calendars')
+      .where({ tenant_id: req.tenantId!, id })
+      .first('link_id', 'remote_calendar_id', 'deleted_at');
     const [row] = await db('team_calendars')
-      .insert({ tenant_id: req.tenantId!, id, name: body.name, link_id: body.linkId, remote_calendar_id: body.remoteCalendarId ?? null, members: JSON.stringify(body.members) })
+      .insert({
+        tenant_id: req.tenantId!,
+        id,
+        name: body.name,
+        link_id: body.linkId,
+        remote_calendar_id: body.remoteCalendarId ?? null,
+        members: JSON.stringify(body.members),
+      })
       .onConflict(['tenant_id', 'id'])
-      .merge({ name: body.name, link_id: body.linkId, remote_calendar_id: body.remoteCalendarId ?? null, members: JSON.stringify(body.members), updated_at: db.fn.now(), deleted_at: null })
+      .merge({
+        name: body.name,
+        link_id: body.linkId,
+        remote_calendar_id: body.remoteCalendarId ?? null,
+        members: JSON.stringify(body.members),
+        updated_at: db.fn.now(),
+        deleted_at: null,
+      })
       .returning('*');
     // Another account or calendar behind it: its future appointments move there, in the background.
     const moved = before && (before.link_id !== row.link_id || before.remote_calendar_id !== row.remote_calendar_id);
@@ -67,7 +106,9 @@ export function teamCalendarRoutes(db: Knex, temporal: Client, taskQueue: string
   });
 
   router.get('/v1/calendars/:id', async (req, res) => {
-    const row = await live(req.tenantId!).where({ id: param(req, 'id', idSchema) }).first();
+    const row = await live(req.tenantId!)
+      .where({ id: param(req, 'id', idSchema) })
+      .first();
     if (!row) throw new HttpError(404, 'not_found', 'team calendar not found');
     res.json(publicCalendar(row));
   });
@@ -78,7 +119,10 @@ export function teamCalendarRoutes(db: Knex, temporal: Client, taskQueue: string
    */
   router.delete('/v1/calendars/:id', async (req, res) => {
     const id = param(req, 'id', idSchema);
-    const [row] = await live(req.tenantId!).where({ id }).update({ deleted_at: db.fn.now(), updated_at: db.fn.now() }).returning('*');
+    const [row] = await live(req.tenantId!)
+      .where({ id })
+      .update({ deleted_at: db.fn.now(), updated_at: db.fn.now() })
+      .returning('*');
     if (!row) throw new HttpError(404, 'not_found', 'team calendar not found');
     await resyncAppointmentsOf(req.tenantId!, id, 'leave it (deleted)');
     await shareWithMembers(req.tenantId!, id);

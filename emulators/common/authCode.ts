@@ -14,7 +14,10 @@ export interface AuthorizationGrant {
 
 export type RedeemResult =
   | { ok: true; grant: AuthorizationGrant }
-  | { ok: false; reason: 'unknown_code' | 'expired' | 'redirect_uri_mismatch' | 'verifier_missing' | 'verifier_mismatch' };
+  | {
+      ok: false;
+      reason: 'unknown_code' | 'expired' | 'redirect_uri_mismatch' | 'verifier_missing' | 'verifier_mismatch';
+    };
 
 /** Authorization codes: single use, 60 s, bound to the redirect URI and the PKCE challenge. */
 export class AuthorizationCodes {
@@ -38,7 +41,8 @@ export class AuthorizationCodes {
     if (redirectUri !== grant.redirectUri) return { ok: false, reason: 'redirect_uri_mismatch' };
     if (grant.codeChallenge) {
       if (!verifier) return { ok: false, reason: 'verifier_missing' };
-      const computed = grant.codeChallengeMethod === 'plain' ? verifier : createHash('sha256').update(verifier).digest('base64url');
+      const computed =
+        grant.codeChallengeMethod === 'plain' ? verifier : createHash('sha256').update(verifier).digest('base64url');
       const a = Buffer.from(computed);
       const b = Buffer.from(grant.codeChallenge);
       if (a.length !== b.length || !timingSafeEqual(a, b)) return { ok: false, reason: 'verifier_mismatch' };
@@ -55,7 +59,18 @@ export class AuthorizationCodes {
 const escapeHtml = (s: string): string =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
-const AUTHORIZE_PARAMS = ['client_id', 'redirect_uri', 'response_type', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'access_type', 'prompt', 'login_hint'];
+const AUTHORIZE_PARAMS = [
+  'client_id',
+  'redirect_uri',
+  'response_type',
+  'scope',
+  'state',
+  'code_challenge',
+  'code_challenge_method',
+  'access_type',
+  'prompt',
+  'login_hint',
+];
 
 function str(source: Record<string, unknown>, name: string): string | undefined {
   const value = source[name];
@@ -63,8 +78,13 @@ function str(source: Record<string, unknown>, name: string): string | undefined 
 }
 
 function errorPage(res: Response, providerName: string, message: string): void {
-  res.status(400).type('html').send(`<!doctype html><html><head><title>${escapeHtml(providerName)}: error</title></head>` +
-    `<body><h1>Authorization error</h1><p>${escapeHtml(message)}</p></body></html>`);
+  res
+    .status(400)
+    .type('html')
+    .send(
+      `<!doctype html><html><head><title>${escapeHtml(providerName)}: error</title></head>` +
+        `<body><h1>Authorization error</h1><p>${escapeHtml(message)}</p></body></html>`,
+    );
 }
 
 function redirectWith(res: Response, redirectUri: string, params: Record<string, string | undefined>): void {
@@ -78,7 +98,12 @@ function redirectWith(res: Response, redirectUri: string, params: Record<string,
  * one) with Allow and Deny; the form POSTs back to the same path, which redirects to
  * redirect_uri with `code` and `state`, or with `error=access_denied`.
  */
-export function authorizeRoutes(router: Router, path: string, codes: AuthorizationCodes, opts: { providerName: string; codePrefix?: string }): void {
+export function authorizeRoutes(
+  router: Router,
+  path: string,
+  codes: AuthorizationCodes,
+  opts: { providerName: string; codePrefix?: string },
+): void {
   /** Problems with client_id or redirect_uri are shown to the user, never redirected (RFC 6749 4.1.2.1). */
   const check = (source: Record<string, unknown>, res: Response): boolean => {
     const redirectUri = str(source, 'redirect_uri');
@@ -98,7 +123,11 @@ export function authorizeRoutes(router: Router, path: string, codes: Authorizati
     }
     const method = str(source, 'code_challenge_method');
     if (method !== undefined && method !== 'S256' && method !== 'plain') {
-      redirectWith(res, redirectUri, { error: 'invalid_request', error_description: 'Invalid code_challenge_method', state: str(source, 'state') });
+      redirectWith(res, redirectUri, {
+        error: 'invalid_request',
+        error_description: 'Invalid code_challenge_method',
+        state: str(source, 'state'),
+      });
       return false;
     }
     return true;
@@ -108,10 +137,12 @@ export function authorizeRoutes(router: Router, path: string, codes: Authorizati
     const query = req.query as Record<string, unknown>;
     if (!check(query, res)) return;
     const hidden = AUTHORIZE_PARAMS.filter((p) => p !== 'login_hint' && str(query, p) !== undefined)
-      .map((p) => `<input type="hidden" name="${p}" value="${escapeHtml(str(query, p)!)}">`).join('\n');
+      .map((p) => `<input type="hidden" name="${p}" value="${escapeHtml(str(query, p)!)}">`)
+      .join('\n');
     const hint = str(query, 'login_hint');
     const action = escapeHtml(req.baseUrl + req.path);
-    res.type('html').send(`<!doctype html><html><head><title>${escapeHtml(opts.providerName)}: sign in</title></head><body>
+    res.type('html')
+      .send(`<!doctype html><html><head><title>${escapeHtml(opts.providerName)}: sign in</title></head><body>
 <h1>${escapeHtml(opts.providerName)}</h1>
 <form method="post" action="${action}">
 ${hidden}
@@ -136,14 +167,17 @@ ${hidden}
       errorPage(res, opts.providerName, 'Type the e-mail address of the account');
       return;
     }
-    const code = codes.issue({
-      email: email.toLowerCase(),
-      clientId: str(body, 'client_id')!,
-      redirectUri,
-      scope: str(body, 'scope') ?? '',
-      codeChallenge: str(body, 'code_challenge'),
-      codeChallengeMethod: str(body, 'code_challenge') ? (str(body, 'code_challenge_method') ?? 'plain') : undefined,
-    }, opts.codePrefix);
+    const code = codes.issue(
+      {
+        email: email.toLowerCase(),
+        clientId: str(body, 'client_id')!,
+        redirectUri,
+        scope: str(body, 'scope') ?? '',
+        codeChallenge: str(body, 'code_challenge'),
+        codeChallengeMethod: str(body, 'code_challenge') ? (str(body, 'code_challenge_method') ?? 'plain') : undefined,
+      },
+      opts.codePrefix,
+    );
     redirectWith(res, redirectUri, { code, state });
   });
 }

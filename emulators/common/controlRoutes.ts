@@ -11,7 +11,11 @@ export function parseBody<T>(schema: z.ZodType<T>, req: Request, res: Response):
 }
 
 /** The `:email` of the path, lower-cased, or a 404 answered. */
-export function userOr404(state: { userExists(email: string): boolean }, req: Request, res: Response): string | undefined {
+export function userOr404(
+  state: { userExists(email: string): boolean },
+  req: Request,
+  res: Response,
+): string | undefined {
   const email = String(req.params.email).toLowerCase();
   if (state.userExists(email)) return email;
   res.status(404).json({ error: `unknown user ${email}` });
@@ -26,7 +30,8 @@ export interface ControlledEmulator {
   store: { revokeUser(email: string): number; expireAccessTokens(email: string): number };
 }
 
-const queryUser = (req: Request): string | undefined => (typeof req.query.user === 'string' ? req.query.user : undefined);
+const queryUser = (req: Request): string | undefined =>
+  typeof req.query.user === 'string' ? req.query.user : undefined;
 
 /**
  * The /_emulator knobs both emulators share: health, reset, token revocation and expiry, faults,
@@ -78,7 +83,12 @@ export function sharedControlRoutes(state: ControlledEmulator): Router {
 }
 
 /** GET and POST /config: the POST applies the given knobs and answers the new config. */
-export function configRoutes<T>(router: Router, schema: z.ZodType<T>, apply: (body: T) => void, describe: () => object): void {
+export function configRoutes<T>(
+  router: Router,
+  schema: z.ZodType<T>,
+  apply: (body: T) => void,
+  describe: () => object,
+): void {
   router.get('/config', (_req, res) => {
     res.json(describe());
   });

@@ -25,7 +25,12 @@ export interface ErrorWire<E> {
  * applied. Answers the result to send, or undefined when an error was already sent.
  */
 export async function runWithFaults<E, R extends OperationResult>(
-  state: { faults: Faults<E>; stats: Stats }, wire: ErrorWire<E>, op: string, email: string, res: Response, run: () => R,
+  state: { faults: Faults<E>; stats: Stats },
+  wire: ErrorWire<E>,
+  op: string,
+  email: string,
+  res: Response,
+  run: () => R,
 ): Promise<R | undefined> {
   const config = state.faults.forUser(email);
   await state.faults.delay(config);

@@ -11,7 +11,13 @@ export const MAX_OCCURRENCES = 1000;
  */
 export function occurrenceStarts(first: DateTime, rules: string[], exdates: number[], untilMs: number): DateTime[] {
   const dtstart = ICAL.Time.fromData({
-    year: first.year, month: first.month, day: first.day, hour: first.hour, minute: first.minute, second: first.second, isDate: false,
+    year: first.year,
+    month: first.month,
+    day: first.day,
+    hour: first.hour,
+    minute: first.minute,
+    second: first.second,
+    isDate: false,
   });
   const found = new Map<number, DateTime>([[first.toMillis(), first]]);
   for (const rule of rules) {
@@ -19,13 +25,19 @@ export function occurrenceStarts(first: DateTime, rules: string[], exdates: numb
     for (let n = 0; n < MAX_OCCURRENCES; n++) {
       const t = iterator.next();
       if (!t) break;
-      const at = DateTime.fromObject({ year: t.year, month: t.month, day: t.day, hour: t.hour, minute: t.minute, second: t.second }, { zone: first.zone });
+      const at = DateTime.fromObject(
+        { year: t.year, month: t.month, day: t.day, hour: t.hour, minute: t.minute, second: t.second },
+        { zone: first.zone },
+      );
       if (at.toMillis() > untilMs) break;
       found.set(at.toMillis(), at);
     }
   }
   for (const ex of exdates) found.delete(ex);
-  return [...found.values()].filter((d) => d.toMillis() <= untilMs).sort((a, b) => a.toMillis() - b.toMillis()).slice(0, MAX_OCCURRENCES);
+  return [...found.values()]
+    .filter((d) => d.toMillis() <= untilMs)
+    .sort((a, b) => a.toMillis() - b.toMillis())
+    .slice(0, MAX_OCCURRENCES);
 }
 
 /**
@@ -44,7 +56,9 @@ export function exdateInstants(lines: string[], defaultZone: string, allDay = fa
       if (v.includes('T') === allDay) continue;
       const parsed = v.endsWith('Z')
         ? DateTime.fromFormat(v, "yyyyMMdd'T'HHmmss'Z'", { zone: 'UTC' })
-        : v.includes('T') ? DateTime.fromFormat(v, "yyyyMMdd'T'HHmmss", { zone }) : DateTime.fromFormat(v, 'yyyyMMdd', { zone });
+        : v.includes('T')
+          ? DateTime.fromFormat(v, "yyyyMMdd'T'HHmmss", { zone })
+          : DateTime.fromFormat(v, 'yyyyMMdd', { zone });
       if (parsed.isValid) out.push(parsed.toMillis());
     }
   }

@@ -11,7 +11,11 @@ export function emulatorApp(jsonLimit: string): Express {
 }
 
 /** Malformed JSON gets the provider's own parse error; anything else is logged and answered 500. */
-export function emulatorErrors(name: string, parseFailed: (res: Response) => void, failed: (res: Response) => void): ErrorRequestHandler {
+export function emulatorErrors(
+  name: string,
+  parseFailed: (res: Response) => void,
+  failed: (res: Response) => void,
+): ErrorRequestHandler {
   return (err: unknown, _req, res, _next) => {
     if (res.headersSent) return;
     if ((err as { type?: unknown } | null)?.type === 'entity.parse.failed') {
@@ -30,11 +34,12 @@ export function listen(server: Server, port: number, host: string): Promise<{ po
     server.listen(port, host, () => {
       resolve({
         port: (server.address() as AddressInfo).port,
-        close: () => new Promise<void>((done, fail) => {
-          server.close((closeErr) => (closeErr ? fail(closeErr) : done()));
-          // Clients keep connections alive; without this close() waits for them.
-          server.closeAllConnections();
-        }),
+        close: () =>
+          new Promise<void>((done, fail) => {
+            server.close((closeErr) => (closeErr ? fail(closeErr) : done()));
+            // Clients keep connections alive; without this close() waits for them.
+            server.closeAllConnections();
+          }),
       });
     });
   });

@@ -8,7 +8,10 @@ import { Stats } from './stats';
 export abstract class EmulatorStateBase<S extends { reset(): void }, E> {
   readonly stats = new Stats();
 
-  constructor(readonly store: S, readonly faults: Faults<E>) {}
+  constructor(
+    readonly store: S,
+    readonly faults: Faults<E>,
+  ) {}
 
   abstract userExists(email: string): boolean;
   protected abstract applyDefaults(): void;

@@ -48,9 +48,10 @@ export class Stats {
   }
 
   snapshot(user?: string): { byOperation: Record<string, OperationStats>; writes: number; requests: number } {
-    const sources = user !== undefined
-      ? [this.perUser.get(user.toLowerCase())].filter((s): s is UserStats => s !== undefined)
-      : [...this.perUser.values()];
+    const sources =
+      user !== undefined
+        ? [this.perUser.get(user.toLowerCase())].filter((s): s is UserStats => s !== undefined)
+        : [...this.perUser.values()];
     const byOperation: Record<string, OperationStats> = {};
     let writes = 0;
     let requests = 0;

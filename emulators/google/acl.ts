@@ -28,7 +28,11 @@ export class CalendarAcl {
     if (typeof type !== 'string' || !SCOPES.includes(type)) throw invalid('Invalid scope type.', 'scope.type');
     const value = typeof body.scope?.value === 'string' ? body.scope.value.toLowerCase() : undefined;
     if (type !== 'default' && !value) throw required('Missing scope value.', 'scope.value');
-    const rule: AclRule = { id: type === 'default' ? 'default' : `${type}:${value}`, role: body.role, scope: type === 'default' ? { type } : { type, value } };
+    const rule: AclRule = {
+      id: type === 'default' ? 'default' : `${type}:${value}`,
+      role: body.role,
+      scope: type === 'default' ? { type } : { type, value },
+    };
     let rules = this.rules.get(cal);
     if (!rules) this.rules.set(cal, (rules = new Map()));
     rules.set(rule.id, rule);

@@ -28,13 +28,20 @@ export class GoogleChannels {
 
   watch(owner: string, cal: Calendar, body: Record<string, unknown>): object {
     if (body.type !== 'web_hook' && body.type !== 'webhook') throw invalid('Invalid value for: type', 'type');
-    if (typeof body.id !== 'string' || body.id === '' || body.id.length > 64 || !/^[A-Za-z0-9\-_+/=]+$/.test(body.id)) throw invalid('Invalid channel id.', 'id');
-    if (typeof body.address !== 'string' || !/^https?:\/\//.test(body.address)) throw invalid('Invalid address.', 'address');
-    if (this.channels.has(body.id)) throw new GoogleError(400, 'channelIdNotUnique', `Channel id ${body.id} not unique`);
+    if (typeof body.id !== 'string' || body.id === '' || body.id.length > 64 || !/^[A-Za-z0-9\-_+/=]+$/.test(body.id))
+      throw invalid('Invalid channel id.', 'id');
+    if (typeof body.address !== 'string' || !/^https?:\/\//.test(body.address))
+      throw invalid('Invalid address.', 'address');
+    if (this.channels.has(body.id))
+      throw new GoogleError(400, 'channelIdNotUnique', `Channel id ${body.id} not unique`);
     const cap = Date.now() + this.maxTtlSeconds * 1000;
     const requested = body.expiration === undefined ? cap : Number(body.expiration);
     const channel: Channel = {
-      id: body.id, owner, calendarId: cal.id, resourceId: randomBytes(14).toString('base64url'), address: body.address,
+      id: body.id,
+      owner,
+      calendarId: cal.id,
+      resourceId: randomBytes(14).toString('base64url'),
+      address: body.address,
       ...(typeof body.token === 'string' ? { token: body.token } : {}),
       expiration: Number.isFinite(requested) ? Math.min(requested, cap) : cap,
       messageNumber: 0,
@@ -42,7 +49,9 @@ export class GoogleChannels {
     this.channels.set(channel.id, channel);
     void this.send(channel, 'sync');
     return {
-      kind: 'api#channel', id: channel.id, resourceId: channel.resourceId,
+      kind: 'api#channel',
+      id: channel.id,
+      resourceId: channel.resourceId,
       resourceUri: `https://www.googleapis.com/calendar/v3/calendars/${encodeURIComponent(cal.id)}/events?alt=json`,
       ...(channel.token !== undefined ? { token: channel.token } : {}),
       expiration: String(channel.expiration),

@@ -19,7 +19,11 @@ export function controlRoutes(state: EmulatorState): Router {
     return cal;
   };
   const describeCalendar = (cal: Calendar) => ({
-    id: cal.id, summary: cal.summary, timeZone: cal.timeZone, primary: cal.primary, owner: cal.owner,
+    id: cal.id,
+    summary: cal.summary,
+    timeZone: cal.timeZone,
+    primary: cal.primary,
+    owner: cal.owner,
     forbidden: store.forbiddenCalendars.has(cal.id),
     events: [...cal.events.values()].map((e) => e.resource),
   });
@@ -93,10 +97,16 @@ export function controlRoutes(state: EmulatorState): Router {
 
   // Push: live channels, and a switch that makes notifications stop arriving (polling must catch up).
   router.get('/channels', (req, res) => {
-    res.json({ channels: state.channels.live(typeof req.query.calendarId === 'string' ? req.query.calendarId : undefined) });
+    res.json({
+      channels: state.channels.live(typeof req.query.calendarId === 'string' ? req.query.calendarId : undefined),
+    });
   });
   router.post('/push', (req, res) => {
-    const body = parseBody(z.object({ enabled: z.boolean().optional(), maxChannelTtlSeconds: z.number().int().min(1).optional() }), req, res);
+    const body = parseBody(
+      z.object({ enabled: z.boolean().optional(), maxChannelTtlSeconds: z.number().int().min(1).optional() }),
+      req,
+      res,
+    );
     if (!body) return;
     if (body.enabled !== undefined) state.channels.notifier.enabled = body.enabled;
     if (body.maxChannelTtlSeconds !== undefined) state.channels.maxTtlSeconds = body.maxChannelTtlSeconds;
@@ -108,19 +118,24 @@ export function controlRoutes(state: EmulatorState): Router {
     res.json({ ok: true });
   });
 
-  configRoutes(router, z.object({
-    userRateLimitPerMinute: z.number().int().min(0).optional(),
-    rateLimitStyle: z.enum(['403', '429']).optional(),
-    accessTokenTtlSeconds: z.number().int().min(1).optional(),
-  }), (body) => {
-    if (body.userRateLimitPerMinute !== undefined) state.limiter.perMinute = body.userRateLimitPerMinute;
-    if (body.rateLimitStyle !== undefined) state.limiter.style = body.rateLimitStyle;
-    if (body.accessTokenTtlSeconds !== undefined) store.accessTokenTtlSeconds = body.accessTokenTtlSeconds;
-  }, () => ({
-    userRateLimitPerMinute: state.limiter.perMinute,
-    rateLimitStyle: state.limiter.style,
-    accessTokenTtlSeconds: store.accessTokenTtlSeconds,
-  }));
+  configRoutes(
+    router,
+    z.object({
+      userRateLimitPerMinute: z.number().int().min(0).optional(),
+      rateLimitStyle: z.enum(['403', '429']).optional(),
+      accessTokenTtlSeconds: z.number().int().min(1).optional(),
+    }),
+    (body) => {
+      if (body.userRateLimitPerMinute !== undefined) state.limiter.perMinute = body.userRateLimitPerMinute;
+      if (body.rateLimitStyle !== undefined) state.limiter.style = body.rateLimitStyle;
+      if (body.accessTokenTtlSeconds !== undefined) store.accessTokenTtlSeconds = body.accessTokenTtlSeconds;
+    },
+    () => ({
+      userRateLimitPerMinute: state.limiter.perMinute,
+      rateLimitStyle: state.limiter.style,
+      accessTokenTtlSeconds: store.accessTokenTtlSeconds,
+    }),
+  );
 
   return router;
 }

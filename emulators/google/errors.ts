@@ -38,10 +38,17 @@ export const invalid = (message: string, location?: string): GoogleError =>
 export const required = (message: string, location?: string): GoogleError =>
   new GoogleError(400, 'required', message, 'global', location ? { location, locationType: 'parameter' } : {});
 export const authError = (): GoogleError =>
-  new GoogleError(401, 'authError', 'Invalid Credentials', 'global', {
-    location: 'Authorization',
-    locationType: 'header',
-  }, { 'WWW-Authenticate': 'Bearer realm="https://accounts.google.com/", error="invalid_token"' });
+  new GoogleError(
+    401,
+    'authError',
+    'Invalid Credentials',
+    'global',
+    {
+      location: 'Authorization',
+      locationType: 'header',
+    },
+    { 'WWW-Authenticate': 'Bearer realm="https://accounts.google.com/", error="invalid_token"' },
+  );
 export const forbidden = (): GoogleError => new GoogleError(403, 'forbidden', 'Forbidden');
 export const backendError = (status = 500): GoogleError =>
   new GoogleError(status, 'backendError', status === 503 ? 'The service is currently unavailable.' : 'Backend Error');

@@ -46,11 +46,35 @@ export type Fields = Record<string, unknown>;
 
 /** Fields a client may set; everything else in a request body is ignored, as Google does. */
 export const WRITABLE_FIELDS = [
-  'summary', 'description', 'location', 'colorId', 'start', 'end', 'endTimeUnspecified',
-  'recurrence', 'originalStartTime', 'transparency', 'visibility', 'attendees', 'attendeesOmitted',
-  'guestsCanInviteOthers', 'guestsCanModify', 'guestsCanSeeOtherGuests', 'anyoneCanAddSelf',
-  'reminders', 'extendedProperties', 'source', 'status', 'sequence', 'conferenceData', 'attachments',
-  'locked', 'privateCopy', 'eventType', 'workingLocationProperties', 'outOfOfficeProperties',
+  'summary',
+  'description',
+  'location',
+  'colorId',
+  'start',
+  'end',
+  'endTimeUnspecified',
+  'recurrence',
+  'originalStartTime',
+  'transparency',
+  'visibility',
+  'attendees',
+  'attendeesOmitted',
+  'guestsCanInviteOthers',
+  'guestsCanModify',
+  'guestsCanSeeOtherGuests',
+  'anyoneCanAddSelf',
+  'reminders',
+  'extendedProperties',
+  'source',
+  'status',
+  'sequence',
+  'conferenceData',
+  'attachments',
+  'locked',
+  'privateCopy',
+  'eventType',
+  'workingLocationProperties',
+  'outOfOfficeProperties',
   'focusTimeProperties',
 ] as const;
 
@@ -163,8 +187,11 @@ function validateReminders(raw: unknown): EventResource['reminders'] {
   if (overrides === undefined) return { useDefault };
   if (!Array.isArray(overrides)) throw invalid('Invalid reminders.', 'reminders.overrides');
   if (useDefault && overrides.length > 0) {
-    throw new GoogleError(400, 'cannotUseDefaultRemindersAndSpecifyOverride',
-      'Cannot specify both default reminders and overrides at the same time.');
+    throw new GoogleError(
+      400,
+      'cannotUseDefaultRemindersAndSpecifyOverride',
+      'Cannot specify both default reminders and overrides at the same time.',
+    );
   }
   if (overrides.length > 5) throw invalid('Too many reminders.', 'reminders.overrides');
   const checked = overrides.map((o: unknown) => {
@@ -185,9 +212,10 @@ function validateRecurrence(raw: unknown): string[] | undefined {
   if (raw === undefined) return undefined;
   if (!Array.isArray(raw)) throw invalid('Invalid recurrence rule.', 'recurrence');
   for (const line of raw) {
-    const ok = typeof line === 'string'
-      && (/^(RRULE|EXRULE):/i.test(line) || /^(RDATE|EXDATE)[;:]/i.test(line))
-      && (!/^(RRULE|EXRULE):/i.test(line) || /FREQ=/i.test(line));
+    const ok =
+      typeof line === 'string' &&
+      (/^(RRULE|EXRULE):/i.test(line) || /^(RDATE|EXDATE)[;:]/i.test(line)) &&
+      (!/^(RRULE|EXRULE):/i.test(line) || /FREQ=/i.test(line));
     if (!ok) throw invalid('Invalid recurrence rule.', 'recurrence');
   }
   return raw as string[];
@@ -255,7 +283,8 @@ export function validateWritable(
   // Timed events may last zero minutes; all-day events need at least one day.
   if (endMs < startMs || (start.date !== undefined && endMs === startMs)) {
     throw new GoogleError(400, 'timeRangeEmpty', 'The specified time range is empty.', 'global', {
-      location: 'end', locationType: 'parameter',
+      location: 'end',
+      locationType: 'parameter',
     });
   }
   const recurrence = validateRecurrence(fields.recurrence);
@@ -280,7 +309,10 @@ export function validateWritable(
     const value = fields[key];
     if (value !== undefined && typeof value !== 'string') throw invalid(`Invalid ${key} value.`, key);
   }
-  if (fields.sequence !== undefined && (typeof fields.sequence !== 'number' || !Number.isInteger(fields.sequence) || fields.sequence < 0)) {
+  if (
+    fields.sequence !== undefined &&
+    (typeof fields.sequence !== 'number' || !Number.isInteger(fields.sequence) || fields.sequence < 0)
+  ) {
     throw invalid('Invalid sequence value.', 'sequence');
   }
   out.eventType = typeof fields.eventType === 'string' ? fields.eventType : 'default';
@@ -288,5 +320,7 @@ export function validateWritable(
 }
 
 export function timeChanged(a: Fields, b: Fields): boolean {
-  return JSON.stringify([a.start, a.end, a.recurrence ?? null]) !== JSON.stringify([b.start, b.end, b.recurrence ?? null]);
+  return (
+    JSON.stringify([a.start, a.end, a.recurrence ?? null]) !== JSON.stringify([b.start, b.end, b.recurrence ?? null])
+  );
 }

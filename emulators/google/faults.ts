@@ -8,7 +8,10 @@ export type RateLimitStyle = '403' | '429';
 export class RateLimiter {
   private window = new SlidingWindow();
 
-  constructor(public perMinute = 600, public style: RateLimitStyle = '403') {}
+  constructor(
+    public perMinute = 600,
+    public style: RateLimitStyle = '403',
+  ) {}
 
   check(user: string, now = Date.now()): GoogleError | undefined {
     const retryAfter = this.window.admit(user, this.perMinute, 60_000, now);

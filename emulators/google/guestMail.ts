@@ -20,7 +20,13 @@ export interface GuestMail {
 export class GuestMailLog {
   private readonly byOwner = new Map<string, GuestMail[]>();
 
-  record(owner: string, event: EventResource, kind: GuestMail['kind'], sendUpdates: SendUpdates, hasAccount: (email: string) => boolean): void {
+  record(
+    owner: string,
+    event: EventResource,
+    kind: GuestMail['kind'],
+    sendUpdates: SendUpdates,
+    hasAccount: (email: string) => boolean,
+  ): void {
     if (sendUpdates === 'none') return;
     const to = (event.attendees ?? [])
       .filter((a) => !a.self && !a.organizer && typeof a.email === 'string')
@@ -28,7 +34,14 @@ export class GuestMailLog {
       .filter((email) => sendUpdates === 'all' || !hasAccount(email));
     if (to.length === 0) return;
     const list = this.byOwner.get(owner) ?? [];
-    list.push({ at: new Date().toISOString(), calendarId: event.organizer.email, eventId: event.id, kind, sendUpdates, to });
+    list.push({
+      at: new Date().toISOString(),
+      calendarId: event.organizer.email,
+      eventId: event.id,
+      kind,
+      sendUpdates,
+      to,
+    });
     this.byOwner.set(owner, list);
   }
 

@@ -10,25 +10,36 @@ export const EXPANSION_HORIZON_DAYS = 730;
  * (`<id>_<start in UTC basic format>`, or `<id>_<yyyyMMdd>` all day), `recurringEventId` and
  * `originalStartTime`, as Google lists them. Other events are returned as they are.
  */
-export function singleEventsOf(r: EventResource, calendarZone: string, untilMs: number, overrides?: Overrides): EventResource[] {
+export function singleEventsOf(
+  r: EventResource,
+  calendarZone: string,
+  untilMs: number,
+  overrides?: Overrides,
+): EventResource[] {
   if (!r.recurrence?.length) return [r];
   const zone = r.start.timeZone ?? calendarZone;
   const allDay = r.start.date !== undefined;
   const first = allDay ? DateTime.fromISO(r.start.date!, { zone }) : DateTime.fromISO(r.start.dateTime!, { zone });
-  const last = allDay ? DateTime.fromISO(r.end.date!, { zone }) : DateTime.fromISO(r.end.dateTime!, { zone: r.end.timeZone ?? zone });
+  const last = allDay
+    ? DateTime.fromISO(r.end.date!, { zone })
+    : DateTime.fromISO(r.end.dateTime!, { zone: r.end.timeZone ?? zone });
   const days = Math.round(last.diff(first, 'days').days);
   const ms = last.toMillis() - first.toMillis();
   const rules = r.recurrence.filter((l) => /^RRULE:/i.test(l)).map((l) => l.slice(6));
   const { recurrence: _series, ...rest } = r;
-  return occurrenceStarts(first, rules, exdateInstants(r.recurrence, zone, allDay), untilMs).map((at) => {
-    const start = allDay ? { date: at.toISODate()! } : { dateTime: at.toISO({ suppressMilliseconds: true })!, timeZone: zone };
-    const end = allDay
-      ? { date: at.plus({ days }).toISODate()! }
-      : { dateTime: at.plus({ milliseconds: ms }).toISO({ suppressMilliseconds: true })!, timeZone: zone };
-    const suffix = allDay ? at.toFormat('yyyyMMdd') : at.toUTC().toFormat("yyyyMMdd'T'HHmmss'Z'");
-    const id = `${r.id}_${suffix}`;
-    return overrides?.(id) ?? { ...rest, id, start, end, recurringEventId: r.id, originalStartTime: start };
-  }).filter((e): e is EventResource => e !== null);
+  return occurrenceStarts(first, rules, exdateInstants(r.recurrence, zone, allDay), untilMs)
+    .map((at) => {
+      const start = allDay
+        ? { date: at.toISODate()! }
+        : { dateTime: at.toISO({ suppressMilliseconds: true })!, timeZone: zone };
+      const end = allDay
+        ? { date: at.plus({ days }).toISODate()! }
+        : { dateTime: at.plus({ milliseconds: ms }).toISO({ suppressMilliseconds: true })!, timeZone: zone };
+      const suffix = allDay ? at.toFormat('yyyyMMdd') : at.toUTC().toFormat("yyyyMMdd'T'HHmmss'Z'");
+      const id = `${r.id}_${suffix}`;
+      return overrides?.(id) ?? { ...rest, id, start, end, recurringEventId: r.id, originalStartTime: start };
+    })
+    .filter((e): e is EventResource => e !== null);
 }
 
 /**

@@ -5,15 +5,20 @@ import type { Calendar, GoogleStore, StoredEvent } from './store';
 
 type Query = Record<string, unknown>;
 
-const asList = (v: unknown): string[] =>
-  v === undefined ? [] : (Array.isArray(v) ? v : [v]).map(String);
+const asList = (v: unknown): string[] => (v === undefined ? [] : (Array.isArray(v) ? v : [v]).map(String));
 const single = (v: unknown): string | undefined =>
   v === undefined ? undefined : String(Array.isArray(v) ? v[v.length - 1] : v);
 
 /** Filters that Google refuses to combine with a syncToken; a list using them yields no nextSyncToken. */
 const SYNC_INCOMPATIBLE = [
-  'timeMin', 'timeMax', 'q', 'orderBy', 'iCalUID', 'updatedMin',
-  'privateExtendedProperty', 'sharedExtendedProperty',
+  'timeMin',
+  'timeMax',
+  'q',
+  'orderBy',
+  'iCalUID',
+  'updatedMin',
+  'privateExtendedProperty',
+  'sharedExtendedProperty',
 ];
 
 interface PageCursor {
@@ -42,7 +47,13 @@ export function syncTokenFor(store: GoogleStore, cal: Calendar, seq: number): st
 
 function readSyncToken(store: GoogleStore, cal: Calendar, token: string): number {
   const parsed = decode<{ c?: unknown; s?: unknown; e?: unknown }>(token);
-  if (!parsed || parsed.c !== cal.id || parsed.e !== store.syncEpoch || typeof parsed.s !== 'number' || parsed.s > cal.seq) {
+  if (
+    !parsed ||
+    parsed.c !== cal.id ||
+    parsed.e !== store.syncEpoch ||
+    typeof parsed.s !== 'number' ||
+    parsed.s > cal.seq
+  ) {
     throw fullSyncRequired();
   }
   return parsed.s;
@@ -79,7 +90,8 @@ export function listEvents(store: GoogleStore, cal: Calendar, query: Query): obj
     maxResults = Math.min(maxResults, 2500);
   }
   const orderBy = single(query.orderBy);
-  if (orderBy !== undefined && orderBy !== 'startTime' && orderBy !== 'updated') throw invalid('Invalid orderBy value.', 'orderBy');
+  if (orderBy !== undefined && orderBy !== 'startTime' && orderBy !== 'updated')
+    throw invalid('Invalid orderBy value.', 'orderBy');
   if (orderBy === 'startTime' && single(query.singleEvents) !== 'true') {
     throw invalid('The requested ordering is not available for the particular query.', 'orderBy');
   }
@@ -88,7 +100,8 @@ export function listEvents(store: GoogleStore, cal: Calendar, query: Query): obj
   const updatedMin = parseTimeParam(query, 'updatedMin');
   if (timeMin !== undefined && timeMax !== undefined && timeMax <= timeMin) {
     throw new GoogleError(400, 'timeRangeEmpty', 'The specified time range is empty.', 'global', {
-      location: 'timeMax', locationType: 'parameter',
+      location: 'timeMax',
+      locationType: 'parameter',
     });
   }
   const privateProps = parseProps(asList(query.privateExtendedProperty), 'privateExtendedProperty');
@@ -114,7 +127,8 @@ export function listEvents(store: GoogleStore, cal: Calendar, query: Query): obj
     if (updatedMin !== undefined && Date.parse(r.updated) < updatedMin) return false;
     for (const [k, v] of privateProps) if (r.extendedProperties?.private?.[k] !== v) return false;
     for (const [k, v] of sharedProps) if (r.extendedProperties?.shared?.[k] !== v) return false;
-    if (q !== undefined && ![r.summary, r.description, r.location].some((s) => s?.toLowerCase().includes(q))) return false;
+    if (q !== undefined && ![r.summary, r.description, r.location].some((s) => s?.toLowerCase().includes(q)))
+      return false;
     const start = instantOf(r.start, cal.timeZone);
     // Series are not expanded, so a recurring event may reach beyond its first end.
     const end = r.recurrence?.length ? Number.POSITIVE_INFINITY : instantOf(r.end, cal.timeZone);
@@ -129,14 +143,20 @@ export function listEvents(store: GoogleStore, cal: Calendar, query: Query): obj
   const entriesOf = (e: StoredEvent): Array<{ seq: number; resource: EventResource }> => {
     if (!singleEvents || !e.resource.recurrence?.length) return [{ seq: e.seq, resource: e.resource }];
     return singleEventsOf(e.resource, cal.timeZone, horizon, overridesIn(cal.events, 'omit'))
-      .filter((r) => (timeMin === undefined || instantOf(r.end, cal.timeZone) > timeMin) && (timeMax === undefined || instantOf(r.start, cal.timeZone) < timeMax))
+      .filter(
+        (r) =>
+          (timeMin === undefined || instantOf(r.end, cal.timeZone) > timeMin) &&
+          (timeMax === undefined || instantOf(r.start, cal.timeZone) < timeMax),
+      )
       .map((resource) => ({ seq: e.seq, resource }));
   };
 
   let items: EventResource[];
   let nextCursor: PageCursor | undefined;
   if (orderBy === 'startTime') {
-    const all = [...cal.events.values()].filter(matches).flatMap(entriesOf)
+    const all = [...cal.events.values()]
+      .filter(matches)
+      .flatMap(entriesOf)
       .sort((a, b) => instantOf(a.resource.start, cal.timeZone) - instantOf(b.resource.start, cal.timeZone));
     const offset = cursor.offset ?? 0;
     items = all.slice(offset, offset + maxResults).map((e) => e.resource);
@@ -145,7 +165,9 @@ export function listEvents(store: GoogleStore, cal: Calendar, query: Query): obj
     // Paging on the change counter: an event edited mid-listing reappears later, none is skipped.
     // `offset` counts the entries of the `after` seq already served (a series' instances share it).
     const after = cursor.after ?? -1;
-    const all = [...cal.events.values()].filter((e) => e.seq >= after && matches(e)).sort((a, b) => a.seq - b.seq)
+    const all = [...cal.events.values()]
+      .filter((e) => e.seq >= after && matches(e))
+      .sort((a, b) => a.seq - b.seq)
       .flatMap(entriesOf);
     // Sorted by seq, so the entries already served are the first ones.
     all.splice(0, Math.min(cursor.offset ?? 0, all.filter((e) => e.seq === after).length));
@@ -153,7 +175,8 @@ export function listEvents(store: GoogleStore, cal: Calendar, query: Query): obj
     items = page.map((e) => e.resource);
     if (all.length > maxResults) {
       const lastSeq = page[page.length - 1].seq;
-      const servedOfLast = page.filter((e) => e.seq === lastSeq).length + (lastSeq === after ? cursor.offset ?? 0 : 0);
+      const servedOfLast =
+        page.filter((e) => e.seq === lastSeq).length + (lastSeq === after ? (cursor.offset ?? 0) : 0);
       nextCursor = { after: lastSeq, offset: servedOfLast, snap: cursor.snap };
     }
   }
@@ -170,7 +193,8 @@ export function listEvents(store: GoogleStore, cal: Calendar, query: Query): obj
   };
   if (cal.description !== undefined) body.description = cal.description;
   if (nextCursor) body.nextPageToken = encode(nextCursor);
-  else if (!SYNC_INCOMPATIBLE.some((k) => query[k] !== undefined)) body.nextSyncToken = syncTokenFor(store, cal, cursor.snap);
+  else if (!SYNC_INCOMPATIBLE.some((k) => query[k] !== undefined))
+    body.nextSyncToken = syncTokenFor(store, cal, cursor.snap);
   return body;
 }
 
@@ -181,14 +205,33 @@ export function listInstances(store: GoogleStore, cal: Calendar, eventId: string
   const timeMax = parseTimeParam(query, 'timeMax');
   const showDeleted = single(query.showDeleted) === 'true';
   const maxResults = Math.min(Number(single(query.maxResults) ?? 250) || 250, 2500);
-  const all = (master.recurrence?.length ? singleEventsOf(master, cal.timeZone, timeMax ?? Date.now() + EXPANSION_HORIZON_DAYS * 86400000, overridesIn(cal.events, 'replace')) : [master])
+  const all = (
+    master.recurrence?.length
+      ? singleEventsOf(
+          master,
+          cal.timeZone,
+          timeMax ?? Date.now() + EXPANSION_HORIZON_DAYS * 86400000,
+          overridesIn(cal.events, 'replace'),
+        )
+      : [master]
+  )
     .filter((r) => showDeleted || r.status !== 'cancelled')
-    .filter((r) => (timeMin === undefined || instantOf(r.end, cal.timeZone) > timeMin) && (timeMax === undefined || instantOf(r.start, cal.timeZone) < timeMax));
+    .filter(
+      (r) =>
+        (timeMin === undefined || instantOf(r.end, cal.timeZone) > timeMin) &&
+        (timeMax === undefined || instantOf(r.start, cal.timeZone) < timeMax),
+    );
   const rawPage = single(query.pageToken);
-  const offset = rawPage === undefined ? 0 : decode<{ offset?: number }>(rawPage)?.offset ?? 0;
+  const offset = rawPage === undefined ? 0 : (decode<{ offset?: number }>(rawPage)?.offset ?? 0);
   const body: Record<string, unknown> = {
-    kind: 'calendar#events', etag: store.nextEtag(), summary: cal.summary, updated: new Date().toISOString(),
-    timeZone: cal.timeZone, accessRole: 'owner', defaultReminders: [], items: all.slice(offset, offset + maxResults),
+    kind: 'calendar#events',
+    etag: store.nextEtag(),
+    summary: cal.summary,
+    updated: new Date().toISOString(),
+    timeZone: cal.timeZone,
+    accessRole: 'owner',
+    defaultReminders: [],
+    items: all.slice(offset, offset + maxResults),
   };
   if (offset + maxResults < all.length) body.nextPageToken = encode({ offset: offset + maxResults });
   return body;

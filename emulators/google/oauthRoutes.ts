@@ -20,7 +20,10 @@ export function oauthRoutes(state: EmulatorState): Router {
   const { store } = state;
   const router = Router();
 
-  authorizeRoutes(router, '/o/oauth2/v2/auth', store.authCodes, { providerName: 'Google (emulated)', codePrefix: '4/' });
+  authorizeRoutes(router, '/o/oauth2/v2/auth', store.authCodes, {
+    providerName: 'Google (emulated)',
+    codePrefix: '4/',
+  });
 
   const codeErrors: Record<Exclude<RedeemResult, { ok: true }>['reason'], string> = {
     unknown_code: 'Malformed auth code.',
@@ -63,7 +66,9 @@ export function oauthRoutes(state: EmulatorState): Router {
     }
     const refreshToken = field(req, 'refresh_token');
     if (!refreshToken) {
-      res.status(400).json({ error: 'invalid_request', error_description: 'Missing required parameter: refresh_token' });
+      res
+        .status(400)
+        .json({ error: 'invalid_request', error_description: 'Missing required parameter: refresh_token' });
       return;
     }
     const accessToken = store.refresh(refreshToken);

@@ -30,11 +30,13 @@ export function createGoogleEmulator(options: GoogleEmulatorOptions = {}): Googl
   app.use('/_emulator', controlRoutes(state));
   app.use(oauthRoutes(state));
   app.use((_req, res) => sendGoogleError(res, notFound()));
-  app.use(emulatorErrors(
-    'google-emulator',
-    (res) => sendGoogleError(res, new GoogleError(400, 'parseError', 'Parse Error')),
-    (res) => sendGoogleError(res, backendError(500)),
-  ));
+  app.use(
+    emulatorErrors(
+      'google-emulator',
+      (res) => sendGoogleError(res, new GoogleError(400, 'parseError', 'Parse Error')),
+      (res) => sendGoogleError(res, backendError(500)),
+    ),
+  );
 
   return {
     app,

@@ -5,8 +5,18 @@ import { GoogleError, forbidden, invalid, notFound } from './errors';
 import { CalendarAcl } from './acl';
 import { GuestMailLog } from './guestMail';
 import {
-  EventResource, EventTime, Fields, instantOf, isBase32HexId, isValidZone, mergePatch, mergeTimePatch, pickWritable,
-  randomBase32Hex, timeChanged, validateWritable,
+  EventResource,
+  EventTime,
+  Fields,
+  instantOf,
+  isBase32HexId,
+  isValidZone,
+  mergePatch,
+  mergeTimePatch,
+  pickWritable,
+  randomBase32Hex,
+  timeChanged,
+  validateWritable,
 } from './eventRules';
 import { EXPANSION_HORIZON_DAYS, parseInstanceId, singleEventsOf } from './instances';
 
@@ -99,8 +109,14 @@ export class GoogleStore {
     if (!this.users.has(email)) {
       this.users.set(email, { email, timeZone });
       this.calendars.set(email, {
-        id: email, summary: email, timeZone, owner: email, primary: true,
-        etag: this.nextEtag(), events: new Map(), seq: 0,
+        id: email,
+        summary: email,
+        timeZone,
+        owner: email,
+        primary: true,
+        etag: this.nextEtag(),
+        events: new Map(),
+        seq: 0,
       });
     }
     const refreshToken = opaqueToken('1//');
@@ -112,7 +128,10 @@ export class GoogleStore {
   issueAccessToken(email: string, refreshToken?: string): string {
     const token = opaqueToken('ya29.');
     this.accessTokens.set(token, {
-      email, refreshToken, expiresAt: Date.now() + this.accessTokenTtlSeconds * 1000, revoked: false,
+      email,
+      refreshToken,
+      expiresAt: Date.now() + this.accessTokenTtlSeconds * 1000,
+      revoked: false,
     });
     return token;
   }
@@ -170,14 +189,23 @@ export class GoogleStore {
 
   insertCalendar(email: string, body: Fields): Calendar {
     if (typeof body.summary !== 'string' || body.summary === '') {
-      throw new GoogleError(400, 'required', 'Missing title.', 'global', { location: 'summary', locationType: 'parameter' });
+      throw new GoogleError(400, 'required', 'Missing title.', 'global', {
+        location: 'summary',
+        locationType: 'parameter',
+      });
     }
     const timeZone = body.timeZone ?? this.users.get(email)?.timeZone ?? 'UTC';
     if (!isValidZone(timeZone)) throw invalid('Invalid time zone.', 'timeZone');
     const id = `${randomBase32Hex(26)}@group.calendar.google.com`;
     const cal: Calendar = {
-      id, summary: body.summary, timeZone, owner: email, primary: false, etag: this.nextEtag(),
-      events: new Map(), seq: 0,
+      id,
+      summary: body.summary,
+      timeZone,
+      owner: email,
+      primary: false,
+      etag: this.nextEtag(),
+      events: new Map(),
+      seq: 0,
     };
     if (typeof body.description === 'string') cal.description = body.description;
     this.calendars.set(id, cal);
@@ -269,18 +297,23 @@ export class GoogleStore {
     const tags = ifMatch.split(',').map((t) => t.trim().replace(/^W\//, ''));
     if (!tags.includes(resource.etag)) {
       throw new GoogleError(412, 'conditionNotMet', 'Precondition Failed', 'global', {
-        location: 'If-Match', locationType: 'header',
+        location: 'If-Match',
+        locationType: 'header',
       });
     }
   }
 
   private rewrite(cal: Calendar, current: EventResource, fields: Fields, requestedSequence: unknown): EventResource {
     const checked = validateWritable(fields, this.ctx(cal));
-    if (current.recurringEventId) checked.originalStartTime = keptOriginalStart(current, checked.originalStartTime, cal.timeZone);
+    if (current.recurringEventId)
+      checked.originalStartTime = keptOriginalStart(current, checked.originalStartTime, cal.timeZone);
     let sequence = current.sequence + (timeChanged(current, checked) ? 1 : 0);
     if (requestedSequence !== undefined) {
       if (typeof requestedSequence === 'number' && requestedSequence < current.sequence) {
-        throw invalid('Invalid sequence value. The specified sequence number is below the current sequence number of the resource.', 'sequence');
+        throw invalid(
+          'Invalid sequence value. The specified sequence number is below the current sequence number of the resource.',
+          'sequence',
+        );
       }
       sequence = Math.max(sequence, Number(requestedSequence));
     }
@@ -313,7 +346,12 @@ export class GoogleStore {
     const kept = master.status === 'cancelled' ? new Set<string>() : new Set(instanceIdsOf(cal, master));
     for (const [id, e] of cal.events) {
       if (e.resource.recurringEventId === master.id && e.resource.status !== 'cancelled' && !kept.has(id)) {
-        this.save(cal, { ...e.resource, status: 'cancelled', etag: this.nextEtag(), updated: new Date().toISOString() });
+        this.save(cal, {
+          ...e.resource,
+          status: 'cancelled',
+          etag: this.nextEtag(),
+          updated: new Date().toISOString(),
+        });
       }
     }
   }
@@ -347,7 +385,10 @@ export class GoogleStore {
     if (current.status === 'cancelled') throw new GoogleError(410, 'deleted', 'Resource has been deleted');
     this.checkIfMatch(current, ifMatch);
     const next: EventResource = {
-      ...current, status: 'cancelled', etag: this.nextEtag(), updated: new Date().toISOString(),
+      ...current,
+      status: 'cancelled',
+      etag: this.nextEtag(),
+      updated: new Date().toISOString(),
     };
     const saved = this.save(cal, next);
     if (current.recurrence?.length) this.dropStrandedExceptions(cal, saved);
@@ -371,9 +412,10 @@ function keptOriginalStart(instance: EventResource, given: unknown, calendarZone
   const kept = instance.originalStartTime as EventTime | undefined;
   if (!kept || given === undefined || given === null) return kept ?? (given as EventTime | undefined);
   const time = given as EventTime;
-  const same = kept.date !== undefined
-    ? time.date === kept.date
-    : time.dateTime !== undefined && instantOf(time, calendarZone) === instantOf(kept, calendarZone);
+  const same =
+    kept.date !== undefined
+      ? time.date === kept.date
+      : time.dateTime !== undefined && instantOf(time, calendarZone) === instantOf(kept, calendarZone);
   if (!same) throw invalid('Invalid value for originalStartTime: it names another instance.', 'originalStartTime');
   return kept;
 }
@@ -383,7 +425,9 @@ function virtualInstance(cal: Calendar, eventId: string): EventResource | undefi
   const parsed = parseInstanceId(eventId);
   const master = parsed && cal.events.get(parsed.masterId)?.resource;
   if (!master?.recurrence?.length || master.status === 'cancelled') return undefined;
-  return singleEventsOf(master, cal.timeZone, Date.now() + EXPANSION_HORIZON_DAYS * 86400000).find((e) => e.id === eventId);
+  return singleEventsOf(master, cal.timeZone, Date.now() + EXPANSION_HORIZON_DAYS * 86400000).find(
+    (e) => e.id === eventId,
+  );
 }
 
 function instanceIdsOf(cal: Calendar, master: EventResource): string[] {

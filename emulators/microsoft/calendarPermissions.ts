@@ -12,7 +12,16 @@ export interface CalendarPermission {
   allowedRoles: string[];
 }
 
-const ROLES = ['none', 'freeBusyRead', 'limitedRead', 'read', 'write', 'delegateWithoutPrivateEventAccess', 'delegateWithPrivateEventAccess', 'custom'];
+const ROLES = [
+  'none',
+  'freeBusyRead',
+  'limitedRead',
+  'read',
+  'write',
+  'delegateWithoutPrivateEventAccess',
+  'delegateWithPrivateEventAccess',
+  'custom',
+];
 const ALLOWED = ['none', 'freeBusyRead', 'limitedRead', 'read', 'write'];
 
 /** Each calendar's permissions; "My Organization" (free/busy) is always there and cannot be removed. */
@@ -23,7 +32,12 @@ export class CalendarPermissions {
     let perms = this.byCalendar.get(cal);
     if (!perms) {
       const organization: CalendarPermission = {
-        id: 'RGVmYXVsdA==', emailAddress: { name: 'My Organization' }, role: 'freeBusyRead', isRemovable: false, isInsideOrganization: true, allowedRoles: ALLOWED,
+        id: 'RGVmYXVsdA==',
+        emailAddress: { name: 'My Organization' },
+        role: 'freeBusyRead',
+        isRemovable: false,
+        isInsideOrganization: true,
+        allowedRoles: ALLOWED,
       };
       this.byCalendar.set(cal, (perms = new Map([[organization.id, organization]])));
     }
@@ -34,16 +48,23 @@ export class CalendarPermissions {
     return [...this.of(cal).values()];
   }
 
-  create(cal: Calendar, body: { emailAddress?: { address?: unknown; name?: unknown }; role?: unknown; isInsideOrganization?: unknown }): CalendarPermission {
+  create(
+    cal: Calendar,
+    body: { emailAddress?: { address?: unknown; name?: unknown }; role?: unknown; isInsideOrganization?: unknown },
+  ): CalendarPermission {
     const address = typeof body.emailAddress?.address === 'string' ? body.emailAddress.address.toLowerCase() : '';
     if (!address.includes('@')) throw invalidRequest('emailAddress.address is required.');
     if (typeof body.role !== 'string' || !ROLES.includes(body.role)) throw invalidRequest('Invalid role.');
     const perms = this.of(cal);
-    if ([...perms.values()].some((p) => p.emailAddress.address === address)) throw invalidRequest('The user is already shared on this calendar.');
+    if ([...perms.values()].some((p) => p.emailAddress.address === address))
+      throw invalidRequest('The user is already shared on this calendar.');
     const permission: CalendarPermission = {
       id: randomBytes(18).toString('base64url'),
       emailAddress: { address, name: typeof body.emailAddress?.name === 'string' ? body.emailAddress.name : address },
-      role: body.role, isRemovable: true, isInsideOrganization: body.isInsideOrganization === true, allowedRoles: ALLOWED,
+      role: body.role,
+      isRemovable: true,
+      isInsideOrganization: body.isInsideOrganization === true,
+      allowedRoles: ALLOWED,
     };
     perms.set(permission.id, permission);
     return permission;

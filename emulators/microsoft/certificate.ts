@@ -1,5 +1,15 @@
 import { X509Certificate } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { generate } from 'selfsigned';
@@ -61,7 +71,14 @@ async function create(dir: string): Promise<EmulatorCertificate> {
       { name: 'basicConstraints', cA: false },
       { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
       { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' }] },
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 2, value: 'localhost' },
+          { type: 7, ip: '127.0.0.1' },
+          { type: 7, ip: '::1' },
+        ],
+      },
     ],
   });
   // The CA's private key is not kept: nothing else is ever signed with it.
@@ -101,7 +118,11 @@ export async function ensureEmulatorCertificate(dir: string): Promise<EmulatorCe
  * The NODE_EXTRA_CA_CERTS value that adds the emulator's CA to whatever the environment already
  * trusts (an existing bundle is combined with it into `dir`).
  */
-export function extraCaCerts(cert: EmulatorCertificate, dir: string, current = process.env.NODE_EXTRA_CA_CERTS): string {
+export function extraCaCerts(
+  cert: EmulatorCertificate,
+  dir: string,
+  current = process.env.NODE_EXTRA_CA_CERTS,
+): string {
   if (!current || current === cert.caPath || !existsSync(current)) return cert.caPath;
   const combined = path.join(dir, 'extra-ca-bundle.pem');
   const tmp = `${combined}.${process.pid}`;

@@ -46,7 +46,12 @@ export class ChangeLog {
    * The window's view changes after `since`: events (or occurrences) to send in full, and ids to
    * send as `@removed` (they were in the window at `since` or later and are not any more).
    */
-  changesSince(calendarId: string, since: number, fromMs: number, toMs: number): { changed: Array<{ event: StoredEvent; seriesMasterId?: string }>; removed: string[] } {
+  changesSince(
+    calendarId: string,
+    since: number,
+    fromMs: number,
+    toMs: number,
+  ): { changed: Array<{ event: StoredEvent; seriesMasterId?: string }>; removed: string[] } {
     const changed: Array<{ event: StoredEvent; seriesMasterId?: string }> = [];
     const removed: string[] = [];
     for (const list of this.of(calendarId).versions.values()) {

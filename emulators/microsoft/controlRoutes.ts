@@ -34,7 +34,10 @@ export function controlRoutes(state: EmulatorState): Router {
     return cal;
   };
   const describeCalendar = (cal: Calendar) => ({
-    id: cal.id, name: cal.name, isDefaultCalendar: cal.isDefault, owner: cal.owner,
+    id: cal.id,
+    name: cal.name,
+    isDefaultCalendar: cal.isDefault,
+    owner: cal.owner,
     forbidden: store.forbiddenCalendars.has(cal.id),
     events: [...cal.events.values()].map(inspectEvent),
   });
@@ -48,7 +51,15 @@ export function controlRoutes(state: EmulatorState): Router {
   };
 
   router.post('/users', (req, res) => {
-    const body = parseBody(z.object({ email: z.string().includes('@'), timeZone: z.string().optional(), displayName: z.string().optional() }), req, res);
+    const body = parseBody(
+      z.object({
+        email: z.string().includes('@'),
+        timeZone: z.string().optional(),
+        displayName: z.string().optional(),
+      }),
+      req,
+      res,
+    );
     if (body) res.json(store.createUser(body.email, body.timeZone, body.displayName));
   });
   router.get('/users/:email/calendars', (req, res) => {
@@ -59,7 +70,8 @@ export function controlRoutes(state: EmulatorState): Router {
   router.post('/users/:email/calendars', (req, res) => {
     const email = userOr404(state, req, res);
     const body = email && parseBody(z.object({ name: z.string().min(1) }), req, res);
-    if (email && body) graphErrors(res, () => res.status(201).json(describeCalendar(store.createCalendar(email, { name: body.name }))));
+    if (email && body)
+      graphErrors(res, () => res.status(201).json(describeCalendar(store.createCalendar(email, { name: body.name }))));
   });
   router.get('/users/:email/mail', (req, res) => {
     const email = userOr404(state, req, res);
@@ -81,7 +93,8 @@ export function controlRoutes(state: EmulatorState): Router {
     const event = cal?.events.get(String(req.params.eventId));
     if (!event) return void (cal && res.status(404).json({ error: 'unknown event' }));
     const [from, to] = [Date.parse(String(req.query.from ?? '')), Date.parse(String(req.query.to ?? ''))];
-    if (Number.isNaN(from) || Number.isNaN(to)) return void res.status(400).json({ error: 'from and to must be ISO instants' });
+    if (Number.isNaN(from) || Number.isNaN(to))
+      return void res.status(400).json({ error: 'from and to must be ISO instants' });
     res.json({ items: viewOf(event, from, to).map((o) => renderOccurrence(o, 'UTC')) });
   });
   // An event that appears as if made in Outlook, or received as an invitation (`isOrganizer: false`).
@@ -126,35 +139,52 @@ export function controlRoutes(state: EmulatorState): Router {
     res.json({ ok: true });
   });
   router.get('/subscriptions', (req, res) => {
-    res.json({ subscriptions: state.subscriptions.live(typeof req.query.user === 'string' ? req.query.user.toLowerCase() : undefined) });
+    res.json({
+      subscriptions: state.subscriptions.live(
+        typeof req.query.user === 'string' ? req.query.user.toLowerCase() : undefined,
+      ),
+    });
   });
   router.post('/push', (req, res) => {
-    const body = parseBody(z.object({ enabled: z.boolean().optional(), maxLifetimeMinutes: z.number().int().min(1).optional() }), req, res);
+    const body = parseBody(
+      z.object({ enabled: z.boolean().optional(), maxLifetimeMinutes: z.number().int().min(1).optional() }),
+      req,
+      res,
+    );
     if (!body) return;
     if (body.enabled !== undefined) state.subscriptions.notifier.enabled = body.enabled;
     if (body.maxLifetimeMinutes !== undefined) state.subscriptions.maxLifetimeMinutes = body.maxLifetimeMinutes;
-    res.json({ enabled: state.subscriptions.notifier.enabled, maxLifetimeMinutes: state.subscriptions.maxLifetimeMinutes });
+    res.json({
+      enabled: state.subscriptions.notifier.enabled,
+      maxLifetimeMinutes: state.subscriptions.maxLifetimeMinutes,
+    });
   });
 
-  configRoutes(router, z.object({
-    requestsPerWindow: z.number().int().min(0).optional(),
-    windowSeconds: z.number().int().min(1).optional(),
-    concurrencyLimit: z.number().int().min(1).optional(),
-    concurrencyRetryAfterSeconds: z.number().int().min(0).optional(),
-    accessTokenTtlSeconds: z.number().int().min(1).optional(),
-  }), (body) => {
-    if (body.requestsPerWindow !== undefined) state.throttle.requestsPerWindow = body.requestsPerWindow;
-    if (body.windowSeconds !== undefined) state.throttle.windowSeconds = body.windowSeconds;
-    if (body.concurrencyLimit !== undefined) state.throttle.concurrencyLimit = body.concurrencyLimit;
-    if (body.concurrencyRetryAfterSeconds !== undefined) state.throttle.concurrencyRetryAfterSeconds = body.concurrencyRetryAfterSeconds;
-    if (body.accessTokenTtlSeconds !== undefined) store.accessTokenTtlSeconds = body.accessTokenTtlSeconds;
-  }, () => ({
-    requestsPerWindow: state.throttle.requestsPerWindow,
-    windowSeconds: state.throttle.windowSeconds,
-    concurrencyLimit: state.throttle.concurrencyLimit,
-    concurrencyRetryAfterSeconds: state.throttle.concurrencyRetryAfterSeconds,
-    accessTokenTtlSeconds: store.accessTokenTtlSeconds,
-  }));
+  configRoutes(
+    router,
+    z.object({
+      requestsPerWindow: z.number().int().min(0).optional(),
+      windowSeconds: z.number().int().min(1).optional(),
+      concurrencyLimit: z.number().int().min(1).optional(),
+      concurrencyRetryAfterSeconds: z.number().int().min(0).optional(),
+      accessTokenTtlSeconds: z.number().int().min(1).optional(),
+    }),
+    (body) => {
+      if (body.requestsPerWindow !== undefined) state.throttle.requestsPerWindow = body.requestsPerWindow;
+      if (body.windowSeconds !== undefined) state.throttle.windowSeconds = body.windowSeconds;
+      if (body.concurrencyLimit !== undefined) state.throttle.concurrencyLimit = body.concurrencyLimit;
+      if (body.concurrencyRetryAfterSeconds !== undefined)
+        state.throttle.concurrencyRetryAfterSeconds = body.concurrencyRetryAfterSeconds;
+      if (body.accessTokenTtlSeconds !== undefined) store.accessTokenTtlSeconds = body.accessTokenTtlSeconds;
+    },
+    () => ({
+      requestsPerWindow: state.throttle.requestsPerWindow,
+      windowSeconds: state.throttle.windowSeconds,
+      concurrencyLimit: state.throttle.concurrencyLimit,
+      concurrencyRetryAfterSeconds: state.throttle.concurrencyRetryAfterSeconds,
+      accessTokenTtlSeconds: store.accessTokenTtlSeconds,
+    }),
+  );
 
   return router;
 }

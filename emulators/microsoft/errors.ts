@@ -26,7 +26,11 @@ export function sendGraphError(res: Response, err: GraphError): void {
     error: {
       code: err.code,
       message: err.message,
-      innerError: { date: new Date().toISOString().replace(/\.\d+Z$/, ''), 'request-id': requestId, 'client-request-id': clientRequestId },
+      innerError: {
+        date: new Date().toISOString().replace(/\.\d+Z$/, ''),
+        'request-id': requestId,
+        'client-request-id': clientRequestId,
+      },
     },
   });
 }
@@ -39,20 +43,37 @@ export const invalidRequest = (message: string): GraphError => new GraphError(40
 /** What OData says about a body it cannot map onto the entity type. */
 export const bodyRead = (message: string): GraphError => new GraphError(400, 'RequestBodyRead', message);
 export const invalidToken = (empty: boolean): GraphError =>
-  new GraphError(401, 'InvalidAuthenticationToken', empty ? 'Access token is empty.' : 'Access token has expired or is not yet valid.', {
-    'WWW-Authenticate': 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"',
-  });
+  new GraphError(
+    401,
+    'InvalidAuthenticationToken',
+    empty ? 'Access token is empty.' : 'Access token has expired or is not yet valid.',
+    {
+      'WWW-Authenticate':
+        'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"',
+    },
+  );
 export const throttled = (limit: 'MailboxConcurrency' | 'ApplicationRequests', retryAfterSeconds: number): GraphError =>
-  new GraphError(429, 'ApplicationThrottled', `Application is over its ${limit} limit.`, { 'Retry-After': String(retryAfterSeconds) });
+  new GraphError(429, 'ApplicationThrottled', `Application is over its ${limit} limit.`, {
+    'Retry-After': String(retryAfterSeconds),
+  });
 
 /** The errors the fault knob injects, shaped like Graph's own. */
 export function injected(status: number, retryAfterSeconds: number): GraphError {
   const retryAfter = { 'Retry-After': String(retryAfterSeconds) };
   switch (status) {
     case 429:
-      return new GraphError(429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.', retryAfter);
+      return new GraphError(
+        429,
+        'ApplicationThrottled',
+        'Application is over its MailboxConcurrency limit.',
+        retryAfter,
+      );
     case 500:
-      return new GraphError(500, 'ErrorInternalServerError', 'An internal server error occurred. The operation failed.');
+      return new GraphError(
+        500,
+        'ErrorInternalServerError',
+        'An internal server error occurred. The operation failed.',
+      );
     case 502:
       return new GraphError(502, 'BadGateway', 'Bad Gateway');
     case 503:

@@ -33,16 +33,56 @@ export interface StoredEvent {
 
 /** Properties a client may write on an event. */
 const WRITABLE = new Set([
-  'subject', 'body', 'start', 'end', 'location', 'locations', 'showAs', 'importance', 'sensitivity', 'isAllDay',
-  'isReminderOn', 'reminderMinutesBeforeStart', 'categories', 'attendees', 'recurrence', 'responseRequested',
-  'allowNewTimeProposals', 'isOnlineMeeting', 'onlineMeetingProvider', 'hideAttendees', 'originalStartTimeZone',
-  'originalEndTimeZone', 'organizer', 'singleValueExtendedProperties', 'multiValueExtendedProperties',
+  'subject',
+  'body',
+  'start',
+  'end',
+  'location',
+  'locations',
+  'showAs',
+  'importance',
+  'sensitivity',
+  'isAllDay',
+  'isReminderOn',
+  'reminderMinutesBeforeStart',
+  'categories',
+  'attendees',
+  'recurrence',
+  'responseRequested',
+  'allowNewTimeProposals',
+  'isOnlineMeeting',
+  'onlineMeetingProvider',
+  'hideAttendees',
+  'originalStartTimeZone',
+  'originalEndTimeZone',
+  'organizer',
+  'singleValueExtendedProperties',
+  'multiValueExtendedProperties',
 ]);
 /** Properties Graph owns: accepted in a body and ignored. */
 const READ_ONLY = new Set([
-  'id', 'createdDateTime', 'lastModifiedDateTime', 'changeKey', '@odata.etag', '@odata.type', '@odata.context',
-  'iCalUId', 'uid', 'isCancelled', 'isOrganizer', 'webLink', 'type', 'seriesMasterId', 'responseStatus', 'bodyPreview',
-  'hasAttachments', 'isDraft', 'onlineMeeting', 'onlineMeetingUrl', 'transactionId', 'occurrenceId',
+  'id',
+  'createdDateTime',
+  'lastModifiedDateTime',
+  'changeKey',
+  '@odata.etag',
+  '@odata.type',
+  '@odata.context',
+  'iCalUId',
+  'uid',
+  'isCancelled',
+  'isOrganizer',
+  'webLink',
+  'type',
+  'seriesMasterId',
+  'responseStatus',
+  'bodyPreview',
+  'hasAttachments',
+  'isDraft',
+  'onlineMeeting',
+  'onlineMeetingUrl',
+  'transactionId',
+  'occurrenceId',
 ]);
 
 const SHOW_AS = ['free', 'tentative', 'busy', 'oof', 'workingElsewhere', 'unknown'];
@@ -69,7 +109,8 @@ export const randomB64 = (bytes: number): string => randomBytes(bytes).toString(
 export const newEventId = (): string => `AAMkAG${randomB64(105)}AAA=`;
 export const newCalendarId = (): string => `AAMkAG${randomB64(75)}AAA=`;
 export const newChangeKey = (): string => `DwAAABYAAAA${randomB64(21)}`;
-export const newICalUId = (): string => `040000008200E00074C5B7101A82E00800000000${randomBytes(28).toString('hex').toUpperCase()}`;
+export const newICalUId = (): string =>
+  `040000008200E00074C5B7101A82E00800000000${randomBytes(28).toString('hex').toUpperCase()}`;
 
 /** An IANA zone for a Graph timeZone value, or undefined when Graph would reject it. */
 export function zoneOf(timeZone: string): string | undefined {
@@ -78,15 +119,21 @@ export function zoneOf(timeZone: string): string | undefined {
 }
 
 const unsupportedZone = (zone: unknown): GraphError =>
-  new GraphError(400, 'TimeZoneNotSupportedException', `A valid TimeZone value must be specified. The following TimeZone value is not supported: '${String(zone)}'.`);
+  new GraphError(
+    400,
+    'TimeZoneNotSupportedException',
+    `A valid TimeZone value must be specified. The following TimeZone value is not supported: '${String(zone)}'.`,
+  );
 
 /** Graph's property-id grammar for single-value extended properties. */
-const PROPERTY_ID = /^(String|Integer|Boolean|SystemTime|Long|Double|Binary|Guid)\s+\{([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\}\s+(Name|Id)\s+(\S.*)$/i;
+const PROPERTY_ID =
+  /^(String|Integer|Boolean|SystemTime|Long|Double|Binary|Guid)\s+\{([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\}\s+(Name|Id)\s+(\S.*)$/i;
 
 /** Canonical form of an extended property id (type and GUID are case-insensitive). */
 export function canonicalPropertyId(id: unknown): string {
   const match = typeof id === 'string' ? PROPERTY_ID.exec(id.trim()) : null;
-  if (!match) throw new GraphError(400, 'ErrorInvalidProperty', `The extended property id '${String(id)}' is not valid.`);
+  if (!match)
+    throw new GraphError(400, 'ErrorInvalidProperty', `The extended property id '${String(id)}' is not valid.`);
   const type = match[1]!.charAt(0).toUpperCase() + match[1]!.slice(1).toLowerCase();
   const kind = match[3]!.toLowerCase() === 'name' ? 'Name' : 'Id';
   return `${type} {${match[2]!.toLowerCase()}} ${kind} ${match[4]}`;
@@ -111,7 +158,8 @@ function normaliseTime(raw: unknown, name: string): DateTimeTimeZone {
   } else {
     throw bodyRead(`Cannot convert the literal '${raw.dateTime}' to the expected type 'Edm.DateTimeOffset'.`);
   }
-  if (!local.isValid) throw bodyRead(`Cannot convert the literal '${raw.dateTime}' to the expected type 'Edm.DateTimeOffset'.`);
+  if (!local.isValid)
+    throw bodyRead(`Cannot convert the literal '${raw.dateTime}' to the expected type 'Edm.DateTimeOffset'.`);
   return { dateTime: `${local.toFormat("yyyy-MM-dd'T'HH:mm:ss")}.0000000`, timeZone: timeZone as string };
 }
 
@@ -142,10 +190,13 @@ export function validateEventBody(body: unknown): ValidatedWrite {
   for (const [key, value] of Object.entries(body)) {
     if (READ_ONLY.has(key) || key.startsWith('@odata.') || key.includes('@odata.')) continue;
     if (!WRITABLE.has(key)) {
-      throw bodyRead(`The property '${key}' does not exist on type 'microsoft.graph.event'. Make sure to only use property names that are defined by the type or mark the type as open type.`);
+      throw bodyRead(
+        `The property '${key}' does not exist on type 'microsoft.graph.event'. Make sure to only use property names that are defined by the type or mark the type as open type.`,
+      );
     }
     if (key === 'singleValueExtendedProperties') {
-      if (!Array.isArray(value)) throw bodyRead("Cannot read the value of property 'singleValueExtendedProperties': an array is expected.");
+      if (!Array.isArray(value))
+        throw bodyRead("Cannot read the value of property 'singleValueExtendedProperties': an array is expected.");
       extended = value.map((p) => {
         if (!isPlainObject(p) || typeof p.value !== 'string') {
           throw bodyRead('A singleValueLegacyExtendedProperty needs an id and a string value.');
@@ -160,7 +211,8 @@ export function validateEventBody(body: unknown): ValidatedWrite {
     throw bodyRead(`Cannot convert a value to target type 'Edm.String' for property 'subject'.`);
   }
   if (fields.body !== undefined && fields.body !== null) {
-    if (!isPlainObject(fields.body)) throw bodyRead("Cannot read the value of property 'body': an itemBody is expected.");
+    if (!isPlainObject(fields.body))
+      throw bodyRead("Cannot read the value of property 'body': an itemBody is expected.");
     checkEnum(fields.body.contentType, BODY_TYPES, 'bodyType');
     fields.body = { contentType: fields.body.contentType ?? 'text', content: String(fields.body.content ?? '') };
   }
@@ -183,13 +235,16 @@ export function validateEventBody(body: unknown): ValidatedWrite {
 export function checkTimes(fields: Fields): void {
   const start = fields.start as DateTimeTimeZone | undefined;
   const end = fields.end as DateTimeTimeZone | undefined;
-  if (!start || !end) throw invalidRequest('Your request can\'t be completed. An event needs both a start and an end time.');
+  if (!start || !end)
+    throw invalidRequest("Your request can't be completed. An event needs both a start and an end time.");
   if (instantOf(end) < instantOf(start)) {
-    throw invalidRequest('Your request can\'t be completed. The end time of an event can\'t be before its start time.');
+    throw invalidRequest("Your request can't be completed. The end time of an event can't be before its start time.");
   }
   const midnight = (t: DateTimeTimeZone) => t.dateTime.slice(11, 19) === '00:00:00';
   if (fields.isAllDay === true && (!midnight(start) || !midnight(end) || instantOf(end) <= instantOf(start))) {
-    throw invalidRequest('Your request can\'t be completed. An all-day event must start and end at midnight, at least one day apart.');
+    throw invalidRequest(
+      "Your request can't be completed. An all-day event must start and end at midnight, at least one day apart.",
+    );
   }
 }
 
@@ -203,7 +258,10 @@ function timeIn(time: DateTimeTimeZone, preferZone: string | undefined): DateTim
 
 const textPreview = (body: Fields | undefined): string => {
   const content = typeof body?.content === 'string' ? body.content : '';
-  return (body?.contentType === 'html' ? content.replace(/<[^>]*>/g, ' ') : content).replace(/\s+/g, ' ').trim().slice(0, 255);
+  return (body?.contentType === 'html' ? content.replace(/<[^>]*>/g, ' ') : content)
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 255);
 };
 
 export interface RenderOptions {
@@ -220,7 +278,14 @@ export function renderEvent(e: StoredEvent, opts: RenderOptions): Fields {
   const f = e.fields;
   const start = f.start as DateTimeTimeZone;
   const end = f.end as DateTimeTimeZone;
-  const location = { displayName: '', locationType: 'default', uniqueIdType: 'unknown', address: {}, coordinates: {}, ...(f.location as Fields | undefined ?? {}) };
+  const location = {
+    displayName: '',
+    locationType: 'default',
+    uniqueIdType: 'unknown',
+    address: {},
+    coordinates: {},
+    ...((f.location as Fields | undefined) ?? {}),
+  };
   const full: Fields = {
     '@odata.etag': `W/"${e.changeKey}"`,
     id: e.id,

@@ -16,7 +16,8 @@ const GRAPH_ERRORS: ErrorWire<GraphError> = {
   failedAfterApply: () => injected(500, 0),
 };
 
-const ODATA_JSON = 'application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8';
+const ODATA_JSON =
+  'application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8';
 const WEB_BASE = 'https://outlook.office365.com';
 
 function bearerToken(req: Request): string | undefined {
@@ -41,7 +42,11 @@ export function operation(state: EmulatorState, op: string, handler: Handler): R
     const userParam = param(req, 'userId');
     if (userParam !== undefined) {
       const mailbox = state.store.findMailbox(userParam);
-      if (!mailbox) return sendGraphError(res, new GraphError(404, 'ErrorInvalidUser', `The requested user '${userParam}' is invalid.`));
+      if (!mailbox)
+        return sendGraphError(
+          res,
+          new GraphError(404, 'ErrorInvalidUser', `The requested user '${userParam}' is invalid.`),
+        );
       // Delegated access to other people's mailboxes is not emulated.
       if (mailbox.email !== email) return sendGraphError(res, accessDenied());
     }
@@ -109,122 +114,212 @@ export function graphRoutes(state: EmulatorState): Router {
   const host = (req: Request): string => `https://${req.get('host')}`;
 
   // The signed-in user (or the addressed one): who a connected account is.
-  mailbox.get('/', route('users.get', (email, req) => {
-    const box = store.mailboxes.get(email)!;
-    return {
-      status: 200,
-      body: {
-        '@odata.context': `${host(req)}/v1.0/$metadata#users/$entity`,
-        id: box.id, displayName: box.displayName, mail: box.email, userPrincipalName: box.email,
-      },
-    };
-  }));
-  mailbox.get('/calendars', route('calendars.list', (email, req) => {
-    const matches = parseCalendarFilter(typeof req.query.$filter === 'string' ? req.query.$filter : undefined);
-    return {
-      status: 200,
-      body: {
-        '@odata.context': `${host(req)}/v1.0/$metadata#users('${encodeURIComponent(email)}')/calendars`,
-        value: store.calendarsOf(email).filter((c) => matches(c.extended)).map((c) => calendarResource(c, email, displayName(email))),
-      },
-    };
-  }));
-  mailbox.post('/calendars', route('calendars.create', (email, req) => {
-    const cal = store.createCalendar(email, req.body);
-    // A create, for the 'firstInsert' fault: made, then answered 500 the first time.
-    return { status: 201, body: calendarResource(cal, email, displayName(email)), applied: true, inserted: { calendarId: `calendars:${email}`, key: cal.name } };
-  }));
-  mailbox.get('/calendar', route('calendars.get', (email) => ({
-    status: 200, body: calendarResource(store.calendar(email, undefined), email, displayName(email)),
-  })));
-  mailbox.get('/calendars/:calendarId', route('calendars.get', (email, req) => ({
-    status: 200, body: calendarResource(store.calendar(email, param(req, 'calendarId')), email, displayName(email)),
-  })));
-
-  // Sharing a calendar (team calendars' members): Graph's calendarPermissions, on the default calendar or by id.
-  for (const [prefix, byId] of [['/calendar', false], ['/calendars/:calendarId', true]] as const) {
-    const sharedCalendar = (email: string, req: Request) => store.calendar(email, byId ? param(req, 'calendarId') : undefined);
-    mailbox.get(`${prefix}/calendarPermissions`, route('calendarPermissions.list', (email, req) => ({
-      status: 200, body: { value: store.permissions.list(sharedCalendar(email, req)) },
-    })));
-    mailbox.post(`${prefix}/calendarPermissions`, route('calendarPermissions.create', (email, req) => ({
-      status: 201, body: store.permissions.create(sharedCalendar(email, req), req.body ?? {}),
-    })));
-    mailbox.patch(`${prefix}/calendarPermissions/:permissionId`, route('calendarPermissions.update', (email, req) => ({
-      status: 200, body: store.permissions.update(sharedCalendar(email, req), param(req, 'permissionId')!, req.body ?? {}),
-    })));
-    mailbox.delete(`${prefix}/calendarPermissions/:permissionId`, route('calendarPermissions.delete', (email, req) => {
-      store.permissions.delete(sharedCalendar(email, req), param(req, 'permissionId')!);
-      return { status: 204 };
-    }));
-  }
-
-  mailbox.delete('/calendars/:calendarId', route('calendars.delete', (email, req) => {
-    store.deleteCalendar(store.calendar(email, param(req, 'calendarId')));
-    return { status: 204 };
-  }));
-
-  for (const [path, scope] of COLLECTIONS) {
-    mailbox.get(path, route('events.list', (email, req) => {
-      const query = parseEventQuery(req.query as Record<string, unknown>);
-      const calendars = scope === 'mailbox'
-        ? store.calendarsOf(email).filter((c) => !store.forbiddenCalendars.has(c.id))
-        : [calendarOf(email, req, scope)];
-      const matching = calendars.flatMap((c) => [...c.events.values()]).filter(query.filter);
-      const page = matching.slice(query.skip, query.skip + query.top);
-      const timeZone = answerZone(req);
-      const body: Record<string, unknown> = {
-        '@odata.context': `${host(req)}/v1.0/$metadata#users('${encodeURIComponent(email)}')/events`,
-        value: page.map((e) => renderEvent(e, { timeZone, expandIds: query.expandIds, select: query.select, webBase: WEB_BASE })),
+  mailbox.get(
+    '/',
+    route('users.get', (email, req) => {
+      const box = store.mailboxes.get(email)!;
+      return {
+        status: 200,
+        body: {
+          '@odata.context': `${host(req)}/v1.0/$metadata#users/$entity`,
+          id: box.id,
+          displayName: box.displayName,
+          mail: box.email,
+          userPrincipalName: box.email,
+        },
       };
-      if (query.skip + query.top < matching.length) {
-        const next = new URL(req.originalUrl, host(req));
-        next.searchParams.set('$skip', String(query.skip + query.top));
-        body['@odata.nextLink'] = next.toString();
-      }
-      return { status: 200, body };
-    }));
-
-    mailbox.post(path, route('events.create', (email, req) => {
-      const cal = calendarOf(email, req, scope);
-      const { event, deduplicated } = store.createEvent(cal, req.body);
+    }),
+  );
+  mailbox.get(
+    '/calendars',
+    route('calendars.list', (email, req) => {
+      const matches = parseCalendarFilter(typeof req.query.$filter === 'string' ? req.query.$filter : undefined);
+      return {
+        status: 200,
+        body: {
+          '@odata.context': `${host(req)}/v1.0/$metadata#users('${encodeURIComponent(email)}')/calendars`,
+          value: store
+            .calendarsOf(email)
+            .filter((c) => matches(c.extended))
+            .map((c) => calendarResource(c, email, displayName(email))),
+        },
+      };
+    }),
+  );
+  mailbox.post(
+    '/calendars',
+    route('calendars.create', (email, req) => {
+      const cal = store.createCalendar(email, req.body);
+      // A create, for the 'firstInsert' fault: made, then answered 500 the first time.
       return {
         status: 201,
-        body: renderEvent(event, { timeZone: answerZone(req), webBase: WEB_BASE }),
-        applied: !deduplicated,
-        inserted: deduplicated ? undefined : { calendarId: cal.id, key: event.transactionId ?? event.id },
+        body: calendarResource(cal, email, displayName(email)),
+        applied: true,
+        inserted: { calendarId: `calendars:${email}`, key: cal.name },
       };
-    }));
+    }),
+  );
+  mailbox.get(
+    '/calendar',
+    route('calendars.get', (email) => ({
+      status: 200,
+      body: calendarResource(store.calendar(email, undefined), email, displayName(email)),
+    })),
+  );
+  mailbox.get(
+    '/calendars/:calendarId',
+    route('calendars.get', (email, req) => ({
+      status: 200,
+      body: calendarResource(store.calendar(email, param(req, 'calendarId')), email, displayName(email)),
+    })),
+  );
 
-    occurrenceRoutes(mailbox, path, { store, route, calendarOf: (email, req) => calendarOf(email, req, scope), answerZone });
-    mailbox.get(`${path}/:eventId`, route('events.get', (email, req) => {
-      const query = parseEventQuery(req.query as Record<string, unknown>);
-      const { event } = eventOf(email, req, scope);
-      return { status: 200, body: renderEvent(event, { timeZone: answerZone(req), expandIds: query.expandIds, select: query.select, webBase: WEB_BASE }) };
-    }));
-
-    mailbox.patch(`${path}/:eventId`, route('events.update', (email, req) => {
-      const { cal, event } = eventOf(email, req, scope);
-      const updated = store.patchEvent(cal, event.id, req.body, req.get('if-match'));
-      return { status: 200, body: renderEvent(updated, { timeZone: answerZone(req), webBase: WEB_BASE }), applied: true };
-    }));
-
-    mailbox.delete(`${path}/:eventId`, route('events.delete', (email, req) => {
-      const { cal, event } = eventOf(email, req, scope);
-      store.deleteEvent(cal, event.id);
-      return { status: 204, applied: true };
-    }));
-
-    mailbox.post(`${path}/:eventId/cancel`, route('events.cancel', (email, req) => {
-      const { cal, event } = eventOf(email, req, scope);
-      store.cancelEvent(cal, event.id, req.body);
-      return { status: 202, applied: true };
-    }));
+  // Sharing a calendar (team calendars' members): Graph's calendarPermissions, on the default calendar or by id.
+  for (const [prefix, byId] of [
+    ['/calendar', false],
+    ['/calendars/:calendarId', true],
+  ] as const) {
+    const sharedCalendar = (email: string, req: Request) =>
+      store.calendar(email, byId ? param(req, 'calendarId') : undefined);
+    mailbox.get(
+      `${prefix}/calendarPermissions`,
+      route('calendarPermissions.list', (email, req) => ({
+        status: 200,
+        body: { value: store.permissions.list(sharedCalendar(email, req)) },
+      })),
+    );
+    mailbox.post(
+      `${prefix}/calendarPermissions`,
+      route('calendarPermissions.create', (email, req) => ({
+        status: 201,
+        body: store.permissions.create(sharedCalendar(email, req), req.body ?? {}),
+      })),
+    );
+    mailbox.patch(
+      `${prefix}/calendarPermissions/:permissionId`,
+      route('calendarPermissions.update', (email, req) => ({
+        status: 200,
+        body: store.permissions.update(sharedCalendar(email, req), param(req, 'permissionId')!, req.body ?? {}),
+      })),
+    );
+    mailbox.delete(
+      `${prefix}/calendarPermissions/:permissionId`,
+      route('calendarPermissions.delete', (email, req) => {
+        store.permissions.delete(sharedCalendar(email, req), param(req, 'permissionId')!);
+        return { status: 204 };
+      }),
+    );
   }
 
-  v1.use(route('unknown', (_email, req) => {
-    const segment = req.path.split('/').filter(Boolean).pop() ?? '';
-    throw new GraphError(400, 'BadRequest', `Resource not found for the segment '${segment}'.`);
-  }));
+  mailbox.delete(
+    '/calendars/:calendarId',
+    route('calendars.delete', (email, req) => {
+      store.deleteCalendar(store.calendar(email, param(req, 'calendarId')));
+      return { status: 204 };
+    }),
+  );
+
+  for (const [path, scope] of COLLECTIONS) {
+    mailbox.get(
+      path,
+      route('events.list', (email, req) => {
+        const query = parseEventQuery(req.query as Record<string, unknown>);
+        const calendars =
+          scope === 'mailbox'
+            ? store.calendarsOf(email).filter((c) => !store.forbiddenCalendars.has(c.id))
+            : [calendarOf(email, req, scope)];
+        const matching = calendars.flatMap((c) => [...c.events.values()]).filter(query.filter);
+        const page = matching.slice(query.skip, query.skip + query.top);
+        const timeZone = answerZone(req);
+        const body: Record<string, unknown> = {
+          '@odata.context': `${host(req)}/v1.0/$metadata#users('${encodeURIComponent(email)}')/events`,
+          value: page.map((e) =>
+            renderEvent(e, { timeZone, expandIds: query.expandIds, select: query.select, webBase: WEB_BASE }),
+          ),
+        };
+        if (query.skip + query.top < matching.length) {
+          const next = new URL(req.originalUrl, host(req));
+          next.searchParams.set('$skip', String(query.skip + query.top));
+          body['@odata.nextLink'] = next.toString();
+        }
+        return { status: 200, body };
+      }),
+    );
+
+    mailbox.post(
+      path,
+      route('events.create', (email, req) => {
+        const cal = calendarOf(email, req, scope);
+        const { event, deduplicated } = store.createEvent(cal, req.body);
+        return {
+          status: 201,
+          body: renderEvent(event, { timeZone: answerZone(req), webBase: WEB_BASE }),
+          applied: !deduplicated,
+          inserted: deduplicated ? undefined : { calendarId: cal.id, key: event.transactionId ?? event.id },
+        };
+      }),
+    );
+
+    occurrenceRoutes(mailbox, path, {
+      store,
+      route,
+      calendarOf: (email, req) => calendarOf(email, req, scope),
+      answerZone,
+    });
+    mailbox.get(
+      `${path}/:eventId`,
+      route('events.get', (email, req) => {
+        const query = parseEventQuery(req.query as Record<string, unknown>);
+        const { event } = eventOf(email, req, scope);
+        return {
+          status: 200,
+          body: renderEvent(event, {
+            timeZone: answerZone(req),
+            expandIds: query.expandIds,
+            select: query.select,
+            webBase: WEB_BASE,
+          }),
+        };
+      }),
+    );
+
+    mailbox.patch(
+      `${path}/:eventId`,
+      route('events.update', (email, req) => {
+        const { cal, event } = eventOf(email, req, scope);
+        const updated = store.patchEvent(cal, event.id, req.body, req.get('if-match'));
+        return {
+          status: 200,
+          body: renderEvent(updated, { timeZone: answerZone(req), webBase: WEB_BASE }),
+          applied: true,
+        };
+      }),
+    );
+
+    mailbox.delete(
+      `${path}/:eventId`,
+      route('events.delete', (email, req) => {
+        const { cal, event } = eventOf(email, req, scope);
+        store.deleteEvent(cal, event.id);
+        return { status: 204, applied: true };
+      }),
+    );
+
+    mailbox.post(
+      `${path}/:eventId/cancel`,
+      route('events.cancel', (email, req) => {
+        const { cal, event } = eventOf(email, req, scope);
+        store.cancelEvent(cal, event.id, req.body);
+        return { status: 202, applied: true };
+      }),
+    );
+  }
+
+  v1.use(
+    route('unknown', (_email, req) => {
+      const segment = req.path.split('/').filter(Boolean).pop() ?? '';
+      throw new GraphError(400, 'BadRequest', `Resource not found for the segment '${segment}'.`);
+    }),
+  );
   return v1;
 }

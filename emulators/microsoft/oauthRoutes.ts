@@ -13,7 +13,10 @@ function field(req: Request, name: string): string | undefined {
 function sendAadError(res: Response, status: number, error: string, code: number, description: string): void {
   const traceId = randomUUID();
   const correlationId = randomUUID();
-  const timestamp = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  const timestamp = new Date()
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
   res.status(status).json({
     error,
     error_description: `AADSTS${code}: ${description} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,
@@ -35,26 +38,53 @@ export function oauthRoutes(state: EmulatorState): Router {
   const { store } = state;
   const router = Router();
 
-  authorizeRoutes(router, '/:tenant/oauth2/v2.0/authorize', store.authCodes, { providerName: 'Microsoft (emulated)', codePrefix: '0.AXEA' });
+  authorizeRoutes(router, '/:tenant/oauth2/v2.0/authorize', store.authCodes, {
+    providerName: 'Microsoft (emulated)',
+    codePrefix: '0.AXEA',
+  });
 
   const codeErrors: Record<Exclude<RedeemResult, { ok: true }>['reason'], [number, string]> = {
     unknown_code: [9002313, 'Invalid request. Request is malformed or invalid.'],
-    expired: [70008, 'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.'],
-    redirect_uri_mismatch: [70000, 'The request was denied because one or more grants are invalid: the redirect URI does not match the one of the authorization request.'],
-    verifier_missing: [50148, 'The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.'],
-    verifier_mismatch: [501481, 'The Code_Verifier does not match the code_challenge supplied in the authorization request.'],
+    expired: [
+      70008,
+      'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.',
+    ],
+    redirect_uri_mismatch: [
+      70000,
+      'The request was denied because one or more grants are invalid: the redirect URI does not match the one of the authorization request.',
+    ],
+    verifier_missing: [
+      50148,
+      'The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.',
+    ],
+    verifier_mismatch: [
+      501481,
+      'The Code_Verifier does not match the code_challenge supplied in the authorization request.',
+    ],
   };
 
   router.post('/:tenant/oauth2/v2.0/token', (req, res) => {
     const grantType = field(req, 'grant_type');
     if (!field(req, 'client_id')) {
-      sendAadError(res, 400, 'invalid_request', 900144, "The request body must contain the following parameter: 'client_id'.");
+      sendAadError(
+        res,
+        400,
+        'invalid_request',
+        900144,
+        "The request body must contain the following parameter: 'client_id'.",
+      );
       return;
     }
     if (grantType === 'authorization_code') {
       const code = field(req, 'code');
       if (!code) {
-        sendAadError(res, 400, 'invalid_request', 900144, "The request body must contain the following parameter: 'code'.");
+        sendAadError(
+          res,
+          400,
+          'invalid_request',
+          900144,
+          "The request body must contain the following parameter: 'code'.",
+        );
         return;
       }
       const result = store.authCodes.redeem(code, field(req, 'redirect_uri'), field(req, 'code_verifier'));
@@ -77,20 +107,44 @@ export function oauthRoutes(state: EmulatorState): Router {
       return;
     }
     if (grantType !== 'refresh_token') {
-      sendAadError(res, 400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grantType ?? ''}'.`);
+      sendAadError(
+        res,
+        400,
+        'unsupported_grant_type',
+        70003,
+        `The app requested an unsupported grant type '${grantType ?? ''}'.`,
+      );
       return;
     }
     const refreshToken = field(req, 'refresh_token');
     if (!refreshToken) {
-      sendAadError(res, 400, 'invalid_request', 900144, "The request body must contain the following parameter: 'refresh_token'.");
+      sendAadError(
+        res,
+        400,
+        'invalid_request',
+        900144,
+        "The request body must contain the following parameter: 'refresh_token'.",
+      );
       return;
     }
     const result = store.refresh(refreshToken);
     if (!result.ok) {
       if (result.reason === 'revoked') {
-        sendAadError(res, 400, 'invalid_grant', 50173, `The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '${result.issuedAt}'.`);
+        sendAadError(
+          res,
+          400,
+          'invalid_grant',
+          50173,
+          `The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '${result.issuedAt}'.`,
+        );
       } else {
-        sendAadError(res, 400, 'invalid_grant', 70008, 'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.');
+        sendAadError(
+          res,
+          400,
+          'invalid_grant',
+          70008,
+          'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.',
+        );
       }
       return;
     }

@@ -2,11 +2,27 @@ import { DateTime } from 'luxon';
 import { occurrenceStarts } from '../common/recurrence';
 import { instantOf, zoneOf, type DateTimeTimeZone, type StoredEvent } from './eventRules';
 
-const DAYS: Record<string, string> = { sunday: 'SU', monday: 'MO', tuesday: 'TU', wednesday: 'WE', thursday: 'TH', friday: 'FR', saturday: 'SA' };
+const DAYS: Record<string, string> = {
+  sunday: 'SU',
+  monday: 'MO',
+  tuesday: 'TU',
+  wednesday: 'WE',
+  thursday: 'TH',
+  friday: 'FR',
+  saturday: 'SA',
+};
 const INDEX: Record<string, number> = { first: 1, second: 2, third: 3, fourth: 4, last: -1 };
 
 interface PatternedRecurrence {
-  pattern?: { type?: string; interval?: number; daysOfWeek?: string[]; dayOfMonth?: number; month?: number; index?: string; firstDayOfWeek?: string };
+  pattern?: {
+    type?: string;
+    interval?: number;
+    daysOfWeek?: string[];
+    dayOfMonth?: number;
+    month?: number;
+    index?: string;
+    firstDayOfWeek?: string;
+  };
   range?: { type?: string; startDate?: string; endDate?: string; numberOfOccurrences?: number };
 }
 
@@ -16,13 +32,31 @@ export function rruleOf(recurrence: PatternedRecurrence): string | undefined {
   const parts: string[] = [];
   const byDay = (p.daysOfWeek ?? []).map((d) => DAYS[d.toLowerCase()]).filter(Boolean);
   switch (p.type) {
-    case 'daily': parts.push('FREQ=DAILY'); break;
-    case 'weekly': parts.push('FREQ=WEEKLY'); if (byDay.length) parts.push(`BYDAY=${byDay.join(',')}`); break;
-    case 'absoluteMonthly': parts.push('FREQ=MONTHLY', `BYMONTHDAY=${p.dayOfMonth ?? 1}`); break;
-    case 'relativeMonthly': parts.push('FREQ=MONTHLY', `BYDAY=${byDay.map((d) => `${INDEX[p.index ?? 'first'] ?? 1}${d}`).join(',')}`); break;
-    case 'absoluteYearly': parts.push('FREQ=YEARLY', `BYMONTH=${p.month ?? 1}`, `BYMONTHDAY=${p.dayOfMonth ?? 1}`); break;
-    case 'relativeYearly': parts.push('FREQ=YEARLY', `BYMONTH=${p.month ?? 1}`, `BYDAY=${byDay.map((d) => `${INDEX[p.index ?? 'first'] ?? 1}${d}`).join(',')}`); break;
-    default: return undefined;
+    case 'daily':
+      parts.push('FREQ=DAILY');
+      break;
+    case 'weekly':
+      parts.push('FREQ=WEEKLY');
+      if (byDay.length) parts.push(`BYDAY=${byDay.join(',')}`);
+      break;
+    case 'absoluteMonthly':
+      parts.push('FREQ=MONTHLY', `BYMONTHDAY=${p.dayOfMonth ?? 1}`);
+      break;
+    case 'relativeMonthly':
+      parts.push('FREQ=MONTHLY', `BYDAY=${byDay.map((d) => `${INDEX[p.index ?? 'first'] ?? 1}${d}`).join(',')}`);
+      break;
+    case 'absoluteYearly':
+      parts.push('FREQ=YEARLY', `BYMONTH=${p.month ?? 1}`, `BYMONTHDAY=${p.dayOfMonth ?? 1}`);
+      break;
+    case 'relativeYearly':
+      parts.push(
+        'FREQ=YEARLY',
+        `BYMONTH=${p.month ?? 1}`,
+        `BYDAY=${byDay.map((d) => `${INDEX[p.index ?? 'first'] ?? 1}${d}`).join(',')}`,
+      );
+      break;
+    default:
+      return undefined;
   }
   if (p.interval && p.interval > 1) parts.push(`INTERVAL=${p.interval}`);
   const r = recurrence.range ?? {};
@@ -37,7 +71,10 @@ export function rruleOf(recurrence: PatternedRecurrence): string | undefined {
  * new series times drop them, as Graph does.
  */
 export const EXCEPTIONS_FIELD = '_occurrenceExceptions';
-export type OccurrenceExceptions = Record<string, { cancelled?: boolean; fields?: Record<string, unknown>; changeKey: string; lastModifiedDateTime: string }>;
+export type OccurrenceExceptions = Record<
+  string,
+  { cancelled?: boolean; fields?: Record<string, unknown>; changeKey: string; lastModifiedDateTime: string }
+>;
 
 export function exceptionsOf(e: StoredEvent): OccurrenceExceptions {
   return (e.fields[EXCEPTIONS_FIELD] as OccurrenceExceptions | undefined) ?? {};
@@ -74,12 +111,18 @@ export function viewOf(e: StoredEvent, fromMs: number, toMs: number): Occurrence
   }
   return seriesOccurrences(e, toMs + MOVED_REACH_MS).filter((o) => {
     if (o.cancelled) return false;
-    return instantOf(o.event.fields.start as DateTimeTimeZone).toMillis() < toMs && instantOf(o.event.fields.end as DateTimeTimeZone).toMillis() > fromMs;
+    return (
+      instantOf(o.event.fields.start as DateTimeTimeZone).toMillis() < toMs &&
+      instantOf(o.event.fields.end as DateTimeTimeZone).toMillis() > fromMs
+    );
   });
 }
 
 /** One occurrence of a series by its id (a cancelled one too, flagged), or undefined. */
-export function occurrenceById(e: StoredEvent, occurrenceId: string): (OccurrenceView & { cancelled?: boolean }) | undefined {
+export function occurrenceById(
+  e: StoredEvent,
+  occurrenceId: string,
+): (OccurrenceView & { cancelled?: boolean }) | undefined {
   const stamp = /_OCC_(\d{8}T\d{4})$/.exec(occurrenceId)?.[1];
   const zone = zoneOf((e.fields.start as DateTimeTimeZone).timeZone) ?? 'UTC';
   const at = stamp ? DateTime.fromFormat(stamp, "yyyyMMdd'T'HHmm", { zone }) : undefined;
@@ -96,9 +139,10 @@ function seriesOccurrences(e: StoredEvent, untilMs: number): Array<OccurrenceVie
   if (!rule) return [];
   const zone = zoneOf(start.timeZone) ?? 'UTC';
   // An all-day occurrence runs midnight to midnight, 23 or 25 hours across a DST change.
-  const length = e.fields.isAllDay === true
-    ? { days: Math.round(instantOf(end).setZone(zone).diff(first.setZone(zone), 'days').days) }
-    : { milliseconds: instantOf(end).toMillis() - first.toMillis() };
+  const length =
+    e.fields.isAllDay === true
+      ? { days: Math.round(instantOf(end).setZone(zone).diff(first.setZone(zone), 'days').days) }
+      : { milliseconds: instantOf(end).toMillis() - first.toMillis() };
   const wall = (d: DateTime) => d.toFormat("yyyy-MM-dd'T'HH:mm:ss.0000000");
   const exceptions = exceptionsOf(e);
   const { [EXCEPTIONS_FIELD]: _exceptions, ...seriesFields } = e.fields;
@@ -114,9 +158,14 @@ function seriesOccurrences(e: StoredEvent, untilMs: number): Array<OccurrenceVie
     };
     return {
       seriesMasterId: e.id,
-      type: exception ? 'exception' as const : 'occurrence' as const,
+      type: exception ? ('exception' as const) : ('occurrence' as const),
       originalStart: at.toUTC().toISO({ suppressMilliseconds: true })!,
-      event: { ...e, id, fields, ...(exception ? { changeKey: exception.changeKey, lastModifiedDateTime: exception.lastModifiedDateTime } : {}) },
+      event: {
+        ...e,
+        id,
+        fields,
+        ...(exception ? { changeKey: exception.changeKey, lastModifiedDateTime: exception.lastModifiedDateTime } : {}),
+      },
       ...(exception?.cancelled ? { cancelled: true } : {}),
     };
   });

@@ -15,7 +15,8 @@ export interface EventQuery {
   skip: number;
 }
 
-const badFilter = (detail: string): GraphError => new GraphError(400, 'ErrorInvalidUrlQueryFilter', `The query filter contains one or more invalid nodes. ${detail}`);
+const badFilter = (detail: string): GraphError =>
+  new GraphError(400, 'ErrorInvalidUrlQueryFilter', `The query filter contains one or more invalid nodes. ${detail}`);
 
 /** An OData string literal starting at `pos` (quotes doubled inside): [value, next position]. */
 function readLiteral(text: string, pos: number): [string, number] {
@@ -104,7 +105,8 @@ function parseClause(clause: string): (e: StoredEvent) => boolean {
 }
 
 export function parseEventQuery(query: Record<string, unknown>): EventQuery {
-  const str = (name: string): string | undefined => (typeof query[name] === 'string' ? (query[name] as string) : undefined);
+  const str = (name: string): string | undefined =>
+    typeof query[name] === 'string' ? (query[name] as string) : undefined;
   const filterText = str('$filter');
   const clauses = filterText ? splitTopLevelAnd(filterText.trim()).map(parseClause) : [];
 
@@ -113,23 +115,38 @@ export function parseEventQuery(query: Record<string, unknown>): EventQuery {
   if (expand) {
     const m = /^singleValueExtendedProperties\(\s*\$filter\s*=\s*(.*)\)$/is.exec(expand.trim());
     if (!m) {
-      throw new GraphError(400, 'BadRequest', `Parsing OData Select and Expand failed: only singleValueExtendedProperties($filter=id eq '…') can be expanded, got "${expand}".`);
+      throw new GraphError(
+        400,
+        'BadRequest',
+        `Parsing OData Select and Expand failed: only singleValueExtendedProperties($filter=id eq '…') can be expanded, got "${expand}".`,
+      );
     }
-    expandIds = new Set(readComparisons(m[1]!, 'or').map((c) => {
-      if (c.lhs !== 'id') throw badFilter('An expanded extended property is chosen by "id eq".');
-      return canonicalPropertyId(c.value);
-    }));
+    expandIds = new Set(
+      readComparisons(m[1]!, 'or').map((c) => {
+        if (c.lhs !== 'id') throw badFilter('An expanded extended property is chosen by "id eq".');
+        return canonicalPropertyId(c.value);
+      }),
+    );
   }
 
   const select = str('$select');
   const top = str('$top') === undefined ? 10 : Number(str('$top'));
   const skip = str('$skip') === undefined ? 0 : Number(str('$skip'));
-  if (!Number.isInteger(top) || top < 0 || top > 1000) throw new GraphError(400, 'BadRequest', `Invalid $top value "${str('$top')}".`);
-  if (!Number.isInteger(skip) || skip < 0) throw new GraphError(400, 'BadRequest', `Invalid $skip value "${str('$skip')}".`);
+  if (!Number.isInteger(top) || top < 0 || top > 1000)
+    throw new GraphError(400, 'BadRequest', `Invalid $top value "${str('$top')}".`);
+  if (!Number.isInteger(skip) || skip < 0)
+    throw new GraphError(400, 'BadRequest', `Invalid $skip value "${str('$skip')}".`);
   return {
     filter: (e) => clauses.every((c) => c(e)),
     expandIds,
-    select: select ? new Set(select.split(',').map((s) => s.trim()).filter(Boolean)) : undefined,
+    select: select
+      ? new Set(
+          select
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+        )
+      : undefined,
     top,
     skip,
   };

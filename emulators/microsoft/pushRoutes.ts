@@ -5,7 +5,8 @@ import { operation } from './graphRoutes';
 import type { EmulatorState } from './state';
 
 const WEB_BASE = 'https://outlook.office365.com';
-const ODATA_JSON = 'application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8';
+const ODATA_JSON =
+  'application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8';
 const DEFAULT_PAGE_SIZE = 10;
 
 interface DeltaState {
@@ -29,7 +30,11 @@ function decode(token: string): DeltaState | undefined {
 }
 
 const syncStateNotFound = (): GraphError =>
-  new GraphError(410, 'SyncStateNotFound', 'The sync state generation is not found or is invalid. Start a new sync without a token.');
+  new GraphError(
+    410,
+    'SyncStateNotFound',
+    'The sync state generation is not found or is invalid. Start a new sync without a token.',
+  );
 
 /** `Prefer: odata.maxpagesize=N`. */
 function pageSize(req: Request): number {
@@ -46,44 +51,64 @@ export function pushRoutes(state: EmulatorState): Router {
   const router = Router();
   const host = (req: Request): string => `https://${req.get('host')}`;
 
-  router.get(['/me/calendarView/delta', '/me/calendars/:calendarId/calendarView/delta'], operation(state, 'calendarView.delta', (email, req) => {
-    const cal = store.calendar(email, req.params.calendarId === undefined ? undefined : String(req.params.calendarId));
-    const q = req.query as Record<string, unknown>;
-    const token = typeof q.$deltatoken === 'string' ? q.$deltatoken : typeof q.$skiptoken === 'string' ? q.$skiptoken : undefined;
-    let s: DeltaState;
-    if (token !== undefined) {
-      const parsed = decode(token);
-      if (!parsed || parsed.e !== changes.epoch || parsed.c !== cal.id || parsed.snap > changes.seq(cal.id)) throw syncStateNotFound();
-      // A delta link starts a new round from where the last one ended.
-      s = typeof q.$deltatoken === 'string' ? { ...parsed, since: parsed.snap, snap: changes.seq(cal.id), skip: 0 } : parsed;
-    } else {
-      const from = Date.parse(String(q.startDateTime ?? ''));
-      const to = Date.parse(String(q.endDateTime ?? ''));
-      if (Number.isNaN(from) || Number.isNaN(to)) {
-        throw new GraphError(400, 'ErrorInvalidParameter', "This request requires a time window specified by the query string parameters 'startDateTime' and 'endDateTime'.");
+  router.get(
+    ['/me/calendarView/delta', '/me/calendars/:calendarId/calendarView/delta'],
+    operation(state, 'calendarView.delta', (email, req) => {
+      const cal = store.calendar(
+        email,
+        req.params.calendarId === undefined ? undefined : String(req.params.calendarId),
+      );
+      const q = req.query as Record<string, unknown>;
+      const token =
+        typeof q.$deltatoken === 'string' ? q.$deltatoken : typeof q.$skiptoken === 'string' ? q.$skiptoken : undefined;
+      let s: DeltaState;
+      if (token !== undefined) {
+        const parsed = decode(token);
+        if (!parsed || parsed.e !== changes.epoch || parsed.c !== cal.id || parsed.snap > changes.seq(cal.id))
+          throw syncStateNotFound();
+        // A delta link starts a new round from where the last one ended.
+        s =
+          typeof q.$deltatoken === 'string'
+            ? { ...parsed, since: parsed.snap, snap: changes.seq(cal.id), skip: 0 }
+            : parsed;
+      } else {
+        const from = Date.parse(String(q.startDateTime ?? ''));
+        const to = Date.parse(String(q.endDateTime ?? ''));
+        if (Number.isNaN(from) || Number.isNaN(to)) {
+          throw new GraphError(
+            400,
+            'ErrorInvalidParameter',
+            "This request requires a time window specified by the query string parameters 'startDateTime' and 'endDateTime'.",
+          );
+        }
+        s = { c: cal.id, f: from, t: to, snap: changes.seq(cal.id), skip: 0, e: changes.epoch };
       }
-      s = { c: cal.id, f: from, t: to, snap: changes.seq(cal.id), skip: 0, e: changes.epoch };
-    }
-    const { changed, removed } = s.since === undefined
-      ? { changed: [...cal.events.values()].flatMap((e) => changes.view(e, s.f, s.t)), removed: [] as string[] }
-      : changes.changesSince(cal.id, s.since, s.f, s.t);
-    const timeZone = preferredZone(req.get('prefer')) ?? 'UTC';
-    const all: Array<Record<string, unknown>> = [
-      ...changed.map(({ event, seriesMasterId }) => ({
-        // Delta answers carry no extended properties: a client tells its own events apart by id.
-        ...renderEvent(event, { timeZone, webBase: WEB_BASE }),
-        ...(seriesMasterId ? { type: 'occurrence', seriesMasterId } : {}),
-      })),
-      ...removed.map((id) => ({ '@odata.type': '#microsoft.graph.event', id, '@removed': { reason: 'deleted' } })),
-    ];
-    const skip = s.skip ?? 0;
-    const size = pageSize(req);
-    const body: Record<string, unknown> = { '@odata.context': `${host(req)}/v1.0/$metadata#Collection(event)`, value: all.slice(skip, skip + size) };
-    const base = `${host(req)}/v1.0${req.path}`;
-    if (skip + size < all.length) body['@odata.nextLink'] = `${base}?$skiptoken=${encode({ ...s, skip: skip + size })}`;
-    else body['@odata.deltaLink'] = `${base}?$deltatoken=${encode({ ...s, skip: 0 })}`;
-    return { status: 200, body };
-  }));
+      const { changed, removed } =
+        s.since === undefined
+          ? { changed: [...cal.events.values()].flatMap((e) => changes.view(e, s.f, s.t)), removed: [] as string[] }
+          : changes.changesSince(cal.id, s.since, s.f, s.t);
+      const timeZone = preferredZone(req.get('prefer')) ?? 'UTC';
+      const all: Array<Record<string, unknown>> = [
+        ...changed.map(({ event, seriesMasterId }) => ({
+          // Delta answers carry no extended properties: a client tells its own events apart by id.
+          ...renderEvent(event, { timeZone, webBase: WEB_BASE }),
+          ...(seriesMasterId ? { type: 'occurrence', seriesMasterId } : {}),
+        })),
+        ...removed.map((id) => ({ '@odata.type': '#microsoft.graph.event', id, '@removed': { reason: 'deleted' } })),
+      ];
+      const skip = s.skip ?? 0;
+      const size = pageSize(req);
+      const body: Record<string, unknown> = {
+        '@odata.context': `${host(req)}/v1.0/$metadata#Collection(event)`,
+        value: all.slice(skip, skip + size),
+      };
+      const base = `${host(req)}/v1.0${req.path}`;
+      if (skip + size < all.length)
+        body['@odata.nextLink'] = `${base}?$skiptoken=${encode({ ...s, skip: skip + size })}`;
+      else body['@odata.deltaLink'] = `${base}?$deltatoken=${encode({ ...s, skip: 0 })}`;
+      return { status: 200, body };
+    }),
+  );
 
   // Subscriptions: create waits for the validation handshake, so it is handled outside operation().
   router.post('/subscriptions', async (req, res) => {
@@ -91,22 +116,36 @@ export function pushRoutes(state: EmulatorState): Router {
     const email = store.authenticate(bearer);
     if (!email) return sendGraphError(res, invalidToken(!bearer));
     try {
-      const created = await subscriptions.create(store.mailboxes.get(email)!, (req.body ?? {}) as Record<string, unknown>);
+      const created = await subscriptions.create(
+        store.mailboxes.get(email)!,
+        (req.body ?? {}) as Record<string, unknown>,
+      );
       res.status(201).type(ODATA_JSON).send(JSON.stringify(created));
     } catch (err) {
       if (err instanceof GraphError) sendGraphError(res, err);
       else throw err;
     }
   });
-  router.get('/subscriptions/:id', operation(state, 'subscriptions.get', (email, req) => ({
-    status: 200, body: subscriptions.get(email, String(req.params.id)),
-  })));
-  router.patch('/subscriptions/:id', operation(state, 'subscriptions.update', (email, req) => ({
-    status: 200, body: subscriptions.renew(email, String(req.params.id), (req.body ?? {}) as Record<string, unknown>),
-  })));
-  router.delete('/subscriptions/:id', operation(state, 'subscriptions.delete', (email, req) => {
-    subscriptions.remove(email, String(req.params.id));
-    return { status: 204 };
-  }));
+  router.get(
+    '/subscriptions/:id',
+    operation(state, 'subscriptions.get', (email, req) => ({
+      status: 200,
+      body: subscriptions.get(email, String(req.params.id)),
+    })),
+  );
+  router.patch(
+    '/subscriptions/:id',
+    operation(state, 'subscriptions.update', (email, req) => ({
+      status: 200,
+      body: subscriptions.renew(email, String(req.params.id), (req.body ?? {}) as Record<string, unknown>),
+    })),
+  );
+  router.delete(
+    '/subscriptions/:id',
+    operation(state, 'subscriptions.delete', (email, req) => {
+      subscriptions.remove(email, String(req.params.id));
+      return { status: 204 };
+    }),
+  );
   return router;
 }

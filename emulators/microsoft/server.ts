@@ -31,7 +31,9 @@ export interface MicrosoftEmulator {
  * `@microsoft/microsoft-graph-client` only sends its bearer token to https hosts.
  * `tls` is the server certificate (see ensureEmulatorCertificate).
  */
-export function createMicrosoftEmulator(options: MicrosoftEmulatorOptions & { tls: { cert: string; key: string } }): MicrosoftEmulator {
+export function createMicrosoftEmulator(
+  options: MicrosoftEmulatorOptions & { tls: { cert: string; key: string } },
+): MicrosoftEmulator {
   const state = new EmulatorState(options);
   const app = emulatorApp('4mb');
   app.disable('etag');
@@ -41,11 +43,21 @@ export function createMicrosoftEmulator(options: MicrosoftEmulatorOptions & { tl
   app.use('/_emulator', controlRoutes(state));
   app.use(oauthRoutes(state));
   app.use((req, res) => sendGraphError(res, new GraphError(400, 'BadRequest', `Invalid version or path: ${req.path}`)));
-  app.use(emulatorErrors(
-    'microsoft-emulator',
-    (res) => sendGraphError(res, new GraphError(400, 'BadRequest', 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.')),
-    (res) => sendGraphError(res, injected(500, 0)),
-  ));
+  app.use(
+    emulatorErrors(
+      'microsoft-emulator',
+      (res) =>
+        sendGraphError(
+          res,
+          new GraphError(
+            400,
+            'BadRequest',
+            'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.',
+          ),
+        ),
+      (res) => sendGraphError(res, injected(500, 0)),
+    ),
+  );
 
   return {
     app,

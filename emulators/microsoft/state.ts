@@ -27,7 +27,12 @@ export class EmulatorState extends EmulatorStateBase<MicrosoftStore, GraphError>
     super(new MicrosoftStore(), graphFaults());
     this.store.onEventChange = (cal, before, after) => {
       this.changes.record(cal.id, before, after);
-      this.subscriptions.changed(cal, this.store.mailboxes.get(cal.owner), (after ?? before)!.id, !before ? 'created' : !after ? 'deleted' : 'updated');
+      this.subscriptions.changed(
+        cal,
+        this.store.mailboxes.get(cal.owner),
+        (after ?? before)!.id,
+        !before ? 'created' : !after ? 'deleted' : 'updated',
+      );
     };
     this.applyDefaults();
   }

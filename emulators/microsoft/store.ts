@@ -4,10 +4,25 @@ import { CalendarPermissions } from './calendarPermissions';
 import { expireUserAccessTokens, revokeUserTokens, tokenOwner } from '../common/tokens';
 import { GraphError, accessDenied, itemNotFound, invalidRequest } from './errors';
 import {
-  canonicalPropertyId, checkTimes, newCalendarId, newChangeKey, newEventId, newICalUId, randomB64, validateEventBody,
-  type EmailAddress, type StoredEvent,
+  canonicalPropertyId,
+  checkTimes,
+  newCalendarId,
+  newChangeKey,
+  newEventId,
+  newICalUId,
+  randomB64,
+  validateEventBody,
+  type EmailAddress,
+  type StoredEvent,
 } from './eventRules';
-import { EXCEPTIONS_FIELD, exceptionsOf, occurrenceById, parseOccurrenceId, type OccurrenceExceptions, type OccurrenceView } from './occurrences';
+import {
+  EXCEPTIONS_FIELD,
+  exceptionsOf,
+  occurrenceById,
+  parseOccurrenceId,
+  type OccurrenceExceptions,
+  type OccurrenceView,
+} from './occurrences';
 
 export interface Mailbox {
   id: string;
@@ -103,14 +118,32 @@ export class MicrosoftStore {
     let mailbox = this.mailboxes.get(email);
     if (!mailbox) {
       const calendarId = newCalendarId();
-      mailbox = { id: randomUUID(), email, displayName: displayName ?? email.split('@')[0]!, timeZone, defaultCalendarId: calendarId };
+      mailbox = {
+        id: randomUUID(),
+        email,
+        displayName: displayName ?? email.split('@')[0]!,
+        timeZone,
+        defaultCalendarId: calendarId,
+      };
       this.mailboxes.set(email, mailbox);
-      this.calendars.set(calendarId, { id: calendarId, name: 'Calendar', owner: email, isDefault: true, changeKey: newChangeKey(), events: new Map(), extended: new Map() });
+      this.calendars.set(calendarId, {
+        id: calendarId,
+        name: 'Calendar',
+        owner: email,
+        isDefault: true,
+        changeKey: newChangeKey(),
+        events: new Map(),
+        extended: new Map(),
+      });
     }
     const refreshToken = this.issueRefreshToken(email);
     return {
-      id: mailbox.id, email, refreshToken, accessToken: this.issueAccessToken(email),
-      expiresIn: this.accessTokenTtlSeconds, defaultCalendarId: mailbox.defaultCalendarId,
+      id: mailbox.id,
+      email,
+      refreshToken,
+      accessToken: this.issueAccessToken(email),
+      expiresIn: this.accessTokenTtlSeconds,
+      defaultCalendarId: mailbox.defaultCalendarId,
     };
   }
 
@@ -133,7 +166,11 @@ export class MicrosoftStore {
     const record = this.refreshTokens.get(refreshToken);
     if (!record || !this.mailboxes.has(record.email)) return { ok: false, reason: 'unknown' };
     if (record.revoked) return { ok: false, reason: 'revoked', issuedAt: record.issuedAt };
-    return { ok: true, accessToken: this.issueAccessToken(record.email), refreshToken: this.issueRefreshToken(record.email) };
+    return {
+      ok: true,
+      accessToken: this.issueAccessToken(record.email),
+      refreshToken: this.issueRefreshToken(record.email),
+    };
   }
 
   /** Like revokeSignInSessions: every refresh and access token of the user dies. */
@@ -163,7 +200,10 @@ export class MicrosoftStore {
 
   /** A calendar of the mailbox: `calendar` (or undefined) is the default one. Forbidden first, then 404. */
   calendar(email: string, calendarId: string | undefined): Calendar {
-    const id = calendarId === undefined || calendarId === DEFAULT_CALENDAR ? this.mailboxes.get(email)?.defaultCalendarId : calendarId;
+    const id =
+      calendarId === undefined || calendarId === DEFAULT_CALENDAR
+        ? this.mailboxes.get(email)?.defaultCalendarId
+        : calendarId;
     if (id && this.forbiddenCalendars.has(id)) throw accessDenied();
     const cal = id ? this.calendars.get(id) : undefined;
     if (!cal || cal.owner !== email) throw itemNotFound();
@@ -171,19 +211,32 @@ export class MicrosoftStore {
   }
 
   createCalendar(email: string, body: unknown): Calendar {
-    const { name, singleValueExtendedProperties: properties } = (body ?? {}) as { name?: unknown; singleValueExtendedProperties?: unknown };
+    const { name, singleValueExtendedProperties: properties } = (body ?? {}) as {
+      name?: unknown;
+      singleValueExtendedProperties?: unknown;
+    };
     if (typeof name !== 'string' || name.trim() === '') throw invalidRequest('A calendar needs a name.');
-    if (properties !== undefined && !Array.isArray(properties)) throw invalidRequest("Cannot read the value of property 'singleValueExtendedProperties': an array is expected.");
+    if (properties !== undefined && !Array.isArray(properties))
+      throw invalidRequest("Cannot read the value of property 'singleValueExtendedProperties': an array is expected.");
     const extended = new Map<string, { id: string; value: string }>();
     for (const p of (properties ?? []) as Array<{ id?: unknown; value?: unknown }>) {
-      if (typeof p?.value !== 'string') throw invalidRequest('A singleValueLegacyExtendedProperty needs an id and a string value.');
+      if (typeof p?.value !== 'string')
+        throw invalidRequest('A singleValueLegacyExtendedProperty needs an id and a string value.');
       const id = canonicalPropertyId(p.id);
       extended.set(id, { id: String(p.id), value: p.value });
     }
     if (this.calendarsOf(email).some((c) => c.name === name)) {
       throw new GraphError(409, 'ErrorFolderExists', 'A folder with the specified name already exists.');
     }
-    const cal: Calendar = { id: newCalendarId(), name, owner: email, isDefault: false, changeKey: newChangeKey(), events: new Map(), extended };
+    const cal: Calendar = {
+      id: newCalendarId(),
+      name,
+      owner: email,
+      isDefault: false,
+      changeKey: newChangeKey(),
+      events: new Map(),
+      extended,
+    };
     this.calendars.set(cal.id, cal);
     return cal;
   }
@@ -217,10 +270,18 @@ export class MicrosoftStore {
    * Creates an event, or returns the one created earlier in this calendar with the same
    * transactionId (still there): a retried create never makes a second event.
    */
-  createEvent(cal: Calendar, body: unknown, opts: { asAttendee?: boolean } = {}): { event: StoredEvent; deduplicated: boolean } {
-    const transactionId = typeof (body as { transactionId?: unknown })?.transactionId === 'string' ? (body as { transactionId: string }).transactionId : null;
+  createEvent(
+    cal: Calendar,
+    body: unknown,
+    opts: { asAttendee?: boolean } = {},
+  ): { event: StoredEvent; deduplicated: boolean } {
+    const transactionId =
+      typeof (body as { transactionId?: unknown })?.transactionId === 'string'
+        ? (body as { transactionId: string }).transactionId
+        : null;
     if (transactionId !== null) {
-      for (const e of cal.events.values()) if (e.transactionId === transactionId) return { event: e, deduplicated: true };
+      for (const e of cal.events.values())
+        if (e.transactionId === transactionId) return { event: e, deduplicated: true };
     }
     const { fields, extended } = validateEventBody(body);
     checkTimes(fields);
@@ -234,9 +295,10 @@ export class MicrosoftStore {
       transactionId,
       iCalUId: newICalUId(),
       isOrganizer: !opts.asAttendee,
-      organizer: opts.asAttendee && (fields.organizer as { emailAddress?: EmailAddress })?.emailAddress
-        ? (fields.organizer as { emailAddress: EmailAddress })
-        : this.organizer(cal.owner),
+      organizer:
+        opts.asAttendee && (fields.organizer as { emailAddress?: EmailAddress })?.emailAddress
+          ? (fields.organizer as { emailAddress: EmailAddress })
+          : this.organizer(cal.owner),
       fields,
       extended: new Map(extended.map((p) => [p.id, p])),
     };
@@ -244,7 +306,13 @@ export class MicrosoftStore {
     cal.events.set(event.id, event);
     cal.changeKey = newChangeKey();
     this.onEventChange?.(cal, undefined, event);
-    if (event.isOrganizer) this.mail(cal.owner, { kind: 'invitation', eventId: event.id, subject: String(fields.subject ?? ''), to: this.attendeeAddresses(event) });
+    if (event.isOrganizer)
+      this.mail(cal.owner, {
+        kind: 'invitation',
+        eventId: event.id,
+        subject: String(fields.subject ?? ''),
+        to: this.attendeeAddresses(event),
+      });
     return { event, deduplicated: false };
   }
 
@@ -264,7 +332,11 @@ export class MicrosoftStore {
   patchEvent(cal: Calendar, eventId: string, body: unknown, ifMatch?: string): StoredEvent {
     const { event } = this.findEvent(cal.owner, eventId, cal);
     if (ifMatch !== undefined && ifMatch.trim() !== '*' && !ifMatch.includes(event.changeKey)) {
-      throw new GraphError(412, 'ErrorIrresolvableConflict', 'The change key passed in the request does not match the current change key for the item.');
+      throw new GraphError(
+        412,
+        'ErrorIrresolvableConflict',
+        'The change key passed in the request does not match the current change key for the item.',
+      );
     }
     const { fields, extended } = validateEventBody(body);
     delete fields.organizer;
@@ -275,7 +347,12 @@ export class MicrosoftStore {
     }
     checkTimes(merged);
     // A new pattern or new series times drop the occurrences changed or cancelled on their own, as Graph does.
-    if (['recurrence', 'start', 'end'].some((k) => k in fields && JSON.stringify(fields[k]) !== JSON.stringify(event.fields[k]))) delete merged[EXCEPTIONS_FIELD];
+    if (
+      ['recurrence', 'start', 'end'].some(
+        (k) => k in fields && JSON.stringify(fields[k]) !== JSON.stringify(event.fields[k]),
+      )
+    )
+      delete merged[EXCEPTIONS_FIELD];
     const before = { ...event, extended: new Map(event.extended) };
     event.fields = merged;
     for (const p of extended) event.extended.set(p.id, p);
@@ -283,7 +360,13 @@ export class MicrosoftStore {
     event.lastModifiedDateTime = now();
     cal.changeKey = newChangeKey();
     this.onEventChange?.(cal, before, event);
-    if (event.isOrganizer) this.mail(cal.owner, { kind: 'update', eventId, subject: String(merged.subject ?? ''), to: this.attendeeAddresses(event) });
+    if (event.isOrganizer)
+      this.mail(cal.owner, {
+        kind: 'update',
+        eventId,
+        subject: String(merged.subject ?? ''),
+        to: this.attendeeAddresses(event),
+      });
     return event;
   }
 
@@ -300,7 +383,11 @@ export class MicrosoftStore {
    * PATCH or DELETE of one occurrence: it becomes an exception of its series (its own fields) or a
    * cancelled occurrence; the series master records it, so the change shows in views and deltas.
    */
-  changeOccurrence(cal: Calendar, occurrenceId: string, change: { patch: unknown } | { cancel: true }): OccurrenceView | undefined {
+  changeOccurrence(
+    cal: Calendar,
+    occurrenceId: string,
+    change: { patch: unknown } | { cancel: true },
+  ): OccurrenceView | undefined {
     const { master } = this.findOccurrence(cal, occurrenceId);
     const exceptions = exceptionsOf(master);
     const stamp = { changeKey: newChangeKey(), lastModifiedDateTime: now() };
@@ -326,7 +413,13 @@ export class MicrosoftStore {
   deleteEvent(cal: Calendar, eventId: string): void {
     const { event } = this.findEvent(cal.owner, eventId, cal);
     cal.events.delete(eventId);
-    if (event.isOrganizer) this.mail(cal.owner, { kind: 'cancellation', eventId, subject: String(event.fields.subject ?? ''), to: this.attendeeAddresses(event) });
+    if (event.isOrganizer)
+      this.mail(cal.owner, {
+        kind: 'cancellation',
+        eventId,
+        subject: String(event.fields.subject ?? ''),
+        to: this.attendeeAddresses(event),
+      });
     cal.changeKey = newChangeKey();
     this.onEventChange?.(cal, event, undefined);
   }
@@ -337,9 +430,17 @@ export class MicrosoftStore {
     if (!event.isOrganizer) {
       throw invalidRequest("Your request can't be completed. You need to be an organizer to cancel a meeting.");
     }
-    const comment = (body as { Comment?: unknown; comment?: unknown } | null)?.Comment ?? (body as { comment?: unknown } | null)?.comment;
+    const comment =
+      (body as { Comment?: unknown; comment?: unknown } | null)?.Comment ??
+      (body as { comment?: unknown } | null)?.comment;
     if (comment !== undefined && typeof comment !== 'string') throw invalidRequest('Comment must be a string.');
-    this.mail(cal.owner, { kind: 'cancellation', eventId, subject: String(event.fields.subject ?? ''), to: this.attendeeAddresses(event), comment: comment ?? '' });
+    this.mail(cal.owner, {
+      kind: 'cancellation',
+      eventId,
+      subject: String(event.fields.subject ?? ''),
+      to: this.attendeeAddresses(event),
+      comment: comment ?? '',
+    });
     cal.events.delete(eventId);
     cal.changeKey = newChangeKey();
     this.onEventChange?.(cal, event, undefined);

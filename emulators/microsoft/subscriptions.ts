@@ -39,9 +39,14 @@ export class GraphSubscriptions {
   private expiration(raw: unknown): number {
     const at = typeof raw === 'string' ? Date.parse(raw) : NaN;
     if (Number.isNaN(at)) throw invalidRequest('expirationDateTime is required and must be a valid date.');
-    if (at <= Date.now()) throw new GraphError(400, 'ExtensionError', 'Subscription expiration can only be in the future.');
+    if (at <= Date.now())
+      throw new GraphError(400, 'ExtensionError', 'Subscription expiration can only be in the future.');
     if (at > Date.now() + this.maxLifetimeMinutes * 60_000) {
-      throw new GraphError(400, 'ExtensionError', `Subscription expiration can only be ${this.maxLifetimeMinutes} minutes in the future.`);
+      throw new GraphError(
+        400,
+        'ExtensionError',
+        `Subscription expiration can only be ${this.maxLifetimeMinutes} minutes in the future.`,
+      );
     }
     return at;
   }
@@ -50,22 +55,35 @@ export class GraphSubscriptions {
     const resource = typeof body.resource === 'string' ? body.resource : '';
     const scope = calendarOfResource(resource);
     if (!scope) throw invalidRequest(`Resource '${resource}' is not supported.`);
-    if (typeof body.notificationUrl !== 'string' || !/^https?:\/\//.test(body.notificationUrl)) throw invalidRequest('notificationUrl must be an https URL.');
+    if (typeof body.notificationUrl !== 'string' || !/^https?:\/\//.test(body.notificationUrl))
+      throw invalidRequest('notificationUrl must be an https URL.');
     if (typeof body.changeType !== 'string' || body.changeType === '') throw invalidRequest('changeType is required.');
-    if (body.clientState !== undefined && (typeof body.clientState !== 'string' || body.clientState.length > 128)) throw invalidRequest('clientState must be at most 128 characters.');
+    if (body.clientState !== undefined && (typeof body.clientState !== 'string' || body.clientState.length > 128))
+      throw invalidRequest('clientState must be at most 128 characters.');
     const expirationDateTime = this.expiration(body.expirationDateTime);
     // The validation handshake: the endpoint must echo the token, as text/plain, with a 200.
     const validationToken = `Validation: ${randomUUID()}`;
     const url = new URL(body.notificationUrl);
     url.searchParams.set('validationToken', validationToken);
-    const echoed = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8' }, signal: AbortSignal.timeout(10_000) })
+    const echoed = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+      signal: AbortSignal.timeout(10_000),
+    })
       .then(async (res) => (res.status === 200 ? res.text() : undefined))
       .catch(() => undefined);
     if (echoed !== validationToken) {
-      throw new GraphError(400, 'ValidationError', 'Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.');
+      throw new GraphError(
+        400,
+        'ValidationError',
+        'Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.',
+      );
     }
     const sub: Subscription = {
-      id: randomUUID(), owner: owner.email, resource, ...scope,
+      id: randomUUID(),
+      owner: owner.email,
+      resource,
+      ...scope,
       changeTypes: body.changeType.split(',').map((t) => t.trim()),
       notificationUrl: body.notificationUrl,
       ...(typeof body.clientState === 'string' ? { clientState: body.clientState } : {}),
@@ -96,7 +114,12 @@ export class GraphSubscriptions {
     this.subscriptions.delete(id);
   }
 
-  changed(cal: Calendar, mailbox: Mailbox | undefined, eventId: string, changeType: 'created' | 'updated' | 'deleted'): void {
+  changed(
+    cal: Calendar,
+    mailbox: Mailbox | undefined,
+    eventId: string,
+    changeType: 'created' | 'updated' | 'deleted',
+  ): void {
     for (const sub of this.subscriptions.values()) {
       if (sub.owner !== cal.owner || !sub.changeTypes.includes(changeType)) continue;
       if (sub.expirationDateTime <= Date.now()) {
@@ -105,22 +128,30 @@ export class GraphSubscriptions {
       }
       if (sub.calendar === 'default' ? !cal.isDefault : sub.calendar !== undefined && sub.calendar !== cal.id) continue;
       const resource = `Users/${mailbox?.id ?? cal.owner}/Events/${eventId}`;
-      void this.notifier.post(sub.notificationUrl, { 'content-type': 'application/json' }, JSON.stringify({
-        value: [{
-          subscriptionId: sub.id,
-          subscriptionExpirationDateTime: new Date(sub.expirationDateTime).toISOString(),
-          changeType,
-          resource,
-          resourceData: { '@odata.type': '#Microsoft.Graph.Event', '@odata.id': resource, id: eventId },
-          ...(sub.clientState !== undefined ? { clientState: sub.clientState } : {}),
-          tenantId: TENANT_ID,
-        }],
-      }));
+      void this.notifier.post(
+        sub.notificationUrl,
+        { 'content-type': 'application/json' },
+        JSON.stringify({
+          value: [
+            {
+              subscriptionId: sub.id,
+              subscriptionExpirationDateTime: new Date(sub.expirationDateTime).toISOString(),
+              changeType,
+              resource,
+              resourceData: { '@odata.type': '#Microsoft.Graph.Event', '@odata.id': resource, id: eventId },
+              ...(sub.clientState !== undefined ? { clientState: sub.clientState } : {}),
+              tenantId: TENANT_ID,
+            },
+          ],
+        }),
+      );
     }
   }
 
   live(owner?: string): object[] {
-    return [...this.subscriptions.values()].filter((s) => s.expirationDateTime > Date.now() && (!owner || s.owner === owner)).map((s) => this.render(s));
+    return [...this.subscriptions.values()]
+      .filter((s) => s.expirationDateTime > Date.now() && (!owner || s.owner === owner))
+      .map((s) => this.render(s));
   }
 
   reset(): void {
@@ -132,9 +163,15 @@ export class GraphSubscriptions {
   private render(sub: Subscription): object {
     return {
       '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#subscriptions/$entity',
-      id: sub.id, resource: sub.resource, applicationId: '00000000-0000-0000-0000-000000000000',
-      changeType: sub.changeTypes.join(','), clientState: sub.clientState ?? null, notificationUrl: sub.notificationUrl,
-      expirationDateTime: new Date(sub.expirationDateTime).toISOString(), creatorId: sub.owner, latestSupportedTlsVersion: 'v1_2',
+      id: sub.id,
+      resource: sub.resource,
+      applicationId: '00000000-0000-0000-0000-000000000000',
+      changeType: sub.changeTypes.join(','),
+      clientState: sub.clientState ?? null,
+      notificationUrl: sub.notificationUrl,
+      expirationDateTime: new Date(sub.expirationDateTime).toISOString(),
+      creatorId: sub.owner,
+      latestSupportedTlsVersion: 'v1_2',
     };
   }
 }

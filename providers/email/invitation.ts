@@ -96,19 +96,31 @@ function local(instant: string, zone: string, language: InvitationLanguage): Dat
  * "Tuesday, March 2, 2027, 10:00–11:00 (Europe/Madrid)" in the tenant's language; an all-day
  * appointment is its dates in its own zone: "Tuesday, March 2, 2027, all day".
  */
-export function describeWhen(desired: DesiredAppointment, zone: string, language: InvitationLanguage): { date: string; time: string; full: string } {
+export function describeWhen(
+  desired: DesiredAppointment,
+  zone: string,
+  language: InvitationLanguage,
+): { date: string; time: string; full: string } {
   if (desired.allDay) {
     const first = local(desired.start, desired.timeZone, language);
     const last = local(desired.end, desired.timeZone, language).minus({ days: 1 });
     const date = first.toLocaleString(DateTime.DATE_HUGE);
     const allDay = words[language].allDay;
-    return { date, time: allDay, full: first.hasSame(last, 'day') ? `${date}, ${allDay}` : `${date} – ${last.toLocaleString(DateTime.DATE_HUGE)}, ${allDay}` };
+    return {
+      date,
+      time: allDay,
+      full: first.hasSame(last, 'day')
+        ? `${date}, ${allDay}`
+        : `${date} – ${last.toLocaleString(DateTime.DATE_HUGE)}, ${allDay}`,
+    };
   }
   const start = local(desired.start, zone, language);
   const end = local(desired.end, zone, language);
   const date = start.toLocaleString(DateTime.DATE_HUGE);
   const sameDay = start.hasSame(end, 'day');
-  const range = sameDay ? `${start.toFormat('HH:mm')}–${end.toFormat('HH:mm')}` : `${start.toFormat('HH:mm')} – ${end.toLocaleString(DateTime.DATE_HUGE)} ${end.toFormat('HH:mm')}`;
+  const range = sameDay
+    ? `${start.toFormat('HH:mm')}–${end.toFormat('HH:mm')}`
+    : `${start.toFormat('HH:mm')} – ${end.toLocaleString(DateTime.DATE_HUGE)} ${end.toFormat('HH:mm')}`;
   return { date, time: start.toFormat('HH:mm'), full: `${date}, ${range} (${zone})` };
 }
 
@@ -116,10 +128,19 @@ export function describeWhen(desired: DesiredAppointment, zone: string, language
  * "Add to calendar" links: a one-off copy for people who do not open the invitation itself. An
  * all-day appointment is its dates (Google's end date exclusive, as calsync's is).
  */
-export function calendarLinks(desired: DesiredAppointment, summary: string, zone: string): { google: string; outlook: string } {
-  const inZone = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' }).setZone(desired.allDay ? desired.timeZone : zone);
-  const googleTime = (iso: string) => (desired.allDay ? inZone(iso).toFormat('yyyyLLdd') : DateTime.fromISO(iso, { zone: 'utc' }).toFormat("yyyyLLdd'T'HHmmss'Z'"));
-  const outlookTime = (iso: string) => (desired.allDay ? inZone(iso).toISODate()! : inZone(iso).toISO({ suppressMilliseconds: true })!);
+export function calendarLinks(
+  desired: DesiredAppointment,
+  summary: string,
+  zone: string,
+): { google: string; outlook: string } {
+  const inZone = (iso: string) =>
+    DateTime.fromISO(iso, { zone: 'utc' }).setZone(desired.allDay ? desired.timeZone : zone);
+  const googleTime = (iso: string) =>
+    desired.allDay
+      ? inZone(iso).toFormat('yyyyLLdd')
+      : DateTime.fromISO(iso, { zone: 'utc' }).toFormat("yyyyLLdd'T'HHmmss'Z'");
+  const outlookTime = (iso: string) =>
+    desired.allDay ? inZone(iso).toISODate()! : inZone(iso).toISO({ suppressMilliseconds: true })!;
   const google = new URL('https://calendar.google.com/calendar/render');
   google.searchParams.set('action', 'TEMPLATE');
   google.searchParams.set('text', summary);
@@ -157,11 +178,17 @@ export function renderIcs(input: InvitationInput): string {
     summary: `${invitationTitle(desired)} – ${input.businessName}`,
     description: desired.services.length ? `${w.services}: ${desired.services.join(', ')}` : null,
     location: desired.location ?? null,
-    status: cancel ? ICalEventStatus.CANCELLED : desired.status === 'tentative' ? ICalEventStatus.TENTATIVE : ICalEventStatus.CONFIRMED,
+    status: cancel
+      ? ICalEventStatus.CANCELLED
+      : desired.status === 'tentative'
+        ? ICalEventStatus.TENTATIVE
+        : ICalEventStatus.CONFIRMED,
     organizer: {
       name: paramSafe(input.businessName),
       email: input.organizerEmail,
-      ...(input.sentBy && input.sentBy.toLowerCase() !== input.organizerEmail.toLowerCase() ? { sentBy: input.sentBy } : {}),
+      ...(input.sentBy && input.sentBy.toLowerCase() !== input.organizerEmail.toLowerCase()
+        ? { sentBy: input.sentBy }
+        : {}),
     },
     attendees: [
       {
@@ -178,14 +205,23 @@ export function renderIcs(input: InvitationInput): string {
   // Luxon values: ical-generator formats them in the event's zone (native Dates would use the host's).
   const inZone = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' }).setZone(desired.timeZone);
   const tzid = zone?.tzid ?? null;
-  calendar.createEvent({ ...base, ...icalTimes({ start: inZone(desired.start), end: inZone(desired.end) }, desired.allDay, tzid), ...(series && !cancel ? { repeating: series.repeating } : {}) });
-  for (const c of cancel ? [] : series?.changed ?? []) {
-    calendar.createEvent({ ...base, ...icalTimes(c, desired.allDay, tzid), ...(c.title ? { summary: `${c.title} – ${input.businessName}` } : {}) });
+  calendar.createEvent({
+    ...base,
+    ...icalTimes({ start: inZone(desired.start), end: inZone(desired.end) }, desired.allDay, tzid),
+    ...(series && !cancel ? { repeating: series.repeating } : {}),
+  });
+  for (const c of cancel ? [] : (series?.changed ?? [])) {
+    calendar.createEvent({
+      ...base,
+      ...icalTimes(c, desired.allDay, tzid),
+      ...(c.title ? { summary: `${c.title} – ${input.businessName}` } : {}),
+    });
   }
   return calendar.toString();
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** The whole message: subject, readable text and HTML in the tenant's language, and the .ics. */
 export function renderInvitation(input: InvitationInput): RenderedInvitation {
@@ -198,7 +234,8 @@ export function renderInvitation(input: InvitationInput): RenderedInvitation {
   const details: [string, string][] = [[w.when, when.full]];
   if (desired.location) details.push([w.where, desired.location]);
   if (desired.services.length) details.push([w.services, desired.services.join(', ')]);
-  const links = kind === 'cancel' ? undefined : calendarLinks(desired, `${title} – ${input.businessName}`, input.timeZone);
+  const links =
+    kind === 'cancel' ? undefined : calendarLinks(desired, `${title} – ${input.businessName}`, input.timeZone);
 
   const text = [
     w.hello(desired.clientName),
@@ -208,7 +245,9 @@ export function renderInvitation(input: InvitationInput): RenderedInvitation {
     `  ${title}`,
     ...details.map(([k, v]) => `  ${k}: ${v}`),
     '',
-    ...(links ? [w.add, `  Google Calendar: ${links.google}`, `  ${w.outlook}: ${links.outlook}`, '', w.updates] : [w.cancelNote]),
+    ...(links
+      ? [w.add, `  Google Calendar: ${links.google}`, `  ${w.outlook}: ${links.outlook}`, '', w.updates]
+      : [w.cancelNote]),
     '',
     input.businessName,
     '',

@@ -40,7 +40,10 @@ function transportFor(mail: Config['mail']): Transporter {
  * multipart/mixed → multipart/alternative (text, HTML, `text/calendar; method=…`) + the `.ics`
  * as an `application/ics` base64 attachment. Its method must be set: it defaults to PUBLISH.
  */
-export async function sendInvitationMail(mail: Config['mail'], message: OutgoingInvitation): Promise<{ response: string }> {
+export async function sendInvitationMail(
+  mail: Config['mail'],
+  message: OutgoingInvitation,
+): Promise<{ response: string }> {
   try {
     const info = await transportFor(mail).sendMail({
       from: message.from,
@@ -50,7 +53,11 @@ export async function sendInvitationMail(mail: Config['mail'], message: Outgoing
       text: message.text,
       html: message.html,
       messageId: message.messageId,
-      icalEvent: { method: message.method, content: message.ics, filename: message.method === 'CANCEL' ? 'cancel.ics' : 'invite.ics' },
+      icalEvent: {
+        method: message.method,
+        content: message.ics,
+        filename: message.method === 'CANCEL' ? 'cancel.ics' : 'invite.ics',
+      },
     });
     return { response: String(info.response ?? '') };
   } catch (err) {
@@ -66,7 +73,13 @@ export function classifySmtpError(err: unknown): ProviderError {
     const kind = e.responseCode >= 500 ? 'permanent' : 'retryable';
     return new ProviderError(kind, `smtp_${e.responseCode}`, message, e.responseCode);
   }
-  if (e?.code === 'ESOCKET' || e?.code === 'ECONNECTION' || e?.code === 'ETIMEDOUT' || e?.code === 'EDNS' || isNetworkError(err)) {
+  if (
+    e?.code === 'ESOCKET' ||
+    e?.code === 'ECONNECTION' ||
+    e?.code === 'ETIMEDOUT' ||
+    e?.code === 'EDNS' ||
+    isNetworkError(err)
+  ) {
     return new ProviderError('retryable', 'smtp_connection', message);
   }
   if (e?.code === 'EAUTH') return new ProviderError('permanent', 'smtp_auth', message);

@@ -3,7 +3,14 @@ import { googleCalendarClient } from './googleClient';
 import { DateTime } from 'luxon';
 import { CALSYNC_TAG } from '../../content/eventContent';
 import { classifyGoogleError } from './googleCalendar';
-import { CursorExpired, type BusyReader, type ImportPass, type ImportedEvent, type PushChannel, type ShowAs } from '../busyTypes';
+import {
+  CursorExpired,
+  type BusyReader,
+  type ImportPass,
+  type ImportedEvent,
+  type PushChannel,
+  type ShowAs,
+} from '../busyTypes';
 
 export interface GoogleBusyOptions {
   rootUrl: string;
@@ -18,7 +25,8 @@ export function googleShowAs(e: calendar_v3.Schema$Event): ShowAs {
   if (e.transparency === 'transparent' || e.eventType === 'workingLocation') return 'free';
   if (e.attendees?.some((a) => a.self && a.responseStatus === 'declined')) return 'free';
   if (e.eventType === 'outOfOffice') return 'oof';
-  if (e.status === 'tentative' || e.attendees?.some((a) => a.self && a.responseStatus === 'tentative')) return 'tentative';
+  if (e.status === 'tentative' || e.attendees?.some((a) => a.self && a.responseStatus === 'tentative'))
+    return 'tentative';
   return 'busy';
 }
 
@@ -54,10 +62,17 @@ export class GoogleBusyReader implements BusyReader {
     for (;;) {
       let page: calendar_v3.Schema$Events;
       try {
-        page = (await this.call(() => this.api.events.list({
-          calendarId, singleEvents: true, maxResults: 2500, pageToken,
-          ...(cursor ? { syncToken: cursor } : { showDeleted: false }),
-        }))).data;
+        page = (
+          await this.call(() =>
+            this.api.events.list({
+              calendarId,
+              singleEvents: true,
+              maxResults: 2500,
+              pageToken,
+              ...(cursor ? { syncToken: cursor } : { showDeleted: false }),
+            }),
+          )
+        ).data;
       } catch (err) {
         const classified = classifyGoogleError(err);
         if (classified.status === 410) throw new CursorExpired(classified.message);
@@ -90,7 +105,11 @@ export class GoogleBusyReader implements BusyReader {
    * every series it touches is read whole (`events.instances` within the window) and replaces what
    * is stored of it.
    */
-  private async completeSeries(calendarId: string, pass: ImportPass, window: { start: Date; end: Date } | undefined): Promise<void> {
+  private async completeSeries(
+    calendarId: string,
+    pass: ImportPass,
+    window: { start: Date; end: Date } | undefined,
+  ): Promise<void> {
     const touched = [...new Set(pass.upserts.map((e) => e.seriesId).filter((id): id is string => Boolean(id)))];
     for (const seriesId of touched) {
       const instances: ImportedEvent[] = [];
@@ -98,10 +117,17 @@ export class GoogleBusyReader implements BusyReader {
       do {
         let page: calendar_v3.Schema$Events;
         try {
-          page = (await this.call(() => this.api.events.instances({
-            calendarId, eventId: seriesId, maxResults: 2500, pageToken,
-            ...(window ? { timeMin: window.start.toISOString(), timeMax: window.end.toISOString() } : {}),
-          }))).data;
+          page = (
+            await this.call(() =>
+              this.api.events.instances({
+                calendarId,
+                eventId: seriesId,
+                maxResults: 2500,
+                pageToken,
+                ...(window ? { timeMin: window.start.toISOString(), timeMax: window.end.toISOString() } : {}),
+              }),
+            )
+          ).data;
         } catch (err) {
           const classified = classifyGoogleError(err);
           // The series is gone since the list: its instances come as cancelled in the next pass.
@@ -123,19 +149,40 @@ export class GoogleBusyReader implements BusyReader {
     const start = instant(e.start, zone);
     const end = instant(e.end, zone);
     if (!e.id || !start || !end) return undefined;
-    const event: ImportedEvent = { remoteId: e.id, start, end, allDay: Boolean(e.start?.date), showAs: googleShowAs(e) };
+    const event: ImportedEvent = {
+      remoteId: e.id,
+      start,
+      end,
+      allDay: Boolean(e.start?.date),
+      showAs: googleShowAs(e),
+    };
     if (e.recurringEventId) event.seriesId = e.recurringEventId;
     if (e.summary) event.title = e.summary;
     return event;
   }
 
-  async watch(calendarId: string, input: { channelId: string; address: string; secret: string; expiresAt: Date }): Promise<PushChannel> {
+  async watch(
+    calendarId: string,
+    input: { channelId: string; address: string; secret: string; expiresAt: Date },
+  ): Promise<PushChannel> {
     try {
-      const { data } = await this.call(() => this.api.events.watch({
-        calendarId,
-        requestBody: { id: input.channelId, type: 'web_hook', address: input.address, token: input.secret, expiration: String(input.expiresAt.getTime()) },
-      }));
-      return { id: data.id!, resourceId: data.resourceId ?? undefined, expiresAt: new Date(Number(data.expiration ?? input.expiresAt.getTime())) };
+      const { data } = await this.call(() =>
+        this.api.events.watch({
+          calendarId,
+          requestBody: {
+            id: input.channelId,
+            type: 'web_hook',
+            address: input.address,
+            token: input.secret,
+            expiration: String(input.expiresAt.getTime()),
+          },
+        }),
+      );
+      return {
+        id: data.id!,
+        resourceId: data.resourceId ?? undefined,
+        expiresAt: new Date(Number(data.expiration ?? input.expiresAt.getTime())),
+      };
     } catch (err) {
       throw classifyGoogleError(err);
     }
@@ -148,7 +195,9 @@ export class GoogleBusyReader implements BusyReader {
 
   async stop(channel: { id: string; resourceId?: string }): Promise<void> {
     try {
-      await this.call(() => this.api.channels.stop({ requestBody: { id: channel.id, resourceId: channel.resourceId } }));
+      await this.call(() =>
+        this.api.channels.stop({ requestBody: { id: channel.id, resourceId: channel.resourceId } }),
+      );
     } catch (err) {
       const classified = classifyGoogleError(err);
       if (classified.status !== 404) throw classified;

@@ -46,9 +46,11 @@ function googleRecurrence(content: EventContent): string[] {
   const lines = [`RRULE:${series.rule}`];
   if (series.cancelled.length) {
     const local = series.cancelled.map((iso) => DateTime.fromISO(iso, { setZone: true }).setZone(content.timeZone));
-    lines.push(content.allDay
-      ? `EXDATE;VALUE=DATE:${local.map((d) => d.toFormat('yyyyMMdd')).join(',')}`
-      : `EXDATE;TZID=${content.timeZone}:${local.map((d) => d.toFormat("yyyyMMdd'T'HHmmss")).join(',')}`);
+    lines.push(
+      content.allDay
+        ? `EXDATE;VALUE=DATE:${local.map((d) => d.toFormat('yyyyMMdd')).join(',')}`
+        : `EXDATE;TZID=${content.timeZone}:${local.map((d) => d.toFormat("yyyyMMdd'T'HHmmss")).join(',')}`,
+    );
   }
   return lines;
 }
@@ -63,7 +65,13 @@ export function googleInstanceId(eventId: string, originalStart: string, allDay?
  * One instance of a series as an exception: the series' body with the instance's own times and
  * title (an instance takes no recurrence of its own).
  */
-export function googleInstanceBody(series: calendar_v3.Schema$Event, eventId: string, originalStart: string, kind: EventKind, own: { start: string; end: string; summary?: string }): calendar_v3.Schema$Event {
+export function googleInstanceBody(
+  series: calendar_v3.Schema$Event,
+  eventId: string,
+  originalStart: string,
+  kind: EventKind,
+  own: { start: string; end: string; summary?: string },
+): calendar_v3.Schema$Event {
   const { id: _id, recurrence: _recurrence, ...rest } = series;
   return {
     ...rest,

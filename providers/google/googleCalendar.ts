@@ -2,11 +2,31 @@ import type { calendar_v3 } from 'googleapis';
 import { googleCalendarClient } from './googleClient';
 import { ProviderError, classifyHttpStatus, isNetworkError, parseRetryAfter } from '../errors';
 import { OWNER_TAG } from '../../content/eventContent';
-import { DEDICATED_CALENDAR_MARKER, type CalendarProvider, type CalendarProvisioning, type CalendarShare, type CalendarSharing, type DeleteOutcome, type ShareRole, type EventContent, type EventRef, type ObservedEvent, type OwnedEventsPage, type UpsertOutcome, type UpsertResult } from '../types';
+import {
+  DEDICATED_CALENDAR_MARKER,
+  type CalendarProvider,
+  type CalendarProvisioning,
+  type CalendarShare,
+  type CalendarSharing,
+  type DeleteOutcome,
+  type ShareRole,
+  type EventContent,
+  type EventRef,
+  type ObservedEvent,
+  type OwnedEventsPage,
+  type UpsertOutcome,
+  type UpsertResult,
+} from '../types';
 import { observedFromGoogle, sendUpdatesFor, toGoogleEvent } from './eventMapping';
 import { writeGoogleExceptions, type GoogleSeriesApi } from './seriesExceptions';
 
-const retryableReasons = new Set(['rateLimitExceeded', 'userRateLimitExceeded', 'quotaExceeded', 'backendError', 'internalError']);
+const retryableReasons = new Set([
+  'rateLimitExceeded',
+  'userRateLimitExceeded',
+  'quotaExceeded',
+  'backendError',
+  'internalError',
+]);
 
 function headerValue(headers: unknown, name: string): string | undefined {
   if (!headers) return undefined;
@@ -18,18 +38,28 @@ function headerValue(headers: unknown, name: string): string | undefined {
 /** Turns whatever googleapis threw into a classified ProviderError. */
 export function classifyGoogleError(err: unknown): ProviderError {
   if (err instanceof ProviderError) return err;
-  const e = err as { response?: { status?: number; data?: any; headers?: unknown }; code?: unknown; message?: string; cause?: unknown };
+  const e = err as {
+    response?: { status?: number; data?: any; headers?: unknown };
+    code?: unknown;
+    message?: string;
+    cause?: unknown;
+  };
   const status = e.response?.status;
   if (!status) {
     const network = isNetworkError(err) || isNetworkError(e.cause) || /timeout|aborted|socket/i.test(e.message ?? '');
-    return new ProviderError(network ? 'retryable' : 'permanent', network ? 'network' : 'client_error', e.message ?? String(err));
+    return new ProviderError(
+      network ? 'retryable' : 'permanent',
+      network ? 'network' : 'client_error',
+      e.message ?? String(err),
+    );
   }
   const body = e.response?.data?.error;
   const reason: string | undefined = body?.errors?.[0]?.reason;
   const message: string = body?.message ?? e.message ?? `HTTP ${status}`;
   const retryAfterMs = parseRetryAfter(headerValue(e.response?.headers, 'retry-after'));
   const code = reason ?? `http_${status}`;
-  if (status === 403 && reason && retryableReasons.has(reason)) return new ProviderError('retryable', code, message, status, retryAfterMs);
+  if (status === 403 && reason && retryableReasons.has(reason))
+    return new ProviderError('retryable', code, message, status, retryAfterMs);
   // An expired access token: the next attempt refreshes it. A dead refresh token is found there.
   if (status === 401) return new ProviderError('retryable', reason ?? 'authError', message, status);
   return new ProviderError(classifyHttpStatus(status), code, message, status, retryAfterMs);
@@ -57,7 +87,10 @@ export class GoogleCalendarProvider implements CalendarProvider, CalendarProvisi
   }
 
   /** One remote request, timed, with the per-request options. */
-  private async call<T>(operation: string, send: (options: { headers?: Record<string, string> }) => Promise<T>): Promise<T> {
+  private async call<T>(
+    operation: string,
+    send: (options: { headers?: Record<string, string> }) => Promise<T>,
+  ): Promise<T> {
     await this.opts.pace?.();
     const startedAt = performance.now();
     try {
@@ -78,13 +111,17 @@ export class GoogleCalendarProvider implements CalendarProvider, CalendarProvisi
   private seriesApi(): GoogleSeriesApi {
     return {
       listInstances: (calendarId, eventId, pageToken) =>
-        this.call('events.instances', (o) => this.api.events.instances({ calendarId, eventId, pageToken, maxResults: 2500 }, o))
+        this.call('events.instances', (o) =>
+          this.api.events.instances({ calendarId, eventId, pageToken, maxResults: 2500 }, o),
+        )
           .then((r) => r.data)
           .catch((e) => {
             throw classifyGoogleError(e);
           }),
       updateInstance: (calendarId, body, sendUpdates) =>
-        this.call('events.update', (o) => this.api.events.update({ calendarId, eventId: body.id!, requestBody: body, sendUpdates }, o))
+        this.call('events.update', (o) =>
+          this.api.events.update({ calendarId, eventId: body.id!, requestBody: body, sendUpdates }, o),
+        )
           .then(() => undefined)
           .catch((e) => {
             throw classifyGoogleError(e);
@@ -92,12 +129,18 @@ export class GoogleCalendarProvider implements CalendarProvider, CalendarProvisi
     };
   }
 
-  private async write(ref: EventRef, content: EventContent, opts: { believedToExist: boolean }): Promise<UpsertOutcome> {
+  private async write(
+    ref: EventRef,
+    content: EventContent,
+    opts: { believedToExist: boolean },
+  ): Promise<UpsertOutcome> {
     const body = toGoogleEvent(ref.eventId, content);
     const sendUpdates = sendUpdatesFor(content.notifyAttendees && !content.quiet);
     if (!opts.believedToExist) {
       try {
-        await this.call('events.insert', (o) => this.api.events.insert({ calendarId: ref.calendarId, requestBody: body, sendUpdates }, o));
+        await this.call('events.insert', (o) =>
+          this.api.events.insert({ calendarId: ref.calendarId, requestBody: body, sendUpdates }, o),
+        );
         return 'inserted';
       } catch (err) {
         const classified = classifyGoogleError(err);
@@ -113,7 +156,9 @@ export class GoogleCalendarProvider implements CalendarProvider, CalendarProvisi
       return 'updated';
     } catch (err) {
       if ((err as ProviderError).status !== 404) throw err;
-      await this.call('events.insert', (o) => this.api.events.insert({ calendarId: ref.calendarId, requestBody: body, sendUpdates }, o)).catch((e) => {
+      await this.call('events.insert', (o) =>
+        this.api.events.insert({ calendarId: ref.calendarId, requestBody: body, sendUpdates }, o),
+      ).catch((e) => {
         throw classifyGoogleError(e);
       });
       return 'inserted';
@@ -125,7 +170,11 @@ export class GoogleCalendarProvider implements CalendarProvider, CalendarProvisi
   }
 
   /** Orphans and reconciliation tell no one (`none`); an appointment's own removal may tell its attendees. */
-  async deleteEventById(calendarId: string, eventId: string, sendUpdates: 'all' | 'none' = 'none'): Promise<DeleteOutcome> {
+  async deleteEventById(
+    calendarId: string,
+    eventId: string,
+    sendUpdates: 'all' | 'none' = 'none',
+  ): Promise<DeleteOutcome> {
     try {
       await this.call('events.delete', (o) => this.api.events.delete({ calendarId, eventId, sendUpdates }, o));
       return 'deleted';
@@ -146,7 +195,11 @@ export class GoogleCalendarProvider implements CalendarProvider, CalendarProvisi
       });
       for (const rule of page.data.items ?? []) {
         if (rule.scope?.type !== 'user' || !rule.scope.value || rule.role === 'owner' || !rule.id) continue;
-        shares.push({ id: rule.id, email: rule.scope.value.toLowerCase(), role: rule.role === 'reader' ? 'read' : rule.role === 'writer' ? 'write' : 'other' });
+        shares.push({
+          id: rule.id,
+          email: rule.scope.value.toLowerCase(),
+          role: rule.role === 'reader' ? 'read' : rule.role === 'writer' ? 'write' : 'other',
+        });
       }
       pageToken = page.data.nextPageToken ?? undefined;
     } while (pageToken);
@@ -156,7 +209,14 @@ export class GoogleCalendarProvider implements CalendarProvider, CalendarProvisi
   /** acl.insert for a scope that has a rule already changes its role, so one call does both. */
   async share(calendarId: string, email: string, role: ShareRole): Promise<void> {
     await this.call('acl.insert', (o) =>
-      this.api.acl.insert({ calendarId, sendNotifications: false, requestBody: { role: role === 'write' ? 'writer' : 'reader', scope: { type: 'user', value: email } } }, o),
+      this.api.acl.insert(
+        {
+          calendarId,
+          sendNotifications: false,
+          requestBody: { role: role === 'write' ? 'writer' : 'reader', scope: { type: 'user', value: email } },
+        },
+        o,
+      ),
     ).catch((e) => {
       throw classifyGoogleError(e);
     });
@@ -175,10 +235,14 @@ export class GoogleCalendarProvider implements CalendarProvider, CalendarProvisi
   async findCalendar(name: string): Promise<string | undefined> {
     let pageToken: string | undefined;
     do {
-      const page = await this.call('calendarList.list', (o) => this.api.calendarList.list({ minAccessRole: 'owner', maxResults: 250, pageToken }, o)).catch((e) => {
+      const page = await this.call('calendarList.list', (o) =>
+        this.api.calendarList.list({ minAccessRole: 'owner', maxResults: 250, pageToken }, o),
+      ).catch((e) => {
         throw classifyGoogleError(e);
       });
-      const found = page.data.items?.find((c) => c.summary === name && c.description === DEDICATED_CALENDAR_MARKER && !c.deleted);
+      const found = page.data.items?.find(
+        (c) => c.summary === name && c.description === DEDICATED_CALENDAR_MARKER && !c.deleted,
+      );
       if (found?.id) return found.id;
       pageToken = page.data.nextPageToken ?? undefined;
     } while (pageToken);
@@ -187,7 +251,9 @@ export class GoogleCalendarProvider implements CalendarProvider, CalendarProvisi
 
   /** Google allows calendars of the same name: calsync's is always a new one, told apart by its description. */
   async createCalendar(name: string): Promise<{ calendarId: string; owned: boolean }> {
-    const created = await this.call('calendars.insert', (o) => this.api.calendars.insert({ requestBody: { summary: name, description: DEDICATED_CALENDAR_MARKER } }, o)).catch((e) => {
+    const created = await this.call('calendars.insert', (o) =>
+      this.api.calendars.insert({ requestBody: { summary: name, description: DEDICATED_CALENDAR_MARKER } }, o),
+    ).catch((e) => {
       throw classifyGoogleError(e);
     });
     return { calendarId: created.data.id!, owned: true };
@@ -208,11 +274,21 @@ export class GoogleCalendarProvider implements CalendarProvider, CalendarProvisi
    * calsync's events in the calendar: `privateExtendedProperty` filters by name and value, so the
    * owner tag carries one value per tenant and target. Deleted events are left out (not shown).
    */
-  async listOwnedEvents(calendarId: string, owner: string, opts: { pageToken?: string; pageSize: number }): Promise<OwnedEventsPage> {
+  async listOwnedEvents(
+    calendarId: string,
+    owner: string,
+    opts: { pageToken?: string; pageSize: number },
+  ): Promise<OwnedEventsPage> {
     try {
       const res = await this.call('events.list', (o) =>
         this.api.events.list(
-          { calendarId, privateExtendedProperty: [`${OWNER_TAG}=${owner}`], maxResults: opts.pageSize, pageToken: opts.pageToken, showDeleted: false },
+          {
+            calendarId,
+            privateExtendedProperty: [`${OWNER_TAG}=${owner}`],
+            maxResults: opts.pageSize,
+            pageToken: opts.pageToken,
+            showDeleted: false,
+          },
           o,
         ),
       );
@@ -239,7 +315,9 @@ export class GoogleCalendarProvider implements CalendarProvider, CalendarProvisi
 
   private async update(ref: EventRef, body: calendar_v3.Schema$Event, sendUpdates: 'all' | 'none'): Promise<void> {
     try {
-      await this.call('events.update', (o) => this.api.events.update({ calendarId: ref.calendarId, eventId: ref.eventId, requestBody: body, sendUpdates }, o));
+      await this.call('events.update', (o) =>
+        this.api.events.update({ calendarId: ref.calendarId, eventId: ref.eventId, requestBody: body, sendUpdates }, o),
+      );
     } catch (err) {
       throw classifyGoogleError(err);
     }

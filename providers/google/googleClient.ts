@@ -16,5 +16,12 @@ export function googleCalendarClient(opts: GoogleClientOptions): calendar_v3.Cal
   const fetchImplementation: typeof fetch = globalThis.fetch;
   const auth = new google.auth.OAuth2({ transporterOptions: { fetchImplementation } });
   auth.setCredentials({ access_token: opts.accessToken });
-  return google.calendar({ version: 'v3', auth, rootUrl: opts.rootUrl, retry: false, timeout: opts.timeoutMs ?? 15000, fetchImplementation });
+  return google.calendar({
+    version: 'v3',
+    auth,
+    rootUrl: opts.rootUrl,
+    retry: false,
+    timeout: opts.timeoutMs ?? 15000,
+    fetchImplementation,
+  });
 }

@@ -60,12 +60,17 @@ function idTokenEmail(idToken: string | undefined): string | undefined {
 export function googleConsent(config: GoogleOAuthConfig): OAuthConsent {
   return {
     authorizeUrl: (input) =>
-      authorizeUrlOf(config.authorizeUrl, config.clientId, input, SCOPES, { access_type: 'offline', prompt: 'consent', include_granted_scopes: 'true' }),
+      authorizeUrlOf(config.authorizeUrl, config.clientId, input, SCOPES, {
+        access_type: 'offline',
+        prompt: 'consent',
+        include_granted_scopes: 'true',
+      }),
     async exchangeCode(input: CodeRedemption) {
       const tokens = await redeemCode(config, input);
       const root = config.apiRootUrl.endsWith('/') ? config.apiRootUrl : `${config.apiRootUrl}/`;
       const accountEmail =
-        idTokenEmail(tokens.idToken) ?? (await readAccountEmail(new URL('oauth2/v3/userinfo', root).toString(), tokens.accessToken, (b) => b.email));
+        idTokenEmail(tokens.idToken) ??
+        (await readAccountEmail(new URL('oauth2/v3/userinfo', root).toString(), tokens.accessToken, (b) => b.email));
       return { refreshToken: tokens.refreshToken, accountEmail };
     },
   };

@@ -14,7 +14,13 @@ export function googlePush(channelLifetimeMs: number): PushNotifications {
       return {
         kind: 'notices',
         ackStatus: 204,
-        notices: [{ channelId, secret: request.header('x-goog-channel-token'), changed: request.header('x-goog-resource-state') !== 'sync' }],
+        notices: [
+          {
+            channelId,
+            secret: request.header('x-goog-channel-token'),
+            changed: request.header('x-goog-resource-state') !== 'sync',
+          },
+        ],
       };
     },
   };

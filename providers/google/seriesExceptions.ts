@@ -19,7 +19,9 @@ function sameTime(a: calendar_v3.Schema$EventDateTime | undefined, b: calendar_v
 function originalStartOf(instance: calendar_v3.Schema$Event, content: EventContent): DateTime | undefined {
   const original = instance.originalStartTime;
   if (content.allDay) return original?.date ? DateTime.fromISO(original.date, { zone: content.timeZone }) : undefined;
-  return original?.dateTime ? DateTime.fromISO(original.dateTime, { setZone: true }).setZone(content.timeZone) : undefined;
+  return original?.dateTime
+    ? DateTime.fromISO(original.dateTime, { setZone: true }).setZone(content.timeZone)
+    : undefined;
 }
 
 /**
@@ -32,7 +34,9 @@ export async function writeGoogleExceptions(api: GoogleSeriesApi, ref: EventRef,
   const series = content.recurrence!;
   const master = toGoogleEvent(ref.eventId, content);
   const sendUpdates = sendUpdatesFor(content.notifyAttendees && !content.quiet);
-  const changed = new Map(series.changed.map((c) => [googleInstanceId(ref.eventId, c.originalStart, content.allDay), c]));
+  const changed = new Map(
+    series.changed.map((c) => [googleInstanceId(ref.eventId, c.originalStart, content.allDay), c]),
+  );
   const length = occurrenceLength(content);
 
   let pageToken: string | undefined;
@@ -43,14 +47,25 @@ export async function writeGoogleExceptions(api: GoogleSeriesApi, ref: EventRef,
       if (!instance.id || changed.has(instance.id) || !original) continue;
       const iso = (d: DateTime) => d.toISO({ suppressMilliseconds: true })!;
       const own = { start: iso(original), end: iso(original.plus(length)) };
-      const onPattern = sameTime(instance.start, googleTime(content, own.start)) && sameTime(instance.end, googleTime(content, own.end)) && instance.summary === master.summary;
+      const onPattern =
+        sameTime(instance.start, googleTime(content, own.start)) &&
+        sameTime(instance.end, googleTime(content, own.end)) &&
+        instance.summary === master.summary;
       if (onPattern) continue;
-      await api.updateInstance(ref.calendarId, googleInstanceBody(master, ref.eventId, own.start, content, own), sendUpdates);
+      await api.updateInstance(
+        ref.calendarId,
+        googleInstanceBody(master, ref.eventId, own.start, content, own),
+        sendUpdates,
+      );
     }
     pageToken = page.nextPageToken ?? undefined;
   } while (pageToken);
 
   for (const c of changed.values()) {
-    await api.updateInstance(ref.calendarId, googleInstanceBody(master, ref.eventId, c.originalStart, content, c), sendUpdates);
+    await api.updateInstance(
+      ref.calendarId,
+      googleInstanceBody(master, ref.eventId, c.originalStart, content, c),
+      sendUpdates,
+    );
   }
 }

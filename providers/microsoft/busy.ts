@@ -3,7 +3,14 @@ import { DateTime, IANAZone } from 'luxon';
 import { ProviderError } from '../errors';
 import { classifyGraphError, graphClient } from './graphCalendar';
 import { CALSYNC_PROPERTY_SET, graphAllDayDate, MICROSOFT_DEFAULT_CALENDAR } from './eventMapping';
-import { CursorExpired, type BusyReader, type ImportPass, type ImportedEvent, type PushChannel, type ShowAs } from '../busyTypes';
+import {
+  CursorExpired,
+  type BusyReader,
+  type ImportPass,
+  type ImportedEvent,
+  type PushChannel,
+  type ShowAs,
+} from '../busyTypes';
 
 export interface MicrosoftBusyOptions {
   baseUrl: string;
@@ -55,8 +62,10 @@ function interval(e: GraphEvent): { start: Date; end: Date } {
   const start = utc(e.start!);
   const end = utc(e.end!);
   if (!e.isAllDay) return { start: start.toJSDate(), end: end.toJSDate() };
-  const zone = e.originalStartTimeZone && IANAZone.isValidZone(e.originalStartTimeZone) ? e.originalStartTimeZone : 'UTC';
-  const midnight = (t: { dateTime: string }) => DateTime.fromISO(graphAllDayDate({ dateTime: t.dateTime, timeZone: 'UTC' }, zone), { zone }).toJSDate();
+  const zone =
+    e.originalStartTimeZone && IANAZone.isValidZone(e.originalStartTimeZone) ? e.originalStartTimeZone : 'UTC';
+  const midnight = (t: { dateTime: string }) =>
+    DateTime.fromISO(graphAllDayDate({ dateTime: t.dateTime, timeZone: 'UTC' }, zone), { zone }).toJSDate();
   return { start: midnight(e.start!), end: midnight(e.end!) };
 }
 
@@ -79,13 +88,17 @@ export class MicrosoftBusyReader implements BusyReader {
       return await request.get();
     } catch (err) {
       const classified = classifyGraphError(err);
-      if (classified.status === 410 || /syncstate|resyncrequired/i.test(classified.code)) throw new CursorExpired(classified.message);
+      if (classified.status === 410 || /syncstate|resyncrequired/i.test(classified.code))
+        throw new CursorExpired(classified.message);
       throw classified;
     }
   }
 
   async read(calendarId: string, cursor: string | undefined, window: { start: Date; end: Date }): Promise<ImportPass> {
-    const path = calendarId === MICROSOFT_DEFAULT_CALENDAR ? '/me/calendarView/delta' : `/me/calendars/${encodeURIComponent(calendarId)}/calendarView/delta`;
+    const path =
+      calendarId === MICROSOFT_DEFAULT_CALENDAR
+        ? '/me/calendarView/delta'
+        : `/me/calendars/${encodeURIComponent(calendarId)}/calendarView/delta`;
     const pass: ImportPass = { full: cursor === undefined, upserts: [], removed: [], removedSeries: [], cursor: '' };
     let page = cursor
       ? await this.get(cursor)
@@ -96,7 +109,8 @@ export class MicrosoftBusyReader implements BusyReader {
         page = await this.get(page['@odata.nextLink']);
         continue;
       }
-      if (typeof page['@odata.deltaLink'] !== 'string') throw new ProviderError('retryable', 'delta_incomplete', 'delta answer without nextLink or deltaLink');
+      if (typeof page['@odata.deltaLink'] !== 'string')
+        throw new ProviderError('retryable', 'delta_incomplete', 'delta answer without nextLink or deltaLink');
       pass.cursor = page['@odata.deltaLink'];
       return pass;
     }
@@ -111,18 +125,32 @@ export class MicrosoftBusyReader implements BusyReader {
     }
     // A series master stands for its occurrences, which come one by one.
     if (e.type === 'seriesMaster' || !e.start || !e.end) return;
-    const event: ImportedEvent = { remoteId: e.id, ...interval(e), allDay: Boolean(e.isAllDay), showAs: graphShowAs(e) };
+    const event: ImportedEvent = {
+      remoteId: e.id,
+      ...interval(e),
+      allDay: Boolean(e.isAllDay),
+      showAs: graphShowAs(e),
+    };
     if (e.seriesMasterId) event.seriesId = e.seriesMasterId;
     if (e.subject) event.title = e.subject;
     pass.upserts.push(event);
   }
 
-  async watch(calendarId: string, input: { channelId: string; address: string; secret: string; expiresAt: Date }): Promise<PushChannel> {
-    const resource = calendarId === MICROSOFT_DEFAULT_CALENDAR ? 'me/calendar/events' : `me/calendars/${encodeURIComponent(calendarId)}/events`;
+  async watch(
+    calendarId: string,
+    input: { channelId: string; address: string; secret: string; expiresAt: Date },
+  ): Promise<PushChannel> {
+    const resource =
+      calendarId === MICROSOFT_DEFAULT_CALENDAR
+        ? 'me/calendar/events'
+        : `me/calendars/${encodeURIComponent(calendarId)}/events`;
     try {
       const created = await this.client.api('/subscriptions').post({
-        changeType: 'created,updated,deleted', notificationUrl: input.address, resource,
-        expirationDateTime: input.expiresAt.toISOString(), clientState: input.secret,
+        changeType: 'created,updated,deleted',
+        notificationUrl: input.address,
+        resource,
+        expirationDateTime: input.expiresAt.toISOString(),
+        clientState: input.secret,
       });
       return { id: created.id, expiresAt: new Date(created.expirationDateTime) };
     } catch (err) {
@@ -132,7 +160,9 @@ export class MicrosoftBusyReader implements BusyReader {
 
   async renew(channel: { id: string }, expiresAt: Date): Promise<PushChannel | false> {
     try {
-      const renewed = await this.client.api(`/subscriptions/${encodeURIComponent(channel.id)}`).patch({ expirationDateTime: expiresAt.toISOString() });
+      const renewed = await this.client
+        .api(`/subscriptions/${encodeURIComponent(channel.id)}`)
+        .patch({ expirationDateTime: expiresAt.toISOString() });
       return { id: renewed.id, expiresAt: new Date(renewed.expirationDateTime) };
     } catch (err) {
       const classified = classifyGraphError(err);

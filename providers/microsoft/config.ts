@@ -20,7 +20,10 @@ export function loadMicrosoftConfig(env: Env): MicrosoftConfig {
     clientId: env.MICROSOFT_CLIENT_ID ?? 'calsync-dev',
     clientSecret: env.MICROSOFT_CLIENT_SECRET ?? 'calsync-dev-secret',
     // Graph allows 10,000 requests per 10 minutes and 4 concurrent ones per mailbox: a burst of 3 never starts a fifth at once.
-    pacing: { perMinute: num(env.MICROSOFT_ACCOUNT_REQUESTS_PER_MINUTE, 900), burst: num(env.MICROSOFT_ACCOUNT_BURST, 3) },
+    pacing: {
+      perMinute: num(env.MICROSOFT_ACCOUNT_REQUESTS_PER_MINUTE, 900),
+      burst: num(env.MICROSOFT_ACCOUNT_BURST, 3),
+    },
     subscriptionMinutes: num(env.GRAPH_SUBSCRIPTION_MINUTES, 4230),
   };
 }

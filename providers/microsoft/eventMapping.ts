@@ -60,7 +60,10 @@ export function local(isoWithOffset: string): string {
 function graphAttendees(content: EventContent): GraphEventBody['attendees'] {
   return (content.attendees ?? [])
     .filter((a) => !a.external || content.notifyAttendees)
-    .map((a) => ({ emailAddress: { address: a.email, ...(a.name ? { name: a.name } : {}) }, type: 'required' as const }));
+    .map((a) => ({
+      emailAddress: { address: a.email, ...(a.name ? { name: a.name } : {}) },
+      type: 'required' as const,
+    }));
 }
 
 /** Graph holds one reminder per event: the earliest asked for. */
@@ -87,10 +90,18 @@ export function toGraphEvent(content: EventContent, targetKey: string): GraphEve
     location: { displayName: content.location ?? '' },
     // A cancelled visit that stays visible must not block the staff member's time.
     showAs: content.cancelled ? 'free' : content.tentative ? 'tentative' : 'busy',
-    singleValueExtendedProperties: [...Object.entries(content.tags), [TARGET_TAG, targetKey]].map(([tag, value]) => ({ id: propertyId(tag), value })),
+    singleValueExtendedProperties: [...Object.entries(content.tags), [TARGET_TAG, targetKey]].map(([tag, value]) => ({
+      id: propertyId(tag),
+      value,
+    })),
     // A series: its occurrences' exceptions are written after it (providers/microsoft/seriesExceptions.ts).
     ...(content.recurrence
-      ? { recurrence: toGraphRecurrence(content.recurrence.rule, DateTime.fromISO(content.start, { setZone: true }).setZone(content.timeZone)) }
+      ? {
+          recurrence: toGraphRecurrence(
+            content.recurrence.rule,
+            DateTime.fromISO(content.start, { setZone: true }).setZone(content.timeZone),
+          ),
+        }
       : {}),
   };
 }
@@ -102,12 +113,17 @@ export function toGraphEvent(content: EventContent, targetKey: string): GraphEve
  * dedup window (those creates look for calsync's tag first).
  */
 export function transactionIdFor(targetKey: string, content: EventContent, remake?: 'remade'): string {
-  const hex = createHash('sha256').update(`${targetKey}\u0000${content.tags.calsyncRevision ?? ''}\u0000${content.cancelled ? 'cancelled' : 'live'}${remake ? '\u0000remade' : ''}`).digest('hex');
+  const hex = createHash('sha256')
+    .update(
+      `${targetKey}\u0000${content.tags.calsyncRevision ?? ''}\u0000${content.cancelled ? 'cancelled' : 'live'}${remake ? '\u0000remade' : ''}`,
+    )
+    .digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
 /** The fields and tags reconciliation reads from Graph: `$select` and `$expand` of a list or get. */
-export const OBSERVED_SELECT = 'id,subject,start,end,isAllDay,originalStartTimeZone,location,showAs,lastModifiedDateTime';
+export const OBSERVED_SELECT =
+  'id,subject,start,end,isAllDay,originalStartTimeZone,location,showAs,lastModifiedDateTime';
 export function observedExpand(literal: (value: string) => string): string {
   return `singleValueExtendedProperties($filter=id eq ${literal(propertyId(CALSYNC_TAG))} or id eq ${literal(propertyId(OWNER_TAG))})`;
 }
@@ -128,7 +144,11 @@ export interface GraphListedEvent {
 }
 
 /** An all-day event's dates; a zone luxon does not know (a Windows name) reads the times as they are shown. */
-function allDayDates(start: { dateTime: string; timeZone: string }, end: { dateTime: string; timeZone: string }, writtenIn: string | undefined) {
+function allDayDates(
+  start: { dateTime: string; timeZone: string },
+  end: { dateTime: string; timeZone: string },
+  writtenIn: string | undefined,
+) {
   const zone = writtenIn && IANAZone.isValidZone(writtenIn) ? writtenIn : start.timeZone;
   return { start: graphAllDayDate(start, zone), end: graphAllDayDate(end, zone) };
 }
@@ -140,7 +160,8 @@ function allDayDates(start: { dateTime: string; timeZone: string }, end: { dateT
 export function observedFromGraph(event: GraphListedEvent): ObservedEvent {
   const instant = (t: { dateTime: string; timeZone: string } | undefined) =>
     t ? DateTime.fromISO(t.dateTime, { zone: t.timeZone === 'UTC' ? 'utc' : t.timeZone }).toMillis() : Number.NaN;
-  const valueOf = (tag: string) => event.singleValueExtendedProperties?.find((p) => p.id.toLowerCase() === propertyId(tag).toLowerCase())?.value;
+  const valueOf = (tag: string) =>
+    event.singleValueExtendedProperties?.find((p) => p.id.toLowerCase() === propertyId(tag).toLowerCase())?.value;
   const showAs = event.showAs === 'free' || event.showAs === 'tentative' ? event.showAs : 'busy';
   return {
     remoteId: event.id,
@@ -151,7 +172,9 @@ export function observedFromGraph(event: GraphListedEvent): ObservedEvent {
     location: event.location?.displayName ?? '',
     start: instant(event.start),
     end: instant(event.end),
-    ...(event.isAllDay && event.start && event.end ? { allDay: allDayDates(event.start, event.end, event.originalStartTimeZone) } : {}),
+    ...(event.isAllDay && event.start && event.end
+      ? { allDay: allDayDates(event.start, event.end, event.originalStartTimeZone) }
+      : {}),
     showAs,
   };
 }

@@ -1,9 +1,39 @@
-import { AuthenticationHandler, Client, HTTPMessageHandler, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
+import {
+  AuthenticationHandler,
+  Client,
+  HTTPMessageHandler,
+  type Context,
+  type Middleware,
+} from '@microsoft/microsoft-graph-client';
 import { CALSYNC_TAG, OWNER_TAG } from '../../content/eventContent';
 import { ProviderError, classifyHttpStatus, isNetworkError, parseRetryAfter } from '../errors';
-import { DEDICATED_CALENDAR_MARKER, type CalendarProvider, type CalendarProvisioning, type CalendarShare, type CalendarSharing, type DeleteOutcome, type ShareRole, type EventContent, type EventRef, type ObservedEvent, type OwnedEventsPage, type UpsertResult } from '../types';
+import {
+  DEDICATED_CALENDAR_MARKER,
+  type CalendarProvider,
+  type CalendarProvisioning,
+  type CalendarShare,
+  type CalendarSharing,
+  type DeleteOutcome,
+  type ShareRole,
+  type EventContent,
+  type EventRef,
+  type ObservedEvent,
+  type OwnedEventsPage,
+  type UpsertResult,
+} from '../types';
 import { writeGraphExceptions, type GraphOccurrence, type GraphSeriesApi } from './seriesExceptions';
-import { CALENDAR_MARKER_TAG, MICROSOFT_DEFAULT_CALENDAR, OBSERVED_SELECT, TARGET_TAG, observedExpand, observedFromGraph, propertyId, toGraphEvent, transactionIdFor, type GraphListedEvent } from './eventMapping';
+import {
+  CALENDAR_MARKER_TAG,
+  MICROSOFT_DEFAULT_CALENDAR,
+  OBSERVED_SELECT,
+  TARGET_TAG,
+  observedExpand,
+  observedFromGraph,
+  propertyId,
+  toGraphEvent,
+  transactionIdFor,
+  type GraphListedEvent,
+} from './eventMapping';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME_MISMATCH/;
@@ -16,21 +46,35 @@ function odataLiteral(value: string): string {
 /** Turns whatever the Graph client threw into a classified ProviderError. */
 export function classifyGraphError(err: unknown): ProviderError {
   if (err instanceof ProviderError) return err;
-  const e = err as { statusCode?: number; code?: string | null; message?: string; headers?: { get(name: string): string | null } };
+  const e = err as {
+    statusCode?: number;
+    code?: string | null;
+    message?: string;
+    headers?: { get(name: string): string | null };
+  };
   const status = typeof e.statusCode === 'number' && e.statusCode > 0 ? e.statusCode : undefined;
   const message = e.message || String(err);
   if (!status) {
     // No answer at all. FetchGuard below names the cause in `code`.
     const code = e.code ?? '';
     if (TLS_CODES.test(code)) return new ProviderError('permanent', 'tls_untrusted', `${code}: ${message}`);
-    const network = isNetworkError({ code }) || /^(TimeoutError|AbortError|network)$/.test(code) || /fetch failed|timeout|socket|ECONN/i.test(message);
+    const network =
+      isNetworkError({ code }) ||
+      /^(TimeoutError|AbortError|network)$/.test(code) ||
+      /fetch failed|timeout|socket|ECONN/i.test(message);
     return new ProviderError(network ? 'retryable' : 'permanent', network ? 'network' : 'client_error', message);
   }
   const code = e.code || `http_${status}`;
   // An expired or revoked access token: the caller drops it and the next attempt refreshes (a dead
   // refresh token shows up there, as invalid_grant).
   if (status === 401) return new ProviderError('retryable', code, message, status);
-  return new ProviderError(classifyHttpStatus(status), code, message, status, parseRetryAfter(e.headers?.get('retry-after')));
+  return new ProviderError(
+    classifyHttpStatus(status),
+    code,
+    message,
+    status,
+    parseRetryAfter(e.headers?.get('retry-after')),
+  );
 }
 
 /**
@@ -49,8 +93,15 @@ export class FetchGuard implements Middleware {
       await this.next!.execute(context);
     } catch (err) {
       const cause = (err as { cause?: { code?: unknown } }).cause;
-      const named = new Error(`${(err as Error).message}${cause ? ` (${String((cause as Error).message ?? cause)})` : ''}`);
-      named.name = typeof cause?.code === 'string' ? cause.code : (err as Error).name === 'TimeoutError' ? 'TimeoutError' : 'network';
+      const named = new Error(
+        `${(err as Error).message}${cause ? ` (${String((cause as Error).message ?? cause)})` : ''}`,
+      );
+      named.name =
+        typeof cause?.code === 'string'
+          ? cause.code
+          : (err as Error).name === 'TimeoutError'
+            ? 'TimeoutError'
+            : 'network';
       throw named;
     }
   }
@@ -96,7 +147,12 @@ class PaceHandler implements Middleware {
  * included): Temporal's activity retries own retrying, with calsync's idempotency (transactionId,
  * lookup by tag) and the server's Retry-After as the next delay.
  */
-export function graphClient(opts: { baseUrl: string; accessToken: string; timeoutMs?: number; pace?: () => Promise<void> }): Client {
+export function graphClient(opts: {
+  baseUrl: string;
+  accessToken: string;
+  timeoutMs?: number;
+  pace?: () => Promise<void>;
+}): Client {
   const chain: Middleware[] = [
     new AuthenticationHandler({ getAccessToken: async () => opts.accessToken }),
     ...(opts.pace ? [new PaceHandler(opts.pace)] : []),
@@ -128,17 +184,24 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
     const pace = opts.pace;
     this.client = graphClient({
       ...opts,
-      pace: pace && (async () => {
-        const waitStartedAt = performance.now();
-        await pace();
-        this.pacedMs += performance.now() - waitStartedAt;
-      }),
+      pace:
+        pace &&
+        (async () => {
+          const waitStartedAt = performance.now();
+          await pace();
+          this.pacedMs += performance.now() - waitStartedAt;
+        }),
     });
   }
 
-  private async call<T>(operation: string, path: string, send: (request: ReturnType<Client['api']>) => Promise<T>): Promise<T> {
+  private async call<T>(
+    operation: string,
+    path: string,
+    send: (request: ReturnType<Client['api']>) => Promise<T>,
+  ): Promise<T> {
     let request = this.client.api(path);
-    if (this.opts.requestId && UUID.test(this.opts.requestId)) request = request.header('client-request-id', this.opts.requestId);
+    if (this.opts.requestId && UUID.test(this.opts.requestId))
+      request = request.header('client-request-id', this.opts.requestId);
     const startedAt = performance.now();
     const pacedBefore = this.pacedMs;
     try {
@@ -152,7 +215,9 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
   }
 
   private permissionsPath(calendarId: string): string {
-    return calendarId === MICROSOFT_DEFAULT_CALENDAR ? '/me/calendar/calendarPermissions' : `/me/calendars/${encodeURIComponent(calendarId)}/calendarPermissions`;
+    return calendarId === MICROSOFT_DEFAULT_CALENDAR
+      ? '/me/calendar/calendarPermissions'
+      : `/me/calendars/${encodeURIComponent(calendarId)}/calendarPermissions`;
   }
 
   async listShares(calendarId: string): Promise<CalendarShare[]> {
@@ -161,27 +226,43 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
     };
     return page.value
       .filter((p) => p.isRemovable !== false && p.emailAddress?.address)
-      .map((p) => ({ id: p.id, email: p.emailAddress!.address!.toLowerCase(), role: p.role === 'read' ? 'read' : p.role === 'write' ? 'write' : 'other' }));
+      .map((p) => ({
+        id: p.id,
+        email: p.emailAddress!.address!.toLowerCase(),
+        role: p.role === 'read' ? 'read' : p.role === 'write' ? 'write' : 'other',
+      }));
   }
 
   async share(calendarId: string, email: string, role: ShareRole, existingId?: string): Promise<void> {
     if (existingId) {
-      await this.call('calendarPermissions.update', `${this.permissionsPath(calendarId)}/${encodeURIComponent(existingId)}`, (r) => r.patch({ role }));
+      await this.call(
+        'calendarPermissions.update',
+        `${this.permissionsPath(calendarId)}/${encodeURIComponent(existingId)}`,
+        (r) => r.patch({ role }),
+      );
     } else {
-      await this.call('calendarPermissions.create', this.permissionsPath(calendarId), (r) => r.post({ emailAddress: { address: email, name: email }, role, isInsideOrganization: false, isRemovable: true }));
+      await this.call('calendarPermissions.create', this.permissionsPath(calendarId), (r) =>
+        r.post({ emailAddress: { address: email, name: email }, role, isInsideOrganization: false, isRemovable: true }),
+      );
     }
   }
 
   async unshare(calendarId: string, shareId: string): Promise<void> {
     try {
-      await this.call('calendarPermissions.delete', `${this.permissionsPath(calendarId)}/${encodeURIComponent(shareId)}`, (r) => r.delete());
+      await this.call(
+        'calendarPermissions.delete',
+        `${this.permissionsPath(calendarId)}/${encodeURIComponent(shareId)}`,
+        (r) => r.delete(),
+      );
     } catch (err) {
       if ((err as ProviderError).status !== 404) throw err;
     }
   }
 
   private eventsPath(calendarId: string): string {
-    return calendarId === MICROSOFT_DEFAULT_CALENDAR ? '/me/calendar/events' : `/me/calendars/${encodeURIComponent(calendarId)}/events`;
+    return calendarId === MICROSOFT_DEFAULT_CALENDAR
+      ? '/me/calendar/events'
+      : `/me/calendars/${encodeURIComponent(calendarId)}/events`;
   }
 
   private eventPath(calendarId: string, eventId: string): string {
@@ -197,7 +278,12 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
     // back, so the series is made again and its exceptions applied to the new one. A retry after a
     // crash in between finds no series by its tag and makes it, the same way.
     await this.deleteById(ref.calendarId, written.remoteId);
-    const remade = await this.writeEvent({ ...ref, knownRemoteId: undefined }, content, { believedToExist: false }, 'remade');
+    const remade = await this.writeEvent(
+      { ...ref, knownRemoteId: undefined },
+      content,
+      { believedToExist: false },
+      'remade',
+    );
     await writeGraphExceptions(this.seriesApi(ref.calendarId), remade.remoteId, content);
     return { outcome: 'updated', remoteId: remade.remoteId };
   }
@@ -211,7 +297,13 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
         let first = true;
         while (path) {
           const page = (await this.call('events.instances', path, (r) =>
-            first ? r.query({ startDateTime: from, endDateTime: to }).select('id,type,originalStart,subject,start,end').top(500).get() : r.get(),
+            first
+              ? r
+                  .query({ startDateTime: from, endDateTime: to })
+                  .select('id,type,originalStart,subject,start,end')
+                  .top(500)
+                  .get()
+              : r.get(),
           )) as { value: GraphOccurrence[]; '@odata.nextLink'?: string };
           out.push(...page.value);
           path = page['@odata.nextLink'];
@@ -227,7 +319,12 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
   }
 
   /** `remake`: a series made again at the same revision needs a transactionId of its own. */
-  private async writeEvent(ref: EventRef, content: EventContent, opts: { believedToExist: boolean }, remake?: 'remade'): Promise<UpsertResult> {
+  private async writeEvent(
+    ref: EventRef,
+    content: EventContent,
+    opts: { believedToExist: boolean },
+    remake?: 'remade',
+  ): Promise<UpsertResult> {
     const event = toGraphEvent(content, ref.eventId);
     // An update of an appointment that is no longer a series turns the series back into one event.
     const body = content.recurrence ? event : { ...event, recurrence: null };
@@ -274,7 +371,9 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
 
   async getEventById(calendarId: string, remoteId: string): Promise<ObservedEvent | undefined> {
     try {
-      const event = await this.call('events.get', this.eventPath(calendarId, remoteId), (r) => r.expand(observedExpand(odataLiteral)).select(OBSERVED_SELECT).get());
+      const event = await this.call('events.get', this.eventPath(calendarId, remoteId), (r) =>
+        r.expand(observedExpand(odataLiteral)).select(OBSERVED_SELECT).get(),
+      );
       return observedFromGraph(event as GraphListedEvent);
     } catch (err) {
       if ((err as ProviderError).status === 404) return undefined;
@@ -287,7 +386,10 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
    * marker as an extended property, and only a marked calendar is ever taken (and later deleted).
    */
   async findCalendar(name: string): Promise<string | undefined> {
-    return this.calendarNamed(name, `singleValueExtendedProperties/Any(ep: ep/id eq ${odataLiteral(propertyId(CALENDAR_MARKER_TAG))} and ep/value eq ${odataLiteral(DEDICATED_CALENDAR_MARKER)})`);
+    return this.calendarNamed(
+      name,
+      `singleValueExtendedProperties/Any(ep: ep/id eq ${odataLiteral(propertyId(CALENDAR_MARKER_TAG))} and ep/value eq ${odataLiteral(DEDICATED_CALENDAR_MARKER)})`,
+    );
   }
 
   /** The mailbox's calendar of this name, among those matching `filter` (every one without it); every page. */
@@ -295,7 +397,9 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
     let path: string | undefined = '/me/calendars';
     while (path) {
       const first = path === '/me/calendars';
-      const page = (await this.call('calendars.list', path, (r) => (first ? (filter ? r.filter(filter) : r).select('id,name').get() : r.get()))) as {
+      const page = (await this.call('calendars.list', path, (r) =>
+        first ? (filter ? r.filter(filter) : r).select('id,name').get() : r.get(),
+      )) as {
         value: Array<{ id: string; name: string }>;
         '@odata.nextLink'?: string;
       };
@@ -308,8 +412,14 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
 
   async createCalendar(name: string): Promise<{ calendarId: string; owned: boolean }> {
     try {
-      const body = { name, singleValueExtendedProperties: [{ id: propertyId(CALENDAR_MARKER_TAG), value: DEDICATED_CALENDAR_MARKER }] };
-      return { calendarId: ((await this.call('calendars.create', '/me/calendars', (r) => r.post(body))) as { id: string }).id, owned: true };
+      const body = {
+        name,
+        singleValueExtendedProperties: [{ id: propertyId(CALENDAR_MARKER_TAG), value: DEDICATED_CALENDAR_MARKER }],
+      };
+      return {
+        calendarId: ((await this.call('calendars.create', '/me/calendars', (r) => r.post(body))) as { id: string }).id,
+        owned: true,
+      };
     } catch (err) {
       if ((err as ProviderError).status !== 409) throw err;
       // Made by an attempt whose answer was lost: it carries the marker.
@@ -331,12 +441,18 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
    * extended properties by id and value), with the appointment tag expanded. Later pages follow
    * Graph's own `@odata.nextLink`.
    */
-  async listOwnedEvents(calendarId: string, owner: string, opts: { pageToken?: string; pageSize: number }): Promise<OwnedEventsPage> {
+  async listOwnedEvents(
+    calendarId: string,
+    owner: string,
+    opts: { pageToken?: string; pageSize: number },
+  ): Promise<OwnedEventsPage> {
     const page = (await this.call('events.list', opts.pageToken ?? this.eventsPath(calendarId), (r) =>
       opts.pageToken
         ? r.get()
         : r
-            .filter(`singleValueExtendedProperties/Any(ep: ep/id eq ${odataLiteral(propertyId(OWNER_TAG))} and ep/value eq ${odataLiteral(owner)})`)
+            .filter(
+              `singleValueExtendedProperties/Any(ep: ep/id eq ${odataLiteral(propertyId(OWNER_TAG))} and ep/value eq ${odataLiteral(owner)})`,
+            )
             .expand(observedExpand(odataLiteral))
             .select(OBSERVED_SELECT)
             .top(opts.pageSize)
@@ -368,18 +484,29 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
 
   /** Ids of calsync's events of this appointment (tag) on this target (target key) in the calendar. */
   private async find(calendarId: string, tag: string | undefined, targetKey: string): Promise<string[]> {
-    if (!tag) throw new ProviderError('permanent', 'missing_tag', 'an event without a known id can only be found by its calsync tag');
+    if (!tag)
+      throw new ProviderError(
+        'permanent',
+        'missing_tag',
+        'an event without a known id can only be found by its calsync tag',
+      );
     const literal = odataLiteral;
     const page = (await this.call('events.list', this.eventsPath(calendarId), (r) =>
       r
-        .filter(`singleValueExtendedProperties/Any(ep: ep/id eq ${literal(propertyId(CALSYNC_TAG))} and ep/value eq ${literal(tag)})`)
+        .filter(
+          `singleValueExtendedProperties/Any(ep: ep/id eq ${literal(propertyId(CALSYNC_TAG))} and ep/value eq ${literal(tag)})`,
+        )
         .expand(`singleValueExtendedProperties($filter=id eq ${literal(propertyId(TARGET_TAG))})`)
         .select('id')
         .top(50)
         .get(),
     )) as { value: FoundEvent[] };
     return page.value
-      .filter((e) => e.singleValueExtendedProperties?.some((p) => p.id.toLowerCase() === propertyId(TARGET_TAG).toLowerCase() && p.value === targetKey))
+      .filter((e) =>
+        e.singleValueExtendedProperties?.some(
+          (p) => p.id.toLowerCase() === propertyId(TARGET_TAG).toLowerCase() && p.value === targetKey,
+        ),
+      )
       .map((e) => e.id);
   }
 }

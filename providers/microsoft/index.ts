@@ -32,6 +32,7 @@ export function microsoftProvider(config: MicrosoftConfig): ProviderModule {
   };
 }
 
-export const createProvider = (config: Config): ProviderModule => microsoftProvider(loadMicrosoftConfig(config.providerEnv));
+export const createProvider = (config: Config): ProviderModule =>
+  microsoftProvider(loadMicrosoftConfig(config.providerEnv));
 /** Graph's patternedRecurrence holds less than RRULE can say. */
 export const seriesProblem = graphRecurrenceProblem;

@@ -30,7 +30,11 @@ const AUTH_ERRORS = new Set(['invalid_grant', 'interaction_required', 'consent_r
 export async function refreshMicrosoftAccessToken(client: OAuthClient, refreshToken: string): Promise<AccessGrant> {
   const { res, body } = await postRefreshGrant(client, refreshToken, { scope: GRAPH_SCOPES });
   if (res.ok && body.access_token) {
-    return { accessToken: body.access_token, expiresAt: expiresAt(body), refreshToken: body.refresh_token || undefined };
+    return {
+      accessToken: body.access_token,
+      expiresAt: expiresAt(body),
+      refreshToken: body.refresh_token || undefined,
+    };
   }
   // error_description starts with the AADSTS code, e.g. "AADSTS70008: … expired due to inactivity".
   const description = body.error_description?.split(/ Trace ID:/)[0] ?? `token endpoint answered ${res.status}`;
@@ -41,7 +45,8 @@ export async function refreshMicrosoftAccessToken(client: OAuthClient, refreshTo
 /** Microsoft's consent: the account picker (a person may have several), PKCE, the scopes asked again at redemption. */
 export function microsoftConsent(config: MicrosoftOAuthConfig): OAuthConsent {
   return {
-    authorizeUrl: (input) => authorizeUrlOf(config.authorizeUrl, config.clientId, input, GRAPH_SCOPES, { prompt: 'select_account' }),
+    authorizeUrl: (input) =>
+      authorizeUrlOf(config.authorizeUrl, config.clientId, input, GRAPH_SCOPES, { prompt: 'select_account' }),
     async exchangeCode(input: CodeRedemption) {
       const tokens = await redeemCode(config, input, { scope: GRAPH_SCOPES });
       const me = `${config.graphBaseUrl.replace(/\/+$/, '')}/v1.0/me`;

@@ -44,14 +44,16 @@ function occurrenceKeys(content: EventContent): OccurrenceKeys {
   const zone = content.timeZone;
   if (content.allDay) {
     return {
-      original: (o) => DateTime.fromISO(graphAllDayDate({ dateTime: o.replace(/Z$/, ''), timeZone: 'UTC' }, zone), { zone }),
+      original: (o) =>
+        DateTime.fromISO(graphAllDayDate({ dateTime: o.replace(/Z$/, ''), timeZone: 'UTC' }, zone), { zone }),
       shown: (t) => (t ? graphAllDayDate(t, zone) : ''),
       wanted: (iso) => iso.slice(0, 10),
     };
   }
   return {
     original: (o) => DateTime.fromISO(o.endsWith('Z') ? o : `${o}Z`).setZone(zone),
-    shown: (t) => (t ? String(DateTime.fromISO(t.dateTime, { zone: t.timeZone === 'UTC' ? 'utc' : t.timeZone }).toMillis()) : ''),
+    shown: (t) =>
+      t ? String(DateTime.fromISO(t.dateTime, { zone: t.timeZone === 'UTC' ? 'utc' : t.timeZone }).toMillis()) : '',
     wanted: (iso) => String(Date.parse(iso)),
   };
 }
@@ -63,16 +65,26 @@ function occurrenceKeys(content: EventContent): OccurrenceKeys {
  * pattern or the series' times change, so this runs after each series write and re-applies them.
  * Only what differs is written: each write mails the event's attendees.
  */
-export async function writeGraphExceptions(api: GraphSeriesApi, seriesId: string, content: EventContent): Promise<{ missing: string[] }> {
+export async function writeGraphExceptions(
+  api: GraphSeriesApi,
+  seriesId: string,
+  content: EventContent,
+): Promise<{ missing: string[] }> {
   const series = content.recurrence!;
   const firstMs = Date.parse(content.start);
-  const named = [...series.cancelled, ...series.changed.flatMap((c) => [c.originalStart, c.start])].map((iso) => Date.parse(iso));
+  const named = [...series.cancelled, ...series.changed.flatMap((c) => [c.originalStart, c.start])].map((iso) =>
+    Date.parse(iso),
+  );
   const from = new Date(Math.min(firstMs, ...named) - DAY_MS).toISOString();
-  const to = new Date(Math.max(firstMs + STALE_EXCEPTION_REACH_MS, ...named.map((ms) => ms + 2 * DAY_MS))).toISOString();
+  const to = new Date(
+    Math.max(firstMs + STALE_EXCEPTION_REACH_MS, ...named.map((ms) => ms + 2 * DAY_MS)),
+  ).toISOString();
   const occurrences = await api.listOccurrences(seriesId, from, to);
   const keys = occurrenceKeys(content);
   const iso = (d: DateTime) => d.toISO({ suppressMilliseconds: true })!;
-  const byOriginal = new Map(occurrences.filter((o) => o.originalStart).map((o) => [keys.wanted(iso(keys.original(o.originalStart!))), o]));
+  const byOriginal = new Map(
+    occurrences.filter((o) => o.originalStart).map((o) => [keys.wanted(iso(keys.original(o.originalStart!))), o]),
+  );
   const time = (at: string) => ({ dateTime: local(at), timeZone: content.timeZone });
 
   for (const original of series.cancelled) {
@@ -86,14 +98,23 @@ export async function writeGraphExceptions(api: GraphSeriesApi, seriesId: string
     if (!occurrence) continue;
     changed.add(occurrence.id);
     const subject = c.summary ?? content.summary;
-    if (keys.shown(occurrence.start) === keys.wanted(c.start) && keys.shown(occurrence.end) === keys.wanted(c.end) && occurrence.subject === subject) continue;
+    if (
+      keys.shown(occurrence.start) === keys.wanted(c.start) &&
+      keys.shown(occurrence.end) === keys.wanted(c.end) &&
+      occurrence.subject === subject
+    )
+      continue;
     await api.patchOccurrence(occurrence.id, { start: time(c.start), end: time(c.end), subject });
   }
   const length = occurrenceLength(content);
   for (const occurrence of occurrences) {
     if (occurrence.type !== 'exception' || changed.has(occurrence.id) || !occurrence.originalStart) continue;
     const original = keys.original(occurrence.originalStart);
-    await api.patchOccurrence(occurrence.id, { start: time(iso(original)), end: time(iso(original.plus(length))), subject: content.summary });
+    await api.patchOccurrence(occurrence.id, {
+      start: time(iso(original)),
+      end: time(iso(original.plus(length))),
+      subject: content.summary,
+    });
   }
   return { missing: missingOccurrences(content, keys, new Set(byOriginal.keys()), Date.parse(to) - 2 * DAY_MS) };
 }
@@ -103,10 +124,18 @@ export async function writeGraphExceptions(api: GraphSeriesApi, seriesId: string
  * CRM, or in Outlook) and wanted again. Graph cannot bring one back; the caller makes the series
  * again. Only the read window counts (a listing shows what lies in it).
  */
-function missingOccurrences(content: EventContent, keys: OccurrenceKeys, listed: Set<string>, untilMs: number): string[] {
+function missingOccurrences(
+  content: EventContent,
+  keys: OccurrenceKeys,
+  listed: Set<string>,
+  untilMs: number,
+): string[] {
   const series = content.recurrence!;
   const cancelled = new Set(series.cancelled.map((c) => keys.wanted(c)));
-  const starts = occurrenceStarts({ start: content.start, timeZone: content.timeZone, allDay: content.allDay, recurrence: { rule: series.rule } }, untilMs);
+  const starts = occurrenceStarts(
+    { start: content.start, timeZone: content.timeZone, allDay: content.allDay, recurrence: { rule: series.rule } },
+    untilMs,
+  );
   return starts
     .map((at) => keys.wanted(at.toISO({ suppressMilliseconds: true })!))
     .filter((key) => !cancelled.has(key) && !listed.has(key));

@@ -5,7 +5,12 @@ export interface ApiResponse<T = any> {
   body: T;
 }
 
-export async function call<T = any>(baseUrl: string, method: string, path: string, opts: { key?: string; body?: unknown; rawBody?: string } = {}): Promise<ApiResponse<T>> {
+export async function call<T = any>(
+  baseUrl: string,
+  method: string,
+  path: string,
+  opts: { key?: string; body?: unknown; rawBody?: string } = {},
+): Promise<ApiResponse<T>> {
   const headers: Record<string, string> = {};
   if (opts.key) headers.authorization = `Bearer ${opts.key}`;
   if (opts.body !== undefined || opts.rawBody !== undefined) headers['content-type'] = 'application/json';
@@ -25,7 +30,10 @@ export async function call<T = any>(baseUrl: string, method: string, path: strin
 }
 
 /** A tenant of its own for one test, with its API key. */
-export async function createTenant(baseUrl: string, settings: Record<string, unknown> = {}): Promise<{ tenantId: string; key: string }> {
+export async function createTenant(
+  baseUrl: string,
+  settings: Record<string, unknown> = {},
+): Promise<{ tenantId: string; key: string }> {
   const tenantId = `t-${randomUUID().slice(0, 12)}`;
   const res = await call(baseUrl, 'POST', '/v1/admin/tenants', {
     key: process.env.CALSYNC_ADMIN_KEY,
@@ -72,7 +80,12 @@ export function appointmentBody(input: AppointmentInput, dayOffset = 3, hour = 1
   };
 }
 
-export async function waitUntil<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30000, everyMs = 150): Promise<T> {
+export async function waitUntil<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 30000,
+  everyMs = 150,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {

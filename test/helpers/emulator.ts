@@ -27,7 +27,16 @@ export function formPost(baseUrl: () => string) {
 }
 
 /** Emulator operations of busy-time import (reads and push channels), told apart from sync writes in stats. */
-export const IMPORT_OPERATIONS = ['events.list', 'events.instances', 'events.watch', 'channels.stop', 'calendarView.delta', 'subscriptions.get', 'subscriptions.update', 'subscriptions.delete'];
+export const IMPORT_OPERATIONS = [
+  'events.list',
+  'events.instances',
+  'events.watch',
+  'channels.stop',
+  'calendarView.delta',
+  'subscriptions.get',
+  'subscriptions.update',
+  'subscriptions.delete',
+];
 
 /** The Google emulator's test-only control and inspection API. */
 const json = controlCall(() => process.env.GOOGLE_EMULATOR_URL!);
@@ -49,14 +58,21 @@ export const googleEmulator = {
     return json('POST', '/_emulator/users', { email: `${prefix}-${randomUUID().slice(0, 8)}@example.test` });
   },
   /** A user whose second calendar is made the way a user would (calendars.insert): a team calendar's backing. */
-  async userWithSecondaryCalendar(summary: string): Promise<{ email: string; refreshToken: string; accessToken: string; calendarId: string }> {
+  async userWithSecondaryCalendar(
+    summary: string,
+  ): Promise<{ email: string; refreshToken: string; accessToken: string; calendarId: string }> {
     const user = await json('POST', '/_emulator/users', { email: `office-${randomUUID().slice(0, 8)}@example.test` });
     const created = await fetch(`${process.env.GOOGLE_EMULATOR_URL}/calendar/v3/calendars`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${user.accessToken}` },
       body: JSON.stringify({ summary, timeZone: 'Europe/Madrid' }),
     });
-    return { email: user.email, refreshToken: user.refreshToken, accessToken: user.accessToken, calendarId: ((await created.json()) as { id: string }).id };
+    return {
+      email: user.email,
+      refreshToken: user.refreshToken,
+      accessToken: user.accessToken,
+      calendarId: ((await created.json()) as { id: string }).id,
+    };
   },
   /** Every event of the calendar, cancelled ones included (Google remembers deletions). */
   async events(calendarId: string): Promise<GoogleEvent[]> {
@@ -73,13 +89,24 @@ export const googleEmulator = {
   async liveEvents(calendarId: string): Promise<GoogleEvent[]> {
     return (await this.events(calendarId)).filter((e) => e.status !== 'cancelled');
   },
-  async stats(user: string): Promise<{ writes: number; requests: number; byOperation: Record<string, { total: number; ok: number; failed: number }> }> {
+  async stats(user: string): Promise<{
+    writes: number;
+    requests: number;
+    byOperation: Record<string, { total: number; ok: number; failed: number }>;
+  }> {
     return json('GET', `/_emulator/stats?user=${encodeURIComponent(user)}`);
   },
   async resetStats(user: string): Promise<void> {
     await json('POST', `/_emulator/stats/reset?user=${encodeURIComponent(user)}`);
   },
-  async setFaults(faults: { user: string; errorRate?: number; errorStatuses?: number[]; latencyMs?: number; applyThenFail?: 'never' | 'firstInsert' | 'always' | number; retryAfterSeconds?: number }): Promise<void> {
+  async setFaults(faults: {
+    user: string;
+    errorRate?: number;
+    errorStatuses?: number[];
+    latencyMs?: number;
+    applyThenFail?: 'never' | 'firstInsert' | 'always' | number;
+    retryAfterSeconds?: number;
+  }): Promise<void> {
     await json('POST', '/_emulator/faults', faults);
   },
   async clearFaults(user: string): Promise<void> {
@@ -112,11 +139,20 @@ export interface GraphEvent {
   singleValueExtendedProperties: Array<{ id: string; value: string }>;
 }
 
-type MicrosoftFaults = { user: string; errorRate?: number; errorStatuses?: number[]; latencyMs?: number; applyThenFail?: 'never' | 'firstInsert' | 'always' | number; retryAfterSeconds?: number };
+type MicrosoftFaults = {
+  user: string;
+  errorRate?: number;
+  errorStatuses?: number[];
+  latencyMs?: number;
+  applyThenFail?: 'never' | 'firstInsert' | 'always' | number;
+  retryAfterSeconds?: number;
+};
 const user = (email: string) => `/_emulator/users/${encodeURIComponent(email)}`;
 
 export const microsoftEmulator = {
-  async createUser(prefix = 'staff'): Promise<{ id: string; email: string; refreshToken: string; accessToken: string; defaultCalendarId: string }> {
+  async createUser(
+    prefix = 'staff',
+  ): Promise<{ id: string; email: string; refreshToken: string; accessToken: string; defaultCalendarId: string }> {
     return msJson('POST', '/_emulator/users', { email: `${prefix}-${randomUUID().slice(0, 8)}@contoso.test` });
   },
   /** Every event in the calendar (`calendar`: the default one). Graph forgets deleted events. */
@@ -124,7 +160,10 @@ export const microsoftEmulator = {
     return (await msJson('GET', `${user(email)}/calendars/${encodeURIComponent(calendarId)}/events`)).items;
   },
   /** Who the calendar is shared with (`calendar`: the default one): Graph's calendarPermissions. */
-  async permissions(email: string, calendarId = 'calendar'): Promise<Array<{ id: string; role: string; isRemovable: boolean; emailAddress: { address?: string } }>> {
+  async permissions(
+    email: string,
+    calendarId = 'calendar',
+  ): Promise<Array<{ id: string; role: string; isRemovable: boolean; emailAddress: { address?: string } }>> {
     return (await msJson('GET', `${user(email)}/calendars/${encodeURIComponent(calendarId)}/permissions`)).value;
   },
   /** The mailbox's calendars (the default one and secondary ones). */
@@ -140,9 +179,16 @@ export const microsoftEmulator = {
     return event.singleValueExtendedProperties.find((p) => p.id.endsWith(` Name ${name}`))?.value;
   },
   async deleteInOutlook(email: string, eventId: string, calendarId = 'calendar'): Promise<void> {
-    await msJson('DELETE', `${user(email)}/calendars/${encodeURIComponent(calendarId)}/events/${encodeURIComponent(eventId)}`);
+    await msJson(
+      'DELETE',
+      `${user(email)}/calendars/${encodeURIComponent(calendarId)}/events/${encodeURIComponent(eventId)}`,
+    );
   },
-  async stats(email: string): Promise<{ writes: number; requests: number; byOperation: Record<string, { total: number; ok: number; failed: number; byStatus: Record<string, number> }> }> {
+  async stats(email: string): Promise<{
+    writes: number;
+    requests: number;
+    byOperation: Record<string, { total: number; ok: number; failed: number; byStatus: Record<string, number> }>;
+  }> {
     return msJson('GET', `/_emulator/stats?user=${encodeURIComponent(email)}`);
   },
   async resetStats(email: string): Promise<void> {

@@ -42,7 +42,8 @@ export class TestSmtpServer {
       allowInsecureAuth: true,
       authMethods: ['PLAIN', 'LOGIN'],
       onAuth: (auth, _session, cb) => {
-        if (auth.username === this.credentials.user && auth.password === this.credentials.pass) return cb(null, { user: auth.username });
+        if (auth.username === this.credentials.user && auth.password === this.credentials.pass)
+          return cb(null, { user: auth.username });
         cb(Object.assign(new Error('bad credentials'), { responseCode: 535 }));
       },
       onData: (stream, session, cb) => {
@@ -77,7 +78,8 @@ export class TestSmtpServer {
       server.listen(this.port, '127.0.0.1', () => resolve());
     });
     this.server = server;
-    if ((server.server.address() as AddressInfo).port !== this.port) throw new Error('SMTP test server on the wrong port');
+    if ((server.server.address() as AddressInfo).port !== this.port)
+      throw new Error('SMTP test server on the wrong port');
   }
 
   /** Stops listening: the next connection is refused until `listen()` again. */
@@ -115,7 +117,11 @@ export function mimeTree(raw: string): MimeNode {
   const params: Record<string, string> = {};
   for (const p of rest) {
     const eq = p.indexOf('=');
-    if (eq > 0) params[p.slice(0, eq).trim().toLowerCase()] = p.slice(eq + 1).trim().replace(/^"|"$/g, '');
+    if (eq > 0)
+      params[p.slice(0, eq).trim().toLowerCase()] = p
+        .slice(eq + 1)
+        .trim()
+        .replace(/^"|"$/g, '');
   }
   const node: MimeNode = { contentType: type.trim().toLowerCase(), params, headers, children: [], body };
   if (node.contentType.startsWith('multipart/') && params.boundary) {
@@ -133,7 +139,11 @@ export function mimeTree(raw: string): MimeNode {
  * An app stack (its own API and worker) whose client invitations go to a real SMTP server in the
  * test process; `server()` is that server once the suite has started, `env` the mail settings.
  */
-export function useAppStackWithSmtp(mailFrom: string): { stack: AppStack; server: () => TestSmtpServer; env: NodeJS.ProcessEnv } {
+export function useAppStackWithSmtp(mailFrom: string): {
+  stack: AppStack;
+  server: () => TestSmtpServer;
+  env: NodeJS.ProcessEnv;
+} {
   const credentials = { user: 'calsync', pass: 'smtp-secret' };
   const env: NodeJS.ProcessEnv = { MAIL_FROM: mailFrom, SMTP_USER: credentials.user, SMTP_PASS: credentials.pass };
   let server: TestSmtpServer | undefined;

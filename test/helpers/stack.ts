@@ -31,7 +31,8 @@ export async function startAppStack(env: NodeJS.ProcessEnv = {}): Promise<AppSta
     WORKER_METRICS_PORT: '0',
     ...env,
   };
-  const launchWorker = () => spawnNode('worker', 'workers/main.ts', { env: common, logFile: path.join(tmp, `worker-${taskQueue}.log`) });
+  const launchWorker = () =>
+    spawnNode('worker', 'workers/main.ts', { env: common, logFile: path.join(tmp, `worker-${taskQueue}.log`) });
   const stack: AppStack = {
     apiUrl: `http://127.0.0.1:${port}`,
     taskQueue,

@@ -29,27 +29,46 @@ export class TenantWorld {
     const staff = await this.call('PUT', `/v1/staff/${staffId}`, { name: `Staff ${staffId}` });
     if (staff.status !== 200) throw new Error(`staff: ${staff.status} ${JSON.stringify(staff.body)}`);
     const user = await googleEmulator.createUser(staffId);
-    const link = await this.call('POST', `/v1/staff/${staffId}/links/google`, { accountEmail: user.email, refreshToken: user.refreshToken });
+    const link = await this.call('POST', `/v1/staff/${staffId}/links/google`, {
+      accountEmail: user.email,
+      refreshToken: user.refreshToken,
+    });
     if (link.status !== 201) throw new Error(`link: ${link.status} ${JSON.stringify(link.body)}`);
     await this.linkConnected(link.body.id);
     return { staffId, email: user.email, calendarId: user.email };
   }
 
   /** A staff member with a linked (emulated) Microsoft 365 mailbox; events go to its default calendar. */
-  async staffWithMicrosoft(staffId: string): Promise<{ staffId: string; email: string; calendarId: string; linkId: string; refreshToken: string }> {
+  async staffWithMicrosoft(
+    staffId: string,
+  ): Promise<{ staffId: string; email: string; calendarId: string; linkId: string; refreshToken: string }> {
     const staff = await this.call('PUT', `/v1/staff/${staffId}`, { name: `Staff ${staffId}` });
     if (staff.status !== 200) throw new Error(`staff: ${staff.status} ${JSON.stringify(staff.body)}`);
     const user = await microsoftEmulator.createUser(staffId);
-    const link = await this.call('POST', `/v1/staff/${staffId}/links/microsoft`, { accountEmail: user.email, refreshToken: user.refreshToken });
+    const link = await this.call('POST', `/v1/staff/${staffId}/links/microsoft`, {
+      accountEmail: user.email,
+      refreshToken: user.refreshToken,
+    });
     if (link.status !== 201) throw new Error(`link: ${link.status} ${JSON.stringify(link.body)}`);
     await this.linkConnected(link.body.id);
-    return { staffId, email: user.email, calendarId: link.body.calendarId, linkId: link.body.id, refreshToken: user.refreshToken };
+    return {
+      staffId,
+      email: user.email,
+      calendarId: link.body.calendarId,
+      linkId: link.body.id,
+      refreshToken: user.refreshToken,
+    };
   }
 
   /** Waits for a new link's backfill to finish, so it cannot race the test's own first changes. */
   async linkConnected(linkId: string): Promise<void> {
     const handle = (this.temporal ?? (await temporalClient())).workflow.getHandle(`link:${this.tenantId}:${linkId}`);
-    await waitUntil('link backfill', async () => (await handle.query<{ phase: string }>('linkProgress')).phase === 'connected', 20000, 50);
+    await waitUntil(
+      'link backfill',
+      async () => (await handle.query<{ phase: string }>('linkProgress')).phase === 'connected',
+      20000,
+      50,
+    );
   }
 
   async put(appointmentId: string, input: AppointmentInput, dayOffset?: number) {
@@ -62,14 +81,20 @@ export class TenantWorld {
 
   /** Waits until every target of the appointment has applied `revision` (or removed the event). */
   async waitSynced(appointmentId: string, revision: number, timeoutMs = 30000) {
-    return waitUntil(`appointment ${appointmentId} synced at revision ${revision}`, async () => {
-      const s = await this.status(appointmentId);
-      const done =
-        s?.revision === revision &&
-        s.sync.state === 'synced' &&
-        s.sync.targets.every((t: any) => t.state === 'removed' || (t.state === 'synced' && t.appliedRevision === revision));
-      return done ? s : undefined;
-    }, timeoutMs);
+    return waitUntil(
+      `appointment ${appointmentId} synced at revision ${revision}`,
+      async () => {
+        const s = await this.status(appointmentId);
+        const done =
+          s?.revision === revision &&
+          s.sync.state === 'synced' &&
+          s.sync.targets.every(
+            (t: any) => t.state === 'removed' || (t.state === 'synced' && t.appliedRevision === revision),
+          );
+        return done ? s : undefined;
+      },
+      timeoutMs,
+    );
   }
 }
 

@@ -6,7 +6,15 @@ import knex from 'knex';
 import { createDb, ensureDatabase, migrateLatest } from '../../lib/db';
 import { ensureEmulatorCertificate, extraCaCerts, trustCaInThisProcess } from '../../emulators/microsoft/certificate';
 import { SecretBox } from '../../lib/secretBox';
-import { ROOT, freePort, httpAnswers, spawnNode, startTemporalDevServer, waitFor, type Service } from '../../scripts/stack';
+import {
+  ROOT,
+  freePort,
+  httpAnswers,
+  spawnNode,
+  startTemporalDevServer,
+  waitFor,
+  type Service,
+} from '../../scripts/stack';
 
 /**
  * The suite's shared infrastructure: a real Temporal dev server (or TEMPORAL_ADDRESS), a fresh
@@ -58,10 +66,12 @@ export default async function globalSetup(): Promise<void> {
   process.env.GOOGLE_AUTHORIZE_URL = `${emulatorUrl}/o/oauth2/v2/auth`;
 
   const msPort = await freePort();
-  services.push(spawnNode('microsoft-emulator', 'emulators/microsoft/main.ts', {
-    env: { MICROSOFT_EMULATOR_PORT: String(msPort), MICROSOFT_EMULATOR_CERT_DIR: tmp },
-    logFile: path.join(tmp, 'microsoft-emulator.log'),
-  }));
+  services.push(
+    spawnNode('microsoft-emulator', 'emulators/microsoft/main.ts', {
+      env: { MICROSOFT_EMULATOR_PORT: String(msPort), MICROSOFT_EMULATOR_CERT_DIR: tmp },
+      logFile: path.join(tmp, 'microsoft-emulator.log'),
+    }),
+  );
   const msUrl = `https://127.0.0.1:${msPort}`;
   await waitFor('Microsoft emulator', () => httpAnswers(`${msUrl}/_emulator/health`));
   process.env.MICROSOFT_EMULATOR_URL = msUrl;
@@ -81,4 +91,11 @@ export default async function globalSetup(): Promise<void> {
 }
 
 const noop = () => undefined;
-const quietLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: (m: string) => console.error(m) };
+const quietLogger = {
+  log: noop,
+  trace: noop,
+  debug: noop,
+  info: noop,
+  warn: noop,
+  error: (m: string) => console.error(m),
+};

@@ -75,7 +75,9 @@ export function planRound({ desired, plan, targets, forced, logged }: RoundInput
   const staffToRecord = next.staff !== logged.staff ? staff : [];
 
   const invitation = planInvitation(desired, plan, known, isForced);
-  next.invitation = invitation.warnings.length ? `${desired.revision}:${invitation.warnings.map((w) => w.code).join(',')}` : '';
+  next.invitation = invitation.warnings.length
+    ? `${desired.revision}:${invitation.warnings.map((w) => w.code).join(',')}`
+    : '';
   if (next.invitation !== logged.invitation) toRecord.push(...invitation.warnings);
 
   const cancelled = desired.status === 'cancelled';
@@ -100,7 +102,8 @@ export function planRound({ desired, plan, targets, forced, logged }: RoundInput
     writes.push({ spec: specOf(now), mode: 'remove', notifyAttendees: now.targetKey === notifying });
   }
 
-  const record = toRecord.length || staffToRecord.length ? { staffWithoutCalendar: staffToRecord, warnings: toRecord } : undefined;
+  const record =
+    toRecord.length || staffToRecord.length ? { staffWithoutCalendar: staffToRecord, warnings: toRecord } : undefined;
   return { writes, upToDate, notifying, invitation, ...(record ? { record } : {}), logged: next };
 }
 
@@ -124,14 +127,28 @@ export function planInvitation(
   if (ending && !now?.remoteExists) return { warnings: [] }; // never invited: nothing to cancel
   const when = ending ? 'onCancel' : now?.remoteExists ? 'onChange' : 'onCreate';
   const warnings: PlanWarning[] = [];
-  const warn = (code: string, message: string) => warnings.push({ targetKey: spec.targetKey, provider: spec.provider, code, message });
-  if (!switches?.enabled) warn('client_invitations_off', 'client invitations are switched off for this tenant (settings.clientInvitations.enabled); no e-mail is sent');
-  else if (!switches[when]) warn('client_invitations_off', `client invitations are switched off for this kind of change (settings.clientInvitations.${when}); no e-mail is sent`);
-  if (!desired.clientEmail && !ending) warn('client_email_missing', 'the appointment has no clientEmail; no invitation is sent');
-  if (!desired.locationTimeZone) warn('location_time_zone_missing', 'the location has no time zone (locationTimeZone, IANA); no invitation is sent');
+  const warn = (code: string, message: string) =>
+    warnings.push({ targetKey: spec.targetKey, provider: spec.provider, code, message });
+  if (!switches?.enabled)
+    warn(
+      'client_invitations_off',
+      'client invitations are switched off for this tenant (settings.clientInvitations.enabled); no e-mail is sent',
+    );
+  else if (!switches[when])
+    warn(
+      'client_invitations_off',
+      `client invitations are switched off for this kind of change (settings.clientInvitations.${when}); no e-mail is sent`,
+    );
+  if (!desired.clientEmail && !ending)
+    warn('client_email_missing', 'the appointment has no clientEmail; no invitation is sent');
+  if (!desired.locationTimeZone)
+    warn('location_time_zone_missing', 'the location has no time zone (locationTimeZone, IANA); no invitation is sent');
   if (warnings.length) return { warnings };
   const mode: PushMode = ending ? 'remove' : 'upsert';
-  const upToDate = (now?.state === 'synced' || now?.state === 'removed') && now.appliedRevision === desired.revision && now.appliedMode === mode;
+  const upToDate =
+    (now?.state === 'synced' || now?.state === 'removed') &&
+    now.appliedRevision === desired.revision &&
+    now.appliedMode === mode;
   if (upToDate && !isForced(spec.targetKey)) return { warnings: [] };
   return { method: ending ? 'CANCEL' : 'REQUEST', write: { spec, mode, notifyAttendees: false }, warnings: [] };
 }
@@ -142,7 +159,11 @@ export function summaryState(targets: readonly TargetStatus[]): AppointmentSyncS
 }
 
 /** The CRM hears about a failure, and about the recovery from one; not about every success. */
-export function crmNotice(state: AppointmentSyncState, lastReported: AppointmentSyncState | undefined, notifyCrm: boolean): AppointmentSyncState | undefined {
+export function crmNotice(
+  state: AppointmentSyncState,
+  lastReported: AppointmentSyncState | undefined,
+  notifyCrm: boolean,
+): AppointmentSyncState | undefined {
   if (!notifyCrm) return undefined;
   if (state === 'failed') return lastReported === 'failed' ? undefined : state;
   return lastReported === 'failed' ? state : undefined;
@@ -161,8 +182,20 @@ export function pendingStatus(spec: TargetSpec, before: TargetStatus | undefined
 }
 
 /** A target after its write succeeded. */
-export function appliedStatus(entry: TargetStatus, mode: PushMode, revision: number, remoteExists: boolean): TargetStatus {
-  return { ...entry, state: mode === 'remove' ? 'removed' : 'synced', remoteExists, appliedRevision: revision, appliedMode: mode, lastError: undefined };
+export function appliedStatus(
+  entry: TargetStatus,
+  mode: PushMode,
+  revision: number,
+  remoteExists: boolean,
+): TargetStatus {
+  return {
+    ...entry,
+    state: mode === 'remove' ? 'removed' : 'synced',
+    remoteExists,
+    appliedRevision: revision,
+    appliedMode: mode,
+    lastError: undefined,
+  };
 }
 
 /**
@@ -175,5 +208,12 @@ export function failedStatus(entry: TargetStatus, code: string, message: string)
 
 /** Only the spec's own fields: what an activity needs to write a target. */
 export function specOf(t: TargetSpec): TargetSpec {
-  return { targetKey: t.targetKey, kind: t.kind, provider: t.provider, linkId: t.linkId, calendarId: t.calendarId, remoteId: t.remoteId };
+  return {
+    targetKey: t.targetKey,
+    kind: t.kind,
+    provider: t.provider,
+    linkId: t.linkId,
+    calendarId: t.calendarId,
+    remoteId: t.remoteId,
+  };
 }

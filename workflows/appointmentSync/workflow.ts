@@ -22,7 +22,17 @@ import type { DesiredAppointment, TargetStatus } from '../../lib/types';
 import { webhookWorkflowId, type WebhookDelivery } from '../deliverWebhook/contract';
 import { deliverWebhook } from '../deliverWebhook/workflow';
 import { desiredStateSignal, resyncSignal, syncStatusQuery, type AppointmentSyncInput } from './contract';
-import { ALL_TARGETS, NOTHING_LOGGED, appliedStatus, crmNotice, failedStatus, pendingStatus, planRound, summaryState, type TargetWrite } from './plan';
+import {
+  ALL_TARGETS,
+  NOTHING_LOGGED,
+  appliedStatus,
+  crmNotice,
+  failedStatus,
+  pendingStatus,
+  planRound,
+  summaryState,
+  type TargetWrite,
+} from './plan';
 
 /**
  * One appointment's lifecycle: holds the newest desired state and makes every target match it.
@@ -118,11 +128,12 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
         ...(notifyAttendees ? { notifyAttendees } : {}),
       };
       // The client's e-mail invitation is a target too: same states, same trail, another activity.
-      const result = spec.kind === 'invitation' ? await remote.sendClientInvitation(args) : await remote.pushToTarget(args);
+      const result =
+        spec.kind === 'invitation' ? await remote.sendClientInvitation(args) : await remote.pushToTarget(args);
       targets.set(spec.targetKey, appliedStatus(entry, mode, current.revision, result.remoteExists));
     } catch (err) {
       const cause = err instanceof ActivityFailure ? err.cause : err;
-      const code = cause instanceof ApplicationFailure ? cause.type ?? 'unknown' : 'unknown';
+      const code = cause instanceof ApplicationFailure ? (cause.type ?? 'unknown') : 'unknown';
       targets.set(spec.targetKey, failedStatus(entry, code, (cause as Error)?.message ?? String(cause)));
     }
   }
@@ -134,13 +145,14 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
       staffIds: current.deleted ? [] : current.staffIds,
       entityType: current.type,
       syncEnabled: current.syncEnabled !== false,
-      calendarIds: current.deleted ? [] : current.calendarIds ?? [],
-      sharedWithStaffIds: current.deleted ? [] : current.sharedWithStaffIds ?? [],
+      calendarIds: current.deleted ? [] : (current.calendarIds ?? []),
+      sharedWithStaffIds: current.deleted ? [] : (current.sharedWithStaffIds ?? []),
     });
     notifyCrm = plan.settings.notifyCrm;
     const round = planRound({ desired: current, plan, targets: [...targets.values()], forced: forcedKeys, logged });
     logged = round.logged;
-    if (round.record) await lookups.recordWarnings({ tenantId, appointmentId, revision: current.revision, ...round.record });
+    if (round.record)
+      await lookups.recordWarnings({ tenantId, appointmentId, revision: current.revision, ...round.record });
     await Promise.all(round.writes.map((write) => push(write, current)));
   }
 
@@ -155,7 +167,11 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
           appointmentId,
           revision: current.revision,
           state,
-          targets: [...targets.values()].map((t) => ({ targetKey: t.targetKey, state: t.state, errorCode: t.lastError?.code ?? null })),
+          targets: [...targets.values()].map((t) => ({
+            targetKey: t.targetKey,
+            state: t.state,
+            errorCode: t.lastError?.code ?? null,
+          })),
         },
       },
     };
@@ -213,7 +229,10 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     const info = workflowInfo();
     if (!dirty && (info.continueAsNewSuggested || info.historyLength > policy.continueAsNewAfterEvents)) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof appointmentSync>({ ...input, carried: { desired, targets: [...targets.values()], dirty } });
+      await continueAsNew<typeof appointmentSync>({
+        ...input,
+        carried: { desired, targets: [...targets.values()], dirty },
+      });
     }
   }
 
@@ -224,6 +243,9 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
 
 /** The workflow's current details in Temporal UI: one line per target. */
 function describeTargets(desired: DesiredAppointment, targets: TargetStatus[]): string {
-  const lines = targets.map((t) => `- ${t.targetKey} (${t.provider}): ${t.state}, revision ${t.appliedRevision ?? '-'}${t.lastError ? `, ${t.lastError.code}` : ''}`);
+  const lines = targets.map(
+    (t) =>
+      `- ${t.targetKey} (${t.provider}): ${t.state}, revision ${t.appliedRevision ?? '-'}${t.lastError ? `, ${t.lastError.code}` : ''}`,
+  );
   return [`**revision ${desired.revision}**, ${desired.deleted ? 'deleted' : desired.status}`, ...lines].join('\n');
 }

@@ -1,6 +1,12 @@
 import { condition, continueAsNew, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { CalsyncActivities } from '../../activities';
-import { importProgressQuery, stopImportSignal, syncNowSignal, type BusyImportInput, type BusyImportProgress } from './contract';
+import {
+  importProgressQuery,
+  stopImportSignal,
+  syncNowSignal,
+  type BusyImportInput,
+  type BusyImportProgress,
+} from './contract';
 
 // A round is about ten history events: continue as new well before the history grows large.
 const ROUNDS_PER_RUN = 200;
@@ -52,7 +58,8 @@ export async function busyImport(input: BusyImportInput): Promise<BusyImportProg
           pushCheckAt = Date.now() + RETRY_AFTER_FAILURE_MS;
         }
       }
-      if (result.pushEnabled && result.status === 'active') waitMs = Math.max(MIN_WAIT_MS, Math.min(waitMs, pushCheckAt - Date.now()));
+      if (result.pushEnabled && result.status === 'active')
+        waitMs = Math.max(MIN_WAIT_MS, Math.min(waitMs, pushCheckAt - Date.now()));
     } catch {
       progress.status = 'retrying';
       waitMs = RETRY_AFTER_FAILURE_MS;

@@ -1,8 +1,24 @@
-import { ParentClosePolicy, condition, continueAsNew, getExternalWorkflowHandle, proxyActivities, setHandler, sleep, startChild, workflowInfo } from '@temporalio/workflow';
+import {
+  ParentClosePolicy,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setHandler,
+  sleep,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { CalsyncActivities } from '../../activities';
 import { importWorkflowId, stopImportSignal } from '../busyImport/contract';
 import { busyImport } from '../busyImport/workflow';
-import { disconnectSignal, linkProgressQuery, reconnectedSignal, type CalendarLinkInput, type CalendarLinkProgress } from './contract';
+import {
+  disconnectSignal,
+  linkProgressQuery,
+  reconnectedSignal,
+  type CalendarLinkInput,
+  type CalendarLinkProgress,
+} from './contract';
 
 const PAGE_PAUSE_MS = 1000;
 const RESUME_PASSES = 3;
@@ -18,7 +34,10 @@ const MAX_CLEANUP_PASSES = 600;
  * tokens. Appointment workflows do the remote writes; this workflow only tells them to re-plan.
  */
 export async function calendarLink(input: CalendarLinkInput): Promise<CalendarLinkProgress> {
-  const acts = proxyActivities<CalsyncActivities>({ startToCloseTimeout: '1 minute', retry: { maximumInterval: '30 seconds' } });
+  const acts = proxyActivities<CalsyncActivities>({
+    startToCloseTimeout: '1 minute',
+    retry: { maximumInterval: '30 seconds' },
+  });
   const progress: CalendarLinkProgress = { phase: 'backfilling', backfilled: 0, removedFrom: 0 };
   let disconnect: { keepEvents?: boolean } | undefined;
   setHandler(linkProgressQuery, () => progress);
@@ -61,7 +80,12 @@ export async function calendarLink(input: CalendarLinkInput): Promise<CalendarLi
   // Backfill: every future appointment of the staff member re-plans and finds the new target.
   let after: string | undefined;
   while (!disconnect && !input.continued) {
-    const page = await acts.futureAppointmentsPage({ tenantId: input.tenantId, staffId: input.staffId, after, limit: input.ratePerSecond });
+    const page = await acts.futureAppointmentsPage({
+      tenantId: input.tenantId,
+      staffId: input.staffId,
+      after,
+      limit: input.ratePerSecond,
+    });
     if (page.length === 0) break;
     progress.backfilled += await acts.resyncAppointments({ tenantId: input.tenantId, appointmentIds: page });
     after = page.at(-1);
@@ -84,19 +108,28 @@ export async function calendarLink(input: CalendarLinkInput): Promise<CalendarLi
   while (!disconnect) {
     const upkeep = await acts.keepTokenFresh({ tenantId: input.tenantId, linkId: input.linkId });
     progress.phase = upkeep.status === 'needs_reauth' ? 'needs_reauth' : 'connected';
-    const wait = upkeep.status === 'active' && upkeep.refreshAt !== undefined ? Math.max(upkeep.refreshAt - Date.now(), 1000) : undefined;
+    const wait =
+      upkeep.status === 'active' && upkeep.refreshAt !== undefined
+        ? Math.max(upkeep.refreshAt - Date.now(), 1000)
+        : undefined;
     if (await reconnected(wait)) {
       progress.phase = 'connected';
       await resumeHeldWrites();
     }
     // A link lives for years: a refresh an hour grows the history, so start afresh now and then.
     const info = workflowInfo();
-    if (!disconnect && reconnects === reconnectsSeen && (info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS)) {
+    if (
+      !disconnect &&
+      reconnects === reconnectsSeen &&
+      (info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS)
+    ) {
       await continueAsNew<typeof calendarLink>({ ...input, continued: true });
     }
   }
   // Imported busy time stops counting at once; the import workflow erases it and stops its channels.
-  await getExternalWorkflowHandle(importWorkflowId(input.tenantId, input.linkId)).signal(stopImportSignal).catch(() => undefined);
+  await getExternalWorkflowHandle(importWorkflowId(input.tenantId, input.linkId))
+    .signal(stopImportSignal)
+    .catch(() => undefined);
   const keepEvents = disconnect!.keepEvents ?? input.onDisconnect === 'keep';
   if (!keepEvents) {
     // The link is 'disconnecting': appointment workflows no longer want it and remove their events.
@@ -110,7 +143,11 @@ export async function calendarLink(input: CalendarLinkInput): Promise<CalendarLi
       }
     }
     for (let pass = 0; pass < MAX_CLEANUP_PASSES; pass++) {
-      const left = await acts.appointmentsOnLink({ tenantId: input.tenantId, linkId: input.linkId, limit: input.ratePerSecond });
+      const left = await acts.appointmentsOnLink({
+        tenantId: input.tenantId,
+        linkId: input.linkId,
+        limit: input.ratePerSecond,
+      });
       if (left.length === 0) break;
       progress.removedFrom += await acts.resyncAppointments({ tenantId: input.tenantId, appointmentIds: left });
       await sleep(Math.max(CLEANUP_POLL_MS, PAGE_PAUSE_MS));
@@ -129,7 +166,12 @@ export async function calendarLink(input: CalendarLinkInput): Promise<CalendarLi
       let found = 0;
       let from: string | undefined;
       while (!disconnect) {
-        const page = await acts.heldAppointmentsPage({ tenantId: input.tenantId, linkId: input.linkId, after: from, limit: input.ratePerSecond });
+        const page = await acts.heldAppointmentsPage({
+          tenantId: input.tenantId,
+          linkId: input.linkId,
+          after: from,
+          limit: input.ratePerSecond,
+        });
         if (page.length === 0) break;
         found += await acts.resyncAppointments({ tenantId: input.tenantId, appointmentIds: page });
         from = page.at(-1);

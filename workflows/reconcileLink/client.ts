@@ -13,7 +13,12 @@ function startOptions(taskQueue: string, policy: ReconcilePolicy, link: Reconcil
   const input: ReconcileLinkInput = {
     tenantId: link.tenantId,
     linkId: link.linkId,
-    schedule: { intervalMs: policy.intervalMs, pageSize: policy.pageSize, pagePauseMs: policy.pagePauseMs, continueAsNewAfterEvents: policy.continueAsNewAfterEvents },
+    schedule: {
+      intervalMs: policy.intervalMs,
+      pageSize: policy.pageSize,
+      pagePauseMs: policy.pagePauseMs,
+      continueAsNewAfterEvents: policy.continueAsNewAfterEvents,
+    },
   };
   return {
     workflowId: reconcileWorkflowId(link.tenantId, link.linkId),
@@ -28,7 +33,12 @@ function startOptions(taskQueue: string, policy: ReconcilePolicy, link: Reconcil
 }
 
 /** A new link's periodic reconciliation (its first pass one interval from now: the backfill writes first). */
-export async function startReconcileWorkflow(client: Client, taskQueue: string, policy: ReconcilePolicy, link: ReconcileRef): Promise<void> {
+export async function startReconcileWorkflow(
+  client: Client,
+  taskQueue: string,
+  policy: ReconcilePolicy,
+  link: ReconcileRef,
+): Promise<void> {
   try {
     await client.workflow.start<typeof reconcileLink>('reconcileLink', startOptions(taskQueue, policy, link));
   } catch (err) {
@@ -37,9 +47,18 @@ export async function startReconcileWorkflow(client: Client, taskQueue: string, 
 }
 
 /** A pass now: the link's reconciliation workflow, started if it is not running (links older than it). */
-export async function requestReconcile(client: Client, taskQueue: string, policy: ReconcilePolicy, link: ReconcileRef): Promise<string> {
+export async function requestReconcile(
+  client: Client,
+  taskQueue: string,
+  policy: ReconcilePolicy,
+  link: ReconcileRef,
+): Promise<string> {
   const options = startOptions(taskQueue, policy, link);
-  await client.workflow.signalWithStart<typeof reconcileLink, []>('reconcileLink', { ...options, signal: reconcileNowSignal, signalArgs: [] });
+  await client.workflow.signalWithStart<typeof reconcileLink, []>('reconcileLink', {
+    ...options,
+    signal: reconcileNowSignal,
+    signalArgs: [],
+  });
   return options.workflowId;
 }
 

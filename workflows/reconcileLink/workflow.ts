@@ -1,6 +1,11 @@
 import { condition, continueAsNew, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { CalsyncActivities } from '../../activities';
-import { reconcileNowSignal, reconcileStatusQuery, type ReconcileLinkInput, type ReconcileLinkStatus } from './contract';
+import {
+  reconcileNowSignal,
+  reconcileStatusQuery,
+  type ReconcileLinkInput,
+  type ReconcileLinkStatus,
+} from './contract';
 
 // Each pass adds a few events per page; a long-lived link starts afresh well before the history grows.
 const DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS = 2000;
@@ -24,7 +29,11 @@ export async function reconcileLink(input: ReconcileLinkInput): Promise<Reconcil
     retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
   });
   const { tenantId, linkId, schedule } = input;
-  const status: ReconcileLinkStatus = { phase: 'waiting', passes: input.carried?.passes ?? 0, lastPass: input.carried?.lastPass };
+  const status: ReconcileLinkStatus = {
+    phase: 'waiting',
+    passes: input.carried?.passes ?? 0,
+    lastPass: input.carried?.lastPass,
+  };
   let requested = input.carried?.requested ?? false;
   setHandler(reconcileNowSignal, () => {
     requested = true;
@@ -43,21 +52,38 @@ export async function reconcileLink(input: ReconcileLinkInput): Promise<Reconcil
       try {
         let pageToken: string | undefined;
         do {
-          pageToken = (await remote.reconcilePage({ tenantId, passId: begun.passId, pageToken, pageSize: schedule.pageSize })).nextPageToken;
+          pageToken = (
+            await remote.reconcilePage({ tenantId, passId: begun.passId, pageToken, pageSize: schedule.pageSize })
+          ).nextPageToken;
           if (pageToken) await sleep(schedule.pagePauseMs);
         } while (pageToken);
-        status.lastPass = await remote.finishReconcilePass({ tenantId, passId: begun.passId, batchSize: schedule.pageSize, pauseMs: schedule.pagePauseMs });
+        status.lastPass = await remote.finishReconcilePass({
+          tenantId,
+          passId: begun.passId,
+          batchSize: schedule.pageSize,
+          pauseMs: schedule.pagePauseMs,
+        });
       } catch (err) {
         // A listing that did not complete proves nothing is missing: the pass ends without judging.
-        status.lastPass = await bookkeeping.failReconcilePass({ tenantId, passId: begun.passId, detail: String((err as Error)?.cause ?? err).slice(0, 500) });
+        status.lastPass = await bookkeeping.failReconcilePass({
+          tenantId,
+          passId: begun.passId,
+          detail: String((err as Error)?.cause ?? err).slice(0, 500),
+        });
       }
     } else {
       status.lastPass = begun.skipped;
     }
     status.passes++;
     const info = workflowInfo();
-    if (info.continueAsNewSuggested || info.historyLength > (schedule.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS)) {
-      await continueAsNew<typeof reconcileLink>({ ...input, carried: { passes: status.passes, requested, lastPass: status.lastPass } });
+    if (
+      info.continueAsNewSuggested ||
+      info.historyLength > (schedule.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS)
+    ) {
+      await continueAsNew<typeof reconcileLink>({
+        ...input,
+        carried: { passes: status.passes, requested, lastPass: status.lastPass },
+      });
     }
   }
   status.phase = 'stopped';

@@ -4,7 +4,12 @@ import { replayProgressQuery, replayWorkflowId, type ReplayFailuresInput, type R
 import type { replayFailures } from './workflow';
 
 /** Starts a batch replay of the tenant's failed syncs; answers its workflow id. */
-export async function startReplay(client: Client, taskQueue: string, replayId: string, input: ReplayFailuresInput): Promise<string> {
+export async function startReplay(
+  client: Client,
+  taskQueue: string,
+  replayId: string,
+  input: ReplayFailuresInput,
+): Promise<string> {
   const workflowId = replayWorkflowId(input.tenantId, replayId);
   await client.workflow.start<typeof replayFailures>('replayFailures', {
     workflowId,
@@ -20,7 +25,11 @@ export async function startReplay(client: Client, taskQueue: string, replayId: s
 }
 
 /** A replay's progress (its result once finished); undefined when there is no such replay. */
-export async function replayProgress(client: Client, tenantId: string, replayId: string): Promise<ReplayProgress | undefined> {
+export async function replayProgress(
+  client: Client,
+  tenantId: string,
+  replayId: string,
+): Promise<ReplayProgress | undefined> {
   const handle = client.workflow.getHandle(replayWorkflowId(tenantId, replayId));
   try {
     const description = await handle.describe();

@@ -19,7 +19,11 @@ export async function settingsResyncRunning(client: Client, tenantId: string): P
 }
 
 /** Re-syncs the tenant's future appointments after a settings change; a newer change replaces a run still going. */
-export async function startSettingsResync(client: Client, taskQueue: string, input: SettingsResyncInput): Promise<void> {
+export async function startSettingsResync(
+  client: Client,
+  taskQueue: string,
+  input: SettingsResyncInput,
+): Promise<void> {
   await client.workflow.start<typeof settingsResync>('settingsResync', {
     workflowId: settingsResyncWorkflowId(input.tenantId),
     taskQueue,
@@ -34,7 +38,12 @@ export async function startSettingsResync(client: Client, taskQueue: string, inp
 }
 
 /** Re-plans a team calendar's future appointments (`why` names the change, for Temporal UI). */
-export async function startCalendarResync(client: Client, taskQueue: string, input: SettingsResyncInput & { calendarId: string }, why: string): Promise<void> {
+export async function startCalendarResync(
+  client: Client,
+  taskQueue: string,
+  input: SettingsResyncInput & { calendarId: string },
+  why: string,
+): Promise<void> {
   await client.workflow.start<typeof settingsResync>('settingsResync', {
     workflowId: calendarResyncWorkflowId(input.tenantId, input.calendarId),
     taskQueue,
@@ -45,12 +54,20 @@ export async function startCalendarResync(client: Client, taskQueue: string, inp
 }
 
 /** The latest settings re-sync: when it started and how far it got; undefined when none has run. */
-export async function settingsResyncProgress(client: Client, tenantId: string): Promise<(SettingsResyncProgress & { startedAt: Date }) | ({ state: 'stopped'; startedAt: Date }) | undefined> {
+export async function settingsResyncProgress(
+  client: Client,
+  tenantId: string,
+): Promise<(SettingsResyncProgress & { startedAt: Date }) | { state: 'stopped'; startedAt: Date } | undefined> {
   const handle = client.workflow.getHandle(settingsResyncWorkflowId(tenantId));
   try {
     const description = await handle.describe();
     const status = description.status.name;
-    const progress = status === 'COMPLETED' ? await handle.result() : status === 'RUNNING' ? await handle.query(settingsResyncProgressQuery) : { state: 'stopped' as const };
+    const progress =
+      status === 'COMPLETED'
+        ? await handle.result()
+        : status === 'RUNNING'
+          ? await handle.query(settingsResyncProgressQuery)
+          : { state: 'stopped' as const };
     return { startedAt: description.startTime, ...progress };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return undefined;

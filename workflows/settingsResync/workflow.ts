@@ -1,4 +1,11 @@
-import { continueAsNew, proxyActivities, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  continueAsNew,
+  proxyActivities,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { CalsyncActivities } from '../../activities';
 import { CalsyncState, CalsyncTenant } from '../../lib/searchAttributes';
 import { settingsResyncProgressQuery, type SettingsResyncInput, type SettingsResyncProgress } from './contract';
@@ -9,10 +16,20 @@ import { settingsResyncProgressQuery, type SettingsResyncInput, type SettingsRes
  * so a bulk re-sync stays under the providers' per-user limits instead of failing against them.
  */
 export async function settingsResync(input: SettingsResyncInput): Promise<SettingsResyncProgress> {
-  const acts = proxyActivities<CalsyncActivities>({ startToCloseTimeout: '1 minute', retry: { maximumInterval: '30 seconds' } });
-  upsertSearchAttributes([{ key: CalsyncTenant, value: input.tenantId }, { key: CalsyncState, value: 'pending' }]);
+  const acts = proxyActivities<CalsyncActivities>({
+    startToCloseTimeout: '1 minute',
+    retry: { maximumInterval: '30 seconds' },
+  });
+  upsertSearchAttributes([
+    { key: CalsyncTenant, value: input.tenantId },
+    { key: CalsyncState, value: 'pending' },
+  ]);
   const { carried, ratePerSecond, ...scope } = input;
-  const progress: SettingsResyncProgress = { state: 'running', total: carried?.total ?? 0, resynced: carried?.resynced ?? 0 };
+  const progress: SettingsResyncProgress = {
+    state: 'running',
+    total: carried?.total ?? 0,
+    resynced: carried?.resynced ?? 0,
+  };
   setHandler(settingsResyncProgressQuery, () => progress);
   if (!carried) progress.total = await acts.countResyncAppointments(scope);
 

@@ -3,7 +3,12 @@ import { calendarSharingWorkflowId } from './contract';
 import type { teamCalendarSharing } from './workflow';
 
 /** Makes a team calendar's remote sharing match its members; a newer save replaces a run still going. */
-export async function startCalendarSharing(client: Client, taskQueue: string, tenantId: string, calendarId: string): Promise<void> {
+export async function startCalendarSharing(
+  client: Client,
+  taskQueue: string,
+  tenantId: string,
+  calendarId: string,
+): Promise<void> {
   await client.workflow.start<typeof teamCalendarSharing>('teamCalendarSharing', {
     workflowId: calendarSharingWorkflowId(tenantId, calendarId),
     taskQueue,
