@@ -98,10 +98,11 @@ export function createApp(deps: ApiDeps) {
     }),
   );
 
+  const providers = providerRegistry(config);
   const feeds = feedRoutes(db, config.publicApiUrl);
   app.use(feeds.published);
   // Provider push notifications for busy-time import: no API key, each carries its channel's secret.
-  app.use(importWebhookRoutes(db, temporal, logger, providerRegistry(config)));
+  app.use(importWebhookRoutes(db, temporal, logger, providers));
 
   app.use('/v1/admin', requireAdmin(config.adminApiKeys));
   app.use(adminRoutes(db));
@@ -110,8 +111,7 @@ export function createApp(deps: ApiDeps) {
   app.use('/v1', requireTenant(db));
   app.use(apiKeyRoutes(db));
   app.use(appointmentRoutes(service));
-  app.use(failureRoutes(db, temporal, config.taskQueue));
-  const providers = providerRegistry(config);
+  app.use(failureRoutes(db, temporal, config.taskQueue, providers));
   const linkDeps = {
     db,
     secrets: deps.secrets,

@@ -5,6 +5,9 @@ import type { DesiredAppointment, TargetSpec } from './types';
 /** The client's e-mail invitation as a sync target: one per appointment. */
 export const CLIENT_INVITATION_TARGET_KEY = 'email:client';
 
+/** The "provider" of the client's invitation target: e-mail, beside the calendar providers' names. */
+export const CLIENT_INVITATION_PROVIDER = 'email';
+
 export type InvitationMethod = 'REQUEST' | 'CANCEL';
 
 /** The iCalendar UID of an appointment's invitation: stable forever, whatever changes or whoever is invited. */
@@ -16,7 +19,7 @@ export function clientInvitationTarget(tenantId: string, appointmentId: string):
   return {
     targetKey: CLIENT_INVITATION_TARGET_KEY,
     kind: 'invitation',
-    provider: 'email',
+    provider: CLIENT_INVITATION_PROVIDER,
     linkId: '',
     calendarId: '',
     remoteId: clientInvitationUid(tenantId, appointmentId),

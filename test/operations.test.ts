@@ -186,6 +186,10 @@ describe('sync log, failures and replay', () => {
     expect((await world.call('GET', '/v1/sync-failures?since=yesterday')).body.message).toMatch(/^query\.since:/);
     expect((await world.call('GET', '/v1/sync-failures?provider=yahoo')).body.message).toMatch(/^query\.provider:/);
     expect((await world.call('GET', '/v1/sync-failures?cursor=nonsense')).body.message).toMatch(/^query\.cursor:/);
+    expect((await world.call('POST', '/v1/sync-failures/replay', { provider: 'yahoo' })).body.message).toMatch(
+      /^provider:/,
+    );
+    expect((await world.call('GET', '/v1/sync-failures?provider=email')).status).toBe(200);
     expect((await world.call('POST', '/v1/sync-failures/replay', { ratePerSecond: 1000 })).body.message).toMatch(
       /^ratePerSecond:/,
     );
