@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { WebhookDelivery } from '../workflows/deliverWebhook/contract';
+import { OutboundRefused, postOutbound, type OutboundAnswer } from '../lib/outbound';
 import type { ActivityDeps } from './deps';
 
 /**
@@ -30,14 +31,28 @@ export async function deliverWebhook(
   };
   if (sealed) headers['calsync-signature'] = signWebhook(deps.secrets.open(sealed), body);
 
-  let res: Response;
+  let res: OutboundAnswer;
   try {
-    res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(10000) });
-    await res.body?.cancel();
+    res = await postOutbound(
+      url,
+      { headers, body, timeoutMs: 10_000 },
+      { allowedHosts: deps.config.outboundAllowedHosts },
+    );
   } catch (err) {
+    if (err instanceof OutboundRefused) {
+      deps.logger.warn({ tenantId: delivery.tenantId, reason: err.message }, 'webhook address refused');
+      throw ApplicationFailure.nonRetryable(`webhook address refused: ${err.message}`, 'webhook_address_refused');
+    }
     throw ApplicationFailure.retryable(`webhook unreachable: ${(err as Error).message}`, 'webhook_unreachable');
   }
-  if (res.ok) return 'delivered';
+  if (res.status >= 200 && res.status < 300) return 'delivered';
+  if (res.status >= 300 && res.status < 400) {
+    // A redirect would re-post the body and its signature elsewhere: never followed.
+    throw ApplicationFailure.nonRetryable(
+      `webhook answered a redirect (${res.status}); redirects are not followed`,
+      'webhook_redirect_refused',
+    );
+  }
   const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
   deps.logger.warn(
     { tenantId: delivery.tenantId, deliveryId: delivery.deliveryId, status: res.status },

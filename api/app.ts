@@ -123,7 +123,7 @@ export function createApp(deps: ApiDeps) {
   app.use(staffRoutes(linkDeps));
   // POST /v1/staff/:id/links (tenant key) and GET /oauth/callback/:provider (the browser: no key).
   app.use(oauthRoutes(linkDeps, config, logger));
-  app.use(settingsRoutes(db, deps.secrets, temporal, config.taskQueue));
+  app.use(settingsRoutes(db, deps.secrets, temporal, config.taskQueue, { allowedHosts: config.outboundAllowedHosts }));
   app.use(availabilityRoutes(db));
   app.use(importRoutes(db, temporal, providers));
   app.use(teamCalendarRoutes(db, temporal, config.taskQueue));

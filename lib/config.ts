@@ -36,6 +36,11 @@ export interface Config {
   /** SMTP server that sends client invitations, and the default sender. */
   mail: { host: string; port: number; secure: boolean; user: string; pass: string; from: string };
   logLevel: string;
+  /**
+   * Hosts calsync may call over plain http and on private addresses when a tenant names them (its
+   * webhook): for development and tests only. Every other tenant-chosen URL must be https to a public address.
+   */
+  outboundAllowedHosts: string[];
   /** A link's workflow refreshes its access token this long before it expires (and so notices a revoked grant without a write). */
   linkTokenRefreshAheadMs: number;
 }
@@ -134,6 +139,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       from: env.MAIL_FROM || 'calsync <invitations@calsync.localhost>',
     },
     logLevel: env.LOG_LEVEL ?? 'info',
+    outboundAllowedHosts: (env.OUTBOUND_ALLOWED_HOSTS ?? '')
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
     linkTokenRefreshAheadMs: num(env.LINK_TOKEN_REFRESH_AHEAD_MS, 5 * 60 * 1000),
   };
 }

@@ -77,7 +77,11 @@ describe('workflow replay', () => {
   let stack: AppStack;
   let client: Client;
   beforeAll(async () => {
-    stack = await startAppStack({ CALSYNC_PAYLOAD_KEYS: FIXTURE_PAYLOAD_KEYS, SYNC_CONTINUE_AS_NEW_EVENTS: '60' });
+    stack = await startAppStack({
+      CALSYNC_PAYLOAD_KEYS: FIXTURE_PAYLOAD_KEYS,
+      SYNC_CONTINUE_AS_NEW_EVENTS: '60',
+      OUTBOUND_ALLOWED_HOSTS: '127.0.0.1',
+    });
     client = new Client({
       connection: await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! }),
       dataConverter,

@@ -43,7 +43,8 @@ function verify(secret: string, r: Received) {
 }
 
 describe('webhooks to the CRM', () => {
-  const stack = useAppStack();
+  // The stand-in CRM listens on loopback: the installation allow-lists it (development and tests only).
+  const stack = useAppStack({ OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' });
 
   test('a sync failure and its recovery are signed notifications, retried until the CRM takes them', async () => {
     const crm = await crmReceiver(2);
@@ -127,5 +128,99 @@ describe('webhooks to the CRM', () => {
       /^webhookSecret:/,
     );
     expect((await world.call('PUT', '/v1/settings', { colour: 'blue' })).status).toBe(400);
+  });
+});
+
+/** A local server that counts every connection made to it, whatever is sent. */
+async function connectionCounter() {
+  let connections = 0;
+  const server = http.createServer((_req, res) => res.writeHead(204).end());
+  server.on('connection', () => connections++);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    connections: () => connections,
+    close: () => new Promise((r) => server.close(r)),
+  };
+}
+
+describe('webhook addresses are safe by construction', () => {
+  // No allow-list: what a production installation runs with.
+  const stack = useAppStack();
+
+  test('private, loopback, link-local, decimal and plain-http addresses are a 400 naming webhookUrl', async () => {
+    const world = await TenantWorld.create(stack.apiUrl);
+    for (const url of [
+      'http://crm.example/hook',
+      'https://127.0.0.1/hook',
+      'https://169.254.169.254/latest/meta-data',
+      'https://10.1.2.3/hook',
+      'https://[::1]/hook',
+      'https://0.0.0.0/hook',
+      'https://2130706433/hook',
+      'https://user:pass@crm.example/hook',
+    ]) {
+      const res = await world.call('PUT', '/v1/settings', { webhookUrl: url });
+      expect([url, res.status]).toEqual([url, 400]);
+      expect(res.body.message).toMatch(/^webhookUrl: /);
+    }
+    expect((await world.call('PUT', '/v1/settings', { webhookUrl: 'https://crm.example/hook' })).status).toBe(200);
+  });
+
+  test('a name that resolves to loopback is refused where it is connected to: nothing reaches the address', async () => {
+    const local = await connectionCounter();
+    try {
+      const world = await TenantWorld.create(stack.apiUrl);
+      // A name, so the API cannot tell; the worker checks the address it resolves to.
+      const saved = await world.call('PUT', '/v1/settings', { webhookUrl: `https://localhost:${local.port}/hook` });
+      expect(saved.status).toBe(200);
+      const staff = await world.staffWithGoogle('sia');
+      await googleEmulator.forbidCalendar(staff.calendarId, true);
+      await world.put('ssrf-1', { revision: 1, staffIds: ['sia'] });
+      await waitUntil(
+        'the sync failed (a webhook is due)',
+        async () => (await world.status('ssrf-1'))?.sync.state === 'failed',
+        30000,
+        200,
+      );
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(local.connections()).toBe(0);
+    } finally {
+      await local.close();
+    }
+  });
+});
+
+describe('webhook redirects', () => {
+  const stack = useAppStack({ OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' });
+
+  test('a redirect is never followed: the body and its signature go nowhere else', async () => {
+    const elsewhere = await connectionCounter();
+    let asked = 0;
+    const redirecting = http.createServer((req, res) => {
+      asked++;
+      req.resume();
+      res.writeHead(307, { location: `http://127.0.0.1:${elsewhere.port}/stolen` }).end();
+    });
+    await new Promise<void>((r) => redirecting.listen(0, '127.0.0.1', r));
+    try {
+      const world = await TenantWorld.create(stack.apiUrl);
+      const port = (redirecting.address() as AddressInfo).port;
+      await world.call('PUT', '/v1/settings', {
+        webhookUrl: `http://127.0.0.1:${port}/hook`,
+        webhookSecret: 'whsec_abcdefghijklmnop',
+      });
+      const staff = await world.staffWithGoogle('rex');
+      await googleEmulator.forbidCalendar(staff.calendarId, true);
+      await world.put('redirect-1', { revision: 1, staffIds: ['rex'] });
+      await waitUntil('the webhook was asked', async () => asked > 0, 30000, 200);
+      await new Promise((r) => setTimeout(r, 3000));
+      // Refused for good: asked once, never retried, never followed.
+      expect(asked).toBe(1);
+      expect(elsewhere.connections()).toBe(0);
+    } finally {
+      await new Promise((r) => redirecting.close(r));
+      await elsewhere.close();
+    }
   });
 });

@@ -8,6 +8,7 @@ import {
   settingsResyncRunning,
   startSettingsResync,
 } from '../../workflows/settingsResync/client';
+import { outboundUrlProblem, type OutboundPolicy } from '../../lib/outbound';
 import { settingsUpdateSchema } from '../schemas';
 import { HttpError, parse } from '../validation';
 
@@ -22,7 +23,13 @@ function publicSettings(settings: Record<string, unknown>) {
 
 const RESYNC_PROGRESS_URL = '/v1/settings/resync';
 
-export function settingsRoutes(db: Knex, secrets: SecretBox, temporal: Client, taskQueue: string): Router {
+export function settingsRoutes(
+  db: Knex,
+  secrets: SecretBox,
+  temporal: Client,
+  taskQueue: string,
+  outbound: OutboundPolicy,
+): Router {
   const router = Router();
 
   router.get('/v1/settings', async (req, res) => {
@@ -32,6 +39,12 @@ export function settingsRoutes(db: Knex, secrets: SecretBox, temporal: Client, t
 
   router.put('/v1/settings', async (req, res) => {
     const { webhookSecret, ...body } = parse(settingsUpdateSchema, req.body);
+    const urlProblem = body.webhookUrl ? outboundUrlProblem(body.webhookUrl, outbound) : undefined;
+    if (urlProblem) {
+      throw new HttpError(400, 'invalid_request', `webhookUrl: ${urlProblem}`, {
+        issues: [{ field: 'webhookUrl', message: urlProblem }],
+      });
+    }
     const patch: Record<string, unknown> = { ...body };
     if (webhookSecret) patch.webhookSecretSealed = secrets.seal(webhookSecret);
     const { before, after } = await db.transaction(async (trx) => {

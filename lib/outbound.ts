@@ -1,0 +1,104 @@
+import http from 'node:http';
+import https from 'node:https';
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
+import { useAgent } from 'request-filtering-agent';
+
+/**
+ * Requests calsync makes to an address a tenant chose (its CRM webhook; CalDAV servers later):
+ * safe by construction. https only, except for hosts the installation allow-lists for development;
+ * the connection goes only to public addresses, checked on the address the name resolved to at
+ * connect time (so DNS rebinding cannot get round it); redirects are never followed; a short
+ * timeout; at most `maxResponseBytes` of the answer are read.
+ */
+export interface OutboundPolicy {
+  /** Host names (or IPs) an operator allows over http and on private addresses: development and tests only. */
+  allowedHosts: string[];
+}
+
+export type OutboundUrlProblem = string | undefined;
+
+/** Why calsync must not call this URL for a tenant (checked when it is saved); undefined when it may. */
+export function outboundUrlProblem(raw: string, policy: OutboundPolicy): OutboundUrlProblem {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return 'must be a URL';
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const allowed = policy.allowedHosts.includes(host);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && allowed)) return 'must be an https URL';
+  if (url.username || url.password) return 'must not carry credentials';
+  if (!allowed && isIP(host) && !isPublicAddress(host))
+    return 'must not point to a private, loopback or link-local address';
+  // Names are checked again where they resolve, at every connection: a name may change what it resolves to.
+  return undefined;
+}
+
+/** Whether an IP address is routable on the public internet (not private, loopback, link-local, multicast, reserved…). */
+export function isPublicAddress(address: string): boolean {
+  if (!ipaddr.isValid(address)) return false;
+  let parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress())
+    parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  return parsed.range() === 'unicast';
+}
+
+export interface OutboundAnswer {
+  status: number;
+  /** Where a redirect pointed: never followed. */
+  location?: string;
+}
+
+export class OutboundRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OutboundRefused';
+  }
+}
+
+/** POSTs `body` under the policy; a refused destination throws OutboundRefused, a network failure its error. */
+export async function postOutbound(
+  raw: string,
+  request: { headers: Record<string, string>; body: string; timeoutMs?: number; maxResponseBytes?: number },
+  policy: OutboundPolicy,
+): Promise<OutboundAnswer> {
+  const problem = outboundUrlProblem(raw, policy);
+  if (problem) throw new OutboundRefused(`the URL ${problem}`);
+  const url = new URL(raw);
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const allowed = policy.allowedHosts.includes(host);
+  const send = url.protocol === 'https:' ? https.request : http.request;
+  const maxBytes = request.maxResponseBytes ?? 64 * 1024;
+  return new Promise<OutboundAnswer>((resolve, reject) => {
+    const req = send(
+      url,
+      {
+        method: 'POST',
+        headers: { ...request.headers, 'content-length': Buffer.byteLength(request.body) },
+        // The filtering agent checks the address each connection really goes to.
+        agent: allowed ? undefined : useAgent(url.toString()),
+        timeout: request.timeoutMs ?? 10_000,
+      },
+      (res) => {
+        let read = 0;
+        res.on('data', (chunk: Buffer) => {
+          read += chunk.length;
+          if (read > maxBytes) res.destroy();
+        });
+        const done = () => resolve({ status: res.statusCode ?? 0, location: res.headers.location });
+        res.on('end', done);
+        res.on('close', done);
+        res.on('error', done);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${request.timeoutMs ?? 10_000} ms`)));
+    req.on('error', (err) => {
+      // request-filtering-agent refuses a private address with this message.
+      if (/is not allowed|private|meta IP/i.test(err.message)) reject(new OutboundRefused(err.message));
+      else reject(err);
+    });
+    req.end(request.body);
+  });
+}
