@@ -4,7 +4,7 @@ import { pinoHttp } from 'pino-http';
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { Config } from '../lib/config';
-import type { Logger } from '../lib/logger';
+import { redactUrl, type Logger } from '../lib/logger';
 import { PayloadEncryptionCodec } from '../lib/payloadCodec';
 import { acceptRequestId, requestContext } from '../lib/requestContext';
 import type { SecretBox } from '../lib/secretBox';
@@ -161,8 +161,5 @@ export function createApp(deps: ApiDeps) {
 /** A URL fit for logs: subscription feed tokens and OAuth callback parameters are secrets. */
 export function loggableUrl(url: string): string {
   if (url.startsWith('/feeds/')) return '/feeds/[redacted].ics';
-  if (url.startsWith('/oauth/')) return url.split('?')[0]!;
-  // The connect page's URL carries its one-time session token.
-  if (url.startsWith('/connect?session=')) return '/connect?session=[redacted]';
-  return url;
+  return redactUrl(url);
 }

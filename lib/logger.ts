@@ -52,3 +52,20 @@ export function createLogger(
   return destination ? pino(options, destination) : pino(options);
 }
 export type Logger = ReturnType<typeof createLogger>;
+
+/** Query parameters whose values are secrets wherever they appear (keys, tokens, OAuth codes and states, sessions). */
+const SECRET_QUERY = /key|token|code|state|password|secret|authorization|session|signature/i;
+
+/** A request URL as it may be logged: the value of every secret-bearing query parameter replaced. */
+export function redactUrl(url: string): string {
+  const at = url.indexOf('?');
+  if (at < 0) return url;
+  const params = new URLSearchParams(url.slice(at + 1));
+  let changed = false;
+  for (const name of new Set(params.keys())) {
+    if (!SECRET_QUERY.test(name)) continue;
+    params.set(name, '[redacted]');
+    changed = true;
+  }
+  return changed ? `${url.slice(0, at)}?${params.toString().replace(/%5Bredacted%5D/g, '[redacted]')}` : url;
+}

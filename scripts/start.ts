@@ -239,8 +239,8 @@ calsync is running.
   Temporal UI  http://127.0.0.1:8233
   Logs         data/logs/
 ${mailUrl ? `  Mail         ${mailUrl}   (client invitations, caught by maildev)\n` : ''}
-Workflow payloads are encrypted. To read them in Temporal UI (local dev only: the link carries the admin key):
-  1. open ${apiUrl}/codec/login?key=${encodeURIComponent(process.env.CALSYNC_ADMIN_KEY ?? '')} once in that browser;
+Workflow payloads are encrypted. To read them in Temporal UI:
+  1. open ${apiUrl}/codec/login once in that browser and type the admin key (data/dev-secrets.json);
   2. in Temporal UI's Codec Server settings, set ${apiUrl}/codec as this browser's endpoint (overriding the
      server's) and switch on "Include cross-origin credentials", so the UI sends the session cookie.
 ${

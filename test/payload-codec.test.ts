@@ -1,10 +1,12 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { loadConfig } from '../lib/config';
 import { ENCRYPTED_ENCODING, KEY_ID_METADATA, PayloadEncryptionCodec } from '../lib/payloadCodec';
 import { SecretBox } from '../lib/secretBox';
-import { call } from './helpers/api';
+import { call, waitUntil } from './helpers/api';
 import { googleEmulator } from './helpers/emulator';
 import { startAppStack, type AppStack } from './helpers/stack';
 import { TenantWorld, closeTestClients } from './helpers/world';
@@ -244,10 +246,30 @@ describe('payload encryption end to end', () => {
     ).toBe(401);
     expect((await decodeWithCookie(`${name}=garbage`)).status).toBe(401);
 
-    const wrongLogin = await fetch(`${stack.apiUrl}/codec/login?key=nope`);
+    const postLogin = (key: string) =>
+      fetch(`${stack.apiUrl}/codec/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ key }),
+      });
+    const wrongLogin = await postLogin('nope');
     expect(wrongLogin.status).toBe(401);
     expect(wrongLogin.headers.getSetCookie()).toEqual([]);
-    const login = await fetch(`${stack.apiUrl}/codec/login?key=${encodeURIComponent(admin())}`);
+    // The key never travels in a URL: a key in the query is refused and sets nothing.
+    const inUrl = await fetch(`${stack.apiUrl}/codec/login?key=${encodeURIComponent(admin())}`);
+    expect(inUrl.status).toBe(400);
+    expect(inUrl.headers.getSetCookie()).toEqual([]);
+    // …and the API's log never holds it (the refusal is logged, with the key's value redacted).
+    const apiLog = path.join(process.env.CALSYNC_TEST_TMP!, `api-${stack.taskQueue}.log`);
+    await waitUntil(
+      'the refusal is logged',
+      async () => readFileSync(apiLog, 'utf8').includes('/codec/login?key='),
+      5000,
+      100,
+    );
+    expect(readFileSync(apiLog, 'utf8')).not.toContain(admin());
+    expect(readFileSync(apiLog, 'utf8')).toContain('/codec/login?key=[redacted]');
+    const login = await postLogin(admin());
     expect(login.status).toBe(200);
     expect(login.headers.get('content-type')).toMatch(/text\/html/);
     expect(await login.text()).toContain('codec enabled for Temporal UI');

@@ -1,3 +1,4 @@
+import { redactUrl } from '../lib/logger';
 import { SecretBox } from '../lib/secretBox';
 import { remoteEventId } from '../lib/remoteIds';
 import { classifyGoogleError } from '../providers/google/googleCalendar';
@@ -81,5 +82,18 @@ describe('Google error classification', () => {
     expect(classifyGoogleError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })).kind).toBe(
       'retryable',
     );
+  });
+});
+
+describe('logged URLs', () => {
+  test('secret-bearing query values are redacted wherever they appear; the rest is kept', () => {
+    expect(redactUrl('/codec/login?key=csk_admin')).toBe('/codec/login?key=[redacted]');
+    expect(redactUrl('/oauth/callback/google?state=s.1&code=4/abc&scope=email')).toBe(
+      '/oauth/callback/google?state=[redacted]&code=[redacted]&scope=email',
+    );
+    expect(redactUrl('/webhooks/microsoft?validationToken=abc')).toBe('/webhooks/microsoft?validationToken=[redacted]');
+    expect(redactUrl('/connect?session=xyz&staff=ann')).toBe('/connect?session=[redacted]&staff=ann');
+    expect(redactUrl('/v1/sync-failures?since=2026-01-01&limit=5')).toBe('/v1/sync-failures?since=2026-01-01&limit=5');
+    expect(redactUrl('/healthz')).toBe('/healthz');
   });
 });

@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { Router, type NextFunction, type Request, type Response } from 'express';
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Payload } from '@temporalio/common';
 import { z } from 'zod';
 import type { PayloadEncryptionCodec } from '../../lib/payloadCodec';
@@ -11,7 +11,7 @@ import { HttpError, parse } from '../validation';
  * `POST /codec/decode` and `/codec/encode` take and answer `{ payloads: [{ metadata, data }] }`
  * (proto3 JSON: base64 bytes). The browser calls it cross-origin, hence CORS for the UI's origins.
  * Admins authenticate with the admin key as a bearer token, or with a session cookie that
- * `POST /codec/session` (bearer) or `GET /codec/login?key=` (local dev) sets: the UI cannot add
+ * `POST /codec/session` (bearer) or the form at `/codec/login` (the key posted, never in a URL) sets: the UI cannot add
  * a bearer header of its own, but with "Include cross-origin credentials" it sends the cookie.
  */
 export const CODEC_SESSION_COOKIE = 'calsync_codec';
@@ -111,25 +111,35 @@ export function codecRoutes({ codec, adminKeys, allowedOrigins }: CodecRouteOpti
     res.status(204).end();
   });
 
-  // Local development only: a link an admin can open in the browser that runs Temporal UI.
-  // The key travels in the URL (history, logs), so production admins use POST /codec/session.
-  router.get('/codec/login', (req, res) => {
+  // The browser that runs Temporal UI gets its session cookie from a small form: the key is posted,
+  // never put in a URL (history, proxies and logs keep URLs).
+  const page = (res: Response, status: number, message: string, form: boolean) => {
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Referrer-Policy', 'no-referrer');
-    const key = typeof req.query.key === 'string' ? req.query.key : undefined;
-    if (!isAdminKey(key)) {
-      res
-        .status(401)
-        .type('html')
-        .send('<!doctype html><title>calsync codec</title><p>Wrong or missing admin key.</p>');
-      return;
-    }
-    const expiresAt = startSession(req, res);
     res
+      .status(status)
       .type('html')
       .send(
-        `<!doctype html><title>calsync codec</title><p>codec enabled for Temporal UI (until ${expiresAt}). You can close this tab.</p>`,
+        `<!doctype html><title>calsync codec</title><p>${message}</p>` +
+          (form
+            ? '<form method="post" action="/codec/login"><label>Admin key <input type="password" name="key" autocomplete="off" required></label> <button type="submit">Enable the codec</button></form>'
+            : ''),
       );
+  };
+  router.get('/codec/login', (req, res) => {
+    if (req.query.key !== undefined) {
+      page(res, 400, 'The admin key must not travel in a URL: type it into the form below.', true);
+      return;
+    }
+    page(res, 200, "Let Temporal UI in this browser read calsync's payloads.", true);
+  });
+  router.post('/codec/login', express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => {
+    const key = typeof req.body?.key === 'string' ? req.body.key : undefined;
+    if (!isAdminKey(key)) {
+      page(res, 401, 'Wrong or missing admin key.', true);
+      return;
+    }
+    page(res, 200, `codec enabled for Temporal UI (until ${startSession(req, res)}). You can close this tab.`, false);
   });
 
   const convert = (direction: 'encode' | 'decode') => async (req: Request, res: Response) => {
