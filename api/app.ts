@@ -92,7 +92,7 @@ export function createApp(deps: ApiDeps) {
   // Temporal UI's codec endpoint: admin key or codec session, never a tenant key.
   app.use(
     codecRoutes({
-      codec: new PayloadEncryptionCodec(config.payloadKeys),
+      codec: new PayloadEncryptionCodec(config.payloadKeys, config.acceptPlaintextPayloads),
       adminKeys: config.adminApiKeys,
       allowedOrigins: config.temporalUiOrigins,
     }),

@@ -21,6 +21,8 @@ export interface Config {
   tokenKeys: string;
   /** Same format; encrypt Temporal payloads (CALSYNC_PAYLOAD_KEYS, else the token keys). */
   payloadKeys: string;
+  /** Let unencrypted workflow payloads through the codec: only to read data from before encryption. */
+  acceptPlaintextPayloads: boolean;
   /** Origins of Temporal UI allowed to call the codec endpoint (CORS). */
   temporalUiOrigins: string[];
   /**
@@ -105,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerMetricsPort: num(env.WORKER_METRICS_PORT, 9464),
     tokenKeys: env.CALSYNC_TOKEN_KEYS ?? '',
     payloadKeys: env.CALSYNC_PAYLOAD_KEYS || env.CALSYNC_TOKEN_KEYS || '',
+    acceptPlaintextPayloads: env.CALSYNC_ACCEPT_PLAINTEXT_PAYLOADS === 'true',
     temporalUiOrigins: (env.TEMPORAL_UI_ORIGINS ?? 'http://127.0.0.1:8233,http://localhost:8233')
       .split(',')
       .map((o) => o.trim())

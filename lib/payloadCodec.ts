@@ -22,7 +22,11 @@ export class PayloadEncryptionCodec implements PayloadCodec {
   private readonly keys: Map<string, Buffer>;
   private readonly currentKeyId: string;
 
-  constructor(keySpec: string) {
+  constructor(
+    keySpec: string,
+    /** Let unencrypted payloads through: only to read data written before encryption (CALSYNC_ACCEPT_PLAINTEXT_PAYLOADS). */
+    private readonly acceptPlaintext = false,
+  ) {
     const parsed = parseKeySpec(keySpec, 'CALSYNC_PAYLOAD_KEYS');
     this.keys = parsed.keys;
     this.currentKeyId = parsed.currentKeyId;
@@ -48,9 +52,17 @@ export class PayloadEncryptionCodec implements PayloadCodec {
     };
   }
 
-  /** Payloads written before encryption was switched on pass through unchanged. */
+  /**
+   * Every payload calsync writes is encrypted, so a plain one was written by someone else (a forged
+   * signal from whoever reaches the Temporal frontend): refused, unless the escape hatch for data
+   * from before encryption is set.
+   */
   open(payload: Payload): Payload {
-    if (text(payload.metadata?.encoding) !== ENCRYPTED_ENCODING) return payload;
+    const encoding = text(payload.metadata?.encoding);
+    if (encoding !== ENCRYPTED_ENCODING) {
+      if (this.acceptPlaintext) return payload;
+      throw new PlaintextPayloadRefused(encoding);
+    }
     const keyId = text(payload.metadata?.[KEY_ID_METADATA]);
     const key = keyId ? this.keys.get(keyId) : undefined;
     if (!key) throw new Error(`cannot decrypt payload: unknown encryption key "${keyId ?? '?'}"`);
@@ -64,7 +76,18 @@ export class PayloadEncryptionCodec implements PayloadCodec {
   }
 }
 
+/** An unencrypted payload where calsync writes only encrypted ones. */
+export class PlaintextPayloadRefused extends Error {
+  constructor(encoding: string | undefined) {
+    super(
+      `refused an unencrypted workflow payload (encoding ${encoding ?? 'none'}): calsync encrypts every payload, so this one ` +
+        'was not written by calsync. Set CALSYNC_ACCEPT_PLAINTEXT_PAYLOADS=true only to read data from before encryption.',
+    );
+    this.name = 'PlaintextPayloadRefused';
+  }
+}
+
 /** The data converter every calsync Temporal client and worker uses. */
-export function calsyncDataConverter(payloadKeys: string) {
-  return { payloadCodecs: [new PayloadEncryptionCodec(payloadKeys)] };
+export function calsyncDataConverter(payloadKeys: string, acceptPlaintext = false) {
+  return { payloadCodecs: [new PayloadEncryptionCodec(payloadKeys, acceptPlaintext)] };
 }

@@ -8,7 +8,7 @@ export async function connectClient(config: Config): Promise<Client> {
   return new Client({
     connection,
     namespace: config.temporalNamespace,
-    dataConverter: calsyncDataConverter(config.payloadKeys),
+    dataConverter: calsyncDataConverter(config.payloadKeys, config.acceptPlaintextPayloads),
   });
 }
 

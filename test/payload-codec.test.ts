@@ -9,7 +9,7 @@ import { SecretBox } from '../lib/secretBox';
 import { call, waitUntil } from './helpers/api';
 import { googleEmulator } from './helpers/emulator';
 import { startAppStack, type AppStack } from './helpers/stack';
-import { TenantWorld, closeTestClients } from './helpers/world';
+import { TenantWorld, closeTestClients, testDb } from './helpers/world';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const str = (b: Uint8Array | null | undefined) => Buffer.from(b ?? new Uint8Array()).toString('utf8');
@@ -75,10 +75,13 @@ describe('PayloadEncryptionCodec', () => {
     await expect(codec.decode([{ metadata: sealed!.metadata, data: sealed!.data!.subarray(0, 20) }])).rejects.toThrow();
   });
 
-  test('payloads written before encryption pass through; keys come from CALSYNC_PAYLOAD_KEYS, else the token keys', async () => {
-    const codec = new PayloadEncryptionCodec(SecretBox.generateKeySpec('k'));
+  test('plaintext payloads are refused (pass only with the escape hatch); keys come from CALSYNC_PAYLOAD_KEYS, else the token keys', async () => {
     const plain = jsonPayload('old run');
-    expect(await codec.decode([plain])).toEqual([plain]);
+    await expect(new PayloadEncryptionCodec(SecretBox.generateKeySpec('k')).decode([plain])).rejects.toThrow(
+      /refused an unencrypted workflow payload \(encoding json\/plain\)/,
+    );
+    expect(await new PayloadEncryptionCodec(SecretBox.generateKeySpec('k'), true).decode([plain])).toEqual([plain]);
+    expect(loadConfig({ CALSYNC_ACCEPT_PLAINTEXT_PAYLOADS: 'true' }).acceptPlaintextPayloads).toBe(true);
     expect(loadConfig({ CALSYNC_TOKEN_KEYS: 'tok:x' }).payloadKeys).toBe('tok:x');
     expect(loadConfig({ CALSYNC_TOKEN_KEYS: 'tok:x', CALSYNC_PAYLOAD_KEYS: 'pay:y' }).payloadKeys).toBe('pay:y');
     expect(() => new PayloadEncryptionCodec('')).toThrow(/CALSYNC_PAYLOAD_KEYS/);
@@ -114,6 +117,21 @@ describe('payload encryption end to end', () => {
     await plain?.connection.close();
     await stack?.stop();
     await closeTestClients();
+  });
+
+  test('a forged plaintext signal from someone who reaches the Temporal frontend is refused: nothing is written', async () => {
+    const world = await TenantWorld.create(stack.apiUrl);
+    const staff = await world.staffWithGoogle('fay');
+    await world.put('forge-1', { revision: 1, staffIds: ['fay'], title: 'Real' });
+    await world.waitSynced('forge-1', 1);
+    // A well-formed desired state, as the API would send it, but newer and unencrypted.
+    const stored = await testDb()('appointments').where({ tenant_id: world.tenantId, id: 'forge-1' }).first('desired');
+    const forged = { ...stored.desired, revision: 99, title: 'Forged' };
+    await plain.workflow.getHandle(`appt:${world.tenantId}:forge-1`).signal('desiredState', forged);
+    await new Promise((r) => setTimeout(r, 3000));
+    const events = await googleEmulator.liveEvents(staff.calendarId);
+    expect(events.map((e) => e.summary)).toEqual([expect.stringContaining('Real')]);
+    expect(JSON.stringify(events)).not.toContain('Forged');
   });
 
   test('client data is encrypted in the history, and the codec endpoint decodes it for admins only', async () => {

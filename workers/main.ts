@@ -54,7 +54,7 @@ async function main() {
     taskQueue: config.taskQueue,
     workflowBundle,
     activities,
-    dataConverter: calsyncDataConverter(config.payloadKeys),
+    dataConverter: calsyncDataConverter(config.payloadKeys, config.acceptPlaintextPayloads),
     maxConcurrentActivityTaskExecutions: Number(process.env.WORKER_MAX_ACTIVITIES ?? 100),
     maxCachedWorkflows: Number(process.env.WORKER_MAX_CACHED_WORKFLOWS ?? 2000),
   });
