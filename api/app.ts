@@ -43,6 +43,8 @@ export function createApp(deps: ApiDeps) {
   const { db, temporal, config, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
+  // Which proxies' X-Forwarded-* headers to believe is the operator's call, never a default.
+  app.set('trust proxy', config.trustProxy);
   // A JSON API: nothing may be framed, run or loaded from its answers.
   app.use(
     helmet({

@@ -64,7 +64,17 @@ export function metricsHandler(registry: Registry, token: string) {
         res.status(401).json({ error: 'unauthorized', message: 'metrics token required' });
         return;
       }
+    } else if (!isLoopback(req.socket.remoteAddress)) {
+      // Without a token, only a scraper on this host may read them (the socket's own peer: no forwarded header counts).
+      res
+        .status(403)
+        .json({ error: 'forbidden', message: 'metrics are served to loopback only unless METRICS_TOKEN is set' });
+      return;
     }
     res.set('Content-Type', registry.contentType).send(await registry.metrics());
   };
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address === '::1' || /^(::ffff:)?127\./.test(address ?? '');
 }

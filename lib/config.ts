@@ -15,8 +15,15 @@ export interface Config {
   apiRateLimitPerMinute: number;
   /** When set, `GET /metrics` on the API needs it as a bearer token. */
   metricsToken: string;
-  /** Where a worker serves Prometheus metrics; 0 disables. */
+  /** Where a worker serves Prometheus metrics; 0 disables. Loopback unless configured: the metrics have no token. */
   workerMetricsPort: number;
+  workerMetricsHost: string;
+  /**
+   * Express's `trust proxy` (`TRUST_PROXY`: a hop count, `loopback`, addresses or subnets): which
+   * proxies' X-Forwarded-* headers the API believes (client IPs for rate limits, https for Secure cookies).
+   * Unset: none.
+   */
+  trustProxy: string | number | false;
   /** `keyId:base64key` pairs; the first one encrypts, all of them decrypt (rotation). */
   tokenKeys: string;
   /** Same format; encrypt Temporal payloads (CALSYNC_PAYLOAD_KEYS, else the token keys). */
@@ -105,6 +112,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiRateLimitPerMinute: num(env.API_RATE_LIMIT_PER_MINUTE, 6000),
     metricsToken: env.METRICS_TOKEN ?? '',
     workerMetricsPort: num(env.WORKER_METRICS_PORT, 9464),
+    workerMetricsHost: env.WORKER_METRICS_HOST || '127.0.0.1',
+    trustProxy: !env.TRUST_PROXY ? false : /^\d+$/.test(env.TRUST_PROXY) ? Number(env.TRUST_PROXY) : env.TRUST_PROXY,
     tokenKeys: env.CALSYNC_TOKEN_KEYS ?? '',
     payloadKeys: env.CALSYNC_PAYLOAD_KEYS || env.CALSYNC_TOKEN_KEYS || '',
     acceptPlaintextPayloads: env.CALSYNC_ACCEPT_PLAINTEXT_PAYLOADS === 'true',

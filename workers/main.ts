@@ -58,7 +58,7 @@ async function main() {
     maxConcurrentActivityTaskExecutions: Number(process.env.WORKER_MAX_ACTIVITIES ?? 100),
     maxCachedWorkflows: Number(process.env.WORKER_MAX_CACHED_WORKFLOWS ?? 2000),
   });
-  startMetricsServer(config.workerMetricsPort, logger);
+  startMetricsServer(config.workerMetricsPort, config.workerMetricsHost, logger);
   logger.info({ taskQueue: config.taskQueue, address: config.temporalAddress }, 'worker started');
   console.log(`worker ready on task queue ${config.taskQueue}`);
   try {

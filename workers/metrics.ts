@@ -7,11 +7,7 @@ import type { Logger } from '../lib/logger';
  * Serves the worker's metrics at `GET /metrics` for Prometheus. A port already taken (another
  * worker on the same host) costs the metrics, never the worker.
  */
-export function startMetricsServer(
-  port: number,
-  logger: Logger,
-  host = process.env.WORKER_METRICS_HOST ?? '0.0.0.0',
-): http.Server | undefined {
+export function startMetricsServer(port: number, host: string, logger: Logger): http.Server | undefined {
   if (!port) return undefined;
   collectDefaultMetrics({ register: workerRegistry, prefix: 'calsync_worker_' });
   const server = http.createServer((req, res) => {
