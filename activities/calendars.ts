@@ -1,10 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { CalendarApi } from '../providers/types';
 import type { LinkRow } from './credentials';
 import type { ActivityDeps } from './deps';
 import { linkActivity, providerOfLink } from './linkAccount';
 
-type LinkCalendarRow = LinkRow & { calendar_owned: boolean; calendar_ready: boolean };
+type LinkCalendarRow = LinkRow & { calendar_owned: boolean; calendar_ready: boolean; calendar_marker: string | null };
 
 export interface ProvisionedCalendar {
   calendarId: string;
@@ -37,9 +38,10 @@ export async function provisionCalendar(
   let owned = false;
   if ((tenant?.settings?.calendarMode ?? 'dedicated') === 'dedicated') {
     const name: string = tenant?.settings?.businessName ?? tenant?.name ?? 'calsync';
+    const marker = await calendarMarkerOf(deps, link);
     const found = await onCalendar(deps, link, async (provider) => {
-      const ours = await provider.findCalendar(name);
-      return ours ? { calendarId: ours, owned: true } : provider.createCalendar(name);
+      const ours = await provider.findCalendar(name, marker);
+      return ours ? { calendarId: ours, owned: true } : provider.createCalendar(name, marker);
     });
     ({ calendarId, owned } = found);
     if (!owned)
@@ -70,7 +72,9 @@ export async function deleteLinkCalendar(
   input: { tenantId: string; linkId: string },
 ): Promise<string> {
   const link = await loadLink(deps, input);
-  if (!link.calendar_owned || !link.refresh_token_sealed || link.status === 'disconnected') return 'skipped';
+  // A calendar calsync cannot prove it made for this tenant (no marker) is never deleted.
+  if (!link.calendar_owned || !link.calendar_marker || !link.refresh_token_sealed || link.status === 'disconnected')
+    return 'skipped';
   // Another staff member's link on the same account still writes there: the calendar stays (the
   // last link to go deletes it).
   const shared = await deps
@@ -85,7 +89,29 @@ export async function deleteLinkCalendar(
     .whereIn('status', ['active', 'needs_reauth', 'connecting'])
     .first('id');
   if (shared) return 'shared';
-  return onCalendar(deps, link, (provider) => provider.deleteCalendar(link.calendar_id));
+  const marker = link.calendar_marker;
+  const outcome = await onCalendar(deps, link, (provider) => provider.deleteCalendar(link.calendar_id, marker));
+  if (outcome === 'not_ours')
+    deps.logger.warn({ linkId: link.id }, "the link's calendar no longer carries its marker: kept");
+  return outcome;
+}
+
+/**
+ * The marker of the tenant's dedicated calendar on this account: the one another link of this
+ * tenant on the same account already has (they share the calendar), else a new unguessable one.
+ * Kept with the link before any calendar is made, so a retried provisioning finds its own.
+ */
+async function calendarMarkerOf(deps: ActivityDeps, link: LinkCalendarRow): Promise<string> {
+  if (link.calendar_marker) return link.calendar_marker;
+  const sibling = await deps
+    .db('calendar_links')
+    .where({ tenant_id: link.tenant_id, provider: link.provider, account_email: link.account_email })
+    .whereNotNull('calendar_marker')
+    .orderBy('created_at')
+    .first('calendar_marker');
+  const marker: string = sibling?.calendar_marker ?? randomBytes(18).toString('base64url');
+  await deps.db('calendar_links').where({ id: link.id }).update({ calendar_marker: marker });
+  return marker;
 }
 
 /** Calendar work as the link's account; a failure leaves as the activity's failure. */

@@ -52,15 +52,16 @@ export type { DesiredAppointment };
  * keeps one, calsync's marker) before one is made, so a retried or repeated provisioning never makes two.
  */
 export interface CalendarProvisioning {
-  /** calsync's own calendar of this name (carrying its marker): a calendar of the user's is never taken for it. */
-  findCalendar(name: string): Promise<string | undefined>;
+  /** calsync's calendar of this name carrying this link's marker: nobody else's calendar is ever taken for it. */
+  findCalendar(name: string, marker: string): Promise<string | undefined>;
   /**
-   * Makes calsync's calendar, marked as its own (`owned`). Where the provider refuses a second
-   * calendar of that name and the one there is not calsync's, that one is used without owning it:
-   * calsync then removes only its events from it, never the calendar.
+   * Makes calsync's calendar, marked with the link's marker (`owned`). Where the provider refuses a
+   * second calendar of that name and the one there is not this link's, that one is used without
+   * owning it: calsync then removes only its events from it, never the calendar.
    */
-  createCalendar(name: string): Promise<{ calendarId: string; owned: boolean }>;
-  deleteCalendar(calendarId: string): Promise<DeleteOutcome>;
+  createCalendar(name: string, marker: string): Promise<{ calendarId: string; owned: boolean }>;
+  /** Deletes the calendar only when it carries this link's marker (read again first); otherwise `not_ours`. */
+  deleteCalendar(calendarId: string, marker: string): Promise<DeleteOutcome | 'not_ours'>;
 }
 
 /** Access a team calendar's member gets: read its events, or also change them. */
@@ -84,6 +85,11 @@ export interface CalendarSharing {
 /** What a dedicated calendar's description says (Google keeps one): calsync made it and may delete it. */
 export const DEDICATED_CALENDAR_MARKER =
   'Appointments kept in step by calsync. Removing the connection removes this calendar.';
+
+/** The description of a link's dedicated calendar where the provider keeps one: the notice and the link's marker. */
+export function dedicatedCalendarDescription(marker: string): string {
+  return `${DEDICATED_CALENDAR_MARKER}\n\ncalsync calendar ${marker}`;
+}
 
 /** The account's share of the provider's request limits that calsync allows itself (configuration). */
 export interface AccountBudget {

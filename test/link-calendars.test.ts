@@ -122,6 +122,51 @@ describe('link target calendars', () => {
     expect(status.sync.state).toBe('synced');
   });
 
+  test("one tenant can never take or delete another tenant's calendar by naming its business the same", async () => {
+    for (const provider of ['google', 'microsoft'] as const) {
+      const emulator = provider === 'google' ? googleEmulator : microsoftEmulator;
+      const business = `Salon ${randomUUID().slice(0, 6)}`;
+      const a = await productDefaultTenant(business);
+      await seed(a, 'ann');
+      const user = await emulator.createUser('shared');
+      const linkA = await attach(a, 'ann', provider, user);
+      await a.linkConnected(linkA.id);
+      const calendarA = (await testDb()('calendar_links').where({ id: linkA.id }).first()).calendar_id;
+      const eventsOfA = async () =>
+        provider === 'google'
+          ? (await googleEmulator.liveEvents(calendarA)).length
+          : (await microsoftEmulator.events(user.email, calendarA)).length;
+      await waitUntil(`${provider}: A's backfill`, async () => (await eventsOfA()) === 2, 30000, 200);
+
+      // Tenant B: the same business name, the same account (which consented to both).
+      const b = await productDefaultTenant(business);
+      await b.call('PUT', '/v1/staff/bob', { name: 'bob' });
+      const grant =
+        provider === 'google'
+          ? await fetch(`${process.env.GOOGLE_EMULATOR_URL}/_emulator/users`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ email: user.email }),
+            }).then((r) => r.json() as Promise<{ refreshToken: string }>)
+          : await freshGrant(user.email);
+      const linkB = await attach(b, 'bob', provider, { email: user.email, refreshToken: grant.refreshToken });
+      await b.linkConnected(linkB.id);
+      const rowB = await testDb()('calendar_links').where({ id: linkB.id }).first();
+      // Google makes B a calendar of its own; Graph refuses a second of that name, so B writes to it without owning it.
+      if (provider === 'google') expect(rowB.calendar_id).not.toBe(calendarA);
+      else expect([rowB.calendar_id, rowB.calendar_owned]).toEqual([calendarA, false]);
+
+      await b.call('DELETE', `/v1/links/${linkB.id}`);
+      await (await temporalClient()).workflow.getHandle(`link:${b.tenantId}:${linkB.id}`).result();
+      const calendars =
+        provider === 'google'
+          ? (await googleEmulator.calendars(user.email)).map((c) => c.id)
+          : (await microsoftEmulator.calendars(user.email)).map((c) => c.id);
+      expect([provider, calendars.includes(calendarA)]).toEqual([provider, true]);
+      expect([provider, await eventsOfA()]).toEqual([provider, 2]);
+    }
+  });
+
   test('microsoft: a dedicated calendar, made once even when its creation answer is lost', async () => {
     const world = await productDefaultTenant('Estudio Luna');
     await seed(world, 'wen');

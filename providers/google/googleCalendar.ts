@@ -3,7 +3,7 @@ import { googleCalendarClient } from './googleClient';
 import { ProviderError, classifyHttpStatus, isNetworkError, parseRetryAfter } from '../errors';
 import { OWNER_TAG } from '../../content/eventContent';
 import {
-  DEDICATED_CALENDAR_MARKER,
+  dedicatedCalendarDescription,
   type CalendarProvider,
   type CalendarProvisioning,
   type CalendarShare,
@@ -231,8 +231,8 @@ export class GoogleCalendarProvider implements CalendarProvider, CalendarProvisi
     }
   }
 
-  /** A calendar the account owns with this name and calsync's marker (calendarList, every page). */
-  async findCalendar(name: string): Promise<string | undefined> {
+  /** A calendar the account owns with this name and this link's marker (calendarList, every page). */
+  async findCalendar(name: string, marker: string): Promise<string | undefined> {
     let pageToken: string | undefined;
     do {
       const page = await this.call('calendarList.list', (o) =>
@@ -241,7 +241,7 @@ export class GoogleCalendarProvider implements CalendarProvider, CalendarProvisi
         throw classifyGoogleError(e);
       });
       const found = page.data.items?.find(
-        (c) => c.summary === name && c.description === DEDICATED_CALENDAR_MARKER && !c.deleted,
+        (c) => c.summary === name && c.description === dedicatedCalendarDescription(marker) && !c.deleted,
       );
       if (found?.id) return found.id;
       pageToken = page.data.nextPageToken ?? undefined;
@@ -250,17 +250,22 @@ export class GoogleCalendarProvider implements CalendarProvider, CalendarProvisi
   }
 
   /** Google allows calendars of the same name: calsync's is always a new one, told apart by its description. */
-  async createCalendar(name: string): Promise<{ calendarId: string; owned: boolean }> {
+  async createCalendar(name: string, marker: string): Promise<{ calendarId: string; owned: boolean }> {
     const created = await this.call('calendars.insert', (o) =>
-      this.api.calendars.insert({ requestBody: { summary: name, description: DEDICATED_CALENDAR_MARKER } }, o),
+      this.api.calendars.insert(
+        { requestBody: { summary: name, description: dedicatedCalendarDescription(marker) } },
+        o,
+      ),
     ).catch((e) => {
       throw classifyGoogleError(e);
     });
     return { calendarId: created.data.id!, owned: true };
   }
 
-  async deleteCalendar(calendarId: string): Promise<DeleteOutcome> {
+  async deleteCalendar(calendarId: string, marker: string): Promise<DeleteOutcome | 'not_ours'> {
     try {
+      const calendar = await this.call('calendars.get', (o) => this.api.calendars.get({ calendarId }, o));
+      if (calendar.data.description !== dedicatedCalendarDescription(marker)) return 'not_ours';
       await this.call('calendars.delete', (o) => this.api.calendars.delete({ calendarId }, o));
       return 'deleted';
     } catch (err) {

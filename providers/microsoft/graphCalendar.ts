@@ -8,7 +8,6 @@ import {
 import { CALSYNC_TAG, OWNER_TAG } from '../../content/eventContent';
 import { ProviderError, classifyHttpStatus, isNetworkError, parseRetryAfter } from '../errors';
 import {
-  DEDICATED_CALENDAR_MARKER,
   type CalendarProvider,
   type CalendarProvisioning,
   type CalendarShare,
@@ -385,15 +384,12 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
    * calsync's calendar of this name: Graph keeps no description, so calsync's calendars carry the
    * marker as an extended property, and only a marked calendar is ever taken (and later deleted).
    */
-  async findCalendar(name: string): Promise<string | undefined> {
-    return this.calendarNamed(
-      name,
-      `singleValueExtendedProperties/Any(ep: ep/id eq ${odataLiteral(propertyId(CALENDAR_MARKER_TAG))} and ep/value eq ${odataLiteral(DEDICATED_CALENDAR_MARKER)})`,
-    );
+  async findCalendar(name: string, marker: string): Promise<string | undefined> {
+    return this.calendarNamed(name, markedWith(marker));
   }
 
-  /** The mailbox's calendar of this name, among those matching `filter` (every one without it); every page. */
-  private async calendarNamed(name: string, filter?: string): Promise<string | undefined> {
+  /** The mailbox's calendar of this name (any name: undefined), among those matching `filter` (every one without it); every page. */
+  private async calendarNamed(name: string | undefined, filter?: string): Promise<string | undefined> {
     let path: string | undefined = '/me/calendars';
     while (path) {
       const first = path === '/me/calendars';
@@ -403,18 +399,18 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
         value: Array<{ id: string; name: string }>;
         '@odata.nextLink'?: string;
       };
-      const found = page.value.find((c) => c.name === name);
+      const found = page.value.find((c) => name === undefined || c.name === name);
       if (found) return found.id;
       path = page['@odata.nextLink'];
     }
     return undefined;
   }
 
-  async createCalendar(name: string): Promise<{ calendarId: string; owned: boolean }> {
+  async createCalendar(name: string, marker: string): Promise<{ calendarId: string; owned: boolean }> {
     try {
       const body = {
         name,
-        singleValueExtendedProperties: [{ id: propertyId(CALENDAR_MARKER_TAG), value: DEDICATED_CALENDAR_MARKER }],
+        singleValueExtendedProperties: [{ id: propertyId(CALENDAR_MARKER_TAG), value: marker }],
       };
       return {
         calendarId: ((await this.call('calendars.create', '/me/calendars', (r) => r.post(body))) as { id: string }).id,
@@ -423,7 +419,7 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
     } catch (err) {
       if ((err as ProviderError).status !== 409) throw err;
       // Made by an attempt whose answer was lost: it carries the marker.
-      const ours = await this.findCalendar(name);
+      const ours = await this.findCalendar(name, marker);
       if (ours) return { calendarId: ours, owned: true };
       // The user's own calendar of that name: written to, never deleted.
       const theirs = await this.calendarNamed(name);
@@ -461,12 +457,40 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
     return { events: page.value.map(observedFromGraph), nextPageToken: page['@odata.nextLink'] };
   }
 
-  async deleteCalendar(calendarId: string): Promise<DeleteOutcome> {
+  async deleteCalendar(calendarId: string, marker: string): Promise<DeleteOutcome | 'not_ours'> {
     try {
+      // Read again before deleting: only a calendar that carries this link's marker goes.
+      const marked = await this.calendarsMarked(marker);
+      if (!marked.includes(calendarId)) return (await this.calendarExists(calendarId)) ? 'not_ours' : 'already_gone';
       await this.call('calendars.delete', `/me/calendars/${encodeURIComponent(calendarId)}`, (r) => r.delete());
       return 'deleted';
     } catch (err) {
       if ((err as ProviderError).status === 404) return 'already_gone';
+      throw err;
+    }
+  }
+
+  /** The ids of the mailbox's calendars that carry this marker (every page). */
+  private async calendarsMarked(marker: string): Promise<string[]> {
+    const ids: string[] = [];
+    let path: string | undefined = '/me/calendars';
+    while (path) {
+      const first = path === '/me/calendars';
+      const page = (await this.call('calendars.list', path, (r) =>
+        first ? r.filter(markedWith(marker)).select('id').get() : r.get(),
+      )) as { value: Array<{ id: string }>; '@odata.nextLink'?: string };
+      ids.push(...page.value.map((c) => c.id));
+      path = page['@odata.nextLink'];
+    }
+    return ids;
+  }
+
+  private async calendarExists(calendarId: string): Promise<boolean> {
+    try {
+      await this.call('calendars.get', `/me/calendars/${encodeURIComponent(calendarId)}`, (r) => r.select('id').get());
+      return true;
+    } catch (err) {
+      if ((err as ProviderError).status === 404) return false;
       throw err;
     }
   }
@@ -509,4 +533,9 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
       )
       .map((e) => e.id);
   }
+}
+
+/** The OData filter of calendars carrying a link's marker (Graph filters extended properties by id and value). */
+function markedWith(marker: string): string {
+  return `singleValueExtendedProperties/Any(ep: ep/id eq ${odataLiteral(propertyId(CALENDAR_MARKER_TAG))} and ep/value eq ${odataLiteral(marker)})`;
 }
