@@ -28,6 +28,9 @@ async function syncNow(temporal: Client, logger: Logger, channel: ChannelRow): P
     logger.info({ linkId: channel.link_id }, 'push for a link that is not importing');
 }
 
+/** Distinct channels one notification request may name: a real batch names a handful. */
+const MAX_CHANNELS = 50;
+
 const rejected = (res: Response) =>
   res.status(403).json({ error: 'forbidden', message: 'unknown channel or wrong token' });
 
@@ -53,13 +56,19 @@ export function importWebhookRoutes(db: Knex, temporal: Client, logger: Logger, 
       res.status(request.status).type(request.contentType).send(request.body);
       return;
     }
+    // Bounded work whoever sends it: one indexed lookup for at most MAX_CHANNELS distinct channels.
+    const ids = [...new Set(request.notices.map((n) => n.channelId).filter((id) => id.length <= 200))].slice(
+      0,
+      MAX_CHANNELS,
+    );
+    const rows: ChannelRow[] = ids.length
+      ? await db('import_channels').whereIn('id', ids).where({ provider: provider.name })
+      : [];
+    const byId = new Map(rows.map((r) => [r.id, r]));
     let verified = 0;
     const changed = new Map<string, ChannelRow>();
     for (const notice of request.notices) {
-      if (notice.channelId.length > 200) continue;
-      const found: ChannelRow | undefined = await db('import_channels')
-        .where({ id: notice.channelId, provider: provider.name })
-        .first();
+      const found = byId.get(notice.channelId);
       if (!found || !secretMatches(notice.secret, found.secret_hash)) continue;
       verified++;
       // A removed channel is made again at the next push check.
