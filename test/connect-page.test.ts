@@ -238,6 +238,10 @@ describe('connect page', () => {
     expect(opened.status).toBe(303);
     const cookie = opened.headers.get('set-cookie')!.split(';')[0]!;
     expect(opened.headers.get('set-cookie')).toMatch(/HttpOnly/i);
+    // The URL works once: opened again (from a mail, a log, a shoulder) it is the expired page, no cookie.
+    const again = await fetch(url, { redirect: 'manual' });
+    expect(again.status).toBe(401);
+    expect(again.headers.getSetCookie()).toEqual([]);
     const shown = await fetch(`${stack.apiUrl}/connect?staff=kit`, { headers: { cookie } });
     expect(shown.status).toBe(200);
     const csrf = /name="csrf" value="([^"]+)"/.exec(await shown.text())![1]!;

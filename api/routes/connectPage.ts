@@ -106,10 +106,23 @@ export function connectPageRoutes(deps: LinkDeps, config: Config): Router {
     );
 
   // Opening the CRM's URL: swap the URL token for the cookie, and take the token out of the address bar.
-  router.get('/connect', (req, res, next) => {
+  router.get('/connect', async (req, res, next) => {
     if (req.query.session === undefined) return next();
     const link = signer.verify(typeof req.query.session === 'string' ? req.query.session : undefined, 'link');
     if (!link) return expiredPage(res);
+    // Single use: a URL seen in a mail, a log or over a shoulder opens nothing a second time.
+    const [first] = await deps
+      .db('connect_links_used')
+      .insert({ nonce: link.nonce, tenant_id: link.tenantId, expires_at: new Date(link.expiresAt) })
+      .onConflict('nonce')
+      .ignore()
+      .returning('nonce');
+    if (!first) return expiredPage(res);
+    void deps
+      .db('connect_links_used')
+      .where('expires_at', '<', new Date())
+      .delete()
+      .catch(() => undefined);
     const { token } = signer.issue('session', link.tenantId, link.staffId, CONNECT_SESSION_TTL_MS);
     res.cookie(CONNECT_COOKIE, token, {
       httpOnly: true,
