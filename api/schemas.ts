@@ -138,6 +138,30 @@ export const tenantSettingsSchema = z.object({
   importTitles: z.boolean().optional(),
   /** Reconciliation: restore events changed or deleted by hand in staff calendars (default), or only record the drift. */
   reconcileRestore: z.boolean().optional(),
+  /**
+   * Which accounts may be connected by consent: the staff member's own e-mail (default), any account
+   * of these domains, or any account at all.
+   */
+  consentAccounts: z
+    .union([
+      z.literal('staffEmail'),
+      z.literal('any'),
+      z
+        .object({
+          domains: z
+            .array(
+              z
+                .string()
+                .trim()
+                .toLowerCase()
+                .regex(/^[a-z0-9.-]+\.[a-z]{2,}$/, 'must be a domain'),
+            )
+            .min(1)
+            .max(50),
+        })
+        .strict(),
+    ])
+    .optional(),
   ...crmSettingsShape,
 });
 

@@ -81,6 +81,8 @@ describe('connect page', () => {
     const world = await TenantWorld.create(stack.apiUrl, {
       businessName: 'Salón <Ana> & Co',
       calendarMode: 'dedicated',
+      // Ivy connects a Google and a Microsoft account of her own, neither of them her e-mail in the app.
+      consentAccounts: { domains: ['example.test', 'contoso.test'] },
     });
     expect((await world.call('PUT', '/v1/staff/ivy', { name: 'Ivy Díaz' })).status).toBe(200);
     expect((await world.call('PUT', '/v1/staff/other', { name: 'Other person' })).status).toBe(200);

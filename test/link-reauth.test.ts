@@ -15,7 +15,10 @@ describe('a link that needs re-authorisation', () => {
 
   for (const provider of ['google', 'microsoft'] as const) {
     test(`${provider}: revoked → needs_reauth without a write; syncs held, not failed; reconnecting the same account applies them`, async () => {
-      const world = await TenantWorld.create(stack.apiUrl, { calendarMode: 'dedicated' });
+      const world = await TenantWorld.create(stack.apiUrl, {
+        calendarMode: 'dedicated',
+        consentAccounts: { domains: ['example.test', 'contoso.test'] },
+      });
       await world.call('PUT', '/v1/staff/ola', { name: 'Ola' });
       const email = `ola-${randomUUID().slice(0, 8)}@${provider === 'google' ? 'example.test' : 'contoso.test'}`;
       await connectByConsent(world, 'ola', provider, email);

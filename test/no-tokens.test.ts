@@ -30,7 +30,10 @@ describe('no token anywhere', () => {
   const stack = useAppStack({ LINK_TOKEN_REFRESH_AHEAD_MS: '3597000', LOG_LEVEL: 'debug' });
 
   test('histories, API responses and process logs carry no refresh or access token', async () => {
-    const world = await TenantWorld.create(stack.apiUrl, { calendarMode: 'dedicated' });
+    const world = await TenantWorld.create(stack.apiUrl, {
+      calendarMode: 'dedicated',
+      consentAccounts: { domains: ['example.test', 'contoso.test'] },
+    });
     const answers: string[] = [];
     const call = async (method: string, p: string, body?: unknown) => {
       const res = await world.call(method, p, body);
@@ -93,7 +96,8 @@ describe('no token anywhere', () => {
       [...tokens].find((t) => text.includes(t) || text.includes(encodeURIComponent(t)));
 
     // Temporal histories of the link and appointment workflows, every payload decoded.
-    const codec = new PayloadEncryptionCodec(loadConfig().payloadKeys);
+    // Every payload in the history, search attributes (plain by design) included.
+    const codec = new PayloadEncryptionCodec(loadConfig().payloadKeys, true);
     const workflowIds = [...links.map((l) => `link:${world.tenantId}:${l.id}`), `appt:${world.tenantId}:tok-1`];
     let decoded = '';
     for (const id of workflowIds) {

@@ -22,6 +22,9 @@ const tokenUrl = (provider: Provider) =>
 const newEmail = (provider: Provider, who: string) =>
   `${who}-${randomUUID().slice(0, 8)}@${provider === 'google' ? 'example.test' : 'contoso.test'}`;
 
+/** The emulated accounts' domains: these tests connect accounts other than the staff member's e-mail. */
+const EMULATED_DOMAINS = { consentAccounts: { domains: ['example.test', 'contoso.test'] } };
+
 describe('connecting a calendar by OAuth consent', () => {
   const stack = useAppStack();
 
@@ -50,7 +53,7 @@ describe('connecting a calendar by OAuth consent', () => {
 
   for (const provider of ['google', 'microsoft'] as const) {
     test(`${provider}: authorize → Allow → callback stores an active link that syncs, once`, async () => {
-      const world = await TenantWorld.create(stack.apiUrl);
+      const world = await TenantWorld.create(stack.apiUrl, EMULATED_DOMAINS);
       await staffMember(world, 'dana');
       const authorizeUrl = await start(world, 'dana', provider);
 
@@ -140,7 +143,7 @@ describe('connecting a calendar by OAuth consent', () => {
   }
 
   test('a tampered or expired state is refused and stores nothing; the genuine one still works', async () => {
-    const world = await TenantWorld.create(stack.apiUrl);
+    const world = await TenantWorld.create(stack.apiUrl, EMULATED_DOMAINS);
     await staffMember(world, 'eli');
     const email = newEmail('google', 'eli');
     const callback = await consent(await start(world, 'eli', 'google'), email, 'allow');
@@ -177,7 +180,7 @@ describe('connecting a calendar by OAuth consent', () => {
   });
 
   test('Deny: a 400 page and no link', async () => {
-    const world = await TenantWorld.create(stack.apiUrl);
+    const world = await TenantWorld.create(stack.apiUrl, EMULATED_DOMAINS);
     await staffMember(world, 'fay');
     for (const provider of ['google', 'microsoft'] as const) {
       const callback = await consent(await start(world, 'fay', provider), newEmail(provider, 'fay'), 'deny');
@@ -191,7 +194,7 @@ describe('connecting a calendar by OAuth consent', () => {
   });
 
   test('returnUrl: a same-origin path is where the browser goes; anything else is refused up front', async () => {
-    const world = await TenantWorld.create(stack.apiUrl);
+    const world = await TenantWorld.create(stack.apiUrl, EMULATED_DOMAINS);
     await staffMember(world, 'gus');
     for (const bad of ['https://evil.example/', '//evil.example/x', '/\\evil.example', 'relative']) {
       const res = await world.call('POST', '/v1/staff/gus/links', { provider: 'google', returnUrl: bad });
@@ -298,4 +301,23 @@ describe('connecting a calendar by OAuth consent', () => {
       expect(reused.body.error).toBe('invalid_grant');
     });
   }
+
+  test("by default only the staff member's own account can be connected; a mismatch stores nothing", async () => {
+    const world = await TenantWorld.create(stack.apiUrl);
+    const own = newEmail('google', 'ria');
+    await world.call('PUT', '/v1/staff/ria', { name: 'Ria', email: own.toUpperCase() });
+    await world.call('PUT', '/v1/staff/noe', { name: 'Noe' });
+
+    const other = await get(await consent(await start(world, 'ria', 'google'), newEmail('google', 'mallory'), 'allow'));
+    expect(other.status).toBe(400);
+    expect(other.text).toContain('is not this staff member');
+    const noEmail = await get(await consent(await start(world, 'noe', 'google'), newEmail('google', 'noe'), 'allow'));
+    expect(noEmail.status).toBe(400);
+    expect(noEmail.text).toContain('no e-mail address');
+    expect(await testDb()('calendar_links').where({ tenant_id: world.tenantId })).toEqual([]);
+
+    const mine = await get(await consent(await start(world, 'ria', 'google'), own, 'allow'));
+    expect(mine.status).toBe(200);
+    expect((await links(world, 'ria')).map((l) => l.accountEmail)).toEqual([own]);
+  });
 });

@@ -81,6 +81,35 @@ export function consentOf(providers: ProviderRegistry, name: string): OAuthConse
   });
 }
 
+/**
+ * Why this account may not be connected to this staff member (the tenant's `consentAccounts`), or
+ * undefined when it may: by default only the staff member's own e-mail, so nobody can link an
+ * account of theirs to somebody else's calendar sync.
+ */
+async function consentRefusal(
+  db: LinkDeps['db'],
+  tenantId: string,
+  staffId: string,
+  accountEmail: string,
+): Promise<string | undefined> {
+  const [tenant, staff] = await Promise.all([
+    db('tenants').where({ id: tenantId }).first('settings'),
+    db('staff').where({ tenant_id: tenantId, id: staffId }).first('email'),
+  ]);
+  const rule = tenant?.settings?.consentAccounts ?? 'staffEmail';
+  const account = accountEmail.toLowerCase();
+  if (rule === 'any') return undefined;
+  if (rule === 'staffEmail') {
+    if (!staff?.email)
+      return 'This staff member has no e-mail address in the app yet, so no account can be connected for them. Nothing was connected.';
+    if (String(staff.email).toLowerCase() === account) return undefined;
+    return `The account you chose (${accountEmail}) is not this staff member's. Connect with the account of the staff member's own e-mail address. Nothing was connected.`;
+  }
+  const domain = account.split('@')[1] ?? '';
+  if ((rule.domains as string[]).includes(domain)) return undefined;
+  return `Accounts of ${domain} cannot be connected here. Nothing was connected.`;
+}
+
 /** What the person in the browser is told when the provider's half of the flow fails. */
 function connectFailureMessage(failure: ConnectFailure, name: string): string {
   switch (failure.reason) {
@@ -175,6 +204,14 @@ export function oauthRoutes(links: LinkDeps, config: Config, logger: Logger): Ro
         throw new ConnectError(connectFailureMessage(err, name));
       }
       const email = granted.accountEmail;
+      const refusal = await consentRefusal(db, state.tenant_id, state.staff_id, email);
+      if (refusal) {
+        logger.warn(
+          { provider, tenantId: state.tenant_id, staffId: state.staff_id },
+          'oauth: consent by an account the tenant does not allow',
+        );
+        throw new ConnectError(refusal);
+      }
       try {
         await createLink(links, {
           tenantId: state.tenant_id,
