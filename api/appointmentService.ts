@@ -115,7 +115,8 @@ export class AppointmentService {
     const written = await this.db('appointments')
       .insert(values)
       .onConflict(['tenant_id', 'id'])
-      .merge()
+      // SEQUENCE of feeds: calsync's own bounded counter of accepted changes, never the revision.
+      .merge({ ...values, sequence: this.db.raw('least(appointments.sequence + 1, 2147483647)') })
       .where('appointments.revision', '<', desired.revision)
       .returning('revision');
     if (written.length === 0) {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { attendeeKinds } from '../lib/crmSettings';
 import { templateProblem } from '../content/template';
+import { lineText } from './textSchemas';
 
 /** A title/description/location template: every `{field}` must be one calsync knows. */
 const template = (max: number) =>
@@ -77,7 +78,7 @@ export const attendeeSchema = z
   .object({
     kind: z.enum(attendeeKinds),
     id: z.string().min(1).max(128),
-    name: z.string().trim().max(200).optional(),
+    name: lineText(200).optional(),
     emails: z.array(z.email().max(320)).max(10).default([]),
     /** The person (or, on an account, the company and its people) does not want calendar invitations. */
     optedOut: z.boolean().default(false),
@@ -104,7 +105,7 @@ export const crmAppointmentShape = {
   /** Links back to the CRM. */
   links: z.object({ client: httpUrl.optional(), document: httpUrl.optional() }).strict().optional(),
   attachments: z
-    .array(z.object({ name: z.string().trim().min(1).max(200), url: httpUrl }).strict())
+    .array(z.object({ name: lineText(200, 1), url: httpUrl }).strict())
     .max(20)
     .optional(),
   reminders: remindersSchema.optional(),

@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
+import { lineText } from './textSchemas';
 import { seriesProblemAnywhere } from '../providers/registry';
 import {
   isOccurrenceDate,
@@ -26,7 +27,7 @@ const exceptionSchema = z
     cancelled: z.boolean().default(false),
     start: dateOrDateTime.optional(),
     end: dateOrDateTime.optional(),
-    title: z.string().trim().max(300).optional(),
+    title: lineText(300).optional(),
   })
   .strict();
 

@@ -2,6 +2,7 @@ import { DateTime, IANAZone } from 'luxon';
 import { z } from 'zod';
 import { crmAppointmentShape, crmSettingsShape } from './crmSchemas';
 import { checkRecurrence, recurrenceBodySchema } from './recurrenceSchema';
+import { lineText, multiLineText } from './textSchemas';
 
 export const idSchema = z
   .string()
@@ -46,12 +47,12 @@ export const appointmentBodySchema = z
     start: localOrOffsetDateTime,
     end: localOrOffsetDateTime,
     timeZone: timeZoneSchema,
-    title: z.string().trim().max(300).optional(),
-    services: z.array(z.string().trim().min(1).max(200)).max(50).default([]),
-    clientName: z.string().trim().max(200).optional(),
+    title: lineText(300).optional(),
+    services: z.array(lineText(200, 1)).max(50).default([]),
+    clientName: lineText(200).optional(),
     status: z.enum(appointmentStatuses).default('scheduled'),
-    description: z.string().max(8000).optional(),
-    location: z.string().trim().max(500).optional(),
+    description: multiLineText(8000).optional(),
+    location: lineText(500).optional(),
     // The location's own zone: client invitations carry it (DTSTART;TZID=…) and need it.
     locationTimeZone: timeZoneSchema.optional(),
     clientEmail: z.email().max(320).optional(),
@@ -130,7 +131,7 @@ export const tenantSettingsSchema = z.object({
   calendarMode: z.enum(['dedicated', 'primary']).optional(),
   clientInvitations: clientInvitationSettingsSchema.optional(),
   /** The organizer's name in invitations; the tenant's name when absent. */
-  businessName: z.string().trim().min(1).max(200).optional(),
+  businessName: lineText(200, 1).optional(),
   /** The organizer's address in invitations (replies go there); MAIL_FROM when absent. */
   organizerEmail: z.email().max(320).optional(),
   language: z.enum(['en', 'es']).optional(),
@@ -184,7 +185,7 @@ export const createTenantSchema = z.object({
 });
 
 export const staffBodySchema = z.object({
-  name: z.string().trim().min(1).max(200),
+  name: lineText(200, 1),
   email: z.email().max(320).optional(),
   timeZone: timeZoneSchema.optional(),
 });

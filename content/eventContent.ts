@@ -50,7 +50,10 @@ export interface RenderOptions {
   cancelled: boolean;
   /** The tenant's stored settings; defaults when absent. */
   settings?: CrmSettings;
-  /** Whether this copy of the event tells its attendees (one copy per appointment does). */
+  /**
+   * This copy is the organizer copy: the one of the appointment's staff copies that carries its
+   * attendees and may tell them (the others carry none).
+   */
   notifyAttendees?: boolean;
   /** Addresses never made attendees (the client when it gets calsync's own e-mail invitation). */
   excludeAttendees?: string[];
@@ -100,7 +103,13 @@ export function renderEventContent(desired: DesiredAppointment, opts: RenderOpti
     : type?.location
       ? renderInline(type.location, values) || undefined
       : desired.location;
-  const attendees = busyOnly ? [] : selectAttendees(desired.attendees, settings.attendees, opts.excludeAttendees);
+  // One copy per guest: only the copy that tells attendees (the organizer copy, one per appointment)
+  // carries them. Every other staff copy is its own event (own id and iCalUID), so guests on it
+  // would see the appointment once per staff calendar, and Outlook would mail them from each.
+  const attendees =
+    busyOnly || !opts.notifyAttendees
+      ? []
+      : selectAttendees(desired.attendees, settings.attendees, opts.excludeAttendees);
   const reminders = desired.reminders ?? settings.eventContent.reminders;
   const recurrence = seriesContent(desired, (state) => renderEventContent(state, opts));
   return {

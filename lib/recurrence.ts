@@ -273,26 +273,25 @@ export function seriesEnd(
 }
 
 /**
- * A series as iCalendar (staff feeds, client invitations): the RRULE and cancelled occurrences
- * (EXDATE) as the raw lines ical-generator writes, and each changed occurrence as a VEVENT of its
- * own with the series' UID and a RECURRENCE-ID. An all-day series names its occurrences by date
- * (EXDATE;VALUE=DATE), a timed one by instant (UTC). Times are in the appointment's zone.
+ * A series as iCalendar (staff feeds, client invitations): the RRULE, the cancelled occurrences
+ * (EXDATE) and each changed occurrence, for a VEVENT of its own with the series' UID and a
+ * RECURRENCE-ID. Every time is in the appointment's zone, the zone the rule is expanded in: the
+ * writer must put DTSTART, EXDATE and RECURRENCE-ID in that same zone (an all-day series names its
+ * occurrences by their dates there).
  */
 export function icalSeries(desired: Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'recurrence' | 'allDay'>):
   | {
-      repeating: string;
+      rule: string;
+      exdates: DateTime[];
       changed: Array<{ recurrenceId: DateTime; start: DateTime; end: DateTime; title?: string }>;
     }
   | undefined {
   if (!desired.recurrence) return undefined;
   const exceptions = desired.recurrence.exceptions ?? [];
-  const cancelled = exceptions.filter((e) => e.cancelled).map((e) => originalStartOf(desired, e));
-  const exdate = desired.allDay
-    ? `EXDATE;VALUE=DATE:${cancelled.map((d) => d.toFormat('yyyyMMdd')).join(',')}`
-    : `EXDATE:${cancelled.map((d) => d.toUTC().toFormat("yyyyMMdd'T'HHmmss'Z'")).join(',')}`;
   const inZone = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' }).setZone(desired.timeZone);
   return {
-    repeating: `RRULE:${desired.recurrence.rule}${cancelled.length ? `\n${exdate}` : ''}`,
+    rule: normalizeRule(desired.recurrence.rule),
+    exdates: exceptions.filter((e) => e.cancelled).map((e) => originalStartOf(desired, e)),
     // Moved, retitled, or both: an occurrence only retitled keeps its time.
     changed: exceptions
       .filter((e) => !e.cancelled)

@@ -1,60 +1,74 @@
-import ical, { ICalEventStatus } from 'ical-generator';
-import { DateTime } from 'luxon';
 import type { DesiredAppointment } from './types';
-import { icalTimes } from './icalTimes';
-import { icalSeries } from './recurrence';
-import { vtimezone } from './vtimezone';
+import {
+  appointmentEvents,
+  calendar,
+  integerProp,
+  stampProp,
+  stringifyCalendar,
+  textProp,
+  yearsOf,
+  zoneOf,
+} from './ical';
 
 /** How much of each appointment a subscription feed shows: a tenant setting. */
 export type FeedDetail = 'full' | 'title' | 'busy';
 
+/** One appointment of a feed, with calsync's own change counter for it (SEQUENCE). */
+export interface FeedAppointment {
+  desired: DesiredAppointment;
+  /** calsync's count of accepted changes (bounded, 32-bit): never the CRM's revision. */
+  sequence: number;
+}
+
 /**
  * A staff member's appointments as an iCalendar subscription (Apple Calendar, Thunderbird, anything
- * that subscribes to a URL). UIDs are stable and SEQUENCE is the revision, so clients update events
- * in place; cancelled and deleted appointments are simply absent.
+ * that subscribes to a URL). UIDs are stable and SEQUENCE rises with every accepted change, so
+ * clients update events in place; cancelled and deleted appointments are simply absent.
  */
 export function renderStaffFeed(input: {
   name: string;
-  appointments: DesiredAppointment[];
+  appointments: FeedAppointment[];
   detail: FeedDetail;
   tenantId: string;
 }): string {
-  const calendar = ical({ name: input.name, prodId: { company: 'calsync', product: 'staff-feed' }, ttl: 15 * 60 });
-  const zones = new Map<string, string>();
-  for (const a of input.appointments) {
-    const zone = vtimezone(a.timeZone);
-    if (zone) zones.set(zone.tzid, zone.block);
-  }
-  calendar.timezone({ name: null, generator: (tz) => zones.get(tz) ?? null });
-  for (const a of input.appointments) {
+  const stamp = stampProp();
+  const events = input.appointments.flatMap(({ desired: a, sequence }) => {
     const what = a.title?.trim() || a.services.join(', ') || 'Appointment';
     const summary =
       input.detail === 'busy' ? 'Busy' : input.detail === 'full' && a.clientName ? `${what} – ${a.clientName}` : what;
-    const tzid = vtimezone(a.timeZone)?.tzid ?? null;
-    const inZone = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' }).setZone(a.timeZone);
-    const event = {
-      id: `${a.appointmentId}@${input.tenantId}.calsync`,
-      sequence: a.revision,
-      stamp: DateTime.utc(),
-      summary,
-      description: input.detail === 'full' ? (a.description ?? null) : null,
-      location: input.detail === 'busy' ? null : (a.location ?? null),
-      status: a.status === 'tentative' ? ICalEventStatus.TENTATIVE : ICalEventStatus.CONFIRMED,
-    };
-    const series = icalSeries(a);
-    calendar.createEvent({
-      ...event,
-      ...icalTimes({ start: inZone(a.start), end: inZone(a.end) }, a.allDay, tzid),
-      ...(series ? { repeating: series.repeating } : {}),
-    });
     // A changed occurrence is its own VEVENT with the series' UID and its RECURRENCE-ID.
-    for (const c of series?.changed ?? []) {
-      calendar.createEvent({
-        ...event,
-        ...icalTimes(c, a.allDay, tzid),
-        summary: input.detail === 'busy' || !c.title ? summary : c.title,
-      });
-    }
-  }
-  return calendar.toString();
+    return appointmentEvents(a, (changed) => [
+      textProp('uid', `${a.appointmentId}@${input.tenantId}.calsync`),
+      integerProp('sequence', sequence),
+      stamp,
+      textProp('summary', input.detail === 'busy' || !changed?.title ? summary : changed.title),
+      ...(input.detail === 'full' && a.description ? [textProp('description', a.description)] : []),
+      ...(input.detail !== 'busy' && a.location ? [textProp('location', a.location)] : []),
+      textProp('status', a.status === 'tentative' ? 'TENTATIVE' : 'CONFIRMED'),
+    ]);
+  });
+  const spans = input.appointments.map(({ desired }) => yearsOf(desired));
+  const now = new Date().getUTCFullYear();
+  const years = {
+    from: Math.min(now, ...spans.map((s) => s.from)),
+    to: Math.max(now, ...spans.map((s) => s.to)),
+  };
+  const zones = input.appointments
+    .filter(({ desired }) => !desired.allDay)
+    .map(({ desired }) => zoneOf(desired))
+    .filter((z): z is string => z !== null);
+  return stringifyCalendar(
+    calendar(
+      [
+        textProp('prodid', '-//calsync//staff-feed//EN'),
+        textProp('name', input.name),
+        textProp('x-wr-calname', input.name),
+        ['refresh-interval', { value: 'DURATION' }, 'duration', 'PT15M'],
+        ['x-published-ttl', {}, 'unknown', 'PT15M'],
+      ],
+      events,
+      zones,
+      years,
+    ),
+  );
 }

@@ -43,6 +43,13 @@ if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
+# 2c. Radicale (Debian's package): the real CalDAV server the tests round-trip calsync's iCalendar through.
+if ! command -v radicale >/dev/null && command -v apt-get >/dev/null; then
+  log "installing radicale (apt-get)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq radicale >/dev/null
+fi
+
 # 3. PostgreSQL: when no DATABASE_URL is given, the local server must be up (start it if it is not).
 if [ -z "${DATABASE_URL:-}" ]; then
   if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then

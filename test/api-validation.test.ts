@@ -38,7 +38,30 @@ describe('API validation and tenancy', () => {
     ['unknown status', (b) => ({ ...b, status: 'maybe' }), 'status'],
     ['unknown staff member', (b) => ({ ...b, staffIds: ['mia', 'nobody'] }), 'staffIds[1]'],
     ['repeated staff member', (b) => ({ ...b, staffIds: ['mia', 'mia'] }), 'staffIds'],
+    // iCalendar and mail allow no control characters but tab in text (descriptions: line breaks too).
+    ['a title with U+0007', (b) => ({ ...b, title: 'Cut\u0007' }), 'title'],
+    ['a title with a line break', (b) => ({ ...b, title: 'Cut\nBEGIN:VEVENT' }), 'title'],
+    ['a client name with U+001B', (b) => ({ ...b, clientName: 'Ana\u001b[31m' }), 'clientName'],
+    ['a location with U+0000', (b) => ({ ...b, location: 'Calle\u0000 1' }), 'location'],
+    ['a service with U+007F', (b) => ({ ...b, services: ['Cut', 'Dye\u007f'] }), 'services[1]'],
+    ['a description with U+0008', (b) => ({ ...b, description: 'Line one\nline\b two' }), 'description'],
   ];
+
+  test('a title with a tab and a description with line breaks are accepted', async () => {
+    const res = await world.call('PUT', '/v1/appointments/tabbed', {
+      ...valid(),
+      title: 'Cut\tand wash',
+      description: 'Line one\r\nline two\tindented',
+    });
+    expect(res.status).toBe(202);
+  });
+
+  test('a staff name with a control character is a 400 naming name', async () => {
+    const res = await world.call('PUT', '/v1/staff/bel', { name: 'Bel\u0007' });
+    expect(res.status).toBe(400);
+    expect(res.body.message).toMatch(/^name: must not contain control characters/);
+    expect((await world.call('PUT', '/v1/staff/bel', { name: 'Bel "B" \\ ; ,\tx' })).status).toBe(200);
+  });
 
   test.each(cases)('%s → 400 naming %s, nothing started', async (_name, mutate, field) => {
     const id = `bad-${field.replace(/\W/g, '')}-${Math.random().toString(36).slice(2, 8)}`;

@@ -320,14 +320,19 @@ describe('CRM model: settings, entity types, attendees, event content', () => {
       await world.waitSynced('att-3', 1);
       const mails = [...(await googleGuestMail(anna.email)), ...(await googleGuestMail(carla.email))];
       expect(mails.map((m: any) => [m.kind, m.sendUpdates, [...m.to].sort()])).toEqual([
-        ['invitation', 'all', ['carmen@client.example', 'uma@salon.example']],
+        ['invitation', 'externalOnly', ['carmen@client.example', 'uma@salon.example']],
       ]);
-      // Both calendars show the attendees.
-      for (const cal of [anna.calendarId, carla.calendarId])
-        expect(attendeeEmails((await googleEmulator.liveEvents(cal))[0])).toEqual([
-          'carmen@client.example',
-          'uma@salon.example',
-        ]);
+      // One copy per guest: the organizer copy carries the attendees, the other staff copy none
+      // (each copy is its own event, so a guest would otherwise get the appointment twice).
+      const guestsPerCopy = await Promise.all(
+        [anna.calendarId, carla.calendarId].map(async (cal) =>
+          attendeeEmails((await googleEmulator.liveEvents(cal))[0]),
+        ),
+      );
+      expect(guestsPerCopy.sort((a, b) => b.length - a.length)).toEqual([
+        ['carmen@client.example', 'uma@salon.example'],
+        [],
+      ]);
 
       // A new title (and a settings re-sync) is nothing to mail guests about; a new time is.
       await world.call('PUT', '/v1/appointments/att-3', withPeople(2, ['anna', 'carla'], { title: 'Renamed' }));
@@ -358,6 +363,22 @@ describe('CRM model: settings, entity types, attendees, event content', () => {
       await world.call('POST', '/v1/appointments/att-3/cancel', {});
       await world.waitSynced('att-3', 4);
       expect(await guestMail()).toEqual(['invitation', 'update', 'cancellation']);
+    });
+
+    test('Microsoft, two staff: only the organizer copy carries attendees, so Outlook mails each guest once', async () => {
+      const world = await attendeeWorld({ kinds: ['contact', 'user'], notifyExternal: true });
+      const bo = await world.staffWithMicrosoft('bo');
+      const bu = await world.staffWithMicrosoft('bu');
+      await world.call('PUT', '/v1/appointments/att-6', withPeople(1, ['bo', 'bu']));
+      await world.waitSynced('att-6', 1);
+      const copies = await Promise.all([bo.email, bu.email].map(async (e) => (await microsoftEmulator.events(e))[0]));
+      expect(copies.every(Boolean)).toBe(true);
+      const guests = copies.map((event) => attendeeEmails(event));
+      expect(guests.sort((a, b) => b.length - a.length)).toEqual([['carmen@client.example', 'uma@salon.example'], []]);
+      const mails = [...(await outlookMail(bo.email)), ...(await outlookMail(bu.email))];
+      expect(mails.map((m: any) => [m.kind, [...m.to].sort()])).toEqual([
+        ['invitation', ['carmen@client.example', 'uma@salon.example']],
+      ]);
     });
 
     test('Microsoft: internal attendees always, external ones only with notifications on (Outlook mails every attendee)', async () => {

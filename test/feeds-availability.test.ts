@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ICAL from 'ical.js';
+import { DateTime } from 'luxon';
 import { appointmentBody, call, waitUntil } from './helpers/api';
 import { useAppStack } from './helpers/stack';
 import { TenantWorld } from './helpers/world';
@@ -109,7 +110,8 @@ describe('busy time, availability and staff feeds', () => {
     expect(first.events.map((e) => e.summary).sort()).toEqual(['Beard', 'Colour', 'Cut']);
     const cut = first.events.find((e) => e.summary === 'Cut')!;
     expect(cut.uid).toBe(`a@${world.tenantId}.calsync`);
-    expect(cut.sequence).toBe(1);
+    // SEQUENCE is calsync's own counter of accepted changes, never the CRM's revision.
+    expect(cut.sequence).toBe(0);
     expect(cut.component.getFirstProperty('dtstart')!.getParameter('tzid')).toBe('Europe/Madrid');
     expect(cut.startDate.toString()).toBe(`${day}T10:00:00`);
     expect(first.vcal.getAllSubcomponents('vtimezone').map((z) => z.getFirstPropertyValue('tzid'))).toEqual([
@@ -127,7 +129,7 @@ describe('busy time, availability and staff feeds', () => {
     await world.call('PUT', '/v1/settings', { feedDetail: 'full' });
     const second = await read();
     const updated = second.events.find((e) => e.uid === `a@${world.tenantId}.calsync`)!;
-    expect([updated.summary, updated.sequence]).toEqual(['Cut and wash – Ana García', 2]);
+    expect([updated.summary, updated.sequence]).toEqual(['Cut and wash – Ana García', 1]);
     expect(updated.description).toBe('Prefers the window seat');
 
     await world.call('PUT', '/v1/settings', { feedDetail: 'busy' });
@@ -145,5 +147,49 @@ describe('busy time, availability and staff feeds', () => {
     const apiLog = () => readFileSync(join(process.env.CALSYNC_TEST_TMP!, `api-${stack.taskQueue}.log`), 'utf8');
     await waitUntil('feed requests logged', async () => apiLog().includes('/feeds/[redacted].ics'));
     expect(apiLog()).not.toContain(path.slice('/feeds/'.length, -'.ics'.length));
+  });
+
+  test('a feed stays valid with an epoch-millisecond revision, awkward staff names and zones a stale table gets wrong', async () => {
+    const name = 'Zoë "Z" O\'Brien; Smith, Jr. \\ ^ :\tx';
+    expect((await world.call('PUT', '/v1/staff/zoe', { name })).status).toBe(200);
+    const when = (zone: string, local: string) => DateTime.fromISO(`${day}T${local}`, { zone });
+    const given = [
+      ['cas', 'Africa/Casablanca', '10:00'],
+      ['ktm', 'Asia/Kathmandu', '09:15'],
+    ] as const;
+    for (const [id, zone, local] of given) {
+      const res = await world.call('PUT', `/v1/appointments/${id}`, {
+        ...appointmentBody({ revision: 1796526000000, staffIds: ['zoe'] }),
+        start: `${day}T${local}:00`,
+        end: when(zone, local).plus({ minutes: 45 }).toFormat("yyyy-MM-dd'T'HH:mm:ss"),
+        timeZone: zone,
+        title: `Visit ${id}`,
+      });
+      expect(res.status).toBe(202);
+    }
+    // The test before leaves the tenant on "busy" detail: titles name the appointments here.
+    expect((await world.call('PUT', '/v1/settings', { feedDetail: 'title' })).status).toBe(200);
+    const created = await world.call('POST', '/v1/staff/zoe/feeds', {});
+    const text = await (await fetch(`${stack.apiUrl}${new URL(created.body.url as string).pathname}`)).text();
+    const vcal = new ICAL.Component(ICAL.parse(text));
+    for (const tz of vcal.getAllSubcomponents('vtimezone')) {
+      ICAL.TimezoneService.remove(tz.getFirstPropertyValue('tzid') as string);
+      ICAL.TimezoneService.register(tz);
+    }
+    const reparsed = new ICAL.Component(ICAL.parse(text));
+    // NAME (RFC 7986) and X-WR-CALNAME are TEXT: one line each, escaped, reading back as written.
+    const lines = text.replace(/\r\n[ \t]/g, '').split('\r\n');
+    const textType = ICAL.design.icalendar.value.text as { fromICAL: (v: string) => string };
+    for (const prop of ['NAME', 'X-WR-CALNAME']) {
+      const line = lines.find((l) => l.startsWith(`${prop}:`))!;
+      expect(textType.fromICAL(line.slice(prop.length + 1))).toBe(name);
+    }
+    const events = reparsed.getAllSubcomponents('vevent').map((v) => new ICAL.Event(v));
+    expect(events.map((e) => e.sequence)).toEqual([0, 0]);
+    expect(text).not.toContain('1796526000000');
+    for (const [id, zone, local] of given) {
+      const event = events.find((e) => e.summary === `Visit ${id}`)!;
+      expect(event.startDate.toJSDate().toISOString()).toBe(when(zone, local).toUTC().toISO());
+    }
   });
 });

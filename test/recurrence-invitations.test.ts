@@ -102,6 +102,66 @@ describe('client invitations of a recurring appointment', () => {
     ]);
   });
 
+  test('a Madrid series for a client in Auckland: every occurrence at the instant the API was given, across both DST changes', async () => {
+    const world = await TenantWorld.create(stack.apiUrl, {
+      clientInvitations: { enabled: true },
+      businessName: 'Barber',
+      organizerEmail: 'desk@barber.test',
+    });
+    await world.staffWithGoogle('sam');
+    const client = 'kiri.series@client.test';
+    // Tuesdays 15:00 in Madrid from three weeks before Madrid's spring change (last Sunday of
+    // March); Auckland leaves summer time the Sunday after. Week 2 cancelled, week 4 moved to Wednesday 17:30.
+    const year = DateTime.now().year + 1;
+    const lastSunday = DateTime.fromObject({ year, month: 3, day: 31 }, { zone: ZONE });
+    const changeDay = lastSunday.minus({ days: lastSunday.weekday % 7 });
+    const first = changeDay.minus({ days: 19 }).set({ hour: 15 });
+    expect(first.weekday).toBe(2);
+    const fmt = (d: DateTime) => d.toFormat("yyyy-MM-dd'T'HH:mm");
+    const moved = first.plus({ weeks: 3, days: 1 }).set({ hour: 17, minute: 30 });
+    const put = await world.call('PUT', '/v1/appointments/s-tz', {
+      revision: 1,
+      start: fmt(first),
+      end: fmt(first.plus({ hours: 1 })),
+      timeZone: ZONE,
+      locationTimeZone: 'Pacific/Auckland',
+      clientEmail: client,
+      title: 'Haircut',
+      staffIds: ['sam'],
+      recurrence: {
+        rrule: 'FREQ=WEEKLY;BYDAY=TU;COUNT=6',
+        exceptions: [
+          { originalStart: first.plus({ weeks: 1 }).toISODate(), cancelled: true },
+          {
+            originalStart: first.plus({ weeks: 3 }).toISODate(),
+            start: fmt(moved),
+            end: fmt(moved.plus({ hours: 1 })),
+            title: 'Haircut (moved)',
+          },
+        ],
+      },
+    });
+    expect(put.status).toBe(202);
+    await world.waitSynced('s-tz', 1);
+    const [mail] = await waitUntil('the invitation', async () =>
+      smtp.to(client).length ? smtp.to(client) : undefined,
+    );
+    const ics = mail!.parsed.attachments.find((a) => a.contentType === 'text/calendar')!.content.toString('utf8');
+    const instant = (d: DateTime) => d.toUTC().toISO({ suppressMilliseconds: true });
+    expect(
+      expandedOccurrences(ics).map(([start, summary]) => [instant(DateTime.fromJSDate(start.toJSDate())), summary]),
+    ).toEqual([
+      [instant(first), 'Haircut – Barber'],
+      [instant(first.plus({ weeks: 2 })), 'Haircut – Barber'],
+      [instant(moved), 'Haircut (moved) – Barber'],
+      [instant(first.plus({ weeks: 4 })), 'Haircut – Barber'],
+      [instant(first.plus({ weeks: 5 })), 'Haircut – Barber'],
+    ]);
+    // The text shows the client's own zone beside the appointment's.
+    expect(mail!.parsed.text).toContain('(Pacific/Auckland)');
+    expect(mail!.parsed.text).toContain('15:00–16:00 (Europe/Madrid)');
+  });
+
   test('an all-day series is dates: DTSTART, EXDATE and RECURRENCE-ID', async () => {
     const world = await TenantWorld.create(stack.apiUrl, {
       clientInvitations: { enabled: true },

@@ -65,12 +65,15 @@ export function feedRoutes(db: Knex, publicApiUrl: string): { managed: Router; p
         .where(notEndedBy(new Date(Date.now() - FEED_PAST_DAYS * 86400000)))
         .where('start_at', '<', new Date(Date.now() + FEED_FUTURE_DAYS * 86400000))
         .orderBy('start_at')
-        .select('desired'),
+        .select('desired', 'sequence'),
     ]);
     const detail: FeedDetail = tenant?.settings?.feedDetail ?? 'title';
     const body = renderStaffFeed({
       name: staff?.name ?? 'Appointments',
-      appointments: rows.map((r: { desired: DesiredAppointment }) => r.desired),
+      appointments: rows.map((r: { desired: DesiredAppointment; sequence: number }) => ({
+        desired: r.desired,
+        sequence: r.sequence,
+      })),
       detail,
       tenantId: feed.tenant_id,
     });

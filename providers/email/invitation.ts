@@ -1,10 +1,20 @@
-import ical, { ICalAttendeeRole, ICalAttendeeStatus, ICalCalendarMethod, ICalEventStatus } from 'ical-generator';
 import { DateTime } from 'luxon';
 import { invitationTitle, type InvitationMethod } from '../../lib/clientInvitations';
 import type { DesiredAppointment } from '../../lib/types';
-import { vtimezone } from '../../lib/vtimezone';
-import { icalTimes } from '../../lib/icalTimes';
-import { icalSeries } from '../../lib/recurrence';
+import {
+  addressProp,
+  appointmentEvents,
+  calendar,
+  cleanText,
+  integerProp,
+  stampProp,
+  stringifyCalendar,
+  textProp,
+  yearsOf,
+  zoneOf,
+  type JCalProperty,
+  type Params,
+} from '../../lib/ical';
 
 export type InvitationLanguage = 'en' | 'es';
 
@@ -85,9 +95,6 @@ const words: Record<InvitationLanguage, Words> = {
   },
 };
 
-// Parameter values (CN) may not hold a DQUOTE or control characters in iCalendar.
-const paramSafe = (value: string) => value.replace(/["\u0000-\u001f\u007f]/g, '').trim();
-
 function local(instant: string, zone: string, language: InvitationLanguage): DateTime {
   return DateTime.fromISO(instant, { zone: 'utc' }).setZone(zone).setLocale(language);
 }
@@ -157,68 +164,60 @@ export function calendarLinks(
   return { google: google.toString(), outlook: outlook.toString() };
 }
 
-/** The VCALENDAR: METHOD, one VEVENT with UID/SEQUENCE/DTSTAMP, ORGANIZER and ATTENDEE, and the VTIMEZONE of its TZID. */
+/**
+ * The VCALENDAR: METHOD, the VEVENT with UID/SEQUENCE/DTSTAMP, ORGANIZER and ATTENDEE, and the
+ * VTIMEZONE of its TZID. A single appointment's times are in the location's zone (the client's
+ * calendar shows where it happens); a series is written wholly in the appointment's zone, the zone
+ * its rule is expanded in (DTSTART, RRULE, EXDATE, RECURRENCE-ID), and the client's calendar
+ * converts it for display. Every value goes through lib/ical.ts (ical.js escapes and quotes).
+ */
 export function renderIcs(input: InvitationInput): string {
   const { desired } = input;
   const w = words[input.language];
   const cancel = input.method === 'CANCEL';
-  const calendar = ical({
-    prodId: { company: 'calsync', product: 'client-invitations', language: input.language.toUpperCase() },
-    method: cancel ? ICalCalendarMethod.CANCEL : ICalCalendarMethod.REQUEST,
-  });
-  // Without a generator ical-generator writes TZID=… with no VTIMEZONE, which Outlook rejects.
-  // A zone the library does not know falls back to UTC times: still the right instants.
-  const zone = vtimezone(input.timeZone);
-  calendar.timezone({ name: null, generator: (tz) => (zone && tz === zone.tzid ? zone.block : null) });
-  const series = icalSeries(desired);
-  const base = {
-    id: input.uid,
-    sequence: input.sequence,
-    stamp: DateTime.fromJSDate(input.stamp ?? new Date(), { zone: 'utc' }),
-    summary: `${invitationTitle(desired)} – ${input.businessName}`,
-    description: desired.services.length ? `${w.services}: ${desired.services.join(', ')}` : null,
-    location: desired.location ?? null,
-    status: cancel
-      ? ICalEventStatus.CANCELLED
-      : desired.status === 'tentative'
-        ? ICalEventStatus.TENTATIVE
-        : ICalEventStatus.CONFIRMED,
-    organizer: {
-      name: paramSafe(input.businessName),
-      email: input.organizerEmail,
-      ...(input.sentBy && input.sentBy.toLowerCase() !== input.organizerEmail.toLowerCase()
-        ? { sentBy: input.sentBy }
-        : {}),
-    },
-    attendees: [
-      {
-        email: input.attendeeEmail,
-        name: desired.clientName ? paramSafe(desired.clientName) : null,
-        role: ICalAttendeeRole.REQ,
-        status: ICalAttendeeStatus.NEEDSACTION,
-        rsvp: !cancel,
-      },
-    ],
+  // A zone the runtime does not know falls back to UTC times: still the right instants.
+  const zone = desired.recurrence ? desired.timeZone : input.timeZone;
+  const inZone = { ...desired, timeZone: zone };
+  const organizer: Params = { cn: input.businessName };
+  if (input.sentBy && input.sentBy.toLowerCase() !== input.organizerEmail.toLowerCase())
+    organizer['sent-by'] = `mailto:${input.sentBy}`;
+  const attendee: Params = {
+    ...(desired.clientName ? { cn: desired.clientName } : {}),
+    role: 'REQ-PARTICIPANT',
+    partstat: 'NEEDS-ACTION',
+    ...(cancel ? {} : { rsvp: 'TRUE' }),
   };
+  const stamp = stampProp(input.stamp);
+  const base = (changed?: { title?: string }): JCalProperty[] => [
+    textProp('uid', input.uid),
+    integerProp('sequence', input.sequence),
+    stamp,
+    textProp('summary', `${changed?.title ?? invitationTitle(desired)} – ${input.businessName}`),
+    ...(desired.services.length ? [textProp('description', `${w.services}: ${desired.services.join(', ')}`)] : []),
+    ...(desired.location ? [textProp('location', desired.location)] : []),
+    textProp('status', cancel ? 'CANCELLED' : desired.status === 'tentative' ? 'TENTATIVE' : 'CONFIRMED'),
+    addressProp('organizer', input.organizerEmail, organizer),
+    addressProp('attendee', input.attendeeEmail, attendee),
+  ];
   // A series: its rule and cancelled occurrences on the event, each changed occurrence a VEVENT of
   // its own (same UID, RECURRENCE-ID). A CANCEL without RECURRENCE-ID cancels the whole series.
-  // Luxon values: ical-generator formats them in the event's zone (native Dates would use the host's).
-  const inZone = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' }).setZone(desired.timeZone);
-  const tzid = zone?.tzid ?? null;
-  calendar.createEvent({
-    ...base,
-    ...icalTimes({ start: inZone(desired.start), end: inZone(desired.end) }, desired.allDay, tzid),
-    ...(series && !cancel ? { repeating: series.repeating } : {}),
-  });
-  for (const c of cancel ? [] : (series?.changed ?? [])) {
-    calendar.createEvent({
-      ...base,
-      ...icalTimes(c, desired.allDay, tzid),
-      ...(c.title ? { summary: `${c.title} – ${input.businessName}` } : {}),
-    });
-  }
-  return calendar.toString();
+  const events = appointmentEvents(inZone, base, { series: !cancel });
+  const zones = zoneOf(inZone) && !desired.allDay ? [zone] : [];
+  return stringifyCalendar(
+    calendar(
+      [
+        textProp('prodid', `-//calsync//client-invitations//${input.language.toUpperCase()}`),
+        textProp('method', cancel ? 'CANCEL' : 'REQUEST'),
+      ],
+      events,
+      zones,
+      yearsOf(desired),
+    ),
+  );
 }
+
+/** A mail header's text: no control characters at all (no header injection, no stray bytes). */
+const oneLine = (s: string) => s.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
 
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -230,8 +229,13 @@ export function renderInvitation(input: InvitationInput): RenderedInvitation {
   const kind = input.method === 'CANCEL' ? 'cancel' : input.update ? 'update' : 'new';
   const title = invitationTitle(desired);
   const when = describeWhen(desired, input.timeZone, input.language);
-  const subject = `${w.subject[kind]}: ${title} – ${when.date}, ${when.time} (${input.businessName})`;
-  const details: [string, string][] = [[w.when, when.full]];
+  const subject = oneLine(`${w.subject[kind]}: ${title} – ${when.date}, ${when.time} (${input.businessName})`);
+  // A series is written in the appointment's zone: where the location's differs, both are shown.
+  const full =
+    desired.recurrence && !desired.allDay && desired.timeZone !== input.timeZone
+      ? `${when.full}; ${describeWhen(desired, desired.timeZone, input.language).full}`
+      : when.full;
+  const details: [string, string][] = [[w.when, full]];
   if (desired.location) details.push([w.where, desired.location]);
   if (desired.services.length) details.push([w.services, desired.services.join(', ')]);
   const links =
@@ -267,5 +271,5 @@ export function renderInvitation(input: InvitationInput): RenderedInvitation {
     '</body></html>',
   ].join('\n');
 
-  return { ics: renderIcs(input), subject, text, html };
+  return { ics: renderIcs(input), subject, text: cleanText(text), html: cleanText(html) };
 }

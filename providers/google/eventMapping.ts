@@ -102,7 +102,10 @@ export function observedFromGoogle(event: calendar_v3.Schema$Event): ObservedEve
   };
 }
 
-/** Google mails attendees only when asked; calsync asks on the one copy that should tell them. */
-export function sendUpdatesFor(notify: boolean | undefined): 'all' | 'none' {
-  return notify ? 'all' : 'none';
+/**
+ * Google mails attendees only when asked; calsync asks on the one copy that should tell them, and
+ * only its external guests (`notifyExternal`): internal ones see the event in their own calendars.
+ */
+export function sendUpdatesFor(notify: boolean | undefined): 'externalOnly' | 'none' {
+  return notify ? 'externalOnly' : 'none';
 }

@@ -173,7 +173,7 @@ export class GoogleCalendarProvider implements CalendarProvider, CalendarProvisi
   async deleteEventById(
     calendarId: string,
     eventId: string,
-    sendUpdates: 'all' | 'none' = 'none',
+    sendUpdates: 'externalOnly' | 'none' = 'none',
   ): Promise<DeleteOutcome> {
     try {
       await this.call('events.delete', (o) => this.api.events.delete({ calendarId, eventId, sendUpdates }, o));
@@ -318,7 +318,11 @@ export class GoogleCalendarProvider implements CalendarProvider, CalendarProvisi
     }
   }
 
-  private async update(ref: EventRef, body: calendar_v3.Schema$Event, sendUpdates: 'all' | 'none'): Promise<void> {
+  private async update(
+    ref: EventRef,
+    body: calendar_v3.Schema$Event,
+    sendUpdates: 'externalOnly' | 'none',
+  ): Promise<void> {
     try {
       await this.call('events.update', (o) =>
         this.api.events.update({ calendarId: ref.calendarId, eventId: ref.eventId, requestBody: body, sendUpdates }, o),

@@ -7,7 +7,11 @@ import { googleInstanceBody, googleInstanceId, googleTime, sendUpdatesFor, toGoo
 /** The two calls a series' exceptions need (the provider supplies them, timed and paced). */
 export interface GoogleSeriesApi {
   listInstances(calendarId: string, eventId: string, pageToken?: string): Promise<calendar_v3.Schema$Events>;
-  updateInstance(calendarId: string, body: calendar_v3.Schema$Event, sendUpdates: 'all' | 'none'): Promise<void>;
+  updateInstance(
+    calendarId: string,
+    body: calendar_v3.Schema$Event,
+    sendUpdates: 'externalOnly' | 'none',
+  ): Promise<void>;
 }
 
 /** Whether two of Google's times are the same: the same date, or the same instant. */

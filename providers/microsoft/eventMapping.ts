@@ -54,8 +54,9 @@ export function local(isoWithOffset: string): string {
 
 /**
  * Outlook mails every attendee of an event it stores (there is no sendUpdates=none), so an
- * attendee on a Graph event is a notification: external attendees are written only on the copy
- * that should tell them, internal ones (the tenant's own people) on every copy.
+ * attendee on a Graph event is a notification. Only the organizer copy has attendees at all
+ * (content/eventContent.ts): there the internal ones (the tenant's own people) always, the
+ * external ones only when the tenant notifies them (`notifyExternal`).
  */
 function graphAttendees(content: EventContent): GraphEventBody['attendees'] {
   return (content.attendees ?? [])

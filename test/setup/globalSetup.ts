@@ -11,6 +11,7 @@ import {
   freePort,
   httpAnswers,
   spawnNode,
+  spawnService,
   startTemporalDevServer,
   waitFor,
   type Service,
@@ -78,6 +79,32 @@ export default async function globalSetup(): Promise<void> {
   process.env.MICROSOFT_GRAPH_BASE_URL = msUrl;
   process.env.MICROSOFT_TOKEN_URL = `${msUrl}/common/oauth2/v2.0/token`;
   process.env.MICROSOFT_AUTHORIZE_URL = `${msUrl}/common/oauth2/v2.0/authorize`;
+
+  // Radicale (Debian's package, installed by scripts/setup.sh): a real CalDAV server that reads
+  // calsync's iCalendar back (test/caldav-roundtrip.test.ts). No auth, a fresh storage folder.
+  const radicalePort = await freePort();
+  services.push(
+    spawnService(
+      'radicale',
+      'radicale',
+      [
+        '--config',
+        '',
+        '--server-hosts',
+        `127.0.0.1:${radicalePort}`,
+        '--auth-type',
+        'none',
+        '--storage-filesystem-folder',
+        path.join(tmp, 'radicale'),
+        '--logging-level',
+        'warning',
+      ],
+      { logFile: path.join(tmp, 'radicale.log') },
+    ),
+  );
+  const radicaleUrl = `http://127.0.0.1:${radicalePort}`;
+  await waitFor('Radicale (apt-get install radicale)', () => httpAnswers(`${radicaleUrl}/.web/`));
+  process.env.RADICALE_URL = radicaleUrl;
 
   const bundle = await bundleWorkflowCode({ workflowsPath: path.join(ROOT, 'workflows'), logger: quietLogger });
   const bundlePath = path.join(tmp, 'workflow-bundle.js');
