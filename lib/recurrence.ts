@@ -49,6 +49,8 @@ export function ruleProblem(
   unholdable: (rule: string, first: DateTime) => string | undefined = () => undefined,
 ): string | undefined {
   const rule = normalizeRule(rawRule);
+  // Only RRULE's own alphabet: a line break or a colon would let the caller write iCalendar of its own.
+  if (!/^[A-Z0-9=;,+-]+$/.test(rule)) return 'may hold only RRULE parts: letters, digits and = ; , + -';
   let recur: ICAL.Recur;
   try {
     recur = ICAL.Recur.fromString(rule);

@@ -67,6 +67,15 @@ describe('recurrence rules', () => {
     expect(ruleProblem(rule, first)).toBe(message);
   });
 
+  test('a rule carrying anything but RRULE parts is refused: no iCalendar can be smuggled in', () => {
+    for (const rule of [
+      'FREQ=DAILY;COUNT=2\r\nEND:VEVENT\r\nBEGIN:VEVENT',
+      'FREQ=DAILY;COUNT=2\nX',
+      'FREQ=DAILY;X-A=B:C',
+    ])
+      expect(ruleProblem(rule, first)).toBe('may hold only RRULE parts: letters, digits and = ; , + -');
+  });
+
   test('a day not in every month or year is refused: Google and Microsoft 365 would place it differently', () => {
     const on31 = DateTime.fromISO('2027-03-31T10:00', { zone: 'Europe/Madrid' });
     expect(ruleProblem('FREQ=MONTHLY', on31)).toBe(
