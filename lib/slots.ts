@@ -1,4 +1,4 @@
-import { DateTime } from 'luxon';
+import { DateTime, Info } from 'luxon';
 
 /**
  * Bookable slots across staff members: pure and deterministic (the clock is passed in as `now`).
@@ -74,13 +74,17 @@ const MINUTE = 60_000;
 
 /** Overlapping or touching spans merged, sorted by start (the input is not changed). */
 export function mergeSpans(spans: Span[]): Span[] {
-  const sorted = spans.filter((s) => s.end > s.start).sort((a, b) => a.start - b.start);
+  // Busy time comes sorted from PostgreSQL: sort (a copy) only when it is not.
+  let inOrder = true;
+  for (let i = 1; i < spans.length && inOrder; i++) inOrder = spans[i - 1]!.start <= spans[i]!.start;
+  const sorted = inOrder ? spans : [...spans].sort((a, b) => a.start - b.start);
   const merged: Span[] = [];
+  let last: Span | undefined;
   for (const s of sorted) {
-    const last = merged[merged.length - 1];
+    if (s.end <= s.start) continue;
     if (last && s.start <= last.end) {
       if (s.end > last.end) last.end = s.end;
-    } else merged.push({ start: s.start, end: s.end });
+    } else merged.push((last = { start: s.start, end: s.end }));
   }
   return merged;
 }
@@ -103,12 +107,41 @@ export function subtractSpans(a: Span[], b: Span[]): Span[] {
   return out;
 }
 
-function wallClock(date: DateTime, hhmm: string, zone: string): number {
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+
+/**
+ * Each zone's UTC offset (minutes) over a local date, or null on a date with a transition: a day
+ * has one offset almost always, and reading it once a day keeps luxon (Intl) out of the inner loop.
+ * Memoised (the answer never changes), bounded by clearing.
+ */
+const dayOffsets = new Map<string, number | null>();
+const DAY_OFFSETS_LIMIT = 50_000;
+
+function offsetOfDay(zone: string, utcMidnight: number): number | null {
+  const key = `${zone}|${utcMidnight}`;
+  let offset = dayOffsets.get(key);
+  if (offset === undefined) {
+    const z = Info.normalizeZone(zone);
+    // The local date runs from at most 14 h before this UTC midnight to 38 h after it (24:00 included);
+    // two transitions never fall within 52 hours, so equal offsets at both ends mean none in between.
+    const [before, after] = [z.offset(utcMidnight - 14 * HOUR), z.offset(utcMidnight + 38 * HOUR)];
+    offset = before === after ? before : null;
+    if (dayOffsets.size >= DAY_OFFSETS_LIMIT) dayOffsets.clear();
+    dayOffsets.set(key, offset);
+  }
+  return offset;
+}
+
+/** A wall-clock `HH:MM` on a local date as an instant: 24:00 is the next local midnight. */
+function wallClock(utcMidnight: number, hhmm: string, zone: string): number {
   const [h, m] = hhmm.split(':').map(Number) as [number, number];
-  // 24:00 is the next local midnight; a time in a spring-forward gap moves forward (luxon's rule).
-  const day = h === 24 ? date.plus({ days: 1 }) : date;
+  const offset = offsetOfDay(zone, utcMidnight);
+  if (offset !== null) return utcMidnight + (h * 60 + m) * MINUTE - offset * MINUTE;
+  // A DST day: luxon's rules (a time in the spring-forward gap moves forward; a repeated one is the first).
+  const date = DateTime.fromMillis(utcMidnight + (h === 24 ? DAY : 0), { zone: 'UTC' });
   return DateTime.fromObject(
-    { year: day.year, month: day.month, day: day.day, hour: h === 24 ? 0 : h, minute: m },
+    { year: date.year, month: date.month, day: date.day, hour: h === 24 ? 0 : h, minute: m },
     { zone },
   ).toMillis();
 }
@@ -119,18 +152,21 @@ export function workingSpans(hours: WorkingHours, from: number, to: number): Spa
   const overrides = new Map((hours.overrides ?? []).map((o) => [o.date, o.hours]));
   const daysOff = new Set(hours.daysOff ?? []);
   const spans: Span[] = [];
-  // A day earlier and later than the window: a local day may begin before `from` in UTC.
-  let date = DateTime.fromMillis(from, { zone }).startOf('day').minus({ days: 1 });
-  const last = DateTime.fromMillis(to, { zone }).startOf('day').plus({ days: 1 });
-  while (date <= last) {
-    const key = date.toISODate()!;
-    const ranges = daysOff.has(key) ? [] : (overrides.get(key) ?? hours.weekly[WEEKDAYS[date.weekday - 1]!] ?? []);
+  // Local dates as UTC midnights (calendar arithmetic only), from a day before the window to a day after.
+  const localDate = (ms: number) => {
+    const d = DateTime.fromMillis(ms, { zone });
+    return Date.UTC(d.year, d.month - 1, d.day);
+  };
+  const last = localDate(to) + DAY;
+  for (let day = localDate(from) - DAY; day <= last; day += DAY) {
+    const key = new Date(day).toISOString().slice(0, 10);
+    const weekday = WEEKDAYS[(new Date(day).getUTCDay() + 6) % 7]!;
+    const ranges = daysOff.has(key) ? [] : (overrides.get(key) ?? hours.weekly[weekday] ?? []);
     for (const r of ranges) {
-      const start = Math.max(from, wallClock(date, r.start, zone));
-      const end = Math.min(to, wallClock(date, r.end, zone));
+      const start = Math.max(from, wallClock(day, r.start, zone));
+      const end = Math.min(to, wallClock(day, r.end, zone));
       if (end > start) spans.push({ start, end });
     }
-    date = date.plus({ days: 1 });
   }
   return mergeSpans(spans);
 }
@@ -141,11 +177,11 @@ export function freeSpans(staff: StaffSlotInput, opts: SlotOptions): Span[] {
   const after = (opts.bufferAfterMinutes ?? 0) * MINUTE;
   const tentativeBlocks = opts.tentativeBlocks ?? true;
   // A slot [s, e) is free when [s - before, e + after) meets no busy time: widen each busy span instead.
-  const blocking = mergeSpans(
-    staff.busy
-      .filter((b) => b.showAs !== 'free' && (tentativeBlocks || b.showAs !== 'tentative'))
-      .map((b) => ({ start: b.start - after, end: b.end + before })),
-  );
+  const widened: Span[] = [];
+  for (const b of staff.busy)
+    if (b.showAs !== 'free' && (tentativeBlocks || b.showAs !== 'tentative'))
+      widened.push({ start: b.start - after, end: b.end + before });
+  const blocking = mergeSpans(widened);
   const working = staff.workingHours
     ? workingSpans(staff.workingHours, opts.from, opts.to)
     : [{ start: opts.from, end: opts.to }];

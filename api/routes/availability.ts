@@ -114,26 +114,41 @@ async function importedIntervals(
     .where('b.end_at', '>', from)
     .whereNot('b.show_as', 'free')
     .whereIn('l.status', ['active', 'needs_reauth'])
-    // An occurrence of calsync's own series carries the series' id.
+    // An occurrence of calsync's own series carries the series' id. Two lookups rather than one with
+    // `or`: each is an index probe, where `or` made PostgreSQL scan the tenant's targets per event.
     .whereNotExists(
       db('appointment_targets as t')
-        .whereRaw('t.tenant_id = b.tenant_id and (t.remote_id = b.remote_id or t.remote_id = b.series_id)')
+        .whereRaw('t.tenant_id = b.tenant_id and t.remote_id = b.remote_id')
         .select(db.raw('1')),
     )
-    .select('b.staff_id', 'b.start_at', 'b.end_at', 'b.show_as', 'b.all_day', 'b.title', 'l.provider');
+    .whereNotExists(
+      db('appointment_targets as t')
+        .whereRaw('t.tenant_id = b.tenant_id and t.remote_id = b.series_id')
+        .select(db.raw('1')),
+    )
+    // Instants as epoch milliseconds: parsing thousands of timestamp strings into Dates costs more than the query.
+    .select(
+      'b.staff_id',
+      db.raw('floor(extract(epoch from b.start_at) * 1000)::float8 as start_ms'),
+      db.raw('floor(extract(epoch from b.end_at) * 1000)::float8 as end_ms'),
+      'b.show_as',
+      'b.all_day',
+      'b.title',
+      'l.provider',
+    );
   return rows.map(
     (r: {
       staff_id: string;
-      start_at: Date;
-      end_at: Date;
+      start_ms: number;
+      end_ms: number;
       show_as: string;
       all_day: boolean;
       title: string | null;
       provider: string;
     }) => ({
       staffId: r.staff_id,
-      start: r.start_at,
-      end: r.end_at,
+      start: new Date(r.start_ms),
+      end: new Date(r.end_ms),
       source: 'imported' as const,
       provider: r.provider,
       showAs: r.show_as,
