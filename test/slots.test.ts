@@ -108,6 +108,37 @@ describe('slots', () => {
     expect([iso(slots[0]!.start), iso(slots[8]!.start)]).toEqual(firstStarts);
   });
 
+  test('on the DST day itself, hours that span the change are an hour shorter or longer', () => {
+    const spans = (zone: string, date: string, start: string, end: string) => {
+      const hours: WorkingHours = { timeZone: zone, weekly: {}, overrides: [{ date, hours: [{ start, end }] }] };
+      return computeSlots([person('a', [], { workingHours: hours })], {
+        ...base,
+        from: ms(`${date}T00:00:00Z`) - 86400000,
+        to: ms(`${date}T00:00:00Z`) + 2 * 86400000,
+        now: 0,
+        timeZone: 'UTC',
+        slotIntervalMinutes: 60,
+      }).slots.map((s) => iso(s.start));
+    };
+    // Madrid springs forward at 02:00 on 28 March 2027: 01:00–04:00 local is two hours, 00:00Z–02:00Z.
+    expect(spans('Europe/Madrid', '2027-03-28', '01:00', '04:00')).toEqual([
+      '2027-03-28T00:00:00Z',
+      '2027-03-28T01:00:00Z',
+    ]);
+    expect(spans('Europe/Madrid', '2027-03-28', '09:00', '10:00')).toEqual(['2027-03-28T07:00:00Z']);
+    // New York falls back at 02:00 on 7 November 2027: 00:00–03:00 local is four hours, 04:00Z–08:00Z.
+    expect(spans('America/New_York', '2027-11-07', '00:00', '03:00')).toEqual([
+      '2027-11-07T04:00:00Z',
+      '2027-11-07T05:00:00Z',
+      '2027-11-07T06:00:00Z',
+      '2027-11-07T07:00:00Z',
+    ]);
+    expect(spans('America/New_York', '2027-11-07', '22:00', '24:00')).toEqual([
+      '2027-11-08T03:00:00Z',
+      '2027-11-08T04:00:00Z',
+    ]);
+  });
+
   test('a day with its own hours, and a day off, replace the weekly hours', () => {
     const hours: WorkingHours = {
       ...nineToFive('Europe/Madrid'),
