@@ -115,14 +115,24 @@ async function main() {
       if (first.status !== 200) throw new Error(`availability answered ${first.status} ${JSON.stringify(first.body)}`);
       for (let i = 0; i < 20; i++) await api('POST', '/v1/availability', body(mode)); // warm-up
       const times: number[] = [];
+      const parts: Record<string, number[]> = { db: [], slots: [] };
       for (let i = 0; i < requests; i++) {
         const sent = performance.now();
-        const res = await api('POST', '/v1/availability', body(mode));
+        const res = await fetch(`${stack.apiUrl}/v1/availability`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+          body: JSON.stringify(body(mode)),
+        });
+        await res.json();
         times.push(performance.now() - sent);
         if (res.status !== 200) throw new Error(`availability answered ${res.status}`);
+        // Server-Timing: db;dur=…, slots;dur=… (the server's own share of the request).
+        for (const [, name, dur] of (res.headers.get('server-timing') ?? '').matchAll(/(\w+);dur=([\d.]+)/g))
+          parts[name!]?.push(Number(dur));
       }
+      const p = (values: number[]) => `p50=${f(percentile(values, 50))} p99=${f(percentile(values, 99))}`;
       console.log(
-        `bench:availability mode=${mode} slots=${first.body.slots.length} p50_ms=${f(percentile(times, 50))} p95_ms=${f(percentile(times, 95))} p99_ms=${f(percentile(times, 99))} max_ms=${f(Math.max(...times))}`,
+        `bench:availability mode=${mode} slots=${first.body.slots.length} p50_ms=${f(percentile(times, 50))} p95_ms=${f(percentile(times, 95))} p99_ms=${f(percentile(times, 99))} max_ms=${f(Math.max(...times))} (server: db ${p(parts.db!)}, slots ${p(parts.slots!)})`,
       );
     };
     const stored = await db('imported_busy').where({ tenant_id: 'avail' }).count('* as n');
