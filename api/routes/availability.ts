@@ -4,7 +4,7 @@ import { DateTime, Info } from 'luxon';
 import { mergeIntervals, type BusyInterval } from '../../lib/busy';
 import { occurrencesBetween } from '../../lib/recurrence';
 import type { AppointmentRecurrence } from '../../lib/types';
-import { computeSlots, type WorkingHours } from '../../lib/slots';
+import { computeSlots, type BusySpan, type WorkingHours } from '../../lib/slots';
 import {
   MAX_AVAILABILITY_STAFF,
   availabilityBodySchema,
@@ -39,6 +39,21 @@ async function busyByStaff(
   to: Date,
   excludeAppointmentId?: string,
 ): Promise<Map<string, BusyInterval[]>> {
+  const byStaff = await appointmentsByStaff(db, tenantId, staffIds, from, to, excludeAppointmentId);
+  for (const i of await importedIntervals(db, tenantId, staffIds, from, to)) byStaff.get(i.staffId)!.push(i);
+  for (const list of byStaff.values()) list.sort((a, b) => a.start.getTime() - b.start.getTime());
+  return byStaff;
+}
+
+/** calsync's own appointments (series occurrences included) of each staff member in the window. */
+async function appointmentsByStaff(
+  db: Knex,
+  tenantId: string,
+  staffIds: string[],
+  from: Date,
+  to: Date,
+  excludeAppointmentId?: string,
+): Promise<Map<string, BusyInterval[]>> {
   const byStaff = new Map<string, BusyInterval[]>(staffIds.map((id) => [id, []]));
   const rows = await db('appointments')
     .where({ tenant_id: tenantId })
@@ -65,8 +80,6 @@ async function busyByStaff(
     const intervals = appointmentIntervals(r, from, to);
     for (const staffId of r.staff_ids) byStaff.get(staffId)?.push(...intervals);
   }
-  for (const i of await importedIntervals(db, tenantId, staffIds, from, to)) byStaff.get(i.staffId)!.push(i);
-  for (const list of byStaff.values()) list.sort((a, b) => a.start.getTime() - b.start.getTime());
   return byStaff;
 }
 
@@ -94,6 +107,32 @@ function appointmentIntervals(r: AppointmentRow, from: Date, to: Date): BusyInte
   return occurrencesBetween(series, from.getTime(), to.getTime()).map((o) => of(new Date(o.start), new Date(o.end)));
 }
 
+/** The imported busy time that counts, for the staff members in the window (select to add). */
+function countedImports(db: Knex, tenantId: string, staffIds: string[], from: Date, to: Date): Knex.QueryBuilder {
+  return (
+    db('imported_busy as b')
+      .join('calendar_links as l', 'l.id', 'b.link_id')
+      .where({ 'b.tenant_id': tenantId })
+      .whereIn('b.staff_id', staffIds)
+      .where('b.start_at', '<', to)
+      .where('b.end_at', '>', from)
+      .whereNot('b.show_as', 'free')
+      .whereIn('l.status', ['active', 'needs_reauth'])
+      // An occurrence of calsync's own series carries the series' id. Two lookups rather than one with
+      // `or`: each is an index probe, where `or` made PostgreSQL scan the tenant's targets per event.
+      .whereNotExists(
+        db('appointment_targets as t')
+          .whereRaw('t.tenant_id = b.tenant_id and t.remote_id = b.remote_id')
+          .select(db.raw('1')),
+      )
+      .whereNotExists(
+        db('appointment_targets as t')
+          .whereRaw('t.tenant_id = b.tenant_id and t.remote_id = b.series_id')
+          .select(db.raw('1')),
+      )
+  );
+}
+
 /**
  * Busy time imported from the staff member's calendars: free events never block, links being
  * disconnected no longer count, and an event that is calsync's own (its remote id is one of
@@ -106,26 +145,7 @@ async function importedIntervals(
   from: Date,
   to: Date,
 ): Promise<(BusyInterval & { staffId: string })[]> {
-  const rows = await db('imported_busy as b')
-    .join('calendar_links as l', 'l.id', 'b.link_id')
-    .where({ 'b.tenant_id': tenantId })
-    .whereIn('b.staff_id', staffIds)
-    .where('b.start_at', '<', to)
-    .where('b.end_at', '>', from)
-    .whereNot('b.show_as', 'free')
-    .whereIn('l.status', ['active', 'needs_reauth'])
-    // An occurrence of calsync's own series carries the series' id. Two lookups rather than one with
-    // `or`: each is an index probe, where `or` made PostgreSQL scan the tenant's targets per event.
-    .whereNotExists(
-      db('appointment_targets as t')
-        .whereRaw('t.tenant_id = b.tenant_id and t.remote_id = b.remote_id')
-        .select(db.raw('1')),
-    )
-    .whereNotExists(
-      db('appointment_targets as t')
-        .whereRaw('t.tenant_id = b.tenant_id and t.remote_id = b.series_id')
-        .select(db.raw('1')),
-    )
+  const rows = await countedImports(db, tenantId, staffIds, from, to)
     // Instants as epoch milliseconds: parsing thousands of timestamp strings into Dates costs more than the query.
     .select(
       'b.staff_id',
@@ -156,6 +176,33 @@ async function importedIntervals(
       ...(r.title ? { title: r.title } : {}),
     }),
   );
+}
+
+/**
+ * The same busy time as instants only, for availability: per staff member and `showAs`, two arrays
+ * of epoch milliseconds, so thousands of events come back as a few rows.
+ */
+async function importedSpans(
+  db: Knex,
+  tenantId: string,
+  staffIds: string[],
+  from: Date,
+  to: Date,
+): Promise<Map<string, BusySpan[]>> {
+  const rows = await countedImports(db, tenantId, staffIds, from, to)
+    .groupBy('b.staff_id', 'b.show_as')
+    .select(
+      'b.staff_id',
+      'b.show_as',
+      db.raw(`array_agg(round(date_part('epoch', b.start_at) * 1000)) as starts`),
+      db.raw(`array_agg(round(date_part('epoch', b.end_at) * 1000)) as ends`),
+    );
+  const byStaff = new Map<string, BusySpan[]>(staffIds.map((id) => [id, []]));
+  for (const r of rows as { staff_id: string; show_as: string; starts: number[]; ends: number[] }[]) {
+    const list = byStaff.get(r.staff_id)!;
+    for (let i = 0; i < r.starts.length; i++) list.push({ start: r.starts[i]!, end: r.ends[i]!, showAs: r.show_as });
+  }
+  return byStaff;
 }
 
 /** One interval as answered: times in the caller's zone, the source and what is known about it. */
@@ -272,20 +319,21 @@ export function availabilityRoutes(db: Knex): Router {
     const busyFrom = new Date(b.from.getTime() - reach(b.bufferBeforeMinutes));
     const busyTo = new Date(b.to.getTime() + reach(b.bufferAfterMinutes));
     const began = performance.now();
-    const [busy, tenant, freshness] = await Promise.all([
-      busyByStaff(db, tenantId, staffIds, busyFrom, busyTo, b.excludeAppointmentId),
+    const [appointments, imported, tenant, freshness] = await Promise.all([
+      appointmentsByStaff(db, tenantId, staffIds, busyFrom, busyTo, b.excludeAppointmentId),
+      importedSpans(db, tenantId, staffIds, busyFrom, busyTo),
       db('tenants').where({ id: tenantId }).first('settings'),
       importFreshness(tenantId, staffIds),
     ]);
     const read = performance.now();
     const { slots, truncated } = computeSlots(
       staffIds.map((staffId) => {
-        const intervals = busy.get(staffId)!;
+        const own = appointments.get(staffId)!;
         return {
           staffId,
           workingHours: b.workingHours?.[staffId] ?? known.get(staffId) ?? undefined,
-          busy: intervals.map((i) => ({ start: i.start.getTime(), end: i.end.getTime(), showAs: i.showAs })),
-          booked: intervals.filter((i) => i.source === 'appointment').length,
+          busy: [...own.map((i) => ({ start: i.start.getTime(), end: i.end.getTime() })), ...imported.get(staffId)!],
+          booked: own.length,
         };
       }),
       {
