@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { teamCalendarBodySchema } from './crmSchemas';
 import {
   appointmentBodySchema,
+  availabilityBodySchema,
   availabilityCheckSchema,
   createTenantSchema,
   linkBodySchema,
@@ -54,7 +55,8 @@ export function openApiDocument() {
       },
       '/v1/staff/{id}': {
         put: {
-          summary: 'Create or update a staff member',
+          summary:
+            'Create or update a staff member; `workingHours` (weekly hours in their zone, date overrides, days off) are kept when left out, removed with null',
           requestBody: { content: json(staffBodySchema) },
           responses: { 200: { description: 'Staff member' }, 400: error },
         },
@@ -79,7 +81,7 @@ export function openApiDocument() {
         get: { summary: 'Tenant settings', responses: { 200: { description: 'Settings' } } },
         put: {
           summary:
-            'Change tenant settings (reconcileRestore, importTitles, cancelledEvents, webhookUrl, webhookSecret, clientInvitations, businessName, organizerEmail, language, entityTypes, attendees, eventContent, resyncRatePerSecond); a change to what events show re-syncs future appointments',
+            'Change tenant settings (reconcileRestore, importTitles, tentativeBlocks, cancelledEvents, webhookUrl, webhookSecret, clientInvitations, businessName, organizerEmail, language, entityTypes, attendees, eventContent, resyncRatePerSecond); a change to what events show re-syncs future appointments',
           requestBody: { content: json(settingsUpdateSchema) },
           responses: { 200: { description: 'Settings (and `resync` when one started)' }, 400: error },
         },
@@ -118,6 +120,21 @@ export function openApiDocument() {
           summary: 'Is a proposed slot free? Answers free or the conflicts (appointments and imported busy time)',
           requestBody: { content: json(availabilityCheckSchema) },
           responses: { 200: { description: '{ free, conflicts }' }, 400: error, 404: error },
+        },
+      },
+      '/v1/availability': {
+        post: {
+          summary:
+            "Bookable slots across staff members (staffIds, or a team calendar's members by calendarId; at most 50) in a window of at most 62 days: each person's working hours (stored with the staff member, or sent per request) minus calsync's appointments and imported busy time, widened by the buffers; `any` lists who is free in each slot (`pick: balanced` names the least booked), `all` needs everyone. Reads PostgreSQL only",
+          requestBody: { content: json(availabilityBodySchema) },
+          responses: {
+            200: {
+              description:
+                '{ timeZone, slots: [{ start, end, staffIds }], truncated, staff: [{ staffId, importedAsOf, needsReauth }] }',
+            },
+            400: error,
+            404: error,
+          },
         },
       },
       '/v1/staff/{id}/feeds': {

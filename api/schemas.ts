@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { crmAppointmentShape, crmSettingsShape } from './crmSchemas';
 import { checkRecurrence, recurrenceBodySchema } from './recurrenceSchema';
 import { lineText, multiLineText } from './textSchemas';
+import { WEEKDAYS, type Weekday } from '../lib/slots';
 
 export const idSchema = z
   .string()
@@ -163,6 +164,8 @@ export const tenantSettingsSchema = z.object({
         .strict(),
     ])
     .optional(),
+  /** Availability (POST /v1/availability): tentative imported busy time blocks slots (default), or not. */
+  tentativeBlocks: z.boolean().optional(),
   ...crmSettingsShape,
 });
 
@@ -184,10 +187,47 @@ export const createTenantSchema = z.object({
   settings: tenantSettingsSchema.default({}),
 });
 
+const wallTime = z.string().regex(/^(([01]\d|2[0-3]):[0-5]\d|24:00)$/, 'must be a time HH:MM (24:00 ends the day)');
+const dayHours = z
+  .array(
+    z
+      .object({ start: wallTime, end: wallTime })
+      .strict()
+      .refine((r) => r.end > r.start, { path: ['end'], message: 'must be after start' }),
+  )
+  .max(12);
+const calendarDate = z
+  .string()
+  .regex(DATE_ONLY, 'must be a date YYYY-MM-DD')
+  .refine((d) => DateTime.fromISO(d).isValid, 'is not a valid date');
+
+/** When a staff member can be booked: weekly hours in their own zone, dates with other hours (`[]`: off), days off. */
+export const workingHoursSchema = z
+  .object({
+    timeZone: timeZoneSchema,
+    weekly: z
+      .object(
+        Object.fromEntries(WEEKDAYS.map((d) => [d, dayHours.optional()])) as Record<
+          Weekday,
+          z.ZodOptional<typeof dayHours>
+        >,
+      )
+      .strict(),
+    overrides: z
+      .array(z.object({ date: calendarDate, hours: dayHours }).strict())
+      .max(400)
+      .refine((o) => new Set(o.map((x) => x.date)).size === o.length, 'must not repeat a date')
+      .optional(),
+    daysOff: z.array(calendarDate).max(400).optional(),
+  })
+  .strict();
+
 export const staffBodySchema = z.object({
   name: lineText(200, 1),
   email: z.email().max(320).optional(),
   timeZone: timeZoneSchema.optional(),
+  /** Absent: the stored hours stay; null: none (bookable whenever not busy). */
+  workingHours: workingHoursSchema.nullable().optional(),
 });
 
 /** A provider's name as it appears in URLs and on links; whether calsync has it is the registry's answer. */
@@ -239,19 +279,20 @@ function parseWindow(
   timeZone: string,
   names: [string, string],
   ctx: z.RefinementCtx,
+  at: string[] = [],
 ): [Date, Date] | undefined {
   const [first, second] = texts.map((t) => DateTime.fromISO(t, { zone: timeZone }));
-  if (!first!.isValid) ctx.addIssue({ code: 'custom', path: [names[0]], message: 'is not a valid date-time' });
-  if (!second!.isValid) ctx.addIssue({ code: 'custom', path: [names[1]], message: 'is not a valid date-time' });
+  if (!first!.isValid) ctx.addIssue({ code: 'custom', path: [...at, names[0]], message: 'is not a valid date-time' });
+  if (!second!.isValid) ctx.addIssue({ code: 'custom', path: [...at, names[1]], message: 'is not a valid date-time' });
   if (!first!.isValid || !second!.isValid) return undefined;
   if (second! <= first!) {
-    ctx.addIssue({ code: 'custom', path: [names[1]], message: `must be after ${names[0]}` });
+    ctx.addIssue({ code: 'custom', path: [...at, names[1]], message: `must be after ${names[0]}` });
     return undefined;
   }
   if (second!.diff(first!, 'days').days > MAX_WINDOW_DAYS) {
     ctx.addIssue({
       code: 'custom',
-      path: [names[1]],
+      path: [...at, names[1]],
       message: `must be at most ${MAX_WINDOW_DAYS} days after ${names[0]}`,
     });
     return undefined;
@@ -291,3 +332,52 @@ export const oauthStartBodySchema = z.object({
   provider: providerNameSchema,
   returnUrl: sameOriginPath.optional(),
 });
+
+export const MAX_AVAILABILITY_STAFF = 50;
+export const MAX_AVAILABILITY_SLOTS = 2000;
+const minutes = (max: number) => z.number().int().min(0).max(max);
+
+/** Bookable slots across staff members (or a team calendar's members) in a window of at most 62 days. */
+export const availabilityBodySchema = z
+  .object({
+    staffIds: z.array(idSchema).min(1).max(MAX_AVAILABILITY_STAFF).optional(),
+    /** A team calendar: its members are the staff. */
+    calendarId: idSchema.optional(),
+    mode: z.enum(['any', 'all']).default('any'),
+    /** `any` mode: each slot names only the least-booked free person. */
+    pick: z.enum(['balanced']).optional(),
+    durationMinutes: z.number().int().min(5).max(1440),
+    window: z.object({ from: instantOrLocal, to: instantOrLocal }),
+    timeZone: timeZoneSchema,
+    slotIntervalMinutes: z.number().int().min(5).max(1440).default(15),
+    bufferBeforeMinutes: minutes(720).default(0),
+    bufferAfterMinutes: minutes(720).default(0),
+    minimumNoticeMinutes: minutes(MAX_WINDOW_DAYS * 1440).default(0),
+    /** Per staff id: replaces that person's stored working hours for this request. */
+    workingHours: z
+      .record(idSchema, workingHoursSchema)
+      .refine(
+        (w) => Object.keys(w).length <= MAX_AVAILABILITY_STAFF,
+        `must name at most ${MAX_AVAILABILITY_STAFF} staff`,
+      )
+      .optional(),
+    excludeAppointmentId: idSchema.optional(),
+    maxSlots: z.number().int().min(1).max(MAX_AVAILABILITY_SLOTS).default(500),
+  })
+  .transform((b, ctx) => {
+    if ((b.staffIds === undefined) === (b.calendarId === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['staffIds'], message: 'give either staffIds or calendarId' });
+      return z.NEVER;
+    }
+    if (b.staffIds && new Set(b.staffIds).size !== b.staffIds.length) {
+      ctx.addIssue({ code: 'custom', path: ['staffIds'], message: 'must not repeat a staff id' });
+      return z.NEVER;
+    }
+    if (b.pick && b.mode !== 'any') {
+      ctx.addIssue({ code: 'custom', path: ['pick'], message: 'only in mode "any"' });
+      return z.NEVER;
+    }
+    const window = parseWindow([b.window.from, b.window.to], b.timeZone, ['from', 'to'], ctx, ['window']);
+    return window ? { ...b, from: window[0], to: window[1] } : z.NEVER;
+  });
+export type AvailabilityBody = z.output<typeof availabilityBodySchema>;

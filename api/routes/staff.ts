@@ -128,9 +128,22 @@ export function staffRoutes(deps: LinkDeps): Router {
       name: body.name,
       email: body.email ?? null,
       time_zone: body.timeZone ?? null,
+      working_hours: body.workingHours ? JSON.stringify(body.workingHours) : null,
     };
-    await db('staff').insert(row).onConflict(['tenant_id', 'id']).merge(['name', 'email', 'time_zone']);
-    res.json({ id, name: body.name, email: body.email ?? null, timeZone: body.timeZone ?? null });
+    // Working hours left out of the body stay as stored (a CRM that does not send them keeps them).
+    const merged = ['name', 'email', 'time_zone', ...(body.workingHours !== undefined ? ['working_hours'] : [])];
+    const [saved] = await db('staff')
+      .insert(row)
+      .onConflict(['tenant_id', 'id'])
+      .merge(merged)
+      .returning(['working_hours']);
+    res.json({
+      id,
+      name: body.name,
+      email: body.email ?? null,
+      timeZone: body.timeZone ?? null,
+      workingHours: saved.working_hours ?? null,
+    });
   });
 
   router.get('/v1/staff/:id/links', async (req, res) => {
