@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { DateTime, IANAZone } from 'luxon';
+import { findIana, findWindows } from 'windows-iana';
 import { GraphError, bodyRead, invalidRequest } from './errors';
 
 export type Fields = Record<string, unknown>;
@@ -24,6 +25,8 @@ export interface StoredEvent {
   transactionId: string | null;
   iCalUId: string;
   isOrganizer: boolean;
+  /** The mailbox owner's answer to an invitation (`isOrganizer: false`): accepted, declined, ... */
+  response?: string;
   organizer: { emailAddress: EmailAddress };
   /** Writable fields, start/end as local wall-clock time in their own zone. */
   fields: Fields;
@@ -90,17 +93,6 @@ const IMPORTANCE = ['low', 'normal', 'high'];
 const SENSITIVITY = ['normal', 'personal', 'private', 'confidential'];
 const BODY_TYPES = ['text', 'html'];
 
-/** The few Windows zone names clients commonly send, besides IANA names. */
-const WINDOWS_ZONES: Record<string, string> = {
-  UTC: 'UTC',
-  'GMT Standard Time': 'Europe/London',
-  'W. Europe Standard Time': 'Europe/Berlin',
-  'Romance Standard Time': 'Europe/Paris',
-  'Central European Standard Time': 'Europe/Warsaw',
-  'Eastern Standard Time': 'America/New_York',
-  'Pacific Standard Time': 'America/Los_Angeles',
-};
-
 const isPlainObject = (v: unknown): v is Fields => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export const randomB64 = (bytes: number): string => randomBytes(bytes).toString('base64url');
@@ -112,10 +104,21 @@ export const newChangeKey = (): string => `DwAAABYAAAA${randomB64(21)}`;
 export const newICalUId = (): string =>
   `040000008200E00074C5B7101A82E00800000000${randomBytes(28).toString('hex').toUpperCase()}`;
 
-/** An IANA zone for a Graph timeZone value, or undefined when Graph would reject it. */
+/**
+ * An IANA zone for a Graph timeZone value, or undefined when Graph would reject it. Graph takes
+ * Windows zone names (the ones Outlook itself stores) besides IANA names
+ * (https://learn.microsoft.com/graph/api/resources/datetimetimezone); the Windows names are
+ * CLDR's windowsZones table, territory 001.
+ */
 export function zoneOf(timeZone: string): string | undefined {
-  if (WINDOWS_ZONES[timeZone]) return WINDOWS_ZONES[timeZone];
+  const windows = findIana(timeZone)[0];
+  if (windows) return windows;
   return IANAZone.isValidZone(timeZone) ? timeZone : undefined;
+}
+
+/** The Windows name Outlook stores for an IANA zone (an event made in Outlook carries it), or the zone itself. */
+export function windowsNameOf(timeZone: string): string {
+  return findWindows(timeZone)[0] ?? timeZone;
 }
 
 const unsupportedZone = (zone: unknown): GraphError =>
@@ -319,7 +322,10 @@ export function renderEvent(e: StoredEvent, opts: RenderOptions): Fields {
     allowNewTimeProposals: f.allowNewTimeProposals ?? true,
     isDraft: false,
     hideAttendees: f.hideAttendees ?? false,
-    responseStatus: { response: e.isOrganizer ? 'organizer' : 'notResponded', time: '0001-01-01T00:00:00Z' },
+    responseStatus: {
+      response: e.isOrganizer ? 'organizer' : (e.response ?? 'notResponded'),
+      time: '0001-01-01T00:00:00Z',
+    },
     body: f.body ?? { contentType: 'html', content: '' },
     start: timeIn(start, opts.timeZone),
     end: timeIn(end, opts.timeZone),

@@ -273,7 +273,7 @@ export class MicrosoftStore {
   createEvent(
     cal: Calendar,
     body: unknown,
-    opts: { asAttendee?: boolean } = {},
+    opts: { asAttendee?: boolean; response?: string } = {},
   ): { event: StoredEvent; deduplicated: boolean } {
     const transactionId =
       typeof (body as { transactionId?: unknown })?.transactionId === 'string'
@@ -295,6 +295,7 @@ export class MicrosoftStore {
       transactionId,
       iCalUId: newICalUId(),
       isOrganizer: !opts.asAttendee,
+      ...(opts.asAttendee && opts.response ? { response: opts.response } : {}),
       organizer:
         opts.asAttendee && (fields.organizer as { emailAddress?: EmailAddress })?.emailAddress
           ? (fields.organizer as { emailAddress: EmailAddress })
