@@ -2,14 +2,8 @@ import type { Client } from '@microsoft/microsoft-graph-client';
 import { DateTime, IANAZone } from 'luxon';
 import { findIana } from 'windows-iana';
 import { ProviderError } from '../errors';
-import { classifyGraphError, graphClient, odataLiteral } from './graphCalendar';
-import {
-  CALSYNC_PROPERTY_SET,
-  graphAllDayDate,
-  MICROSOFT_DEFAULT_CALENDAR,
-  propertyId,
-  TARGET_TAG,
-} from './eventMapping';
+import { classifyGraphError, graphClient } from './graphCalendar';
+import { CALSYNC_PROPERTY_SET, graphAllDayDate, MICROSOFT_DEFAULT_CALENDAR } from './eventMapping';
 import {
   CursorExpired,
   type BusyReader,
@@ -189,9 +183,9 @@ export class MicrosoftBusyReader implements BusyReader {
   /** A series master's properties; null when it is gone. */
   private async master(id: string): Promise<GraphEvent | null> {
     try {
+      // calsync's own series are told apart by their id later (imported_busy against the projection).
       return (await this.get(`/me/events/${encodeURIComponent(id)}`, {
         $select: MASTER_SELECT,
-        $expand: `singleValueExtendedProperties($filter=id eq ${odataLiteral(propertyId(TARGET_TAG))})`,
       })) as unknown as GraphEvent;
     } catch (err) {
       if (err instanceof ProviderError && err.status === 404) return null;
@@ -201,9 +195,8 @@ export class MicrosoftBusyReader implements BusyReader {
 
   /** One event or occurrence; an occurrence's missing properties are its master's. */
   private take(e: GraphEvent, master: GraphEvent | undefined, pass: ImportPass): void {
-    const ownOf = (x: GraphEvent | undefined) =>
-      x?.singleValueExtendedProperties?.some((p) => p.id.toLowerCase().includes(CALSYNC_PROPERTY_SET)) ?? false;
-    if (e['@removed'] || e.isCancelled || master?.isCancelled || ownOf(e) || ownOf(master)) {
+    const own = e.singleValueExtendedProperties?.some((p) => p.id.toLowerCase().includes(CALSYNC_PROPERTY_SET));
+    if (e['@removed'] || e.isCancelled || master?.isCancelled || own) {
       pass.removed.push(e.id);
       if (!e.seriesMasterId) pass.removedSeries.push(e.id);
       return;

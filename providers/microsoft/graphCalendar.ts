@@ -39,7 +39,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME_MISMATCH/;
 
 /** An OData string literal: quoted, quotes inside doubled. */
-export function odataLiteral(value: string): string {
+function odataLiteral(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
