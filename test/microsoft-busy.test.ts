@@ -4,7 +4,8 @@ import {
   ensureEmulatorCertificate,
   type RunningMicrosoftEmulator,
 } from '../emulators/microsoft/server';
-import { ianaZoneOf, MicrosoftBusyReader } from '../providers/microsoft/busy';
+import { MicrosoftBusyReader } from '../providers/microsoft/busy';
+import { ianaZoneOf } from '../providers/microsoft/zones';
 import { controlCall } from './helpers/emulator';
 
 /**

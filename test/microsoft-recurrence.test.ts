@@ -2,7 +2,7 @@ import { DateTime } from 'luxon';
 import { controlCall, microsoftEmulator } from './helpers/emulator';
 import { waitUntil } from './helpers/api';
 import { useAppStack } from './helpers/stack';
-import { TenantWorld } from './helpers/world';
+import { TenantWorld, testDb } from './helpers/world';
 
 const ZONE = 'Europe/Madrid';
 const graphControl = controlCall(() => process.env.MICROSOFT_EMULATOR_URL!);
@@ -64,6 +64,36 @@ describe('Microsoft 365 recurrence as Graph expands it', () => {
     expect((await microsoftEmulator.stats(ben.email)).byOperation['events.delete']).toBeUndefined();
   });
 
+  test('appointments in Europe/Madrid, America/Toronto and Asia/Kolkata are written with zone names Graph takes', async () => {
+    const world = await TenantWorld.create(stack.apiUrl);
+    const ben = await world.staffWithMicrosoft('ben');
+    const zones: Array<[string, string]> = [
+      ['Europe/Madrid', 'Romance Standard Time'],
+      ['America/Toronto', 'Eastern Standard Time'],
+      ['Asia/Kolkata', 'India Standard Time'],
+    ];
+    for (const [i, [zone]] of zones.entries()) {
+      const at = DateTime.now()
+        .setZone(zone)
+        .plus({ days: 3 })
+        .set({ hour: 9 + i, minute: 0, second: 0, millisecond: 0 });
+      const res = await world.call('PUT', `/v1/appointments/z-${i}`, {
+        revision: 1,
+        start: fmt(at),
+        end: fmt(at.plus({ hours: 1 })),
+        timeZone: zone,
+        title: zone,
+        staffIds: ['ben'],
+      });
+      expect(res.status).toBe(202);
+      await world.waitSynced(`z-${i}`, 1);
+    }
+    const events = await microsoftEmulator.events(ben.email);
+    expect(events.map((e: any) => [e.subject.split(' ')[0], e.start.timeZone, e.originalStartTimeZone]).sort()).toEqual(
+      zones.map(([zone, windows]) => [zone, windows, windows]).sort(),
+    );
+  });
+
   test('a rule Outlook would expand otherwise (MONTHLY;BYDAY=1MO,1WE) is a 400 naming recurrence.rrule', async () => {
     const world = await TenantWorld.create(stack.apiUrl);
     await world.call('PUT', '/v1/staff/anna', { name: 'Anna' });
@@ -80,5 +110,25 @@ describe('Microsoft 365 recurrence as Graph expands it', () => {
     });
     expect(res.status).toBe(400);
     expect(res.body.message).toMatch(/^recurrence\.rrule: BYDAY=1MO,1WE makes one occurrence per listed day/);
+  });
+
+  test('a transient 412 ErrorIrresolvableConflict on PATCH is retried until the move lands', async () => {
+    const world = await TenantWorld.create(stack.apiUrl);
+    const ben = await world.staffWithMicrosoft('ben');
+    await world.put('c-1', { revision: 1, staffIds: ['ben'], title: 'Before' });
+    await world.waitSynced('c-1', 1);
+    const [created] = await microsoftEmulator.events(ben.email);
+    await microsoftEmulator.setFaults({ user: ben.email, errorRate: 0.6, errorStatuses: [412] });
+    try {
+      await world.put('c-1', { revision: 2, staffIds: ['ben'], title: 'After' });
+      await world.waitSynced('c-1', 2, 90000);
+    } finally {
+      await microsoftEmulator.clearFaults(ben.email);
+    }
+    const events = await microsoftEmulator.events(ben.email);
+    expect(events.map((e) => [e.id, e.subject])).toEqual([[created!.id, 'After – Ana García']]);
+    const log = await testDb()('sync_log').where({ tenant_id: world.tenantId });
+    expect(log.filter((r) => r.result === 'error').map((r) => r.error_code)).toContain('ErrorIrresolvableConflict');
+    expect(log.filter((r) => r.result === 'failed')).toEqual([]);
   });
 });

@@ -105,15 +105,123 @@ export const newICalUId = (): string =>
   `040000008200E00074C5B7101A82E00800000000${randomBytes(28).toString('hex').toUpperCase()}`;
 
 /**
- * An IANA zone for a Graph timeZone value, or undefined when Graph would reject it. Graph takes
- * Windows zone names (the ones Outlook itself stores) besides IANA names
- * (https://learn.microsoft.com/graph/api/resources/datetimetimezone); the Windows names are
- * CLDR's windowsZones table, territory 001.
+ * The IANA names Graph takes besides Windows names, as listed on the dateTimeTimeZone page
+ * (https://learn.microsoft.com/graph/api/resources/datetimetimezone); "Europe/Kyiv (Kiev)" and the
+ * like count under both names. Anything else (Europe/Madrid, America/Toronto) is refused.
+ */
+const GRAPH_IANA_ZONES = new Set([
+  'Etc/GMT+12',
+  'Etc/GMT+11',
+  'Pacific/Honolulu',
+  'America/Anchorage',
+  'America/Santa_Isabel',
+  'America/Los_Angeles',
+  'America/Phoenix',
+  'America/Chihuahua',
+  'America/Denver',
+  'America/Guatemala',
+  'America/Chicago',
+  'America/Mexico_City',
+  'America/Regina',
+  'America/Bogota',
+  'America/New_York',
+  'America/Indiana/Indianapolis',
+  'America/Caracas',
+  'America/Asuncion',
+  'America/Halifax',
+  'America/Cuiaba',
+  'America/La_Paz',
+  'America/Santiago',
+  'America/St_Johns',
+  'America/Sao_Paulo',
+  'America/Argentina/Buenos_Aires',
+  'America/Cayenne',
+  'America/Godthab',
+  'America/Montevideo',
+  'America/Bahia',
+  'Etc/GMT+2',
+  'Atlantic/Azores',
+  'Atlantic/Cape_Verde',
+  'Africa/Casablanca',
+  'Etc/GMT',
+  'Europe/London',
+  'Atlantic/Reykjavik',
+  'Europe/Berlin',
+  'Europe/Budapest',
+  'Europe/Paris',
+  'Europe/Warsaw',
+  'Africa/Lagos',
+  'Africa/Windhoek',
+  'Europe/Bucharest',
+  'Asia/Beirut',
+  'Africa/Cairo',
+  'Asia/Damascus',
+  'Africa/Johannesburg',
+  'Europe/Kyiv',
+  'Europe/Kiev',
+  'Europe/Istanbul',
+  'Asia/Jerusalem',
+  'Asia/Amman',
+  'Asia/Baghdad',
+  'Europe/Kaliningrad',
+  'Asia/Riyadh',
+  'Africa/Nairobi',
+  'Asia/Tehran',
+  'Asia/Dubai',
+  'Asia/Baku',
+  'Europe/Moscow',
+  'Indian/Mauritius',
+  'Asia/Tbilisi',
+  'Asia/Yerevan',
+  'Asia/Kabul',
+  'Asia/Karachi',
+  'Asia/Tashkent',
+  'Asia/Kolkata',
+  'Asia/Colombo',
+  'Asia/Kathmandu',
+  'Asia/Astana',
+  'Asia/Almaty',
+  'Asia/Dhaka',
+  'Asia/Yekaterinburg',
+  'Asia/Yangon',
+  'Asia/Rangoon',
+  'Asia/Bangkok',
+  'Asia/Novosibirsk',
+  'Asia/Shanghai',
+  'Asia/Krasnoyarsk',
+  'Asia/Singapore',
+  'Australia/Perth',
+  'Asia/Taipei',
+  'Asia/Ulaanbaatar',
+  'Asia/Irkutsk',
+  'Asia/Tokyo',
+  'Asia/Seoul',
+  'Australia/Adelaide',
+  'Australia/Darwin',
+  'Australia/Brisbane',
+  'Australia/Sydney',
+  'Pacific/Port_Moresby',
+  'Australia/Hobart',
+  'Asia/Yakutsk',
+  'Pacific/Guadalcanal',
+  'Asia/Vladivostok',
+  'Pacific/Auckland',
+  'Etc/GMT-12',
+  'Pacific/Fiji',
+  'Asia/Magadan',
+  'Pacific/Tongatapu',
+  'Pacific/Apia',
+  'Pacific/Kiritimati',
+]);
+
+/**
+ * An IANA zone for a Graph timeZone value, or undefined when Graph would reject it: any Windows
+ * zone name (CLDR's windowsZones table, territory 001) or a listed IANA name (above).
  */
 export function zoneOf(timeZone: string): string | undefined {
   const windows = findIana(timeZone)[0];
   if (windows) return windows;
-  return IANAZone.isValidZone(timeZone) ? timeZone : undefined;
+  return GRAPH_IANA_ZONES.has(timeZone) && IANAZone.isValidZone(timeZone) ? timeZone : undefined;
 }
 
 /** The Windows name Outlook stores for an IANA zone (an event made in Outlook carries it), or the zone itself. */

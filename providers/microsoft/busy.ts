@@ -1,6 +1,6 @@
 import type { Client } from '@microsoft/microsoft-graph-client';
-import { DateTime, IANAZone } from 'luxon';
-import { findIana } from 'windows-iana';
+import { DateTime } from 'luxon';
+import { ianaZoneOf } from './zones';
 import { ProviderError } from '../errors';
 import { classifyGraphError, graphClient } from './graphCalendar';
 import { CALSYNC_PROPERTY_SET, graphAllDayDate, MICROSOFT_DEFAULT_CALENDAR } from './eventMapping';
@@ -52,18 +52,6 @@ export function graphShowAs(e: GraphEvent): ShowAs {
     default:
       return 'busy';
   }
-}
-
-/**
- * The IANA zone of a Graph timeZone value: Outlook stores Windows names ("Eastern Standard Time"),
- * mapped with CLDR's windowsZones table (territory 001); an IANA name is taken as it is.
- * Undefined for anything else (`tzone://Microsoft/Custom`, a typo): never a silent UTC.
- */
-export function ianaZoneOf(timeZone: string | undefined): string | undefined {
-  if (!timeZone) return undefined;
-  const mapped = findIana(timeZone)[0];
-  if (mapped) return mapped;
-  return IANAZone.isValidZone(timeZone) ? timeZone : undefined;
 }
 
 /**

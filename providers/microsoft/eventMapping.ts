@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { DateTime, IANAZone } from 'luxon';
+import { DateTime } from 'luxon';
 import { toGraphRecurrence, type GraphPatternedRecurrence } from './recurrence';
+import { graphZoneOf, ianaZoneOf } from './zones';
 import { CALSYNC_TAG, OWNER_TAG } from '../../content/eventContent';
 import type { EventContent, ObservedEvent } from '../types';
 
@@ -43,7 +44,7 @@ export interface GraphEventBody {
  * Both readings give the same date.
  */
 export function graphAllDayDate(t: { dateTime: string; timeZone: string }, zone: string): string {
-  const shown = DateTime.fromISO(t.dateTime.slice(0, 19), { zone: t.timeZone === 'UTC' ? 'utc' : t.timeZone });
+  const shown = DateTime.fromISO(t.dateTime.slice(0, 19), { zone: ianaZoneOf(t.timeZone) ?? 'utc' });
   return (shown.hour === 0 && shown.minute === 0 ? shown : shown.setZone(zone)).toISODate()!;
 }
 
@@ -80,8 +81,9 @@ export function toGraphEvent(content: EventContent, targetKey: string): GraphEve
   return {
     subject: content.summary,
     body: { contentType: 'text', content: content.description },
-    start: { dateTime: time(content.start), timeZone: content.timeZone },
-    end: { dateTime: time(content.end), timeZone: content.timeZone },
+    // Windows names: Graph refuses IANA names off its list (Europe/Madrid, America/Toronto).
+    start: { dateTime: time(content.start), timeZone: graphZoneOf(content.timeZone) },
+    end: { dateTime: time(content.end), timeZone: graphZoneOf(content.timeZone) },
     isAllDay: content.allDay ?? false,
     sensitivity: content.private ? 'private' : 'normal',
     attendees: graphAttendees(content),
@@ -149,7 +151,7 @@ function allDayDates(
   end: { dateTime: string; timeZone: string },
   writtenIn: string | undefined,
 ) {
-  const zone = writtenIn && IANAZone.isValidZone(writtenIn) ? writtenIn : start.timeZone;
+  const zone = ianaZoneOf(writtenIn) ?? ianaZoneOf(start.timeZone) ?? start.timeZone;
   return { start: graphAllDayDate(start, zone), end: graphAllDayDate(end, zone) };
 }
 
@@ -159,7 +161,7 @@ function allDayDates(
  */
 export function observedFromGraph(event: GraphListedEvent): ObservedEvent {
   const instant = (t: { dateTime: string; timeZone: string } | undefined) =>
-    t ? DateTime.fromISO(t.dateTime, { zone: t.timeZone === 'UTC' ? 'utc' : t.timeZone }).toMillis() : Number.NaN;
+    t ? DateTime.fromISO(t.dateTime, { zone: ianaZoneOf(t.timeZone) ?? 'utc' }).toMillis() : Number.NaN;
   const valueOf = (tag: string) =>
     event.singleValueExtendedProperties?.find((p) => p.id.toLowerCase() === propertyId(tag).toLowerCase())?.value;
   const showAs = event.showAs === 'free' || event.showAs === 'tentative' ? event.showAs : 'busy';

@@ -68,6 +68,9 @@ export function classifyGraphError(err: unknown): ProviderError {
   // An expired or revoked access token: the caller drops it and the next attempt refreshes (a dead
   // refresh token shows up there, as invalid_grant).
   if (status === 401) return new ProviderError('retryable', code, message, status);
+  // A PATCH (without If-Match) that met a concurrent change of the item: transient, the retry goes through.
+  if (status === 412 && code === 'ErrorIrresolvableConflict')
+    return new ProviderError('retryable', code, message, status);
   return new ProviderError(
     classifyHttpStatus(status),
     code,

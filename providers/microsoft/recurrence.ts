@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon';
 import { normalizeRule, partsOf } from '../../lib/recurrence';
+import { graphZoneOf } from './zones';
 
 /** How Graph's patternedRecurrence spells RRULE's parts. */
 const GRAPH_DAYS: Record<string, string> = {
@@ -126,7 +127,7 @@ export function toGraphRecurrence(rawRule: string, first: DateTime): GraphPatter
     );
   }
   const startDate = first.toISODate()!;
-  const recurrenceTimeZone = first.zoneName ?? 'UTC';
+  const recurrenceTimeZone = graphZoneOf(first.zoneName ?? 'UTC');
   const count = parts.get('COUNT');
   const until = parts.get('UNTIL');
   if (count)
