@@ -118,15 +118,24 @@ describe('Microsoft 365 recurrence as Graph expands it', () => {
     await world.put('c-1', { revision: 1, staffIds: ['ben'], title: 'Before' });
     await world.waitSynced('c-1', 1);
     const [created] = await microsoftEmulator.events(ben.email);
+    await microsoftEmulator.resetStats(ben.email);
     await microsoftEmulator.setFaults({ user: ben.email, errorRate: 0.6, errorStatuses: [412] });
+    const conflicts = async () =>
+      (await microsoftEmulator.stats(ben.email)).byOperation['events.update']?.byStatus['412'] ?? 0;
+    let revision = 1;
     try {
-      await world.put('c-1', { revision: 2, staffIds: ['ben'], title: 'After' });
-      await world.waitSynced('c-1', 2, 90000);
+      // Until at least one PATCH met the fault (each attempt fails with probability 0.6).
+      while (revision < 8 && (revision === 1 || (await conflicts()) === 0)) {
+        revision += 1;
+        await world.put('c-1', { revision, staffIds: ['ben'], title: `After ${revision}` });
+        await world.waitSynced('c-1', revision, 90000);
+      }
     } finally {
       await microsoftEmulator.clearFaults(ben.email);
     }
+    expect(await conflicts()).toBeGreaterThan(0);
     const events = await microsoftEmulator.events(ben.email);
-    expect(events.map((e) => [e.id, e.subject])).toEqual([[created!.id, 'After – Ana García']]);
+    expect(events.map((e) => [e.id, e.subject])).toEqual([[created!.id, `After ${revision} – Ana García`]]);
     const log = await testDb()('sync_log').where({ tenant_id: world.tenantId });
     expect(log.filter((r) => r.result === 'error').map((r) => r.error_code)).toContain('ErrorIrresolvableConflict');
     expect(log.filter((r) => r.result === 'failed')).toEqual([]);

@@ -109,15 +109,21 @@ export function toGraphEvent(content: EventContent, targetKey: string): GraphEve
 }
 
 /**
- * The transactionId of a create: the same for every retry of one write (same target, revision and
- * mode), so Graph answers a retried create with the event the lost answer was about. A later
- * revision gets another one, so an event deleted since can never be handed back whatever Graph's
- * dedup window (those creates look for calsync's tag first).
+ * The transactionId of a create: the same for every retry of one write (same target, revision,
+ * mode and the event it replaces), so Graph answers a retried create with the event the lost
+ * answer was about. Graph answers a repeated transactionId with the earlier event even after that
+ * event was deleted (it sits in Deleted Items), so a create that replaces an event deleted by hand
+ * (`replacing`: its id) gets a new one: a restore is a new event, never the deleted one handed back.
  */
-export function transactionIdFor(targetKey: string, content: EventContent, remake?: 'remade'): string {
+export function transactionIdFor(
+  targetKey: string,
+  content: EventContent,
+  remake?: 'remade',
+  replacing?: string,
+): string {
   const hex = createHash('sha256')
     .update(
-      `${targetKey}\u0000${content.tags.calsyncRevision ?? ''}\u0000${content.cancelled ? 'cancelled' : 'live'}${remake ? '\u0000remade' : ''}`,
+      `${targetKey}\u0000${content.tags.calsyncRevision ?? ''}\u0000${content.cancelled ? 'cancelled' : 'live'}${remake ? '\u0000remade' : ''}${replacing ? `\u0000replacing ${replacing}` : ''}`,
     )
     .digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;

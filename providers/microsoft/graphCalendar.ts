@@ -286,6 +286,7 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
       content,
       { believedToExist: false },
       'remade',
+      written.remoteId,
     );
     await writeGraphExceptions(this.seriesApi(ref.calendarId), remade.remoteId, content);
     return { outcome: 'updated', remoteId: remade.remoteId };
@@ -327,6 +328,8 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
     content: EventContent,
     opts: { believedToExist: boolean },
     remake?: 'remade',
+    /** The event this create replaces (deleted by hand, or by the remake): its id makes the transactionId new. */
+    replacing = ref.knownRemoteId,
   ): Promise<UpsertResult> {
     const event = toGraphEvent(content, ref.eventId);
     // An update of an appointment that is no longer a series turns the series back into one event.
@@ -347,7 +350,7 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
       return { outcome: opts.believedToExist ? 'updated' : 'restored', remoteId: found };
     }
     const created = await this.call('events.create', this.eventsPath(ref.calendarId), (r) =>
-      r.post({ ...event, transactionId: transactionIdFor(ref.eventId, content, remake) }),
+      r.post({ ...event, transactionId: transactionIdFor(ref.eventId, content, remake, replacing) }),
     );
     return { outcome: 'inserted', remoteId: (created as { id: string }).id };
   }
