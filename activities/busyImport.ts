@@ -185,6 +185,11 @@ export async function importBusyTime(
         cursor = undefined;
         pass = await reader.read(calendarId, undefined, window);
       }
+      for (const skip of pass.skipped ?? [])
+        deps.logger.warn(
+          { linkId: link.id, calendarId, remoteId: skip.remoteId, reason: skip.reason, code: 'import_event_skipped' },
+          'busy-time import skipped an event',
+        );
       await applyPass(deps.db, link, calendarId, pass, window, keepTitles);
       const row = {
         link_id: link.id,

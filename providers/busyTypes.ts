@@ -22,8 +22,10 @@ export interface ImportPass {
   upserts: ImportedEvent[];
   /** Ids of events (or occurrences) that are gone or must not be counted (calsync's own, cancelled). */
   removed: string[];
-  /** Ids of series that are gone as a whole: every stored occurrence goes. */
+  /** Ids of series whose stored occurrences all go: gone as a whole, or listed again in full in `upserts`. */
   removedSeries: string[];
+  /** Events left out because they cannot be read right (an unknown time zone): a warning each, with the reason. */
+  skipped?: Array<{ remoteId: string; reason: string }>;
   cursor: string;
 }
 

@@ -494,8 +494,8 @@ describe('CRM model: settings, entity types, attendees, event content', () => {
       expect(graph['c-1'].body.content).toContain('Quote: https://crm.example/quotes/7');
       expect(graph['c-2']).toMatchObject({
         isAllDay: true,
-        start: { dateTime: '2030-03-05T00:00:00.0000000', timeZone: 'Europe/Madrid' },
-        end: { dateTime: '2030-03-07T00:00:00.0000000', timeZone: 'Europe/Madrid' },
+        start: { dateTime: '2030-03-05T00:00:00.0000000', timeZone: 'Romance Standard Time' },
+        end: { dateTime: '2030-03-07T00:00:00.0000000', timeZone: 'Romance Standard Time' },
         reminderMinutesBeforeStart: 10,
       });
       // calsync's projection keeps the instants (busy time, backfill) at the zone's midnights.

@@ -26,8 +26,8 @@ describe('appointments in Microsoft 365 calendars', () => {
       subject: 'Haircut – Ana García',
       showAs: 'busy',
       location: { displayName: 'Calle Mayor 1, Madrid' },
-      start: { dateTime: `${day()}T10:00:00.0000000`, timeZone: 'Europe/Madrid' },
-      end: { dateTime: `${day()}T11:00:00.0000000`, timeZone: 'Europe/Madrid' },
+      start: { dateTime: `${day()}T10:00:00.0000000`, timeZone: 'Romance Standard Time' },
+      end: { dateTime: `${day()}T11:00:00.0000000`, timeZone: 'Romance Standard Time' },
     });
     expect(event!.body.content).toBe(
       'Client: Ana García\nServices: Haircut, Beard trim\nStatus: Confirmed\n\nPrefers the window seat',

@@ -587,8 +587,8 @@ describe('reconciliation of calsync events', () => {
       // Moved in Outlook: the periodic pass puts it back (same event, PATCHed).
       await graphControl('PATCH', `${user(ben.email)}/${encodeURIComponent(one.id)}`, {
         subject: 'Moved',
-        start: { dateTime: `${day()}T15:00:00`, timeZone: 'Europe/Madrid' },
-        end: { dateTime: `${day()}T16:00:00`, timeZone: 'Europe/Madrid' },
+        start: { dateTime: `${day()}T15:00:00`, timeZone: 'Romance Standard Time' },
+        end: { dateTime: `${day()}T16:00:00`, timeZone: 'Romance Standard Time' },
       });
       await waitUntil(
         'the moved event restored',
@@ -648,8 +648,8 @@ describe('reconciliation of calsync events', () => {
       const targetKey = targetKeyFor(link);
       const [mine] = await microsoftEmulator.events(cara.email);
       const slot = (hour: number) => ({
-        start: { dateTime: `${day(5)}T${hh(hour)}:00:00`, timeZone: 'Europe/Madrid' },
-        end: { dateTime: `${day(5)}T${hh(hour + 1)}:00:00`, timeZone: 'Europe/Madrid' },
+        start: { dateTime: `${day(5)}T${hh(hour)}:00:00`, timeZone: 'Romance Standard Time' },
+        end: { dateTime: `${day(5)}T${hh(hour + 1)}:00:00`, timeZone: 'Romance Standard Time' },
       });
       const plant = (subject: string, hour: number, tags: Record<string, string>) =>
         graphControl<GraphEvent>('POST', user(cara.email), {

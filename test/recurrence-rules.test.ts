@@ -18,7 +18,22 @@ describe('recurrence rules', () => {
       { type: 'weekly', interval: 1, daysOfWeek: ['tuesday', 'thursday'], firstDayOfWeek: 'monday' },
       { type: 'noEnd' },
     ],
-    ['FREQ=WEEKLY', { type: 'weekly', interval: 1, daysOfWeek: ['tuesday'] }, { type: 'noEnd' }],
+    [
+      'FREQ=WEEKLY',
+      { type: 'weekly', interval: 1, daysOfWeek: ['tuesday'], firstDayOfWeek: 'monday' },
+      { type: 'noEnd' },
+    ],
+    // RFC 5545's weeks start on Monday unless WKST says otherwise; Graph's on Sunday: always sent.
+    [
+      'FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,SU',
+      { type: 'weekly', interval: 2, daysOfWeek: ['tuesday', 'sunday'], firstDayOfWeek: 'monday' },
+      { type: 'noEnd' },
+    ],
+    [
+      'FREQ=WEEKLY;BYDAY=TU;WKST=SU',
+      { type: 'weekly', interval: 1, daysOfWeek: ['tuesday'], firstDayOfWeek: 'sunday' },
+      { type: 'noEnd' },
+    ],
     [
       'FREQ=MONTHLY;BYMONTHDAY=2;UNTIL=20270702',
       { type: 'absoluteMonthly', interval: 1, dayOfMonth: 2 },
@@ -45,7 +60,11 @@ describe('recurrence rules', () => {
     expect(ruleProblem(rule, first)).toBeUndefined();
     const graph = toGraphRecurrence(rule, first);
     expect(graph.pattern).toMatchObject(pattern);
-    expect(graph.range).toMatchObject({ ...range, startDate: '2027-03-02', recurrenceTimeZone: 'Europe/Madrid' });
+    expect(graph.range).toMatchObject({
+      ...range,
+      startDate: '2027-03-02',
+      recurrenceTimeZone: 'Romance Standard Time',
+    });
   });
 
   test.each([
@@ -54,6 +73,14 @@ describe('recurrence rules', () => {
     [
       'FREQ=MONTHLY;BYDAY=1TU,2TH',
       'BYDAY must use one ordinal for all its days (Microsoft 365 has one index per pattern)',
+    ],
+    [
+      'FREQ=MONTHLY;BYDAY=1TU,1WE',
+      'BYDAY=1TU,1WE makes one occurrence per listed day, but Microsoft 365 would make one per month or year (the first day matching any): use one day per series',
+    ],
+    [
+      'FREQ=YEARLY;BYMONTH=3;BYDAY=1TU,1FR',
+      'BYDAY=1TU,1FR makes one occurrence per listed day, but Microsoft 365 would make one per month or year (the first day matching any): use one day per series',
     ],
     ['FREQ=MONTHLY;BYDAY=5TU', 'BYDAY ordinals must be 1 to 4 or -1 (Microsoft 365: first…fourth, last)'],
     ['FREQ=MONTHLY;BYMONTHDAY=2,16', 'BYMONTHDAY must be one positive day (Microsoft 365 holds one day of the month)'],
@@ -165,7 +192,7 @@ describe('recurrence rules', () => {
         type: 'endDate',
         startDate: '2027-03-21',
         endDate: '2027-04-04',
-        recurrenceTimeZone: zone,
+        recurrenceTimeZone: 'Romance Standard Time',
       });
     });
 

@@ -537,9 +537,14 @@ describe('recurring appointments', () => {
     expect(graphEvents.map((e) => [e.isAllDay, wall(e.start), wall(e.end), e.recurrence?.range])).toEqual([
       [
         true,
-        [`${date(first)}T00:00:00`, ZONE],
-        [`${date(first.plus({ days: 1 }))}T00:00:00`, ZONE],
-        { type: 'numbered', numberOfOccurrences: 5, startDate: date(first), recurrenceTimeZone: ZONE },
+        [`${date(first)}T00:00:00`, 'Romance Standard Time'],
+        [`${date(first.plus({ days: 1 }))}T00:00:00`, 'Romance Standard Time'],
+        {
+          type: 'numbered',
+          numberOfOccurrences: 5,
+          startDate: date(first),
+          recurrenceTimeZone: 'Romance Standard Time',
+        },
       ],
     ]);
     const seriesId = graphEvents[0].id;

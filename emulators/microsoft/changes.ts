@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { StoredEvent } from './eventRules';
-import { viewOf } from './occurrences';
+import { viewOf, type OccurrenceView } from './occurrences';
 
 interface Version {
   event: StoredEvent;
@@ -51,8 +51,8 @@ export class ChangeLog {
     since: number,
     fromMs: number,
     toMs: number,
-  ): { changed: Array<{ event: StoredEvent; seriesMasterId?: string }>; removed: string[] } {
-    const changed: Array<{ event: StoredEvent; seriesMasterId?: string }> = [];
+  ): { changed: OccurrenceView[]; removed: string[] } {
+    const changed: OccurrenceView[] = [];
     const removed: string[] = [];
     for (const list of this.of(calendarId).versions.values()) {
       if (!list.some((v) => v.from > since || (v.to !== Infinity && v.to > since))) continue;
@@ -60,6 +60,11 @@ export class ChangeLog {
       const now = current ? viewOf(current.event, fromMs, toMs) : [];
       const nowIds = new Set(now.map((o) => o.event.id));
       if (current && current.from > since) changed.push(...now);
+      // An occurrence cancelled (or moved off the pattern) in a series that still shows in the
+      // window is not reported on its own: the series changed, and its occurrences come again.
+      // Graph's delta documentation is silent on it; calsync's own reports and Graph's issue
+      // tracker say so (../../shared/PROVIDER-FACTS.md), and it is the stricter reading.
+      if (current?.event.fields.recurrence && now.length > 0) continue;
       const gone = new Set<string>();
       for (const v of list) {
         if (v === current || v.to <= since) continue;
@@ -71,7 +76,7 @@ export class ChangeLog {
   }
 
   /** What the window shows of one event now (occurrences of a series). */
-  view(e: StoredEvent, fromMs: number, toMs: number): Array<{ event: StoredEvent; seriesMasterId?: string }> {
+  view(e: StoredEvent, fromMs: number, toMs: number): OccurrenceView[] {
     return viewOf(e, fromMs, toMs);
   }
 

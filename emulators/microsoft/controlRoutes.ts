@@ -2,11 +2,14 @@ import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import { configRoutes, parseBody, sharedControlRoutes, userOr404 } from '../common/controlRoutes';
 import { GraphError, sendGraphError } from './errors';
-import { renderEvent, type StoredEvent } from './eventRules';
+import { renderEvent, windowsNameOf, type StoredEvent } from './eventRules';
 import { renderOccurrence } from './occurrenceRoutes';
 import { viewOf } from './occurrences';
 import type { EmulatorState } from './state';
 import type { Calendar } from './store';
+
+/** An invitee's answers (https://learn.microsoft.com/graph/api/resources/responsestatus). */
+const RESPONSES = ['none', 'organizer', 'tentativelyAccepted', 'accepted', 'declined', 'notResponded'];
 
 /** An event as the mailbox owner sees it: its own time zone, every extended property. */
 export function inspectEvent(e: StoredEvent): Record<string, unknown> {
@@ -97,13 +100,28 @@ export function controlRoutes(state: EmulatorState): Router {
       return void res.status(400).json({ error: 'from and to must be ISO instants' });
     res.json({ items: viewOf(event, from, to).map((o) => renderOccurrence(o, 'UTC')) });
   });
-  // An event that appears as if made in Outlook, or received as an invitation (`isOrganizer: false`).
+  // An event that appears as if made in Outlook, or received as an invitation (`isOrganizer: false`,
+  // with the owner's answer in `responseStatus`: accepted, tentativelyAccepted, declined, ...).
+  // `asOutlook: true` stores it as Outlook does: its zones under their Windows names
+  // ("Eastern Standard Time"), in start/end and originalStart/EndTimeZone alike
+  // (https://learn.microsoft.com/graph/api/resources/event, originalStartTimeZone).
   router.post('/users/:email/calendars/:calendarId/events', (req, res) => {
     const cal = calendarOr404(req, res);
     if (!cal) return;
-    const { isOrganizer, ...body } = (req.body ?? {}) as Record<string, unknown>;
+    const { isOrganizer, responseStatus, asOutlook, ...body } = (req.body ?? {}) as Record<string, unknown>;
+    if (responseStatus !== undefined && !RESPONSES.includes(String(responseStatus)))
+      return void res.status(400).json({ error: `responseStatus must be one of ${RESPONSES.join(', ')}` });
+    if (asOutlook === true) {
+      for (const key of ['start', 'end'] as const) {
+        const t = body[key] as { timeZone?: unknown } | undefined;
+        if (t && typeof t.timeZone === 'string') body[key] = { ...t, timeZone: windowsNameOf(t.timeZone) };
+      }
+    }
     graphErrors(res, () => {
-      const { event } = store.createEvent(cal, body, { asAttendee: isOrganizer === false });
+      const { event } = store.createEvent(cal, body, {
+        asAttendee: isOrganizer === false,
+        ...(typeof responseStatus === 'string' ? { response: responseStatus } : {}),
+      });
       res.status(201).json(inspectEvent(event));
     });
   });

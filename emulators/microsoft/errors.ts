@@ -68,6 +68,15 @@ export function injected(status: number, retryAfterSeconds: number): GraphError 
         'Application is over its MailboxConcurrency limit.',
         retryAfter,
       );
+    // A write that met a concurrent change of the item (no If-Match sent): transient, a retry
+    // goes through (https://learn.microsoft.com/graph/errors, 412 Precondition Failed; the code as
+    // Graph's issue tracker reports it).
+    case 412:
+      return new GraphError(
+        412,
+        'ErrorIrresolvableConflict',
+        'The send or update operation could not be performed because the change key passed in the request does not match the current change key for the item.',
+      );
     case 500:
       return new GraphError(
         500,

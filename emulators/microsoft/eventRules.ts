@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { DateTime, IANAZone } from 'luxon';
+import { findIana, findWindows } from 'windows-iana';
 import { GraphError, bodyRead, invalidRequest } from './errors';
 
 export type Fields = Record<string, unknown>;
@@ -24,6 +25,8 @@ export interface StoredEvent {
   transactionId: string | null;
   iCalUId: string;
   isOrganizer: boolean;
+  /** The mailbox owner's answer to an invitation (`isOrganizer: false`): accepted, declined, ... */
+  response?: string;
   organizer: { emailAddress: EmailAddress };
   /** Writable fields, start/end as local wall-clock time in their own zone. */
   fields: Fields;
@@ -90,17 +93,6 @@ const IMPORTANCE = ['low', 'normal', 'high'];
 const SENSITIVITY = ['normal', 'personal', 'private', 'confidential'];
 const BODY_TYPES = ['text', 'html'];
 
-/** The few Windows zone names clients commonly send, besides IANA names. */
-const WINDOWS_ZONES: Record<string, string> = {
-  UTC: 'UTC',
-  'GMT Standard Time': 'Europe/London',
-  'W. Europe Standard Time': 'Europe/Berlin',
-  'Romance Standard Time': 'Europe/Paris',
-  'Central European Standard Time': 'Europe/Warsaw',
-  'Eastern Standard Time': 'America/New_York',
-  'Pacific Standard Time': 'America/Los_Angeles',
-};
-
 const isPlainObject = (v: unknown): v is Fields => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export const randomB64 = (bytes: number): string => randomBytes(bytes).toString('base64url');
@@ -112,10 +104,129 @@ export const newChangeKey = (): string => `DwAAABYAAAA${randomB64(21)}`;
 export const newICalUId = (): string =>
   `040000008200E00074C5B7101A82E00800000000${randomBytes(28).toString('hex').toUpperCase()}`;
 
-/** An IANA zone for a Graph timeZone value, or undefined when Graph would reject it. */
+/**
+ * The IANA names Graph takes besides Windows names, as listed on the dateTimeTimeZone page
+ * (https://learn.microsoft.com/graph/api/resources/datetimetimezone); "Europe/Kyiv (Kiev)" and the
+ * like count under both names. Anything else (Europe/Madrid, America/Toronto) is refused.
+ */
+const GRAPH_IANA_ZONES = new Set([
+  'Etc/GMT+12',
+  'Etc/GMT+11',
+  'Pacific/Honolulu',
+  'America/Anchorage',
+  'America/Santa_Isabel',
+  'America/Los_Angeles',
+  'America/Phoenix',
+  'America/Chihuahua',
+  'America/Denver',
+  'America/Guatemala',
+  'America/Chicago',
+  'America/Mexico_City',
+  'America/Regina',
+  'America/Bogota',
+  'America/New_York',
+  'America/Indiana/Indianapolis',
+  'America/Caracas',
+  'America/Asuncion',
+  'America/Halifax',
+  'America/Cuiaba',
+  'America/La_Paz',
+  'America/Santiago',
+  'America/St_Johns',
+  'America/Sao_Paulo',
+  'America/Argentina/Buenos_Aires',
+  'America/Cayenne',
+  'America/Godthab',
+  'America/Montevideo',
+  'America/Bahia',
+  'Etc/GMT+2',
+  'Atlantic/Azores',
+  'Atlantic/Cape_Verde',
+  'Africa/Casablanca',
+  'Etc/GMT',
+  'Europe/London',
+  'Atlantic/Reykjavik',
+  'Europe/Berlin',
+  'Europe/Budapest',
+  'Europe/Paris',
+  'Europe/Warsaw',
+  'Africa/Lagos',
+  'Africa/Windhoek',
+  'Europe/Bucharest',
+  'Asia/Beirut',
+  'Africa/Cairo',
+  'Asia/Damascus',
+  'Africa/Johannesburg',
+  'Europe/Kyiv',
+  'Europe/Kiev',
+  'Europe/Istanbul',
+  'Asia/Jerusalem',
+  'Asia/Amman',
+  'Asia/Baghdad',
+  'Europe/Kaliningrad',
+  'Asia/Riyadh',
+  'Africa/Nairobi',
+  'Asia/Tehran',
+  'Asia/Dubai',
+  'Asia/Baku',
+  'Europe/Moscow',
+  'Indian/Mauritius',
+  'Asia/Tbilisi',
+  'Asia/Yerevan',
+  'Asia/Kabul',
+  'Asia/Karachi',
+  'Asia/Tashkent',
+  'Asia/Kolkata',
+  'Asia/Colombo',
+  'Asia/Kathmandu',
+  'Asia/Astana',
+  'Asia/Almaty',
+  'Asia/Dhaka',
+  'Asia/Yekaterinburg',
+  'Asia/Yangon',
+  'Asia/Rangoon',
+  'Asia/Bangkok',
+  'Asia/Novosibirsk',
+  'Asia/Shanghai',
+  'Asia/Krasnoyarsk',
+  'Asia/Singapore',
+  'Australia/Perth',
+  'Asia/Taipei',
+  'Asia/Ulaanbaatar',
+  'Asia/Irkutsk',
+  'Asia/Tokyo',
+  'Asia/Seoul',
+  'Australia/Adelaide',
+  'Australia/Darwin',
+  'Australia/Brisbane',
+  'Australia/Sydney',
+  'Pacific/Port_Moresby',
+  'Australia/Hobart',
+  'Asia/Yakutsk',
+  'Pacific/Guadalcanal',
+  'Asia/Vladivostok',
+  'Pacific/Auckland',
+  'Etc/GMT-12',
+  'Pacific/Fiji',
+  'Asia/Magadan',
+  'Pacific/Tongatapu',
+  'Pacific/Apia',
+  'Pacific/Kiritimati',
+]);
+
+/**
+ * An IANA zone for a Graph timeZone value, or undefined when Graph would reject it: any Windows
+ * zone name (CLDR's windowsZones table, territory 001) or a listed IANA name (above).
+ */
 export function zoneOf(timeZone: string): string | undefined {
-  if (WINDOWS_ZONES[timeZone]) return WINDOWS_ZONES[timeZone];
-  return IANAZone.isValidZone(timeZone) ? timeZone : undefined;
+  const windows = findIana(timeZone)[0];
+  if (windows) return windows;
+  return GRAPH_IANA_ZONES.has(timeZone) && IANAZone.isValidZone(timeZone) ? timeZone : undefined;
+}
+
+/** The Windows name Outlook stores for an IANA zone (an event made in Outlook carries it), or the zone itself. */
+export function windowsNameOf(timeZone: string): string {
+  return findWindows(timeZone)[0] ?? timeZone;
 }
 
 const unsupportedZone = (zone: unknown): GraphError =>
@@ -319,7 +430,10 @@ export function renderEvent(e: StoredEvent, opts: RenderOptions): Fields {
     allowNewTimeProposals: f.allowNewTimeProposals ?? true,
     isDraft: false,
     hideAttendees: f.hideAttendees ?? false,
-    responseStatus: { response: e.isOrganizer ? 'organizer' : 'notResponded', time: '0001-01-01T00:00:00Z' },
+    responseStatus: {
+      response: e.isOrganizer ? 'organizer' : (e.response ?? 'notResponded'),
+      time: '0001-01-01T00:00:00Z',
+    },
     body: f.body ?? { contentType: 'html', content: '' },
     start: timeIn(start, opts.timeZone),
     end: timeIn(end, opts.timeZone),

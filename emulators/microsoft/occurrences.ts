@@ -36,14 +36,19 @@ export function rruleOf(recurrence: PatternedRecurrence): string | undefined {
       parts.push('FREQ=DAILY');
       break;
     case 'weekly':
-      parts.push('FREQ=WEEKLY');
+      // firstDayOfWeek defaults to sunday and decides which weeks an interval over 1 counts
+      // (https://learn.microsoft.com/graph/api/resources/recurrencepattern, firstDayOfWeek).
+      parts.push('FREQ=WEEKLY', `WKST=${DAYS[(p.firstDayOfWeek ?? 'sunday').toLowerCase()] ?? 'SU'}`);
       if (byDay.length) parts.push(`BYDAY=${byDay.join(',')}`);
       break;
     case 'absoluteMonthly':
       parts.push('FREQ=MONTHLY', `BYMONTHDAY=${p.dayOfMonth ?? 1}`);
       break;
     case 'relativeMonthly':
-      parts.push('FREQ=MONTHLY', `BYDAY=${byDay.map((d) => `${INDEX[p.index ?? 'first'] ?? 1}${d}`).join(',')}`);
+      // Several daysOfWeek with an index: the index-th day in the month that is any of them, one
+      // occurrence a month (https://learn.microsoft.com/graph/api/resources/recurrencepattern,
+      // daysOfWeek): RRULE's BYSETPOS, not BYDAY=1MO,1WE.
+      parts.push('FREQ=MONTHLY', `BYDAY=${byDay.join(',')}`, `BYSETPOS=${INDEX[p.index ?? 'first'] ?? 1}`);
       break;
     case 'absoluteYearly':
       parts.push('FREQ=YEARLY', `BYMONTH=${p.month ?? 1}`, `BYMONTHDAY=${p.dayOfMonth ?? 1}`);
@@ -52,7 +57,8 @@ export function rruleOf(recurrence: PatternedRecurrence): string | undefined {
       parts.push(
         'FREQ=YEARLY',
         `BYMONTH=${p.month ?? 1}`,
-        `BYDAY=${byDay.map((d) => `${INDEX[p.index ?? 'first'] ?? 1}${d}`).join(',')}`,
+        `BYDAY=${byDay.join(',')}`,
+        `BYSETPOS=${INDEX[p.index ?? 'first'] ?? 1}`,
       );
       break;
     default:

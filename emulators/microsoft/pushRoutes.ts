@@ -2,6 +2,7 @@ import { Router, type Request } from 'express';
 import { GraphError, invalidToken, sendGraphError } from './errors';
 import { preferredZone, renderEvent } from './eventRules';
 import { operation } from './graphRoutes';
+import type { OccurrenceView } from './occurrences';
 import type { EmulatorState } from './state';
 
 const WEB_BASE = 'https://outlook.office365.com';
@@ -18,6 +19,29 @@ interface DeltaState {
   snap: number;
   skip?: number;
   e: string;
+}
+
+/**
+ * One event of a delta answer. An occurrence of a series comes sparse: only its id, type,
+ * seriesMasterId, start and end; its showAs, isAllDay, subject, responseStatus, sensitivity live on
+ * the series master (https://learn.microsoft.com/graph/delta-query-events for the round; the
+ * sparse shape as Graph's issue tracker reports it, see ../../shared/PROVIDER-FACTS.md). A changed
+ * occurrence (an exception) and a single event come whole. Delta answers carry no extended
+ * properties: a client tells its own events apart by id.
+ */
+function deltaItem(o: OccurrenceView, timeZone: string): Record<string, unknown> {
+  const full = renderEvent(o.event, { timeZone, webBase: WEB_BASE });
+  if (!o.seriesMasterId) return full;
+  if (o.type === 'exception') return { ...full, type: 'exception', seriesMasterId: o.seriesMasterId };
+  return {
+    '@odata.type': '#microsoft.graph.event',
+    '@odata.etag': full['@odata.etag'],
+    id: o.event.id,
+    type: 'occurrence',
+    seriesMasterId: o.seriesMasterId,
+    start: full.start,
+    end: full.end,
+  };
 }
 
 const encode = (s: DeltaState): string => Buffer.from(JSON.stringify(s)).toString('base64url');
@@ -89,11 +113,7 @@ export function pushRoutes(state: EmulatorState): Router {
           : changes.changesSince(cal.id, s.since, s.f, s.t);
       const timeZone = preferredZone(req.get('prefer')) ?? 'UTC';
       const all: Array<Record<string, unknown>> = [
-        ...changed.map(({ event, seriesMasterId }) => ({
-          // Delta answers carry no extended properties: a client tells its own events apart by id.
-          ...renderEvent(event, { timeZone, webBase: WEB_BASE }),
-          ...(seriesMasterId ? { type: 'occurrence', seriesMasterId } : {}),
-        })),
+        ...changed.map((o) => deltaItem(o, timeZone)),
         ...removed.map((id) => ({ '@odata.type': '#microsoft.graph.event', id, '@removed': { reason: 'deleted' } })),
       ];
       const skip = s.skip ?? 0;

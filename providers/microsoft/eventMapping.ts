@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { DateTime, IANAZone } from 'luxon';
+import { DateTime } from 'luxon';
 import { toGraphRecurrence, type GraphPatternedRecurrence } from './recurrence';
+import { graphZoneOf, ianaZoneOf } from './zones';
 import { CALSYNC_TAG, OWNER_TAG } from '../../content/eventContent';
 import type { EventContent, ObservedEvent } from '../types';
 
@@ -43,7 +44,7 @@ export interface GraphEventBody {
  * Both readings give the same date.
  */
 export function graphAllDayDate(t: { dateTime: string; timeZone: string }, zone: string): string {
-  const shown = DateTime.fromISO(t.dateTime.slice(0, 19), { zone: t.timeZone === 'UTC' ? 'utc' : t.timeZone });
+  const shown = DateTime.fromISO(t.dateTime.slice(0, 19), { zone: ianaZoneOf(t.timeZone) ?? 'utc' });
   return (shown.hour === 0 && shown.minute === 0 ? shown : shown.setZone(zone)).toISODate()!;
 }
 
@@ -81,8 +82,9 @@ export function toGraphEvent(content: EventContent, targetKey: string): GraphEve
   return {
     subject: content.summary,
     body: { contentType: 'text', content: content.description },
-    start: { dateTime: time(content.start), timeZone: content.timeZone },
-    end: { dateTime: time(content.end), timeZone: content.timeZone },
+    // Windows names: Graph refuses IANA names off its list (Europe/Madrid, America/Toronto).
+    start: { dateTime: time(content.start), timeZone: graphZoneOf(content.timeZone) },
+    end: { dateTime: time(content.end), timeZone: graphZoneOf(content.timeZone) },
     isAllDay: content.allDay ?? false,
     sensitivity: content.private ? 'private' : 'normal',
     attendees: graphAttendees(content),
@@ -108,15 +110,21 @@ export function toGraphEvent(content: EventContent, targetKey: string): GraphEve
 }
 
 /**
- * The transactionId of a create: the same for every retry of one write (same target, revision and
- * mode), so Graph answers a retried create with the event the lost answer was about. A later
- * revision gets another one, so an event deleted since can never be handed back whatever Graph's
- * dedup window (those creates look for calsync's tag first).
+ * The transactionId of a create: the same for every retry of one write (same target, revision,
+ * mode and the event it replaces), so Graph answers a retried create with the event the lost
+ * answer was about. Graph answers a repeated transactionId with the earlier event even after that
+ * event was deleted (it sits in Deleted Items), so a create that replaces an event deleted by hand
+ * (`replacing`: its id) gets a new one: a restore is a new event, never the deleted one handed back.
  */
-export function transactionIdFor(targetKey: string, content: EventContent, remake?: 'remade'): string {
+export function transactionIdFor(
+  targetKey: string,
+  content: EventContent,
+  remake?: 'remade',
+  replacing?: string,
+): string {
   const hex = createHash('sha256')
     .update(
-      `${targetKey}\u0000${content.tags.calsyncRevision ?? ''}\u0000${content.cancelled ? 'cancelled' : 'live'}${remake ? '\u0000remade' : ''}`,
+      `${targetKey}\u0000${content.tags.calsyncRevision ?? ''}\u0000${content.cancelled ? 'cancelled' : 'live'}${remake ? '\u0000remade' : ''}${replacing ? `\u0000replacing ${replacing}` : ''}`,
     )
     .digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
@@ -150,7 +158,7 @@ function allDayDates(
   end: { dateTime: string; timeZone: string },
   writtenIn: string | undefined,
 ) {
-  const zone = writtenIn && IANAZone.isValidZone(writtenIn) ? writtenIn : start.timeZone;
+  const zone = ianaZoneOf(writtenIn) ?? ianaZoneOf(start.timeZone) ?? start.timeZone;
   return { start: graphAllDayDate(start, zone), end: graphAllDayDate(end, zone) };
 }
 
@@ -160,7 +168,7 @@ function allDayDates(
  */
 export function observedFromGraph(event: GraphListedEvent): ObservedEvent {
   const instant = (t: { dateTime: string; timeZone: string } | undefined) =>
-    t ? DateTime.fromISO(t.dateTime, { zone: t.timeZone === 'UTC' ? 'utc' : t.timeZone }).toMillis() : Number.NaN;
+    t ? DateTime.fromISO(t.dateTime, { zone: ianaZoneOf(t.timeZone) ?? 'utc' }).toMillis() : Number.NaN;
   const valueOf = (tag: string) =>
     event.singleValueExtendedProperties?.find((p) => p.id.toLowerCase() === propertyId(tag).toLowerCase())?.value;
   const showAs = event.showAs === 'free' || event.showAs === 'tentative' ? event.showAs : 'busy';

@@ -67,6 +67,9 @@ export function classifyGraphError(err: unknown): ProviderError {
   // An expired or revoked access token: the caller drops it and the next attempt refreshes (a dead
   // refresh token shows up there, as invalid_grant).
   if (status === 401) return new ProviderError('retryable', code, message, status);
+  // A PATCH (without If-Match) that met a concurrent change of the item: transient, the retry goes through.
+  if (status === 412 && code === 'ErrorIrresolvableConflict')
+    return new ProviderError('retryable', code, message, status);
   return new ProviderError(
     classifyHttpStatus(status),
     code,
@@ -282,6 +285,7 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
       content,
       { believedToExist: false },
       'remade',
+      written.remoteId,
     );
     await writeGraphExceptions(this.seriesApi(ref.calendarId), remade.remoteId, content);
     return { outcome: 'updated', remoteId: remade.remoteId };
@@ -323,6 +327,8 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
     content: EventContent,
     opts: { believedToExist: boolean },
     remake?: 'remade',
+    /** The event this create replaces (deleted by hand, or by the remake): its id makes the transactionId new. */
+    replacing = ref.knownRemoteId,
   ): Promise<UpsertResult> {
     const event = toGraphEvent(content, ref.eventId);
     // An update of an appointment that is no longer a series turns the series back into one event.
@@ -343,7 +349,7 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
       return { outcome: opts.believedToExist ? 'updated' : 'restored', remoteId: found };
     }
     const created = await this.call('events.create', this.eventsPath(ref.calendarId), (r) =>
-      r.post({ ...event, transactionId: transactionIdFor(ref.eventId, content, remake) }),
+      r.post({ ...event, transactionId: transactionIdFor(ref.eventId, content, remake, replacing) }),
     );
     return { outcome: 'inserted', remoteId: (created as { id: string }).id };
   }

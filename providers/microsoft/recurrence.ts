@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon';
 import { normalizeRule, partsOf } from '../../lib/recurrence';
+import { graphZoneOf } from './zones';
 
 /** How Graph's patternedRecurrence spells RRULE's parts. */
 const GRAPH_DAYS: Record<string, string> = {
@@ -67,6 +68,13 @@ export function toGraphRecurrence(rawRule: string, first: DateTime): GraphPatter
   if (byDay && byMonthDay)
     throw new UnsupportedRecurrence('BYDAY and BYMONTHDAY cannot be combined (Microsoft 365 has no such pattern)');
   const ordinal = byDay ? ordinalDays(byDay) : undefined;
+  // RFC 5545's BYDAY=1MO,1WE is the first Monday and the first Wednesday: two a month. Graph's
+  // relativeMonthly (relativeYearly) with several daysOfWeek and an index is the first day that
+  // matches any of them: one a month (https://learn.microsoft.com/graph/api/resources/recurrencepattern).
+  if (ordinal?.index !== undefined && ordinal.days.length > 1)
+    throw new UnsupportedRecurrence(
+      `BYDAY=${byDay!.join(',')} makes one occurrence per listed day, but Microsoft 365 would make one per month or year (the first day matching any): use one day per series`,
+    );
   let pattern: GraphPatternedRecurrence['pattern'];
   switch (parts.get('FREQ')) {
     case 'DAILY':
@@ -81,7 +89,9 @@ export function toGraphRecurrence(rawRule: string, first: DateTime): GraphPatter
         type: 'weekly',
         interval,
         daysOfWeek: ordinal?.days ?? [GRAPH_DAYS[LUXON_DAYS[first.weekday]!]!],
-        firstDayOfWeek: GRAPH_DAYS[parts.get('WKST') ?? 'SU'] ?? 'sunday',
+        // Sent always: Graph's default is sunday, RFC 5545's (and Google's) MO; with an INTERVAL
+        // over 1 and a weekend day the two pick different weeks.
+        firstDayOfWeek: GRAPH_DAYS[parts.get('WKST') ?? 'MO']!,
       };
       break;
     case 'MONTHLY':
@@ -117,7 +127,7 @@ export function toGraphRecurrence(rawRule: string, first: DateTime): GraphPatter
     );
   }
   const startDate = first.toISODate()!;
-  const recurrenceTimeZone = first.zoneName ?? 'UTC';
+  const recurrenceTimeZone = graphZoneOf(first.zoneName ?? 'UTC');
   const count = parts.get('COUNT');
   const until = parts.get('UNTIL');
   if (count)

@@ -2,6 +2,7 @@ import { DateTime } from 'luxon';
 import { occurrenceLength, occurrenceStarts } from '../../lib/recurrence';
 import type { EventContent } from '../types';
 import { graphAllDayDate, local } from './eventMapping';
+import { graphZoneOf, ianaZoneOf } from './zones';
 
 /** An occurrence as `/events/{id}/instances` lists it. */
 export interface GraphOccurrence {
@@ -52,8 +53,7 @@ function occurrenceKeys(content: EventContent): OccurrenceKeys {
   }
   return {
     original: (o) => DateTime.fromISO(o.endsWith('Z') ? o : `${o}Z`).setZone(zone),
-    shown: (t) =>
-      t ? String(DateTime.fromISO(t.dateTime, { zone: t.timeZone === 'UTC' ? 'utc' : t.timeZone }).toMillis()) : '',
+    shown: (t) => (t ? String(DateTime.fromISO(t.dateTime, { zone: ianaZoneOf(t.timeZone) ?? 'utc' }).toMillis()) : ''),
     wanted: (iso) => String(Date.parse(iso)),
   };
 }
@@ -85,7 +85,7 @@ export async function writeGraphExceptions(
   const byOriginal = new Map(
     occurrences.filter((o) => o.originalStart).map((o) => [keys.wanted(iso(keys.original(o.originalStart!))), o]),
   );
-  const time = (at: string) => ({ dateTime: local(at), timeZone: content.timeZone });
+  const time = (at: string) => ({ dateTime: local(at), timeZone: graphZoneOf(content.timeZone) });
 
   for (const original of series.cancelled) {
     const occurrence = byOriginal.get(keys.wanted(original));
