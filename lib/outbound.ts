@@ -16,17 +16,18 @@ export interface OutboundPolicy {
   allowedHosts: string[];
 }
 
-export type OutboundUrlProblem = string | undefined;
+/** The URL's host as policies name it: lower case, an IPv6 literal without its brackets. */
+const hostOf = (url: URL) => url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
 
 /** Why calsync must not call this URL for a tenant (checked when it is saved); undefined when it may. */
-export function outboundUrlProblem(raw: string, policy: OutboundPolicy): OutboundUrlProblem {
+export function outboundUrlProblem(raw: string, policy: OutboundPolicy): string | undefined {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
     return 'must be a URL';
   }
-  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const host = hostOf(url);
   const allowed = policy.allowedHosts.includes(host);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && allowed)) return 'must be an https URL';
   if (url.username || url.password) return 'must not carry credentials';
@@ -67,8 +68,7 @@ export async function postOutbound(
   const problem = outboundUrlProblem(raw, policy);
   if (problem) throw new OutboundRefused(`the URL ${problem}`);
   const url = new URL(raw);
-  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  const allowed = policy.allowedHosts.includes(host);
+  const allowed = policy.allowedHosts.includes(hostOf(url));
   const send = url.protocol === 'https:' ? https.request : http.request;
   const maxBytes = request.maxResponseBytes ?? 64 * 1024;
   return new Promise<OutboundAnswer>((resolve, reject) => {
