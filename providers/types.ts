@@ -131,6 +131,35 @@ export interface OAuthConsent {
   }): Promise<{ refreshToken: string; accountEmail: string }>;
 }
 
+/** A server the credentials form offers by name (iCloud, Fastmail, Nextcloud); `custom` takes a typed URL. */
+export interface CredentialsPreset {
+  id: string;
+  label: string;
+  /** Empty for `custom` (the person types it); Nextcloud's carries `{host}` for the person's server. */
+  serverUrl: string;
+  /** Where the provider explains app-specific passwords (shown beside the password field). */
+  passwordHelpUrl?: string;
+}
+
+/**
+ * Consent by a username and an (app-specific) password checked against the server, for systems with
+ * no OAuth (CalDAV). The connect page renders a form for it that posts to
+ * `POST /connect/credentials/<provider>` with the fields `csrf`, `staffId`, `preset`, `serverUrl`,
+ * `username`, `password`; the API takes the same as JSON at `POST /v1/staff/:id/links/<provider>`.
+ */
+export interface CredentialsConsent {
+  presets: CredentialsPreset[];
+  /**
+   * Checks the credentials against the server before anything is stored. Throws ConnectFailure
+   * (providers/errors.ts) saying what is wrong (wrong password, no calendar server at that URL).
+   * Answers the account's address and the lasting secret calsync seals in place of a refresh token.
+   */
+  verify(input: { serverUrl: string; username: string; password: string }): Promise<{
+    accountEmail: string;
+    secret: string;
+  }>;
+}
+
 /** One push notification as the provider sent it: which channel, its secret, and what it means. */
 export interface PushNotice {
   channelId: string;
@@ -179,6 +208,8 @@ export interface ProviderModule {
   /** Revokes the lasting grant at the provider, where it has a way to. */
   revoke?(refreshToken: string): Promise<void>;
   oauth?: OAuthConsent;
+  /** Consent by username and password instead of OAuth (CalDAV); a module has `oauth` or this. */
+  credentials?: CredentialsConsent;
   push?: PushNotifications;
   /** Requests per minute (and burst) per account, shared by writes, reads and reconciliation. */
   pacing: AccountBudget;
