@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Config } from '../../lib/config';
+import type { Logger } from '../../lib/logger';
 import {
   CONNECT_LINK_TTL_MS,
   CONNECT_SESSION_TTL_MS,
@@ -10,6 +11,7 @@ import {
 } from '../connectSession';
 import { idSchema, providerNameSchema } from '../schemas';
 import { HttpError, parse } from '../validation';
+import { credentialsFormHandler, credentialsForms } from './connectCredentials';
 import { disconnectLink } from './links';
 import { startAuthorization } from './oauth';
 import type { LinkDeps } from './staff';
@@ -65,7 +67,7 @@ declare module 'express-serve-static-core' {
   }
 }
 
-export function connectPageRoutes(deps: LinkDeps, config: Config): Router {
+export function connectPageRoutes(deps: LinkDeps, config: Config, logger: Logger): Router {
   const { db, temporal, taskQueue } = deps;
   const router = Router();
   const signer = new ConnectSessionSigner(config.tokenKeys);
@@ -199,7 +201,27 @@ export function connectPageRoutes(deps: LinkDeps, config: Config): Router {
       .all()
       .filter((p) => p.oauth)
       .map((p) => ({ name: p.name, displayName: p.displayName }));
-    html(res, 200, (nonce) => renderPage({ nonce, business, staff, selected, links, csrf, providers }));
+    const passwordForms = selected
+      ? credentialsForms({
+          providers: deps.providers.all(),
+          csrf,
+          staffId: selected.id,
+          needsPassword: links.filter((l) => l.status === 'needs_reauth'),
+        })
+      : '';
+    html(res, 200, (nonce) =>
+      renderPage({
+        nonce,
+        business,
+        staff,
+        selected,
+        links,
+        csrf,
+        providers,
+        passwordForms,
+        displayNames: Object.fromEntries(deps.providers.all().map((p) => [p.name, p.displayName])),
+      }),
+    );
   });
 
   const form = express.urlencoded({ extended: false, limit: '8kb' });
@@ -217,6 +239,15 @@ export function connectPageRoutes(deps: LinkDeps, config: Config): Router {
     });
     res.redirect(303, authorizeUrl);
   });
+
+  // Providers connected by username and password (CalDAV): connectCredentials.ts.
+  router.post(
+    '/connect/credentials/:provider',
+    requireSession,
+    form,
+    requireCsrf,
+    credentialsFormHandler(deps, config, logger, (req, staffId) => allowedStaff(req.connectSession!, staffId)),
+  );
 
   router.post('/connect/links/:id/disconnect', requireSession, form, requireCsrf, async (req, res) => {
     const session = req.connectSession!;
@@ -244,11 +275,25 @@ interface PageModel {
   csrf: string;
   /** The providers a staff member can connect by consent. */
   providers: { name: string; displayName: string }[];
+  /** The forms of providers connected by username and password (connectCredentials.ts). */
+  passwordForms: string;
+  /** Every provider's name as people know it, for the list of links. */
+  displayNames: Record<string, string>;
 }
 
 /** The whole page; every value from the database goes through escapeHtml. */
-function renderPage({ nonce, business, staff, selected, links, csrf, providers }: PageModel): string {
-  const displayName = (name: string) => providers.find((p) => p.name === name)?.displayName ?? name;
+function renderPage({
+  nonce,
+  business,
+  staff,
+  selected,
+  links,
+  csrf,
+  providers,
+  passwordForms,
+  displayNames,
+}: PageModel): string {
+  const displayName = (name: string) => displayNames[name] ?? name;
   const options = staff
     .map(
       (s) =>
@@ -283,6 +328,7 @@ function renderPage({ nonce, business, staff, selected, links, csrf, providers }
             `<button type="submit" id="connect-${escapeHtml(p.name)}">Connect ${escapeHtml(p.displayName)}</button></form>`,
         )
         .join('') +
+      passwordForms +
       `</section><section><h2>Connected calendars</h2>` +
       (rows ? `<ul id="links">${rows}</ul>` : '<p id="no-links">No calendar connected yet.</p>') +
       '</section>'

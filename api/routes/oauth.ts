@@ -86,7 +86,7 @@ export function consentOf(providers: ProviderRegistry, name: string): OAuthConse
  * undefined when it may: by default only the staff member's own e-mail, so nobody can link an
  * account of theirs to somebody else's calendar sync.
  */
-async function consentRefusal(
+export async function consentRefusal(
   db: LinkDeps['db'],
   tenantId: string,
   staffId: string,
@@ -110,8 +110,8 @@ async function consentRefusal(
   return `Accounts of ${domain} cannot be connected here. Nothing was connected.`;
 }
 
-/** What the person in the browser is told when the provider's half of the flow fails. */
-function connectFailureMessage(failure: ConnectFailure, name: string): string {
+/** What the person in the browser (or the API's caller) is told when the provider's half of the flow fails. */
+export function connectFailureMessage(failure: ConnectFailure, name: string): string {
   switch (failure.reason) {
     case 'unreachable':
       return `${name} could not be reached. Try connecting again.`;
@@ -121,6 +121,10 @@ function connectFailureMessage(failure: ConnectFailure, name: string): string {
       return `${name} granted no lasting (offline) access. Try connecting again.`;
     case 'no_account_address':
       return `The ${name} account's address could not be read. Try connecting again.`;
+    case 'wrong_credentials':
+      return `The ${name} server did not accept this username and password. Check them (iCloud needs an app-specific password, not your Apple ID password). Nothing was connected.`;
+    case 'not_a_calendar_server':
+      return `No ${name} calendar server answered at that address. Check the server address. Nothing was connected.`;
   }
 }
 

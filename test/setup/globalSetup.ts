@@ -80,8 +80,12 @@ export default async function globalSetup(): Promise<void> {
   process.env.MICROSOFT_TOKEN_URL = `${msUrl}/common/oauth2/v2.0/token`;
   process.env.MICROSOFT_AUTHORIZE_URL = `${msUrl}/common/oauth2/v2.0/authorize`;
 
-  // Radicale (Debian's package, installed by scripts/setup.sh): a real CalDAV server that reads
-  // calsync's iCalendar back (test/caldav-roundtrip.test.ts). No auth, a fresh storage folder.
+  // Radicale (Debian's package, installed by scripts/setup.sh): a real CalDAV server, for the
+  // iCalendar round trip (test/caldav-roundtrip.test.ts) and the CalDAV provider. htpasswd auth
+  // (plain: Radicale 3.1 reads the file at each login, so a test changes a password by rewriting
+  // its line and the next request gets 401), owner-only rights, a fresh storage folder.
+  const htpasswd = path.join(tmp, 'radicale.htpasswd');
+  writeFileSync(htpasswd, 'calsync:x\n');
   const radicalePort = await freePort();
   services.push(
     spawnService(
@@ -93,7 +97,15 @@ export default async function globalSetup(): Promise<void> {
         '--server-hosts',
         `127.0.0.1:${radicalePort}`,
         '--auth-type',
-        'none',
+        'htpasswd',
+        '--auth-htpasswd-filename',
+        htpasswd,
+        '--auth-htpasswd-encryption',
+        'plain',
+        '--auth-delay',
+        '0',
+        '--rights-type',
+        'owner_only',
         '--storage-filesystem-folder',
         path.join(tmp, 'radicale'),
         '--logging-level',
@@ -105,6 +117,18 @@ export default async function globalSetup(): Promise<void> {
   const radicaleUrl = `http://127.0.0.1:${radicalePort}`;
   await waitFor('Radicale (apt-get install radicale)', () => httpAnswers(`${radicaleUrl}/.web/`));
   process.env.RADICALE_URL = radicaleUrl;
+  process.env.RADICALE_HTPASSWD = htpasswd;
+
+  // calsync's CalDAV provider talks to Radicale through the fault-injecting proxy (emulators/caldav-proxy).
+  const proxyPort = await freePort();
+  services.push(
+    spawnNode('caldav-proxy', 'emulators/caldav-proxy/main.ts', {
+      env: { CALDAV_PROXY_PORT: String(proxyPort), CALDAV_PROXY_TARGET: radicaleUrl },
+      logFile: path.join(tmp, 'caldav-proxy.log'),
+    }),
+  );
+  process.env.CALDAV_PROXY_URL = `http://127.0.0.1:${proxyPort}`;
+  await waitFor('CalDAV proxy', () => httpAnswers(`${process.env.CALDAV_PROXY_URL}/_emulator/health`));
 
   const bundle = await bundleWorkflowCode({ workflowsPath: path.join(ROOT, 'workflows'), logger: quietLogger });
   const bundlePath = path.join(tmp, 'workflow-bundle.js');
