@@ -131,7 +131,7 @@ export function createApp(deps: ApiDeps) {
   app.use(settingsRoutes(db, deps.secrets, temporal, config.taskQueue, { allowedHosts: config.outboundAllowedHosts }));
   app.use(availabilityRoutes(db));
   app.use(importRoutes(db, temporal, providers));
-  app.use(teamCalendarRoutes(db, temporal, config.taskQueue));
+  app.use(teamCalendarRoutes(db, temporal, config.taskQueue, providers));
   app.use(linkRoutes(db, temporal, config.taskQueue));
   app.use(reconcileRoutes(db, temporal, config.taskQueue, config.reconcile));
   // POST /v1/connect-sessions (tenant key) and the /connect page (its own session cookie).
