@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { calendar, stringifyCalendar } from '../../lib/ical';
 import { controlCall } from './emulator';
 import { waitUntil } from './api';
 import type { TenantWorld } from './world';
@@ -45,8 +46,10 @@ export const caldav = {
   /** A calendar the person made themselves, straight in Radicale (MKCALENDAR), with its zone. */
   async makeCalendar(account: CalDavAccount, name: string, timeZone?: string): Promise<string> {
     const url = `${radicaleUrl()}/${account.username}/${name}/`;
+    // The calendar's zone (RFC 4791 §5.2.2) as a VCALENDAR with its VTIMEZONE, from the runtime's tzdata.
+    const year = new Date().getUTCFullYear();
     const zone = timeZone
-      ? `<C:calendar-timezone>BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VTIMEZONE\r\nTZID:${timeZone}\r\nEND:VTIMEZONE\r\nEND:VCALENDAR\r\n</C:calendar-timezone>`
+      ? `<C:calendar-timezone>${stringifyCalendar(calendar([], [], [timeZone], { from: year - 1, to: year + 3 }))}</C:calendar-timezone>`
       : '';
     const res = await fetch(url, {
       method: 'MKCALENDAR',
