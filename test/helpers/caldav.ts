@@ -33,8 +33,9 @@ function setLine(username: string, password: string): void {
 }
 
 export const caldav = {
-  createAccount(prefix = 'staff'): CalDavAccount {
-    const account = { username: `${prefix}-${randomUUID().slice(0, 8)}`, password: `pw-${randomUUID()}` };
+  /** A new account: `prefix` and a random part, or exactly `username` when given. */
+  createAccount(prefix = 'staff', username?: string): CalDavAccount {
+    const account = { username: username ?? `${prefix}-${randomUUID().slice(0, 8)}`, password: `pw-${randomUUID()}` };
     setLine(account.username, account.password);
     return account;
   },
