@@ -3,7 +3,16 @@ import path from 'node:path';
 import { createDb, ensureDatabase, migrateLatest } from '../lib/db';
 import { SecretBox } from '../lib/secretBox';
 import { ensureEmulatorCertificate, extraCaCerts, trustCaInThisProcess } from '../emulators/microsoft/certificate';
-import { ROOT, httpAnswers, spawnNode, spawnService, startTemporalDevServer, waitFor, type Service } from './stack';
+import {
+  ROOT,
+  httpAnswers,
+  spawnNode,
+  spawnService,
+  startRadicale,
+  startTemporalDevServer,
+  waitFor,
+  type Service,
+} from './stack';
 
 /**
  * `npm start`: the whole stack on one machine, with a demo tenant whose staff members have an
@@ -133,7 +142,7 @@ async function main() {
     }
 
     // Radicale (a real CalDAV server, Debian's package) for the third demo staff member, when installed.
-    const caldav = await startRadicale(services);
+    const caldav = await startDemoCalDav(services);
     if (caldav) {
       // The demo's CalDAV server is on this machine: the API and worker may call it over http.
       process.env.OUTBOUND_ALLOWED_HOSTS = [process.env.OUTBOUND_ALLOWED_HOSTS, '127.0.0.1'].filter(Boolean).join(',');
@@ -268,7 +277,7 @@ interface DemoCalDav {
  * Radicale on 127.0.0.1:5232 (CALDAV_DEMO_PORT) with htpasswd auth and its storage in data/radicale,
  * or nothing when it is not installed (scripts/setup.sh installs it).
  */
-async function startRadicale(services: Service[]): Promise<DemoCalDav | undefined> {
+async function startDemoCalDav(services: Service[]): Promise<DemoCalDav | undefined> {
   const { spawnSync } = await import('node:child_process');
   if (spawnSync('radicale', ['--version']).status !== 0) {
     console.log('caldav    Radicale not installed: no CalDAV demo (scripts/setup.sh installs it)');
@@ -279,32 +288,14 @@ async function startRadicale(services: Service[]): Promise<DemoCalDav | undefine
   const demo = { username: 'cleo@demo.calsync.test', password: 'demo-app-password' };
   const htpasswd = path.join(dir, 'htpasswd');
   writeFileSync(htpasswd, `${demo.username}:${demo.password}\n`, { mode: 0o600 });
-  const port = process.env.CALDAV_DEMO_PORT ?? '5232';
-  services.push(
-    spawnService(
-      'radicale',
-      'radicale',
-      [
-        '--config',
-        '',
-        '--server-hosts',
-        `127.0.0.1:${port}`,
-        '--auth-type',
-        'htpasswd',
-        '--auth-htpasswd-filename',
-        htpasswd,
-        '--auth-htpasswd-encryption',
-        'plain',
-        '--rights-type',
-        'owner_only',
-        '--storage-filesystem-folder',
-        path.join(dir, 'collections'),
-      ],
-      { logFile: path.join(LOGS, 'radicale.log') },
-    ),
-  );
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor('Radicale', () => httpAnswers(`${url}/.web/`));
+  const radicale = await startRadicale({
+    port: Number(process.env.CALDAV_DEMO_PORT ?? 5232),
+    htpasswdFile: htpasswd,
+    storageFolder: path.join(dir, 'collections'),
+    logFile: path.join(LOGS, 'radicale.log'),
+  });
+  services.push(radicale.service);
+  const url = radicale.url;
   return { url, ...demo };
 }
 

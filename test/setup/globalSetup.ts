@@ -11,7 +11,8 @@ import {
   freePort,
   httpAnswers,
   spawnNode,
-  spawnService,
+  startCalDavProxy,
+  startRadicale,
   startTemporalDevServer,
   waitFor,
   type Service,
@@ -86,49 +87,24 @@ export default async function globalSetup(): Promise<void> {
   // its line and the next request gets 401), owner-only rights, a fresh storage folder.
   const htpasswd = path.join(tmp, 'radicale.htpasswd');
   writeFileSync(htpasswd, 'calsync:x\n');
-  const radicalePort = await freePort();
-  services.push(
-    spawnService(
-      'radicale',
-      'radicale',
-      [
-        '--config',
-        '',
-        '--server-hosts',
-        `127.0.0.1:${radicalePort}`,
-        '--auth-type',
-        'htpasswd',
-        '--auth-htpasswd-filename',
-        htpasswd,
-        '--auth-htpasswd-encryption',
-        'plain',
-        '--auth-delay',
-        '0',
-        '--rights-type',
-        'owner_only',
-        '--storage-filesystem-folder',
-        path.join(tmp, 'radicale'),
-        '--logging-level',
-        'warning',
-      ],
-      { logFile: path.join(tmp, 'radicale.log') },
-    ),
-  );
-  const radicaleUrl = `http://127.0.0.1:${radicalePort}`;
-  await waitFor('Radicale (apt-get install radicale)', () => httpAnswers(`${radicaleUrl}/.web/`));
-  process.env.RADICALE_URL = radicaleUrl;
+  const radicale = await startRadicale({
+    port: await freePort(),
+    htpasswdFile: htpasswd,
+    storageFolder: path.join(tmp, 'radicale'),
+    logFile: path.join(tmp, 'radicale.log'),
+  });
+  services.push(radicale.service);
+  process.env.RADICALE_URL = radicale.url;
   process.env.RADICALE_HTPASSWD = htpasswd;
 
   // calsync's CalDAV provider talks to Radicale through the fault-injecting proxy (emulators/caldav-proxy).
-  const proxyPort = await freePort();
-  services.push(
-    spawnNode('caldav-proxy', 'emulators/caldav-proxy/main.ts', {
-      env: { CALDAV_PROXY_PORT: String(proxyPort), CALDAV_PROXY_TARGET: radicaleUrl },
-      logFile: path.join(tmp, 'caldav-proxy.log'),
-    }),
-  );
-  process.env.CALDAV_PROXY_URL = `http://127.0.0.1:${proxyPort}`;
-  await waitFor('CalDAV proxy', () => httpAnswers(`${process.env.CALDAV_PROXY_URL}/_emulator/health`));
+  const proxy = await startCalDavProxy({
+    port: await freePort(),
+    target: radicale.url,
+    logFile: path.join(tmp, 'caldav-proxy.log'),
+  });
+  services.push(proxy.service);
+  process.env.CALDAV_PROXY_URL = proxy.url;
 
   const bundle = await bundleWorkflowCode({ workflowsPath: path.join(ROOT, 'workflows'), logger: quietLogger });
   const bundlePath = path.join(tmp, 'workflow-bundle.js');
