@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import knex from 'knex';
@@ -10,7 +10,10 @@ import {
   httpAnswers,
   spawnNode,
   spawnService,
+  startCalDavProxy,
+  startRadicale,
   startTemporalDevServer,
+  type Service,
   waitFor,
 } from '../scripts/stack';
 
@@ -21,6 +24,8 @@ import {
 export interface PrivateStack {
   apiUrl: string;
   emulatorUrl: string;
+  /** With `caldav: true`: Radicale, its htpasswd file, and the fault proxy calsync reaches it through. */
+  caldav?: { radicaleUrl: string; proxyUrl: string; htpasswdFile: string };
   adminKey: string;
   tmp: string;
   workerPid(): number | undefined;
@@ -31,7 +36,11 @@ export interface PrivateStack {
   stop(): Promise<void>;
 }
 
-export async function startPrivateStack(opts: { name: string; env?: NodeJS.ProcessEnv }): Promise<PrivateStack> {
+export async function startPrivateStack(opts: {
+  name: string;
+  env?: NodeJS.ProcessEnv;
+  caldav?: boolean;
+}): Promise<PrivateStack> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), `calsync-${opts.name}-`));
   const dbUrl = `postgres://postgres@127.0.0.1:5432/calsync_${opts.name}`;
   const admin = knex({ client: 'pg', connection: 'postgres://postgres@127.0.0.1:5432/postgres' });
@@ -59,6 +68,26 @@ export async function startPrivateStack(opts: { name: string; env?: NodeJS.Proce
   });
   await waitFor('emulator', () => httpAnswers(`${emulatorUrl}/_emulator/stats`));
 
+  const caldavServices: Service[] = [];
+  let caldav: PrivateStack['caldav'];
+  if (opts.caldav) {
+    const htpasswdFile = path.join(tmp, 'radicale.htpasswd');
+    writeFileSync(htpasswdFile, '');
+    const radicale = await startRadicale({
+      port: await freePort(),
+      htpasswdFile,
+      storageFolder: path.join(tmp, 'radicale'),
+      logFile: path.join(tmp, 'radicale.log'),
+    });
+    const proxy = await startCalDavProxy({
+      port: await freePort(),
+      target: radicale.url,
+      logFile: path.join(tmp, 'caldav-proxy.log'),
+    });
+    caldavServices.push(radicale.service, proxy.service);
+    caldav = { radicaleUrl: radicale.url, proxyUrl: proxy.url, htpasswdFile };
+  }
+
   const apiPort = await freePort();
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const adminKey = `admin-${opts.name}`;
@@ -73,6 +102,7 @@ export async function startPrivateStack(opts: { name: string; env?: NodeJS.Proce
     WORKER_METRICS_PORT: '0',
     API_RATE_LIMIT_PER_MINUTE: '1000000',
     LOG_LEVEL: 'warn',
+    ...(opts.caldav ? { OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' } : {}),
     ...opts.env,
   };
   // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the worker when it stops.
@@ -98,6 +128,7 @@ export async function startPrivateStack(opts: { name: string; env?: NodeJS.Proce
   const stack: PrivateStack = {
     apiUrl,
     emulatorUrl,
+    caldav,
     adminKey,
     tmp,
     workerPid: () => worker.child.pid,
@@ -115,7 +146,7 @@ export async function startPrivateStack(opts: { name: string; env?: NodeJS.Proce
     },
     async stop() {
       await Promise.all([api.stop(), worker.stop()]);
-      await Promise.all([emulator.stop(), temporal.stop()]);
+      await Promise.all([emulator.stop(), temporal.stop(), ...caldavServices.map((s) => s.stop())]);
     },
   };
   // Ctrl-C or a timeout must not leave a Temporal server and workers running behind us.
@@ -151,9 +182,11 @@ export async function seedTenant(
   stack: PrivateStack,
   tenantId: string,
   count: number,
-  opts: { calendarMode?: 'primary' | 'dedicated' } = {},
+  /** `caldavStaff`: that many of the staff (the last ones) connect a CalDAV account on the stack's Radicale instead of Google. */
+  opts: { calendarMode?: 'primary' | 'dedicated'; caldavStaff?: number } = {},
 ) {
   const calendarMode = opts.calendarMode ?? 'primary';
+  const caldavFrom = count - (opts.caldavStaff ?? 0);
   const { body } = await jsonCall(
     `${stack.apiUrl}/v1/admin/tenants`,
     'POST',
@@ -161,10 +194,35 @@ export async function seedTenant(
     stack.adminKey,
   );
   const apiKey: string = body.apiKey;
-  const staff: { id: string; email: string; accessToken: string; calendarId: string }[] = [];
+  const staff: {
+    id: string;
+    email: string;
+    accessToken: string;
+    calendarId: string;
+    /** CalDAV staff: the account on Radicale. */
+    caldav?: { username: string; password: string };
+  }[] = [];
   for (let i = 0; i < count; i++) {
     const id = `s${i}`;
     await jsonCall(`${stack.apiUrl}/v1/staff/${id}`, 'PUT', { name: id }, apiKey);
+    if (i >= caldavFrom && stack.caldav) {
+      const account = { username: `${id}@${tenantId}.caldav.test`, password: `pw-${id}-${Date.now()}` };
+      // The tenant's default consent rule: the account is the staff member's own address.
+      await jsonCall(`${stack.apiUrl}/v1/staff/${id}`, 'PUT', { name: id, email: account.username }, apiKey);
+      writeFileSync(stack.caldav.htpasswdFile, `${account.username}:${account.password}\n`, { flag: 'a' });
+      // calendarMode primary writes to the account's first calendar: a new Radicale account has none yet.
+      if (calendarMode === 'primary') await makeCalDavCalendar(stack.caldav.radicaleUrl, account, 'personal');
+      const linked = await jsonCall(
+        `${stack.apiUrl}/v1/staff/${id}/links/caldav`,
+        'POST',
+        { serverUrl: `${stack.caldav.proxyUrl}/`, ...account },
+        apiKey,
+      );
+      if (linked.status !== 201)
+        throw new Error(`caldav link of ${id}: ${linked.status} ${JSON.stringify(linked.body)}`);
+      staff.push({ id, email: account.username, accessToken: '', calendarId: '', caldav: account });
+      continue;
+    }
     const user = (await jsonCall(`${stack.emulatorUrl}/_emulator/users`, 'POST', { email: `${id}@${tenantId}.test` }))
       .body;
     await jsonCall(
@@ -189,6 +247,25 @@ export async function seedTenant(
     }
   }
   return { apiKey, staff };
+}
+
+/** A calendar made straight in Radicale (MKCALENDAR), as the account's owner would. */
+export async function makeCalDavCalendar(
+  radicaleUrl: string,
+  account: { username: string; password: string },
+  name: string,
+): Promise<string> {
+  const url = `${radicaleUrl}/${account.username}/${name}/`;
+  const res = await fetch(url, {
+    method: 'MKCALENDAR',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${account.username}:${account.password}`).toString('base64')}`,
+      'content-type': 'application/xml',
+    },
+    body: `<?xml version="1.0"?><C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><D:displayname>${name}</D:displayname></D:prop></D:set></C:mkcalendar>`,
+  });
+  if (res.status !== 201) throw new Error(`MKCALENDAR ${url}: ${res.status}`);
+  return url;
 }
 
 export function percentile(values: number[], p: number): number {

@@ -182,4 +182,33 @@ describe('appointments in CalDAV calendars (Radicale)', () => {
       ['busy-0', 'busy-1', 'busy-2', 'busy-3', 'dup-0'].map((t) => `${t} – Ana García`),
     );
   });
+
+  test('backfill on connect, and a resource changed by hand restored by reconciliation', async () => {
+    const world = await TenantWorld.create(stack.apiUrl, settings);
+    await world.call('PUT', '/v1/staff/rea', { name: 'Rea' });
+    // Booked before the account is connected: the link's backfill writes it.
+    await world.put('early', { revision: 1, staffIds: ['rea'], title: 'Early' });
+    const rea = await staffWithCalDav(world, 'rea');
+    await world.waitSynced('early', 1, 60000);
+    const [before] = await caldav.resources(rea, rea.calendarId);
+    expect(before![1]).toContain('SUMMARY:Early – Ana García');
+
+    // Retitled by hand in the person's calendar app (their own PUT, tags kept): reconciliation puts it back.
+    const [href, ics] = before!;
+    await caldav.put(
+      rea,
+      rea.calendarId.replace(process.env.CALDAV_PROXY_URL!, process.env.RADICALE_URL!),
+      decodeURIComponent(href.split('/').at(-1)!).replace(/\.ics$/, ''),
+      ics.replace('SUMMARY:Early – Ana García', 'SUMMARY:Lunch'),
+    );
+    expect([...(await caldav.resources(rea, rea.calendarId)).values()][0]).toContain('SUMMARY:Lunch');
+    expect((await world.call('POST', `/v1/links/${rea.linkId}/reconcile`)).status).toBe(202);
+    await waitUntil(
+      'the title restored',
+      async () =>
+        [...(await caldav.resources(rea, rea.calendarId)).values()][0]?.includes('SUMMARY:Early – Ana García'),
+      30000,
+    );
+    expect(await caldav.resources(rea, rea.calendarId)).toHaveProperty('size', 1);
+  });
 });

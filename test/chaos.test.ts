@@ -3,13 +3,13 @@ import { startPrivateStack, type PrivateStack } from '../bench/harness';
 
 /**
  * The short chaos run: hundreds of random operations under injected faults, a worker SIGKILL and
- * a Temporal restart, then every calendar compared with the desired state. `npm run chaos` runs
+ * a Temporal restart, then every calendar (Google's emulated ones and CalDAV ones on Radicale) compared with the desired state. `npm run chaos` runs
  * the long one.
  */
 describe('chaos convergence (short)', () => {
   let stack: PrivateStack;
   beforeAll(async () => {
-    stack = await startPrivateStack({ name: 'chaos_test', env: chaosWorkerEnv });
+    stack = await startPrivateStack({ name: 'chaos_test', env: chaosWorkerEnv, caldav: true });
   });
   afterAll(async () => {
     await stack?.stop();
@@ -26,6 +26,8 @@ describe('chaos convergence (short)', () => {
         restartTemporal: true,
         seed: 7,
         concurrency: 12,
+        // Two of the five calendars are CalDAV (Radicale behind the fault proxy).
+        caldavStaff: 2,
         log: (l) => lines.push(l),
       },
       stack,
