@@ -1,3 +1,4 @@
+import { credentialsBodySchema } from './routes/connectCredentials';
 import { z } from 'zod';
 import { teamCalendarBodySchema } from './crmSchemas';
 import {
@@ -74,6 +75,14 @@ export function openApiDocument() {
           summary:
             "Attach a calendar account with a refresh token; provider is a registry name (google, microsoft); without calendarId the tenant's calendarMode decides",
           requestBody: { content: json(linkBodySchema) },
+          responses: { 201: { description: 'Link' }, 400: error, 404: error },
+        },
+      },
+      '/v1/staff/{id}/links/caldav': {
+        post: {
+          summary:
+            'Connect a CalDAV account (iCloud, Fastmail, Nextcloud, any server) by username and app-specific password: preset (icloud, fastmail, nextcloud, custom) or serverUrl; checked against the server first (a wrong password is a 400 naming password, nothing stored); a link needing re-authorisation takes the new password and resumes its held writes',
+          requestBody: { content: json(credentialsBodySchema) },
           responses: { 201: { description: 'Link' }, 400: error, 404: error },
         },
       },

@@ -28,7 +28,7 @@ const credentialsFields = {
   username: z.string().trim().min(1, 'is required').max(320),
   password: z.string().min(1, 'is required').max(1024),
 };
-const credentialsBodySchema = z.object(credentialsFields).strict();
+export const credentialsBodySchema = z.object(credentialsFields).strict();
 const credentialsFormSchema = z.object({ csrf: z.string().min(1).max(200), staffId: idSchema, ...credentialsFields });
 
 type Credentials = z.infer<typeof credentialsBodySchema>;
