@@ -130,7 +130,7 @@ function linkItem(m: ConnectPageModel, staffId: string, l: LinkView): string {
   return (
     `<li class="card link ${escapeHtml(l.status)}" data-link-id="${escapeHtml(l.id)}" data-provider="${escapeHtml(l.provider)}" data-status="${escapeHtml(l.status)}">` +
     `<div class="who">${providerMark(provider)}<div><div>${escapeHtml(provider.displayName)}</div>` +
-    `<div class="account">${escapeHtml(l.account_email)}</div></div></div>` +
+    `<div class="account"><bdi>${escapeHtml(l.account_email)}</bdi></div></div></div>` +
     `<p><span class="badge status ${escapeHtml(l.status)}">${escapeHtml(state)}</span></p>` +
     detail +
     (canDisconnect

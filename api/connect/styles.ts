@@ -31,6 +31,7 @@ form{margin:0}
 .button.danger{background:var(--bad);border-color:var(--bad);color:#fff}
 .button.quiet{border-color:var(--line);font-weight:500}
 .mark{flex:none;width:2rem;height:2rem}
+.button.primary .mark rect{stroke:#fff;stroke-width:3}
 .hint{font-size:.9rem;color:var(--muted)}
 .link{display:flex;flex-direction:column;gap:.5rem}
 .link .who{display:flex;align-items:center;gap:.75rem}
