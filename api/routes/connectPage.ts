@@ -31,13 +31,13 @@ export { escapeHtml } from '../connect/html';
  */
 export const CONNECT_COOKIE = 'calsync_connect';
 
-const connectSessionBodySchema = z.object({ staffId: idSchema.optional() }).strict();
-const connectFormSchema = z.object({
+export const connectSessionBodySchema = z.object({ staffId: idSchema.optional() }).strict();
+export const connectFormSchema = z.object({
   csrf: z.string().min(1).max(200),
   staffId: idSchema,
   provider: providerNameSchema,
 });
-const disconnectFormSchema = z.object({ csrf: z.string().min(1).max(200), staffId: idSchema });
+export const disconnectFormSchema = z.object({ csrf: z.string().min(1).max(200), staffId: idSchema });
 
 function readCookie(req: Request, name: string): string | undefined {
   for (const part of (req.headers.cookie ?? '').split(';')) {
@@ -66,7 +66,8 @@ export function connectPageRoutes(deps: LinkDeps, config: Config): Router {
   const publicOrigin = new URL(config.publicApiUrl).origin;
   const connectUrl = `${config.publicApiUrl.replace(/\/+$/, '')}/connect`;
 
-  router.get(CONNECT_CSS_PATH, (_req, res) => {
+  router.get('/connect/assets/:file', (req, res, next) => {
+    if (`/connect/assets/${req.params.file}` !== CONNECT_CSS_PATH) return next();
     res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
     res.type('css').send(CONNECT_CSS);
   });
