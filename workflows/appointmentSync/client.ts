@@ -16,6 +16,22 @@ export interface AppointmentRouting {
   policy: SyncPolicy;
 }
 
+/** One line for Temporal UI's workflow list: `appointment <id> · <title> · <status>` (as the CRM sent them at start). */
+export function workflowSummary(desired: DesiredAppointment): string {
+  const title = desired.title || desired.services?.join(', ') || '(no title)';
+  return `${desired.type} ${desired.appointmentId} · ${title} · ${desired.status}`.slice(0, 400);
+}
+
+/** Markdown for the workflow page: who, when, for which tenant; the per-target state is in its current details. */
+export function workflowDetails(desired: DesiredAppointment): string {
+  return [
+    `**tenant** ${desired.tenantId}`,
+    `**when** ${desired.start} – ${desired.end} (${desired.timeZone})`,
+    `**staff** ${desired.staffIds.join(', ') || '—'}`,
+    `**revision at start** ${desired.revision}`,
+  ].join('  \n');
+}
+
 function startOptions(routing: AppointmentRouting, desired: DesiredAppointment) {
   const input: AppointmentSyncInput = {
     tenantId: desired.tenantId,
@@ -26,7 +42,10 @@ function startOptions(routing: AppointmentRouting, desired: DesiredAppointment) 
     workflowId: appointmentWorkflowId(desired.tenantId, desired.appointmentId),
     taskQueue: routing.taskQueue,
     args: [input] as [AppointmentSyncInput],
-    staticSummary: `${desired.type} ${desired.appointmentId} of tenant ${desired.tenantId}`,
+    // Temporal UI's list and workflow page show these. They hold a title (personal data), and user
+    // metadata goes through the client's payload codec like any payload: encrypted, decoded by /codec.
+    staticSummary: workflowSummary(desired),
+    staticDetails: workflowDetails(desired),
     typedSearchAttributes: [
       { key: CalsyncTenant, value: desired.tenantId },
       { key: CalsyncEntityId, value: desired.appointmentId },
