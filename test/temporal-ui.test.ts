@@ -5,7 +5,10 @@ import { freePort, type Service } from '../scripts/stack';
 import { startTemporalUi } from '../scripts/temporalUi';
 import { launchChromium, outputDir } from './helpers/browser';
 import { startAppStack, type AppStack } from './helpers/stack';
-import { TenantWorld, closeTestClients } from './helpers/world';
+import { CalsyncState } from '../lib/searchAttributes';
+import { waitUntil } from './helpers/api';
+import { googleEmulator } from './helpers/emulator';
+import { TenantWorld, closeTestClients, temporalClient } from './helpers/world';
 
 /**
  * Temporal UI, as `npm start` runs it, decodes calsync's encrypted payloads with no manual step:
@@ -22,7 +25,7 @@ describe('Temporal UI', () => {
   beforeAll(async () => {
     const uiPort = await freePort();
     uiUrl = `http://127.0.0.1:${uiPort}`;
-    stack = await startAppStack({ TEMPORAL_UI_ORIGINS: uiUrl });
+    stack = await startAppStack({ TEMPORAL_UI_ORIGINS: uiUrl, SYNC_ACTIVITY_MAX_ATTEMPTS: '30' });
     ui = await startTemporalUi({
       port: uiPort,
       temporalAddress: process.env.TEMPORAL_ADDRESS!,
@@ -77,5 +80,30 @@ describe('Temporal UI', () => {
     expect(await other.getByText(title).count()).toBe(0);
     await stranger.close();
     await context.close();
+  });
+
+  test('CalsyncState says retrying while a target is retried, then synced', async () => {
+    const world = await TenantWorld.create(stack.apiUrl);
+    const staff = await world.staffWithGoogle('rex');
+    await googleEmulator.setFaults({ user: staff.email, errorRate: 1, errorStatuses: [503] });
+    const handle = (await temporalClient()).workflow.getHandle(`appt:${world.tenantId}:r-1`);
+    try {
+      expect((await world.put('r-1', { revision: 1, staffIds: ['rex'] })).status).toBe(202);
+      await waitUntil(
+        'CalsyncState retrying',
+        async () => (await handle.describe()).typedSearchAttributes.get(CalsyncState) === 'retrying',
+        20000,
+        200,
+      );
+    } finally {
+      await googleEmulator.clearFaults(staff.email);
+    }
+    await world.waitSynced('r-1', 1);
+    await waitUntil(
+      'CalsyncState synced',
+      async () => (await handle.describe()).typedSearchAttributes.get(CalsyncState) === 'synced',
+      20000,
+      200,
+    );
   });
 });

@@ -5,6 +5,7 @@ import {
   appointmentWorkflowId,
   desiredStateSignal,
   resyncSignal,
+  targetRetryingSignal,
   type AppointmentSyncInput,
   type ResyncRequest,
 } from './contract';
@@ -79,4 +80,15 @@ export async function requestResync(
     signal: resyncSignal,
     signalArgs: [{ ...opts, desired }],
   });
+}
+
+/** Tells the appointment's workflow that a target's write failed and is being retried. */
+export async function reportTargetRetrying(
+  client: Client,
+  desired: Pick<DesiredAppointment, 'tenantId' | 'appointmentId' | 'revision'>,
+  targetKey: string,
+): Promise<void> {
+  await client.workflow
+    .getHandle(appointmentWorkflowId(desired.tenantId, desired.appointmentId))
+    .signal(targetRetryingSignal, { targetKey, revision: desired.revision });
 }

@@ -21,7 +21,13 @@ import type { AppointmentSyncState } from '../../lib/syncState';
 import type { DesiredAppointment, TargetStatus } from '../../lib/types';
 import { webhookWorkflowId, type WebhookDelivery } from '../deliverWebhook/contract';
 import { deliverWebhook } from '../deliverWebhook/workflow';
-import { desiredStateSignal, resyncSignal, syncStatusQuery, type AppointmentSyncInput } from './contract';
+import {
+  desiredStateSignal,
+  resyncSignal,
+  syncStatusQuery,
+  targetRetryingSignal,
+  type AppointmentSyncInput,
+} from './contract';
 import {
   ALL_TARGETS,
   NOTHING_LOGGED,
@@ -110,6 +116,14 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     shownState = state;
     upsertSearchAttributes([{ key: CalsyncState, value: state }]);
   };
+
+  // A write being retried: shown as `retrying` until its activity ends (the round then sets the state).
+  setHandler(targetRetryingSignal, ({ targetKey, revision }) => {
+    const target = targets.get(targetKey);
+    if (!busy || !target || target.state !== 'pending' || revision !== desired?.revision) return;
+    targets.set(targetKey, { ...target, state: 'retrying' });
+    setState(summaryState([...targets.values()]));
+  });
 
   if (!input.carried) {
     for (const t of await lookups.loadTargetStatuses({ tenantId, appointmentId })) targets.set(t.targetKey, t);
