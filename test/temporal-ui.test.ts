@@ -5,7 +5,7 @@ import { freePort, type Service } from '../scripts/stack';
 import { startTemporalUi } from '../scripts/temporalUi';
 import { launchChromium, outputDir } from './helpers/browser';
 import { startAppStack, type AppStack } from './helpers/stack';
-import { CalsyncState } from '../lib/searchAttributes';
+import { CalsyncStaff, CalsyncState } from '../lib/searchAttributes';
 import { waitUntil } from './helpers/api';
 import { googleEmulator } from './helpers/emulator';
 import { TenantWorld, closeTestClients, temporalClient } from './helpers/world';
@@ -82,7 +82,7 @@ describe('Temporal UI', () => {
     await context.close();
   });
 
-  test('CalsyncState says retrying while a target is retried, then synced', async () => {
+  test('CalsyncState says retrying while a target is retried, then synced; CalsyncStaff finds a staff member’s appointments', async () => {
     const world = await TenantWorld.create(stack.apiUrl);
     const staff = await world.staffWithGoogle('rex');
     await googleEmulator.setFaults({ user: staff.email, errorRate: 1, errorStatuses: [503] });
@@ -104,6 +104,31 @@ describe('Temporal UI', () => {
       async () => (await handle.describe()).typedSearchAttributes.get(CalsyncState) === 'synced',
       20000,
       200,
+    );
+
+    // The README's filter for a staff member's appointments, and it follows a reassignment.
+    const client = await temporalClient();
+    const ids = async (query: string) => {
+      const found: string[] = [];
+      for await (const w of client.workflow.list({ query })) found.push(w.workflowId);
+      return found;
+    };
+    const byStaff = (staffId: string) =>
+      `WorkflowType="appointmentSync" AND CalsyncTenant="${world.tenantId}" AND CalsyncStaff="${staffId}"`;
+    await waitUntil('listed by staff', async () => (await ids(byStaff('rex'))).includes(handle.workflowId), 20000, 300);
+    await world.call('PUT', '/v1/staff/zoe', { name: 'Zoe' });
+    expect((await world.put('r-1', { revision: 2, staffIds: ['zoe'] })).status).toBe(202);
+    await waitUntil(
+      'staff follows the reassignment',
+      async () => (await handle.describe()).typedSearchAttributes.get(CalsyncStaff)?.join() === 'zoe',
+      20000,
+      200,
+    );
+    await waitUntil(
+      'listed under zoe',
+      async () => (await ids(byStaff('zoe'))).includes(handle.workflowId),
+      20000,
+      300,
     );
   });
 });

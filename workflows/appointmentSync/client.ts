@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { CalsyncEntityId, CalsyncState, CalsyncTenant } from '../../lib/searchAttributes';
+import { CalsyncEntityId, CalsyncStaff, CalsyncState, CalsyncTenant } from '../../lib/searchAttributes';
 import type { DesiredAppointment, SyncPolicy } from '../../lib/types';
 import {
   appointmentWorkflowId,
@@ -51,6 +51,7 @@ function startOptions(routing: AppointmentRouting, desired: DesiredAppointment) 
       { key: CalsyncTenant, value: desired.tenantId },
       { key: CalsyncEntityId, value: desired.appointmentId },
       { key: CalsyncState, value: 'pending' },
+      { key: CalsyncStaff, value: desired.staffIds },
     ],
   };
 }

@@ -16,7 +16,13 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { CalsyncActivities } from '../../activities';
-import { CalsyncEntityId, CalsyncState, CalsyncTenant, type CalsyncStateValue } from '../../lib/searchAttributes';
+import {
+  CalsyncEntityId,
+  CalsyncStaff,
+  CalsyncState,
+  CalsyncTenant,
+  type CalsyncStateValue,
+} from '../../lib/searchAttributes';
 import type { AppointmentSyncState } from '../../lib/syncState';
 import type { DesiredAppointment, TargetStatus } from '../../lib/types';
 import { webhookWorkflowId, type WebhookDelivery } from '../deliverWebhook/contract';
@@ -115,6 +121,14 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     if (state === shownState) return;
     shownState = state;
     upsertSearchAttributes([{ key: CalsyncState, value: state }]);
+  };
+  // The staff list follows reassignments; runs started before CalsyncStaff existed leave it alone
+  // (their histories replay unchanged).
+  let shownStaff = startedWith.get(CalsyncStaff);
+  const setStaff = (staffIds: string[]) => {
+    if (shownStaff === undefined || shownStaff.join('\u0000') === staffIds.join('\u0000')) return;
+    shownStaff = staffIds;
+    upsertSearchAttributes([{ key: CalsyncStaff, value: staffIds }]);
   };
 
   // A write being retried: shown as `retrying` until its activity ends (the round then sets the state).
@@ -235,6 +249,7 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     const state = summaryState([...targets.values()]);
     failedAt = state === 'failed' ? Date.now() : undefined;
     setState(state);
+    setStaff(desired!.staffIds);
     setCurrentDetails(describeTargets(desired!, [...targets.values()]));
     const notice = crmNotice(state, lastReportedState, notifyCrm);
     if (notice) await notifyStateChange(desired!, notice);
