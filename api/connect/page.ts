@@ -193,7 +193,7 @@ export function renderConfirmDisconnect(m: {
     business: m.business,
     body:
       `<h1 id="confirm-title">${escapeHtml(t.confirmTitle(m.provider.displayName))}</h1>` +
-      `<div class="card"><div class="who">${providerMark(m.provider)} <span class="account">${escapeHtml(t.confirmAccount(m.link.account_email))}</span></div>` +
+      `<div class="card"><div class="who">${providerMark(m.provider)} <span class="account">${escapeHtml(t.confirmAccount('')).trim()} <bdi>${escapeHtml(m.link.account_email)}</bdi></span></div>` +
       `<p id="what-happens">${escapeHtml(m.keepEvents ? t.confirmKeep : t.confirmRemove)}</p>` +
       `<p>${escapeHtml(t.confirmAfter)}</p></div>` +
       `<form method="post" action="/connect/links/${encodeURIComponent(m.link.id)}/disconnect" class="actions">` +

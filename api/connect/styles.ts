@@ -34,7 +34,7 @@ form{margin:0}
 .button.primary .mark rect{stroke:#fff;stroke-width:3}
 .hint{font-size:.9rem;color:var(--muted)}
 .link{display:flex;flex-direction:column;gap:.5rem}
-.link .who{display:flex;align-items:center;gap:.75rem}
+.who{display:flex;align-items:center;gap:.75rem}
 .link .account{font-weight:600;overflow-wrap:anywhere}
 .badge{display:inline-block;padding:.15rem .6rem;border-radius:999px;font-size:.9rem;font-weight:600}
 .badge.active{background:var(--ok-bg);color:var(--ok)}
