@@ -8,7 +8,8 @@ import { ConnectFailure } from '../../providers/errors';
 import type { CredentialsConsent, ProviderModule } from '../../providers/types';
 import { idSchema, providerNameSchema } from '../schemas';
 import { HttpError, param, parse } from '../validation';
-import { connectFailureMessage, consentRefusal } from './oauth';
+import { messagesOf } from '../connect/i18n';
+import { consentRefusal } from './oauth';
 import { createLink, publicLink, type LinkDeps } from './staff';
 
 /**
@@ -29,7 +30,11 @@ const credentialsFields = {
   password: z.string().min(1, 'is required').max(1024),
 };
 export const credentialsBodySchema = z.object(credentialsFields).strict();
-const credentialsFormSchema = z.object({ csrf: z.string().min(1).max(200), staffId: idSchema, ...credentialsFields });
+export const credentialsFormSchema = z.object({
+  csrf: z.string().min(1).max(200),
+  staffId: idSchema,
+  ...credentialsFields,
+});
 
 type Credentials = z.infer<typeof credentialsBodySchema>;
 
@@ -62,6 +67,20 @@ export function serverUrlOf(consent: CredentialsConsent, body: Credentials, conf
   const problem = outboundUrlProblem(url, { allowedHosts: config.outboundAllowedHosts });
   if (problem) throw fieldError('serverUrl', problem);
   return url;
+}
+
+/** What the caller is told when the server refused the credentials or could not be used (never the password). */
+function credentialsFailureMessage(failure: ConnectFailure, name: string): string {
+  switch (failure.reason) {
+    case 'wrong_credentials':
+      return `The ${name} server did not accept this username and password. Check them (iCloud needs an app-specific password, not your Apple ID password). Nothing was connected.`;
+    case 'unreachable':
+      return `The ${name} server could not be reached. Check the server address and try again. Nothing was connected.`;
+    case 'refused':
+      return `calsync may not connect to that server address. Nothing was connected.`;
+    default:
+      return `No ${name} calendar server answered at that address. Check the server address. Nothing was connected.`;
+  }
 }
 
 /** The module of a provider that connects by credentials, or undefined (OAuth providers, unknown names). */
@@ -99,10 +118,10 @@ export async function connectByCredentials(
     if (!(err instanceof ConnectFailure)) throw err;
     logger.warn({ provider: module.name, tenantId, staffId, reason: err.reason, ...err.detail }, 'credentials refused');
     const field = err.reason === 'wrong_credentials' ? 'password' : 'serverUrl';
-    throw fieldError(field, connectFailureMessage(err, module.displayName));
+    throw fieldError(field, credentialsFailureMessage(err, module.displayName));
   }
   const refusal = await consentRefusal(deps.db, tenantId, staffId, verified.accountEmail);
-  if (refusal) throw fieldError('username', refusal);
+  if (refusal) throw fieldError('username', refusal(messagesOf('en')).body);
   const row = await createLink(deps, {
     tenantId,
     staffId,
@@ -177,45 +196,6 @@ export function credentialsFormHandler(
       if (err instanceof HttpError && err.status === 400) return refusalPage(res, 400, err.message);
       throw err;
     }
-    res.redirect(303, `/connect?staff=${encodeURIComponent(staff.id)}`);
+    res.redirect(303, `/connect?staff=${encodeURIComponent(staff.id)}&connected=${encodeURIComponent(module.name)}`);
   };
-}
-
-/**
- * A plain form per provider that connects by credentials, for the connect page: the presets, the
- * server address (custom and Nextcloud), username and password, and a short word on app-specific
- * passwords. A link of that provider needing re-authorisation asks for its new password.
- */
-export function credentialsForms(input: {
-  providers: ProviderModule[];
-  csrf: string;
-  staffId: string;
-  needsPassword: { provider: string; account_email: string }[];
-}): string {
-  return input.providers
-    .filter((p) => p.credentials)
-    .map((p) => {
-      const reauth = input.needsPassword.find((l) => l.provider === p.name);
-      const id = (what: string) => escapeHtml(`${p.name}-${what}`);
-      const presets = p
-        .credentials!.presets.map(
-          (preset) => `<option value="${escapeHtml(preset.id)}">${escapeHtml(preset.label)}</option>`,
-        )
-        .join('');
-      const help = p.credentials!.presets.find((preset) => preset.passwordHelpUrl);
-      return (
-        `<form method="post" action="/connect/credentials/${encodeURIComponent(p.name)}" id="${id('form')}" class="credentials">` +
-        `<h3>${reauth ? `Enter the new password of ${escapeHtml(reauth.account_email)}` : `Connect ${escapeHtml(p.displayName)} (iCloud, Fastmail, Nextcloud…)`}</h3>` +
-        `<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}"><input type="hidden" name="staffId" value="${escapeHtml(input.staffId)}">` +
-        `<p><label>Server <select name="preset" id="${id('preset')}">${presets}</select></label></p>` +
-        `<p><label>Server address (other servers and Nextcloud) <input type="url" name="serverUrl" id="${id('server')}" placeholder="https://cloud.example.com" autocomplete="url"></label></p>` +
-        `<p><label>Username <input name="username" id="${id('username')}" required autocomplete="username" value="${escapeHtml(reauth?.account_email ?? '')}"></label></p>` +
-        `<p><label>App-specific password <input type="password" name="password" id="${id('password')}" required autocomplete="current-password"></label></p>` +
-        `<p class="help">For iCloud, do not use your Apple ID password: create an app-specific password at appleid.apple.com (Sign-In and Security → App-Specific Passwords) and enter it here.` +
-        (help?.passwordHelpUrl ? ` <a href="${escapeHtml(help.passwordHelpUrl)}" rel="noreferrer">How?</a>` : '') +
-        ` calsync checks it with the server before anything is saved.</p>` +
-        `<button type="submit" id="${id('connect')}">Connect</button></form>`
-      );
-    })
-    .join('');
 }

@@ -17,6 +17,8 @@ export function caldavProvider(config: CalDavConfig): ProviderModule {
   return {
     name: 'caldav',
     displayName: 'CalDAV',
+    // Neutral: CalDAV is many servers (iCloud, Fastmail, Nextcloud), none of them its brand.
+    brandColor: '#5f6b7a',
     calendar: async (session) => (await open(session)).calendar,
     // No standard sharing in CalDAV (and no push): both are left out.
     busy: async (session) => {
