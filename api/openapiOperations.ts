@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { teamCalendarBodySchema } from './crmSchemas';
 import { importSelectionSchema } from './routes/busyImport';
 import { payloadsSchema } from './routes/codec';
-import { credentialsBodySchema, credentialsFormSchema } from './routes/connectCredentials';
 import { connectFormSchema, connectSessionBodySchema, disconnectFormSchema } from './routes/connectPage';
 import { passesQuerySchema } from './routes/reconcile';
 import {
@@ -11,6 +10,8 @@ import {
   availabilityCheckSchema,
   busyQuerySchema,
   createTenantSchema,
+  credentialsBodySchema,
+  credentialsFormSchema,
   failureListQuerySchema,
   linkBodySchema,
   logQuerySchema,

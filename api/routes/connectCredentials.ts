@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Config } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
-import { outboundUrlProblem } from '../../lib/outbound';
 import { ConnectFailure } from '../../providers/errors';
 import type { CredentialsConsent, ProviderModule } from '../../providers/types';
-import { idSchema, providerNameSchema } from '../schemas';
+import { credentialsBodySchema, credentialsFormSchema, idSchema, providerNameSchema } from '../schemas';
 import { HttpError, param, parse } from '../validation';
 import { messagesOf } from '../connect/i18n';
 import { consentRefusal } from './oauth';
@@ -20,22 +19,6 @@ import { createLink, publicLink, type LinkDeps } from './staff';
  * secret is sealed like a refresh token. The password is never logged and never answered.
  */
 
-const credentialsFields = {
-  preset: z
-    .string()
-    .regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be a preset id such as icloud')
-    .optional(),
-  serverUrl: z.string().trim().max(2048).optional(),
-  username: z.string().trim().min(1, 'is required').max(320),
-  password: z.string().min(1, 'is required').max(1024),
-};
-export const credentialsBodySchema = z.object(credentialsFields).strict();
-export const credentialsFormSchema = z.object({
-  csrf: z.string().min(1).max(200),
-  staffId: idSchema,
-  ...credentialsFields,
-});
-
 type Credentials = z.infer<typeof credentialsBodySchema>;
 
 const fieldError = (field: string, message: string) =>
@@ -46,7 +29,7 @@ const fieldError = (field: string, message: string) =>
  * template with the typed server's host (Nextcloud). Checked against the outbound rules: a tenant
  * never makes calsync call an internal address.
  */
-export function serverUrlOf(consent: CredentialsConsent, body: Credentials, config: Config): string {
+export async function serverUrlOf(consent: CredentialsConsent, body: Credentials, config: Config): Promise<string> {
   const preset = body.preset ? consent.presets.find((p) => p.id === body.preset) : undefined;
   if (body.preset && !preset)
     throw fieldError('preset', `must be one of ${consent.presets.map((p) => p.id).join(', ')}`);
@@ -64,6 +47,8 @@ export function serverUrlOf(consent: CredentialsConsent, body: Credentials, conf
       url = url.replace('{host}', host);
     } else url = typed;
   }
+  // Loaded when used: the outbound agent is an ES module that the OpenAPI document's importers need not load.
+  const { outboundUrlProblem } = await import('../../lib/outbound');
   const problem = outboundUrlProblem(url, { allowedHosts: config.outboundAllowedHosts });
   if (problem) throw fieldError('serverUrl', problem);
   return url;
@@ -110,7 +95,7 @@ export async function connectByCredentials(
   const { module, tenantId, staffId } = input;
   if (!(await deps.db('staff').where({ tenant_id: tenantId, id: staffId }).first('id')))
     throw new HttpError(404, 'not_found', `staff member ${staffId} not found`);
-  const serverUrl = serverUrlOf(module.credentials, input, config);
+  const serverUrl = await serverUrlOf(module.credentials, input, config);
   let verified: { accountEmail: string; secret: string };
   try {
     verified = await module.credentials.verify({ serverUrl, username: input.username, password: input.password });

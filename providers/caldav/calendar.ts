@@ -10,11 +10,9 @@ import type {
   OwnedEventsPage,
   UpsertResult,
 } from '../types';
+import { CALDAV_DEFAULT_CALENDAR } from './config';
 import { absolute, lastSegment } from './dav';
 import { eventIcs, observedOf, resourceName, sequenceOf, tagProperty } from './eventIcs';
-
-/** The account's default calendar: resolved at use to the first calendar of the home that holds events. */
-export const CALDAV_DEFAULT_CALENDAR = 'default';
 
 /** A resource as read: its text and ETag (undefined when it is gone). */
 interface Resource {

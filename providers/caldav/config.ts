@@ -1,6 +1,9 @@
 import { num } from '../../lib/config';
 import type { AccountBudget, CredentialsPreset } from '../types';
 
+/** The account's default calendar: resolved at use to the first calendar of the home that holds events. */
+export const CALDAV_DEFAULT_CALENDAR = 'default';
+
 export interface CalDavConfig {
   pacing: AccountBudget;
   /** Hosts a tenant may name over http or on a private address (development and tests): OUTBOUND_ALLOWED_HOSTS. */

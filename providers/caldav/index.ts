@@ -1,14 +1,13 @@
 import type { Config } from '../../lib/config';
 import type { ProviderModule, ProviderSession } from '../types';
-import { CALDAV_DEFAULT_CALENDAR } from './calendar';
-import { loadCalDavConfig, type CalDavConfig } from './config';
-import { caldavConsent, checkCalDavAccess } from './connect';
-import { davFetch, parseSecret } from './dav';
+import { CALDAV_DEFAULT_CALENDAR, loadCalDavConfig, type CalDavConfig } from './config';
 
 /** CalDAV accounts (iCloud, Fastmail, Nextcloud, any RFC 4791 server) over tsdav, by username and app-specific password. */
 export function caldavProvider(config: CalDavConfig): ProviderModule {
   // The session's access token is the sealed credentials, opened by the activity: it stays in the activity.
+  // tsdav and the outbound agent load on first use, like the other providers' clients.
   const open = async (session: ProviderSession) => {
+    const { davFetch, parseSecret } = await import('./dav');
     const secret = parseSecret(session.accessToken);
     const fetch = davFetch(config, secret, session);
     const { CalDavCalendar } = await import('./calendar');
@@ -25,8 +24,11 @@ export function caldavProvider(config: CalDavConfig): ProviderModule {
       const { fetch, calendar } = await open(session);
       return new (await import('./busy')).CalDavBusyReader(fetch, calendar);
     },
-    refreshAccess: (secret) => checkCalDavAccess(config, secret),
-    credentials: caldavConsent(config),
+    refreshAccess: async (secret) => (await import('./connect')).checkCalDavAccess(config, secret),
+    credentials: {
+      presets: config.presets,
+      verify: async (input) => (await import('./connect')).caldavConsent(config).verify(input),
+    },
     pacing: config.pacing,
     // A first write is one PUT (and a GET when believed to exist): well below the pacing.
     backfillRatePerSecond: 3,
