@@ -55,7 +55,13 @@ export async function recordAttempt(
       updated_at: trx.fn.now(),
     };
     const row = outcome.error
-      ? { ...base, last_error_code: outcome.error.code, last_error_message: outcome.error.message.slice(0, 2000) }
+      ? {
+          ...base,
+          // A failed attempt that still made the event says so: the next attempt updates it.
+          ...(outcome.remoteExists !== undefined ? { remote_exists: outcome.remoteExists } : {}),
+          last_error_code: outcome.error.code,
+          last_error_message: outcome.error.message.slice(0, 2000),
+        }
       : {
           ...base,
           remote_exists: outcome.remoteExists ?? false,
