@@ -119,9 +119,8 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     upsertSearchAttributes([{ key: CalsyncState, value: state }]);
   };
 
-  if (!input.carried) {
-    for (const t of await lookups.loadTargetStatuses({ tenantId, appointmentId })) targets.set(t.targetKey, t);
-  }
+  // A new run learns what earlier runs left behind (what exists remotely) with its first plan.
+  let storedLoaded = input.carried !== undefined;
 
   async function push({ spec, mode, notifyAttendees }: TargetWrite, current: DesiredAppointment): Promise<void> {
     const entry = pendingStatus(spec, targets.get(spec.targetKey));
@@ -179,7 +178,10 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
       syncEnabled: current.syncEnabled !== false,
       calendarIds: current.deleted ? [] : (current.calendarIds ?? []),
       sharedWithStaffIds: current.deleted ? [] : (current.sharedWithStaffIds ?? []),
+      ...(storedLoaded ? {} : { withStoredTargets: true }),
     });
+    for (const t of plan.storedTargets ?? []) if (!targets.has(t.targetKey)) targets.set(t.targetKey, t);
+    storedLoaded = true;
     notifyCrm = plan.settings.notifyCrm;
     const round = planRound({ desired: current, plan, targets: [...targets.values()], forced: forcedKeys, logged });
     logged = round.logged;
@@ -215,6 +217,24 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     });
   }
 
+  // One timer for the next wake-up (closing, or retrying a failed target), kept while that time stays
+  // the same: a change that wakes the workflow neither cancels it nor starts another (two history
+  // events and a timer task fewer per change).
+  let wake: { at: number; fired: boolean; scope: CancellationScope } | undefined;
+  function wakeTimer(at: number): { fired: boolean } {
+    if (wake?.at === at) return wake;
+    wake?.scope.cancel();
+    const next = { at, fired: false, scope: new CancellationScope() };
+    next.scope
+      .run(() => sleep(at - Date.now()))
+      .then(
+        () => (next.fired = true),
+        () => undefined,
+      );
+    wake = next;
+    return next;
+  }
+
   function closeAt(): number {
     if (!desired || desired.deleted) return Date.now();
     return Date.parse(desired.end) + policy.closeAfterEndMs;
@@ -225,7 +245,10 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
       // Asleep until a change, the retry of a failed target, or the time to close.
       const retryAt = failedAt !== undefined ? failedAt + policy.failedTargetRetryMs : Infinity;
       const wakeAt = Math.min(closeAt(), retryAt);
-      if (wakeAt > Date.now()) await condition(() => dirty, wakeAt - Date.now());
+      if (wakeAt > Date.now()) {
+        const timer = wakeTimer(wakeAt);
+        await condition(() => dirty || timer.fired);
+      }
       if (!dirty && failedAt !== undefined && Date.now() >= retryAt && Date.now() < closeAt()) {
         dirty = true;
       } else if (!dirty) {
