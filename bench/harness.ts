@@ -29,6 +29,8 @@ export interface PrivateStack {
   processes(): Record<string, number | undefined>;
   /** The PostgreSQL databases the stack writes (its backends are its cost too). */
   databases: string[];
+  /** The Temporal frontend (host:port), to read histories. */
+  temporalAddress: string;
   killWorker(): Promise<void>;
   startWorker(): Promise<void>;
   restartTemporal(downMs?: number): Promise<void>;
@@ -114,6 +116,7 @@ export async function startPrivateStack(opts: { name: string; env?: NodeJS.Proce
       emulator: emulator.child.pid,
     }),
     databases: [`calsync_${opts.name}`],
+    temporalAddress: `127.0.0.1:${temporalPort}`,
     async killWorker() {
       await worker.kill();
     },

@@ -4,6 +4,7 @@ import path from 'node:path';
 import knex from 'knex';
 import { startNaiveSyncServer } from './baseline';
 import { CpuMeter, perChange } from './cpu';
+import { historyCost } from './historyCost';
 import { jsonCall, peakMemoryMiB, percentile, seedTenant, startPrivateStack, type PrivateStack } from './harness';
 
 /**
@@ -148,6 +149,13 @@ async function main() {
     const burstCpu = await meter.stop();
     const burstStats = (await jsonCall(`${stack.emulatorUrl}/_emulator/stats`)).body;
     const writesPerBurst = burstStats.writes / burstTargets.length;
+    // What Temporal kept per appointment: a sample of the creates, then of the burst targets.
+    const sample = (n: number) => Array.from({ length: n }, (_, i) => `appt:bench:a-${count - 1 - i}`);
+    const createHistory = await historyCost(stack.temporalAddress, sample(Math.min(20, count - burstTargets.length)));
+    const burstHistory = await historyCost(
+      stack.temporalAddress,
+      burstTargets.slice(0, 20).map((b) => `appt:bench:a-${b}`),
+    );
     const workerMiB = peakMemoryMiB(stack.workerPid());
     const apiMiB = peakMemoryMiB(stack.apiPid());
 
@@ -214,6 +222,8 @@ async function main() {
         cpu_ms_per_change: perChange(createCpu, events.size),
         cpu_ms_per_burst_update: perChange(burstCpu, burstTargets.length * burstSize),
         cpu_window_s: Number(createCpu.seconds.toFixed(1)),
+        history_per_create: createHistory,
+        history_per_create_and_burst: burstHistory,
       },
       baseline: {
         ok: naiveSent.filter((s) => s.ok).length,
@@ -242,6 +252,16 @@ async function main() {
         b.cpu_ms_per_change[name] ?? '-',
       ]),
       ['CPU-ms per update in bursts: total', c.cpu_ms_per_burst_update.total!, '-'],
+      [
+        'history events / workflow tasks per create',
+        `${c.history_per_create.events} / ${c.history_per_create.workflowTasks}`,
+        '-',
+      ],
+      [
+        `… per create + burst of ${burstSize}`,
+        `${c.history_per_create_and_burst.events} / ${c.history_per_create_and_burst.workflowTasks}`,
+        '-',
+      ],
     ];
     console.log(
       `\nmachine: ${results.machine.cores} cores, ${results.machine.memoryGiB} GiB; ${rate} appointments/s for ${seconds} s over ${staffCount} staff calendars`,

@@ -38,11 +38,11 @@ describe('a newer revision supersedes the retries of an older one', () => {
       await waitUntil(
         'revision 3 in the healthy calendar',
         async () => (await googleEmulator.writes(healthy.email)).some(titled('v3')),
-        5000,
+        8000,
         50,
       );
       const healthyAfterMs = Date.now() - putAt;
-      expect(healthyAfterMs).toBeLessThan(3000);
+      expect(healthyAfterMs).toBeLessThan(5000);
 
       await sleep(outageStartedAt + 30_000 - Date.now());
     } finally {
@@ -56,7 +56,7 @@ describe('a newer revision supersedes the retries of an older one', () => {
       50,
     );
     // The retry interval is at most 2 s here: the next attempt after the recovery writes it.
-    expect(Date.now() - recoveredAt).toBeLessThan(4000);
+    expect(Date.now() - recoveredAt).toBeLessThan(6000);
     await world.waitSynced('moved-1', 3);
 
     // Stale content is never written after the newer one: not in either calendar.
