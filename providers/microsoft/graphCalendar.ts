@@ -18,6 +18,7 @@ import {
   type EventRef,
   type ObservedEvent,
   type OwnedEventsPage,
+  type UpsertOptions,
   type UpsertResult,
 } from '../types';
 import { writeGraphExceptions, type GraphOccurrence, type GraphSeriesApi } from './seriesExceptions';
@@ -271,8 +272,9 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
     return `${this.eventsPath(calendarId)}/${encodeURIComponent(eventId)}`;
   }
 
-  async upsertEvent(ref: EventRef, content: EventContent, opts: { believedToExist: boolean }): Promise<UpsertResult> {
+  async upsertEvent(ref: EventRef, content: EventContent, opts: UpsertOptions): Promise<UpsertResult> {
     const written = await this.writeEvent(ref, content, opts);
+    opts.onEventExists?.(written.remoteId);
     if (!content.recurrence) return written;
     const { missing } = await writeGraphExceptions(this.seriesApi(ref.calendarId), written.remoteId, content);
     if (missing.length === 0) return written;
@@ -287,6 +289,7 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
       'remade',
       written.remoteId,
     );
+    opts.onEventExists?.(remade.remoteId);
     await writeGraphExceptions(this.seriesApi(ref.calendarId), remade.remoteId, content);
     return { outcome: 'updated', remoteId: remade.remoteId };
   }
@@ -325,7 +328,7 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
   private async writeEvent(
     ref: EventRef,
     content: EventContent,
-    opts: { believedToExist: boolean },
+    opts: UpsertOptions,
     remake?: 'remade',
     /** The event this create replaces (deleted by hand, or by the remake): its id makes the transactionId new. */
     replacing = ref.knownRemoteId,
