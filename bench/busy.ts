@@ -99,7 +99,7 @@ async function main() {
  */
 async function oldSeries(
   stack: PrivateStack,
-  otherTenant: (method: string, path: string) => Promise<{ status: number }>,
+  otherTenant: (method: string, path: string) => Promise<{ status: number; body: unknown }>,
 ) {
   const { body } = await jsonCall(
     `${stack.apiUrl}/v1/admin/tenants`,
@@ -149,15 +149,18 @@ async function oldSeries(
     }
   })();
   const settingsTimes: number[] = [];
-  for (let i = 0; i < requests; i++) {
-    const sent = performance.now();
-    const res = await otherTenant('GET', '/v1/settings');
-    settingsTimes.push(performance.now() - sent);
-    if (res.status !== 200) throw new Error(`settings answered ${res.status}`);
-    await new Promise((r) => setTimeout(r, 5));
+  try {
+    for (let i = 0; i < requests; i++) {
+      const sent = performance.now();
+      const res = await otherTenant('GET', '/v1/settings');
+      settingsTimes.push(performance.now() - sent);
+      if (res.status !== 200) throw new Error(`settings answered ${res.status}: ${JSON.stringify(res)}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  } finally {
+    busyRunning = false;
+    await busyLoop;
   }
-  busyRunning = false;
-  await busyLoop;
   const f = (n: number) => n.toFixed(1);
   console.log(
     `series=${seriesCount} daily, started ${first.toISOString().slice(0, 10)}, over ${seriesStaff} staff; window=62d; intervals per answer=${got} (expected ${expected})`,
