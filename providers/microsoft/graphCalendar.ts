@@ -138,7 +138,7 @@ interface FoundEvent {
  */
 export const IMMUTABLE_ID_PREFERENCE = 'IdType="ImmutableId"';
 
-class ImmutableIdHandler implements Middleware {
+export class ImmutableIdHandler implements Middleware {
   private next?: Middleware;
   async execute(context: Context): Promise<void> {
     const headers = context.options?.headers;
