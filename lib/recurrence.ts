@@ -2,7 +2,7 @@ import ICAL from 'ical.js';
 import { DateTime, type DurationLike } from 'luxon';
 import { dayNumber, ruleDays } from './recurrenceDays';
 import type { DesiredAppointment, RecurrenceException } from './types';
-import { wallClockToInstant } from './zoneTime';
+import { ianaZone, wallClockToInstant } from './zoneTime';
 
 /**
  * Recurring appointments: the RRULE (checked by ical.js), its expansion, its exceptions keyed by
@@ -103,7 +103,8 @@ function floating(at: DateTime): DateTime {
 
 /** One occurrence of a series' pattern: its local date (exceptions are keyed by it) and its start instant. */
 interface PatternOccurrence {
-  date: string;
+  /** The local date as a day number (lib/recurrenceDays.ts), made a string only where an exception may name it. */
+  day: number;
   ms: number;
 }
 
@@ -136,7 +137,10 @@ function patternOccurrences(
 ): PatternOccurrence[] {
   return (
     arithmeticOccurrences(rule, first, fromMs, untilMs, allDay, limit) ??
-    icalStarts(rule, first, fromMs, untilMs, allDay, limit).map((at) => ({ date: at.toISODate()!, ms: at.toMillis() }))
+    icalStarts(rule, first, fromMs, untilMs, allDay, limit).map((at) => ({
+      day: dayNumber(at.year, at.month, at.day),
+      ms: at.toMillis(),
+    }))
   );
 }
 
@@ -184,7 +188,7 @@ function arithmeticOccurrences(
     if (count !== undefined) {
       // Counting needs the series from its start: done once per series (lastOfCounted), then it is an end day.
       const last = lastOfCounted(rawRule, first, allDay);
-      lastDay = Math.min(lastDay, Date.parse(`${last.date}T00:00:00Z`) / DAY_MS);
+      lastDay = Math.min(lastDay, last.day);
       count = undefined;
     }
     day = Math.max(firstDn, Math.floor(fromMs / DAY_MS) - 2);
@@ -200,7 +204,7 @@ function arithmeticOccurrences(
       if ((untilIsInstant ? ms : wallMs) > untilWall || ms > untilMs) return out;
       if (count !== undefined && ++n > count) return out;
       if (ms < fromMs) continue;
-      out.push({ date: new Date(dn * DAY_MS).toISOString().slice(0, 10), ms });
+      out.push({ day: dn, ms });
       if (out.length >= limit) return out;
     }
   }
@@ -309,7 +313,7 @@ function lastOfCounted(rule: string, first: DateTime, allDay: boolean): PatternO
   let last = countedEnds.get(key);
   if (!last) {
     last = patternOccurrences(rule, first, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, allDay).at(-1) ?? {
-      date: first.toISODate()!,
+      day: dayNumber(first.year, first.month, first.day),
       ms: first.toMillis(),
     };
     if (countedEnds.size >= COUNTED_ENDS_KEPT) countedEnds.delete(countedEnds.keys().next().value!);
@@ -320,7 +324,7 @@ function lastOfCounted(rule: string, first: DateTime, allDay: boolean): PatternO
 
 /** The appointment's first start as wall-clock time in its zone. */
 function firstStart(desired: Pick<DesiredAppointment, 'start' | 'timeZone'>): DateTime {
-  return DateTime.fromISO(desired.start, { zone: 'utc' }).setZone(desired.timeZone);
+  return DateTime.fromMillis(Date.parse(desired.start), { zone: ianaZone(desired.timeZone) ?? desired.timeZone });
 }
 
 /** Starts of the series' occurrences (exceptions not applied) up to `untilMs`, from `fromMs` if given. */
@@ -391,47 +395,68 @@ export function occurrencesBetween(
   fromMs: number,
   toMs: number,
 ): PlannedOccurrence[] {
+  return plannedSpans(desired, fromMs, toMs).map((o) => ({
+    originalDate: isoDateOf(o.day),
+    originalStartMs: o.originalStartMs,
+    start: new Date(o.startMs).toISOString(),
+    end: new Date(o.endMs).toISOString(),
+    ...(o.title ? { title: o.title } : {}),
+  }));
+}
+
+/** The same as instants only (busy time): no strings made for what is only compared. */
+export function occurrenceSpans(
+  desired: Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'recurrence' | 'allDay'>,
+  fromMs: number,
+  toMs: number,
+): Array<{ startMs: number; endMs: number }> {
+  return plannedSpans(desired, fromMs, toMs);
+}
+
+function isoDateOf(day: number): string {
+  return new Date(day * DAY_MS).toISOString().slice(0, 10);
+}
+
+function plannedSpans(
+  desired: Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'recurrence' | 'allDay'>,
+  fromMs: number,
+  toMs: number,
+): Array<{ day: number; originalStartMs: number; startMs: number; endMs: number; title?: string }> {
   const length = occurrenceLength(desired);
   const exceptions = desired.recurrence?.exceptions ?? [];
   const byDate = new Map(exceptions.map((e) => [e.originalDate, e]));
+  const days = desired.allDay ? (length as { days: number }).days : 0;
   // The longest an occurrence can last: one that began before the window may still reach into it.
-  const reachMs = desired.allDay
-    ? (length as { days: number }).days * 25 * 3600000
-    : Date.parse(desired.end) - Date.parse(desired.start);
+  const reachMs = desired.allDay ? days * 25 * 3600000 : Date.parse(desired.end) - Date.parse(desired.start);
   const patternFromMs = fromMs - reachMs;
   const first = firstStart(desired);
   const pattern: PatternOccurrence[] = desired.recurrence
     ? patternOccurrences(desired.recurrence.rule, first, patternFromMs, toMs, desired.allDay)
-    : [{ date: first.toISODate()!, ms: first.toMillis() }];
+    : [{ day: dayNumber(first.year, first.month, first.day), ms: first.toMillis() }];
   // A moved occurrence may land in the window from further away: its original date must be on the pattern.
   for (const e of exceptions) {
     if (e.cancelled || !e.start || !e.end || Date.parse(e.start) >= toMs || Date.parse(e.end) <= fromMs) continue;
     const original = originalStartOf(desired, e).toMillis();
     if (original >= patternFromMs && original <= toMs) continue;
-    if (isOccurrenceDate(desired, e.originalDate)) pattern.push({ date: e.originalDate, ms: original });
+    if (isOccurrenceDate(desired, e.originalDate))
+      pattern.push({ day: Date.parse(`${e.originalDate}T00:00:00Z`) / DAY_MS, ms: original });
   }
-  const out: PlannedOccurrence[] = [];
-  for (const { date, ms } of pattern) {
-    const exception = byDate.get(date);
+  const zone = desired.timeZone;
+  const out: Array<{ day: number; originalStartMs: number; startMs: number; endMs: number; title?: string }> = [];
+  for (const { day, ms } of pattern) {
+    const exception = byDate.size ? byDate.get(isoDateOf(day)) : undefined;
     if (exception?.cancelled) continue;
-    const start = exception?.start ?? new Date(ms).toISOString();
-    const end =
-      exception?.end ??
-      (desired.allDay
-        ? new Date(
-            DateTime.fromISO(start, { zone: 'utc' }).setZone(desired.timeZone).plus(length).toMillis(),
-          ).toISOString()
-        : new Date(Date.parse(start) + reachMs).toISOString());
-    out.push({
-      originalDate: date,
-      originalStartMs: ms,
-      start,
-      end,
-      ...(exception?.title ? { title: exception.title } : {}),
-    });
+    const startMs = exception?.start ? Date.parse(exception.start) : ms;
+    let endMs: number;
+    if (exception?.end) endMs = Date.parse(exception.end);
+    else if (!desired.allDay) endMs = startMs + reachMs;
+    else if (!exception?.start) endMs = wallClockToInstant(zone, (day + days) * DAY_MS);
+    else endMs = DateTime.fromMillis(startMs, { zone }).plus(length).toMillis();
+    // A moved occurrence may leave the window.
+    if (startMs >= toMs || endMs <= fromMs) continue;
+    out.push({ day, originalStartMs: ms, startMs, endMs, ...(exception?.title ? { title: exception.title } : {}) });
   }
-  // A moved occurrence may leave the window.
-  return out.filter((o) => Date.parse(o.start) < toMs && Date.parse(o.end) > fromMs);
+  return out;
 }
 
 /** Pattern occurrences looked at for overlap: more than a year of any allowed rule's shortest gaps. */

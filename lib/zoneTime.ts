@@ -10,10 +10,16 @@ import { DateTime, IANAZone } from 'luxon';
 
 const DAY_MS = 86400000;
 const KEPT_OFFSETS = 200_000;
-const offsets = new Map<string, number>();
+/** Offsets in minutes at each UTC midnight (by day number), per zone. */
+const offsets = new Map<IANAZone, Map<number, number>>();
+let keptOffsets = 0;
 const zones = new Map<string, IANAZone | null>();
 
-function ianaZone(name: string): IANAZone | null {
+/**
+ * The zone as a luxon Zone, made and checked once: luxon checks a zone given by name (with Intl)
+ * each time a DateTime is put in it. Null for a name that is not an IANA zone.
+ */
+export function ianaZone(name: string): IANAZone | null {
   let zone = zones.get(name);
   if (zone === undefined) {
     zone = IANAZone.isValidZone(name) ? IANAZone.create(name) : null;
@@ -24,12 +30,18 @@ function ianaZone(name: string): IANAZone | null {
 
 /** The zone's offset in minutes at the start of a UTC day. */
 function offsetAtDay(zone: IANAZone, day: number): number {
-  const key = `${zone.name}|${day}`;
-  let offset = offsets.get(key);
+  let days = offsets.get(zone);
+  if (!days) offsets.set(zone, (days = new Map()));
+  let offset = days.get(day);
   if (offset === undefined) {
     offset = zone.offset(day * DAY_MS);
-    if (offsets.size >= KEPT_OFFSETS) offsets.clear();
-    offsets.set(key, offset);
+    if (++keptOffsets > KEPT_OFFSETS) {
+      offsets.clear();
+      keptOffsets = 0;
+      offsets.set(zone, days);
+      days.clear();
+    }
+    days.set(day, offset);
   }
   return offset;
 }
