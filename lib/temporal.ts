@@ -2,6 +2,7 @@ import { Connection, Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from './config';
 import { calsyncDataConverter } from './payloadCodec';
+import { calsyncSearchAttributeTypes } from './searchAttributes';
 
 export async function connectClient(config: Config): Promise<Client> {
   const connection = await Connection.connect({ address: config.temporalAddress });
@@ -25,7 +26,10 @@ export async function ensureSearchAttributes(config: Config, names: readonly str
     await connection.operatorService
       .addSearchAttributes({
         namespace: config.temporalNamespace,
-        searchAttributes: Object.fromEntries(missing.map((n) => [n, 2 /* INDEXED_VALUE_TYPE_KEYWORD */])),
+        searchAttributes: Object.fromEntries(
+          // INDEXED_VALUE_TYPE_KEYWORD_LIST is 7, INDEXED_VALUE_TYPE_KEYWORD 2.
+          missing.map((n) => [n, (calsyncSearchAttributeTypes as Record<string, string>)[n] === 'KeywordList' ? 7 : 2]),
+        ),
       })
       .catch((err: { code?: number }) => {
         if (err.code !== 6 /* gRPC ALREADY_EXISTS */) throw err;

@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { calsyncSearchAttributeNames } from '../lib/searchAttributes';
+import { calsyncSearchAttributeNames, calsyncSearchAttributeTypes } from '../lib/searchAttributes';
 
 /** Starting and stopping the pieces of a local calsync stack: shared by `npm start` and the tests. */
 
@@ -130,7 +130,9 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
       'synchronous=NORMAL',
     );
   }
-  for (const name of calsyncSearchAttributeNames) args.push('--search-attribute', `${name}=Keyword`);
+  for (const name of calsyncSearchAttributeNames) {
+    args.push('--search-attribute', `${name}=${calsyncSearchAttributeTypes[name]}`);
+  }
   const dynamicConfig = [
     'frontend.enableUpdateWorkflowExecution=true',
     'frontend.enableExecuteMultiOperation=true',

@@ -4,6 +4,7 @@ import { createDb, ensureDatabase, migrateLatest } from '../lib/db';
 import { SecretBox } from '../lib/secretBox';
 import { ensureEmulatorCertificate, extraCaCerts, trustCaInThisProcess } from '../emulators/microsoft/certificate';
 import { ROOT, httpAnswers, spawnNode, spawnService, startTemporalDevServer, waitFor, type Service } from './stack';
+import { startTemporalUi } from './temporalUi';
 
 /**
  * `npm start`: the whole stack on one machine, with a demo tenant whose staff members have an
@@ -54,19 +55,28 @@ async function main() {
     console.log('database  migrated');
 
     if (!process.env.TEMPORAL_ADDRESS) {
-      // Temporal UI decodes the encrypted payloads through the API's codec endpoint (admins only).
-      const codecEndpoint = `http://127.0.0.1:${process.env.API_PORT}/codec`;
       services.push(
         await startTemporalDevServer({
           port: 7233,
-          uiPort: 8233,
+          headless: true,
           dbFile: path.join(DATA, 'temporal.db'),
           logFile: path.join(LOGS, 'temporal.log'),
-          codecEndpoint,
         }),
       );
       process.env.TEMPORAL_ADDRESS = '127.0.0.1:7233';
       console.log('temporal  dev server on 127.0.0.1:7233');
+      // Temporal UI decodes the encrypted payloads through the API's codec endpoint (admins only),
+      // sending the admin's codec session cookie: its own server, configured to include credentials.
+      services.push(
+        await startTemporalUi({
+          port: 8233,
+          temporalAddress: '127.0.0.1:7233',
+          codecEndpoint: `http://127.0.0.1:${process.env.API_PORT}/codec`,
+          workDir: path.join(DATA, 'temporal-ui'),
+          logFile: path.join(LOGS, 'temporal-ui.log'),
+        }),
+      );
+      console.log('temporal  UI on http://127.0.0.1:8233');
     }
 
     // Real OAuth client ids mean real Google; otherwise the emulator stands in for it.
@@ -239,10 +249,9 @@ calsync is running.
   Temporal UI  http://127.0.0.1:8233
   Logs         data/logs/
 ${mailUrl ? `  Mail         ${mailUrl}   (client invitations, caught by maildev)\n` : ''}
-Workflow payloads are encrypted. To read them in Temporal UI:
-  1. open ${apiUrl}/codec/login once in that browser and type the admin key (data/dev-secrets.json);
-  2. in Temporal UI's Codec Server settings, set ${apiUrl}/codec as this browser's endpoint (overriding the
-     server's) and switch on "Include cross-origin credentials", so the UI sends the session cookie.
+  API reference ${apiUrl}/docs
+Workflow payloads are encrypted. To read them in Temporal UI, open ${apiUrl}/codec/login once in that
+browser and type the admin key (data/dev-secrets.json); the UI then decodes them by itself.
 ${
   demo
     ? `  Demo key     ${demo.apiKey}
