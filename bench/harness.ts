@@ -78,6 +78,7 @@ export async function startPrivateStack(opts: { name: string; env?: NodeJS.Proce
     GOOGLE_TOKEN_URL: `${emulatorUrl}/token`,
     WORKER_METRICS_PORT: '0',
     API_RATE_LIMIT_PER_MINUTE: '1000000',
+    API_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE: '1000000',
     LOG_LEVEL: 'warn',
     ...opts.env,
   };

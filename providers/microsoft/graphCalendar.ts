@@ -131,6 +131,34 @@ interface FoundEvent {
   singleValueExtendedProperties?: Array<{ id: string; value: string }>;
 }
 
+/**
+ * Every request asks for immutable ids: without it an event's id changes when it moves to another
+ * calendar or folder (by the user, or Outlook's own archiving), and calsync would lose its events.
+ * Added to whatever Prefer the request already has (page size, time zone).
+ * https://learn.microsoft.com/en-us/graph/outlook-immutable-id
+ */
+export const IMMUTABLE_ID_PREFERENCE = 'IdType="ImmutableId"';
+
+export class ImmutableIdHandler implements Middleware {
+  private next?: Middleware;
+  async execute(context: Context): Promise<void> {
+    const headers = context.options?.headers;
+    if (headers instanceof Headers) {
+      const prefer = headers.get('Prefer');
+      headers.set('Prefer', prefer ? `${prefer}, ${IMMUTABLE_ID_PREFERENCE}` : IMMUTABLE_ID_PREFERENCE);
+    } else {
+      const record = { ...(headers as Record<string, string> | undefined) };
+      const name = Object.keys(record).find((k) => k.toLowerCase() === 'prefer') ?? 'Prefer';
+      record[name] = record[name] ? `${record[name]}, ${IMMUTABLE_ID_PREFERENCE}` : IMMUTABLE_ID_PREFERENCE;
+      context.options = { ...context.options, headers: record };
+    }
+    return this.next!.execute(context);
+  }
+  setNext(next: Middleware): void {
+    this.next = next;
+  }
+}
+
 /** Every request of the chain first waits for the mailbox's slot (activities/accountPacing.ts). */
 class PaceHandler implements Middleware {
   private next?: Middleware;
@@ -158,6 +186,7 @@ export function graphClient(opts: {
 }): Client {
   const chain: Middleware[] = [
     new AuthenticationHandler({ getAccessToken: async () => opts.accessToken }),
+    new ImmutableIdHandler(),
     ...(opts.pace ? [new PaceHandler(opts.pace)] : []),
     new FetchGuard(opts.timeoutMs ?? 15000),
     new HTTPMessageHandler(),
@@ -268,8 +297,12 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
       : `/me/calendars/${encodeURIComponent(calendarId)}/events`;
   }
 
-  private eventPath(calendarId: string, eventId: string): string {
-    return `${this.eventsPath(calendarId)}/${encodeURIComponent(eventId)}`;
+  /**
+   * An event by its (immutable) id, wherever in the mailbox it now is: a user may drag it to another
+   * calendar, and a path through the calendar it was made in would no longer find it.
+   */
+  private eventPath(_calendarId: string, eventId: string): string {
+    return `/me/events/${encodeURIComponent(eventId)}`;
   }
 
   async upsertEvent(ref: EventRef, content: EventContent, opts: UpsertOptions): Promise<UpsertResult> {
