@@ -30,6 +30,12 @@ export interface PrivateStack {
   tmp: string;
   workerPid(): number | undefined;
   apiPid(): number | undefined;
+  /** Every process of the stack by component (for bench/cpu.ts); a restarted one by its new pid. */
+  processes(): Record<string, number | undefined>;
+  /** The PostgreSQL databases the stack writes (its backends are its cost too). */
+  databases: string[];
+  /** The Temporal frontend (host:port), to read histories. */
+  temporalAddress: string;
   killWorker(): Promise<void>;
   startWorker(): Promise<void>;
   restartTemporal(downMs?: number): Promise<void>;
@@ -101,28 +107,30 @@ export async function startPrivateStack(opts: {
     GOOGLE_TOKEN_URL: `${emulatorUrl}/token`,
     WORKER_METRICS_PORT: '0',
     API_RATE_LIMIT_PER_MINUTE: '1000000',
+    API_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE: '1000000',
     LOG_LEVEL: 'warn',
     ...(opts.caldav ? { OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' } : {}),
     ...opts.env,
   };
-  // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the worker when it stops.
-  const launchWorker = () =>
+  // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the worker and of the API when they stop.
+  const profiled = (name: string, entry: string) =>
     process.env.BENCH_CPU_PROF
       ? spawnService(
-          'worker',
+          name,
           process.execPath,
           [
             '--cpu-prof',
-            `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`,
+            `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}/${name}`,
             '--import',
             'tsx',
-            path.join(ROOT, 'workers/main.ts'),
+            path.join(ROOT, entry),
           ],
-          { env, logFile: path.join(tmp, 'worker.log') },
+          { env, logFile: path.join(tmp, `${name}.log`) },
         )
-      : spawnNode('worker', 'workers/main.ts', { env, logFile: path.join(tmp, 'worker.log') });
+      : spawnNode(name, entry, { env, logFile: path.join(tmp, `${name}.log`) });
+  const launchWorker = () => profiled('worker', 'workers/main.ts');
   let worker = launchWorker();
-  const api = spawnNode('api', 'api/main.ts', { env, logFile: path.join(tmp, 'api.log') });
+  const api = profiled('api', 'api/main.ts');
   await waitFor('api', () => httpAnswers(`${apiUrl}/healthz`));
 
   const stack: PrivateStack = {
@@ -133,6 +141,14 @@ export async function startPrivateStack(opts: {
     tmp,
     workerPid: () => worker.child.pid,
     apiPid: () => api.child.pid,
+    processes: () => ({
+      'temporal dev server': temporal.child.pid,
+      worker: worker.child.pid,
+      api: api.child.pid,
+      emulator: emulator.child.pid,
+    }),
+    databases: [`calsync_${opts.name}`],
+    temporalAddress: `127.0.0.1:${temporalPort}`,
     async killWorker() {
       await worker.kill();
     },
