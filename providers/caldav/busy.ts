@@ -1,7 +1,6 @@
 import ICAL from 'ical.js';
 import { DateTime } from 'luxon';
 import { propfind, syncCollection } from 'tsdav';
-import { MAX_EXPANDED_OCCURRENCES } from '../../lib/recurrence';
 import { CursorExpired, type BusyReader, type ImportPass, type ImportedEvent, type PushChannel } from '../busyTypes';
 import { ProviderError } from '../errors';
 import { CalDavCalendar, multiget, remoteIdOf } from './calendar';
@@ -10,6 +9,8 @@ import { epochOf, parseResource, showAsOf, tagProperty } from './eventIcs';
 
 /** Resources fetched by one multiget: a few hundred keep each answer well under the size bound. */
 const MULTIGET_BATCH = 200;
+/** Occurrences of one series kept per pass at most: bounds what one imported series costs. */
+const MAX_EXPANDED_OCCURRENCES = 1000;
 /** Occurrences stepped through per series at most, window or not: bounds the work one tenant's series causes. */
 const MAX_EXPANSION_STEPS = 20_000;
 
