@@ -12,29 +12,6 @@ export async function connectClient(config: Config): Promise<Client> {
   });
 }
 
-/**
- * Registers calsync's search attributes on the namespace. The dev server gets them as start flags;
- * a real cluster gets them here, so the same code runs against both. Already-present names are fine.
- */
-export async function ensureSearchAttributes(config: Config, names: readonly string[]): Promise<void> {
-  const connection = await Connection.connect({ address: config.temporalAddress });
-  try {
-    const existing = await connection.operatorService.listSearchAttributes({ namespace: config.temporalNamespace });
-    const missing = names.filter((n) => !(n in (existing.customAttributes ?? {})));
-    if (missing.length === 0) return;
-    await connection.operatorService
-      .addSearchAttributes({
-        namespace: config.temporalNamespace,
-        searchAttributes: Object.fromEntries(missing.map((n) => [n, 2 /* INDEXED_VALUE_TYPE_KEYWORD */])),
-      })
-      .catch((err: { code?: number }) => {
-        if (err.code !== 6 /* gRPC ALREADY_EXISTS */) throw err;
-      });
-  } finally {
-    await connection.close();
-  }
-}
-
 export async function connectWorker(config: Config): Promise<NativeConnection> {
   return NativeConnection.connect({ address: config.temporalAddress });
 }

@@ -1,0 +1,81 @@
+import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
+import { calsyncSearchAttributeNames } from '../lib/searchAttributes';
+import { waitFor } from './stack';
+
+/**
+ * A set-up step of its own, like the migrations: the namespace and calsync's search attributes exist
+ * before the API or a worker starts. The API starts workflows that carry the attributes at once, so
+ * registering them from a worker's start-up left the first requests on a bare namespace failing.
+ *   TEMPORAL_ADDRESS=… [TEMPORAL_NAMESPACE=default] npm run temporal:namespace
+ */
+export interface NamespaceOptions {
+  address: string;
+  namespace: string;
+  /** How long closed workflows stay visible (Temporal's retention). */
+  retentionDays?: number;
+}
+
+const NOT_FOUND = 5;
+const ALREADY_EXISTS = 6;
+const KEYWORD = 2; // INDEXED_VALUE_TYPE_KEYWORD
+
+export async function prepareTemporalNamespace(opts: NamespaceOptions): Promise<void> {
+  const connection = await Connection.connect({ address: opts.address });
+  try {
+    const { namespace } = opts;
+    const known = await connection.workflowService.describeNamespace({ namespace }).then(
+      () => true,
+      (err: { code?: number }) => {
+        if (err.code === NOT_FOUND) return false;
+        throw err;
+      },
+    );
+    if (!known) {
+      await connection.workflowService
+        .registerNamespace({
+          namespace,
+          workflowExecutionRetentionPeriod: msToTs(`${opts.retentionDays ?? 7} days`),
+        })
+        .catch((err: { code?: number }) => {
+          if (err.code !== ALREADY_EXISTS) throw err;
+        });
+    }
+    // A fresh namespace reaches the other frontends' caches within seconds: retry until it has.
+    await waitFor(`namespace ${namespace}`, async () => {
+      const existing = await connection.operatorService.listSearchAttributes({ namespace });
+      const missing = calsyncSearchAttributeNames.filter((n) => !(n in (existing.customAttributes ?? {})));
+      if (missing.length > 0) {
+        await connection.operatorService
+          .addSearchAttributes({
+            namespace,
+            searchAttributes: Object.fromEntries(missing.map((n) => [n, KEYWORD])),
+          })
+          .catch((err: { code?: number }) => {
+            if (err.code !== ALREADY_EXISTS) throw err;
+          });
+      }
+      return missing.length === 0;
+    });
+    // Ready when a query on every attribute is accepted: the same check a start with them passes.
+    const query = calsyncSearchAttributeNames.map((n) => `${n} = "probe"`).join(' AND ');
+    await waitFor(`search attributes on ${namespace}`, async () => {
+      await connection.workflowService.listWorkflowExecutions({ namespace, query, pageSize: 1 });
+      return true;
+    });
+  } finally {
+    await connection.close();
+  }
+}
+
+if (require.main === module) {
+  prepareTemporalNamespace({
+    address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+    namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+  })
+    .then(() => console.log('temporal namespace: ready with calsync search attributes'))
+    .catch((err) => {
+      console.error(err);
+      process.exit(1);
+    });
+}
