@@ -27,6 +27,7 @@ export interface PrivateStack {
   emulatorUrl: string;
   adminKey: string;
   tmp: string;
+  workerCount: number;
   workerPid(): number | undefined;
   apiPid(): number | undefined;
   /** SIGKILLs the workers in turn, one per call. */
@@ -46,6 +47,8 @@ export interface PrivateStackOptions {
   engine?: EngineName;
   apis?: number;
   workers?: number;
+  /** A Temporal of its own even when TEMPORAL_ADDRESS names one: a run that restarts it (chaos) needs that. */
+  ownTemporal?: boolean;
 }
 
 /** `npm run bench -- engine=server`: every bench takes the engine the same way. */
@@ -71,7 +74,7 @@ export async function startPrivateStack(opts: PrivateStackOptions): Promise<Priv
   await db.destroy();
 
   let engine: Engine | undefined;
-  if (!process.env.TEMPORAL_ADDRESS) {
+  if (!process.env.TEMPORAL_ADDRESS || opts.ownTemporal) {
     engine = await startEngine({
       engine: opts.engine ?? benchEngine(),
       dir: path.join(tmp, 'temporal'),
@@ -140,6 +143,7 @@ export async function startPrivateStack(opts: PrivateStackOptions): Promise<Priv
     emulatorUrl,
     adminKey,
     tmp,
+    workerCount: workers.length,
     workerPid: () => workers[nextKill % workers.length]!.child.pid,
     apiPid: () => apis[0]!.child.pid,
     async killWorker() {
@@ -152,7 +156,7 @@ export async function startPrivateStack(opts: PrivateStackOptions): Promise<Priv
       killed.clear();
     },
     async restartTemporal(downMs = 1000) {
-      if (!engine) throw new Error('TEMPORAL_ADDRESS is not ours to restart');
+      if (!engine) throw new Error('TEMPORAL_ADDRESS is not ours to restart (ownTemporal: true starts one)');
       await engine.restart(downMs);
     },
     async restartPostgres() {

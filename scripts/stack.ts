@@ -148,12 +148,12 @@ export interface TemporalDevServerOptions {
   codecEndpoint?: string;
 }
 
-export async function startTemporalDevServer(opts: TemporalDevServerOptions): Promise<Service> {
+/** The dev server's command line: calsync's search attributes and the one dynamic-config file. */
+export function devServerArgs(opts: TemporalDevServerOptions): string[] {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--log-level', 'warn'];
   if (opts.headless) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort ?? 8233));
   if (opts.dbFile) {
-    mkdirSync(path.dirname(opts.dbFile), { recursive: true });
     // WAL without an fsync per commit: a crashed process loses nothing, a power cut may lose the
     // last moments, and SQLite's single writer is no longer bound by the disk's flush latency.
     args.push(
@@ -165,10 +165,16 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
       'synchronous=NORMAL',
     );
   }
-  // Registered at start, without the namespace cache's delay; scripts/temporalSetup.ts checks them.
+  // Registered at start, without the namespace cache's delay; scripts/temporalNamespace.ts checks them.
   for (const name of calsyncSearchAttributeNames) args.push('--search-attribute', `${name}=Keyword`);
   args.push(...dynamicConfigFlags());
   if (opts.codecEndpoint) args.push('--ui-codec-endpoint', opts.codecEndpoint);
+  return args;
+}
+
+export async function startTemporalDevServer(opts: TemporalDevServerOptions): Promise<Service> {
+  if (opts.dbFile) mkdirSync(path.dirname(opts.dbFile), { recursive: true });
+  const args = devServerArgs(opts);
   const service = spawnService('temporal', temporalBinary(), args, { logFile: opts.logFile });
   try {
     await waitForFrontend(service, `127.0.0.1:${opts.port}`, 60000);

@@ -3,7 +3,10 @@ import path from 'node:path';
 import { createDb, ensureDatabase, migrateLatest } from '../lib/db';
 import { SecretBox } from '../lib/secretBox';
 import { ensureEmulatorCertificate, extraCaCerts, trustCaInThisProcess } from '../emulators/microsoft/certificate';
-import { ROOT, httpAnswers, spawnNode, spawnService, startTemporalDevServer, waitFor, type Service } from './stack';
+import { engineName, startEngine, type Engine } from './engine';
+import { ROOT, httpAnswers, spawnNode, spawnService, waitFor, type Service } from './stack';
+import { prepareTemporalNamespace } from './temporalNamespace';
+import { TEMPORAL_SERVER_VERSION } from './temporalServer';
 
 /**
  * `npm start`: the whole stack on one machine, with a demo tenant whose staff members have an
@@ -29,12 +32,14 @@ function devSecrets(): { adminKey: string; tokenKeys: string } {
 async function main() {
   mkdirSync(LOGS, { recursive: true });
   const services: Service[] = [];
+  let temporal: Engine | undefined;
   let stopping = false;
   const stopAll = async (code: number) => {
     if (stopping) return;
     stopping = true;
     console.log('\nstopping…');
     for (const s of services.reverse()) await s.stop();
+    await temporal?.stop();
     process.exit(code);
   };
   process.on('SIGINT', () => void stopAll(0));
@@ -53,21 +58,30 @@ async function main() {
     await db.destroy();
     console.log('database  migrated');
 
+    const engine = engineName();
     if (!process.env.TEMPORAL_ADDRESS) {
       // Temporal UI decodes the encrypted payloads through the API's codec endpoint (admins only).
       const codecEndpoint = `http://127.0.0.1:${process.env.API_PORT}/codec`;
-      services.push(
-        await startTemporalDevServer({
-          port: 7233,
-          uiPort: 8233,
-          dbFile: path.join(DATA, 'temporal.db'),
-          logFile: path.join(LOGS, 'temporal.log'),
-          codecEndpoint,
-        }),
+      temporal = await startEngine({
+        engine,
+        dir: path.join(DATA, engine === 'server' ? 'temporal-server' : ''),
+        persistent: true,
+        uiPort: 8233,
+        logFile: path.join(LOGS, 'temporal.log'),
+        codecEndpoint,
+      });
+      process.env.TEMPORAL_ADDRESS = temporal.address;
+      console.log(
+        engine === 'server'
+          ? `temporal  server ${TEMPORAL_SERVER_VERSION} on ${temporal.address} (PostgreSQL: calsync_temporal, calsync_temporal_visibility)`
+          : `temporal  dev server on ${temporal.address}`,
       );
-      process.env.TEMPORAL_ADDRESS = '127.0.0.1:7233';
-      console.log('temporal  dev server on 127.0.0.1:7233');
     }
+    // Like the migrations: the namespace and search attributes exist before the API or a worker starts.
+    await prepareTemporalNamespace({
+      address: process.env.TEMPORAL_ADDRESS,
+      namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+    });
 
     // Real OAuth client ids mean real Google; otherwise the emulator stands in for it.
     const useEmulator = !process.env.GOOGLE_CLIENT_ID;
@@ -146,7 +160,7 @@ async function main() {
     }
 
     const demo = useEmulator ? await createDemo(apiUrl, emulatorUrl, microsoftUrl) : undefined;
-    printBanner(apiUrl, demo, mailUrl);
+    printBanner(apiUrl, demo, mailUrl, engine === 'dev');
   } catch (err) {
     console.error(err);
     await stopAll(1);
@@ -230,14 +244,18 @@ function printBanner(
   apiUrl: string,
   demo?: { apiKey: string; email: string; emulatorUrl: string; benCalendar?: string },
   mailUrl?: string,
+  devServerUi = true,
 ) {
   const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
   console.log(`
 calsync is running.
 
   API          ${apiUrl}   (OpenAPI: ${apiUrl}/openapi.json)
-  Temporal UI  http://127.0.0.1:8233
-  Logs         data/logs/
+${
+  devServerUi
+    ? '  Temporal UI  http://127.0.0.1:8233\n'
+    : '  Temporal     the real server (no UI of its own here: README "Production")\n'
+}  Logs         data/logs/
 ${mailUrl ? `  Mail         ${mailUrl}   (client invitations, caught by maildev)\n` : ''}
 Workflow payloads are encrypted. To read them in Temporal UI:
   1. open ${apiUrl}/codec/login once in that browser and type the admin key (data/dev-secrets.json);

@@ -68,11 +68,24 @@ export async function prepareTemporalNamespace(opts: NamespaceOptions): Promise<
   }
 }
 
+/** Until the frontend answers: in the compose file this step starts together with the server. */
+async function frontendAnswers(address: string): Promise<void> {
+  await waitFor(
+    `Temporal frontend on ${address}`,
+    async () => {
+      const connection = await Connection.connect({ address, connectTimeout: 2000 });
+      await connection.close();
+      return true;
+    },
+    180_000,
+    1000,
+  );
+}
+
 if (require.main === module) {
-  prepareTemporalNamespace({
-    address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
-    namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
-  })
+  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+  frontendAnswers(address)
+    .then(() => prepareTemporalNamespace({ address, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' }))
     .then(() => console.log('temporal namespace: ready with calsync search attributes'))
     .catch((err) => {
       console.error(err);

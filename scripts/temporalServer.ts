@@ -193,8 +193,11 @@ export function serverConfig(opts: ServerConfigOptions): Record<string, unknown>
       visibilityStore: 'postgres-visibility',
       numHistoryShards: opts.historyShards ?? DEFAULT_HISTORY_SHARDS,
       datastores: {
-        'postgres-default': datastore(opts.databases.main, 20),
-        'postgres-visibility': datastore(opts.databases.visibility, 5),
+        // Per service: the one process runs four (frontend, history, matching, worker), each with its
+        // own pools, so this is up to 4 × (10 + 2) connections: within a stock max_connections of 100
+        // next to calsync's own pools.
+        'postgres-default': datastore(opts.databases.main, 10),
+        'postgres-visibility': datastore(opts.databases.visibility, 2),
       },
     },
     global: {
