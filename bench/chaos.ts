@@ -245,6 +245,8 @@ export async function runChaos(opts: ChaosOptions, existing?: PrivateStack): Pro
       diff = await compare(stack, staff, model);
     }
     const convergeS = (Date.now() - lastOpAt) / 1000;
+    // What is still wrong, by appointment and calendar: where to start reading the logs.
+    for (const line of diff.details.slice(0, 20)) log(`chaos: ${line}`);
     return {
       operations: count,
       missing: diff.missing,
@@ -265,6 +267,7 @@ async function compare(stack: PrivateStack, staff: { id: string; email: string }
   let duplicated = 0;
   let stale = 0;
   let orphaned = 0;
+  const details: string[] = [];
   for (const s of staff) {
     const { body } = await jsonCall(`${stack.emulatorUrl}/_emulator/calendars/${encodeURIComponent(s.email)}/events`);
     const live = (
@@ -280,16 +283,34 @@ async function compare(stack: PrivateStack, staff: { id: string; email: string }
       const events = byAppointment.get(id) ?? [];
       byAppointment.delete(id);
       if (events.length > 1) duplicated += events.length - 1;
+      if (events.length > 1) details.push(`duplicated ${id} on ${s.id}`);
       if (!wanted) {
         orphaned += events.length;
+        if (events.length > 0)
+          details.push(`orphaned ${id} on ${s.id}: ${events[0]!.summary}, wanted ${JSON.stringify(desired)}`);
         continue;
       }
-      if (events.length === 0) missing++;
-      else if (events[0]!.summary !== desired.title) stale++;
+      if (events.length === 0) {
+        missing++;
+        details.push(`missing ${id} on ${s.id}: ${desired.title}`);
+      } else if (events[0]!.summary !== desired.title) {
+        stale++;
+        details.push(`stale ${id} on ${s.id}: ${events[0]!.summary}, wanted ${desired.title}`);
+      }
     }
-    for (const events of byAppointment.values()) orphaned += events.length;
+    for (const [id, events] of byAppointment) {
+      orphaned += events.length;
+      details.push(`orphaned ${id} on ${s.id}: not in the model`);
+    }
   }
-  return { missing, duplicated, stale, orphaned, converged: missing + duplicated + stale + orphaned === 0 };
+  return {
+    missing,
+    duplicated,
+    stale,
+    orphaned,
+    details,
+    converged: missing + duplicated + stale + orphaned === 0,
+  };
 }
 
 /** The one-line summary, the same from `npm run chaos` and the test. */

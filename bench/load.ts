@@ -9,7 +9,7 @@ import { jsonCall, peakMemoryMiB, percentile, seedTenant, startPrivateStack, typ
  * to the event being in the emulated calendar, plus throughput, remote writes per change under
  * bursts, API latency and peak memory. Then the same workload through a naive baseline (the
  * provider called inside the HTTP request). Prints a table, writes data/bench-results.json.
- *   npm run bench [-- rate=50 seconds=20 staff=20 bursts=200 burstSize=5]
+ *   npm run bench [-- rate=50 seconds=20 staff=20 bursts=200 burstSize=5 engine=dev|server]
  */
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.split('=')));
 const rate = Number(args.rate ?? 50);
@@ -170,6 +170,7 @@ async function main() {
 
     const results = {
       machine: { cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30) },
+      engine: stack.engine,
       workload: { rate, seconds, appointments: count, staff: staffCount, bursts: burstTargets.length, burstSize },
       calsync: {
         accepted: sent.filter((s) => s.status === 202).length,
@@ -206,7 +207,7 @@ async function main() {
       ['peak memory worker / API (MiB)', `${c.worker_peak_mib} / ${c.api_peak_mib}`, '-'],
     ];
     console.log(
-      `\nmachine: ${results.machine.cores} cores, ${results.machine.memoryGiB} GiB; ${rate} appointments/s for ${seconds} s over ${staffCount} staff calendars`,
+      `\nmachine: ${results.machine.cores} cores, ${results.machine.memoryGiB} GiB; Temporal: ${results.engine}; ${rate} appointments/s for ${seconds} s over ${staffCount} staff calendars`,
     );
     console.log(`${'figure'.padEnd(36)}${'calsync'.padEnd(18)}baseline (provider in the request)`);
     for (const [name, ours, theirs] of rows) console.log(`${name.padEnd(36)}${String(ours).padEnd(18)}${theirs}`);
