@@ -1,5 +1,6 @@
 import type { ProviderError } from '../providers/errors';
 import type { DesiredAppointment, PushMode, TargetSpec, TargetState } from '../lib/types';
+import { reportTargetRetrying } from '../workflows/appointmentSync/client';
 import type { ActivityDeps } from './deps';
 
 export interface AttemptOutcome {
@@ -66,6 +67,11 @@ export async function recordAttempt(
         };
     await trx('appointment_targets').insert(row).onConflict(['tenant_id', 'appointment_id', 'target_key']).merge();
   });
+  // CalsyncState in Temporal UI shows the retry too. Best effort: the row above is the record, and
+  // the signal adds at most one history event per attempt (SYNC_ACTIVITY_MAX_ATTEMPTS bounds them).
+  if (outcome.state === 'retrying') {
+    await reportTargetRetrying(deps.temporal, desired, target.targetKey).catch(() => undefined);
+  }
 }
 
 /** Whether this failed attempt is the last one Temporal will make (0 attempts means unlimited). */

@@ -14,6 +14,7 @@ import { createApiMetrics, metricsHandler } from './metrics';
 import { openApiDocument } from './openapi';
 import { rateLimitPerKey } from './rateLimit';
 import { apiKeyRoutes } from './routes/apiKeys';
+import { apiReferenceRoutes } from './routes/apiReference';
 import { adminRoutes } from './routes/admin';
 import { codecRoutes } from './routes/codec';
 import { connectPageRoutes } from './routes/connectPage';
@@ -85,9 +86,12 @@ export function createApp(deps: ApiDeps) {
     const ok = database === 'ok' && temporalHealth === 'ok';
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'degraded', database, temporal: temporalHealth });
   });
+  // Built once: the same schemas make the same document.
+  const openApi = openApiDocument();
   app.get('/openapi.json', (_req, res) => {
-    res.json(openApiDocument());
+    res.json(openApi);
   });
+  app.use(apiReferenceRoutes());
   app.get('/metrics', metricsHandler(metrics.registry, config.metricsToken));
 
   app.use('/v1', rateLimitPerKey(db, config.apiRateLimitPerMinute));

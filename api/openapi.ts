@@ -1,248 +1,190 @@
 import { z } from 'zod';
 import { teamCalendarBodySchema } from './crmSchemas';
-import {
-  appointmentBodySchema,
-  availabilityBodySchema,
-  availabilityCheckSchema,
-  createTenantSchema,
-  linkBodySchema,
-  oauthStartBodySchema,
-  revisionOnlySchema,
-  settingsUpdateSchema,
-  staffBodySchema,
-} from './schemas';
+import { operations, type Operation } from './openapiOperations';
+import { idSchema, providerNameSchema, tenantIdSchema } from './schemas';
 
-const json = (schema: z.ZodType) => ({
-  'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) },
+/**
+ * The API's OpenAPI 3.1 document, built from the operation table (api/openapiOperations.ts) and the
+ * very zod schemas the routes validate with (zod 4's `z.toJSONSchema`, input side): a request the
+ * document allows is a request the API takes. test/openapi.test.ts checks that every route Express
+ * serves is in it, that it validates, and that every example passes its schema.
+ */
+
+const jsonSchema = (schema: z.ZodType) =>
+  z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
+
+/** Every error answer: `{ error, message, details? }`; a 400's `details.issues` names each bad field. */
+export const errorBodySchema = z.object({
+  error: z.string().meta({ description: 'machine-readable code', example: 'invalid_request' }),
+  message: z.string().meta({ description: 'starts with the field at fault', example: 'end: must be after start' }),
+  details: z
+    .object({ issues: z.array(z.object({ field: z.string(), message: z.string() })).optional() })
+    .passthrough()
+    .optional(),
 });
-const error = { description: 'Error: `{ error, message, details.issues[{ field, message }] }`' };
-const accepted = { description: 'Accepted: `{ outcome: accepted|ignored, revision, workflowId }`' };
 
-/** The API's OpenAPI 3.1 document, generated from the same zod schemas that validate requests. */
+const ERRORS: Record<number, { description: string; example: z.input<typeof errorBodySchema> }> = {
+  400: {
+    description: 'Bad input: nothing was stored or started; `details.issues` names every bad field',
+    example: {
+      error: 'invalid_request',
+      message: 'end: must be after start',
+      details: { issues: [{ field: 'end', message: 'must be after start' }] },
+    },
+  },
+  401: {
+    description: 'No key, or a key that is unknown or revoked',
+    example: { error: 'unauthorized', message: 'a valid API key is required' },
+  },
+  403: { description: 'Refused', example: { error: 'forbidden', message: 'not allowed' } },
+  404: {
+    description: "Not found (another tenant's ids too)",
+    example: { error: 'not_found', message: 'no such thing' },
+  },
+  409: {
+    description: 'Conflicts with the current state',
+    example: { error: 'revision_conflict', message: 'revision 3 was already accepted with other content' },
+  },
+  429: {
+    description: 'Too many requests for this key; retry after `Retry-After` seconds',
+    example: { error: 'rate_limited', message: 'too many requests' },
+  },
+  503: {
+    description: 'A dependency (PostgreSQL, Temporal) did not answer; retry',
+    example: { error: 'unavailable', message: 'the request could not be completed; retry it' },
+  },
+};
+
+/** Path parameters by name: the schemas `param()` checks them with. */
+const PATH_PARAMS: Record<string, z.ZodType> = {
+  id: idSchema,
+  feedId: idSchema,
+  replayId: idSchema,
+  tenantId: tenantIdSchema,
+  provider: providerNameSchema,
+  file: z.string().regex(/^[A-Za-z0-9_-]+\.ics$/, 'must be <token>.ics'),
+};
+
+const SECURITY: Record<NonNullable<Operation['auth']>, Record<string, string[]>[]> = {
+  tenant: [{ tenantKey: [] }],
+  admin: [{ adminKey: [] }],
+  codec: [{ adminKey: [] }, { codecSession: [] }],
+  connect: [{ connectSession: [] }],
+  public: [],
+};
+
+function parameters(path: string, op: Operation) {
+  const inPath = [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
+    name: name!,
+    in: 'path',
+    required: true,
+    schema: jsonSchema(PATH_PARAMS[name!] ?? z.string()),
+  }));
+  const query = op.query ? jsonSchema(op.query) : undefined;
+  const required = new Set((query?.required as string[] | undefined) ?? []);
+  const inQuery = Object.entries((query?.properties ?? {}) as Record<string, Record<string, unknown>>).map(
+    ([name, schema]) => ({
+      name,
+      in: 'query',
+      required: required.has(name),
+      ...(typeof schema.description === 'string' ? { description: schema.description } : {}),
+      schema,
+      ...(op.queryExample?.[name] !== undefined ? { example: op.queryExample[name] } : {}),
+    }),
+  );
+  return [...inPath, ...inQuery];
+}
+
+function responses(path: string, op: Operation) {
+  const out: Record<string, unknown> = {};
+  for (const [status, ok] of Object.entries(op.ok)) {
+    const type = ok.type ?? 'application/json';
+    out[status] = {
+      description: ok.description,
+      ...(ok.example !== undefined || type !== 'application/json'
+        ? { content: { [type]: ok.example !== undefined ? { example: ok.example } : {} } }
+        : {}),
+    };
+  }
+  // The errors every operation of its kind can answer, and those it names.
+  const errors = new Set(op.errors ?? []);
+  if (op.body || op.form || op.query || path.includes('{')) errors.add(400);
+  if (path.includes('{') && op.auth !== 'public') errors.add(404);
+  if (op.auth === 'tenant' || op.auth === 'admin' || op.auth === 'codec') errors.add(401);
+  if (path.startsWith('/v1/')) errors.add(429);
+  errors.add(503);
+  for (const status of [...errors].sort()) {
+    out[status] = { $ref: `#/components/responses/E${status}` };
+  }
+  return out;
+}
+
+function operation(path: string, op: Operation) {
+  const body = op.body ?? op.form;
+  return {
+    summary: op.summary,
+    ...(op.description ? { description: op.description } : {}),
+    tags: [op.tag],
+    operationId: op.id,
+    security: SECURITY[op.auth ?? 'tenant'],
+    parameters: parameters(path, op),
+    ...(body
+      ? {
+          requestBody: {
+            required: true,
+            content: {
+              [op.form ? 'application/x-www-form-urlencoded' : 'application/json']: {
+                schema: jsonSchema(body),
+                ...(op.bodyExample !== undefined ? { example: op.bodyExample } : {}),
+              },
+            },
+          },
+        }
+      : {}),
+    responses: responses(path, op),
+  };
+}
+
 export function openApiDocument() {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const [key, op] of Object.entries(operations)) {
+    const [method, path] = key.split(' ') as [string, string];
+    (paths[path] ??= {})[method.toLowerCase()] = operation(path, op);
+  }
   return {
     openapi: '3.1.0',
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     info: {
       title: 'calsync API',
       version: '0.1.0',
-      description: 'Desired state of appointments in, calendar sync status out.',
+      description:
+        'Desired state of appointments in, calendar sync status out. Bad input is a 400 whose `message` starts with the field at fault and whose `details.issues` lists every bad field; nothing is stored or started. Every answer carries `X-Request-Id`.',
     },
-    components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
-    security: [{ apiKey: [] }],
-    paths: {
-      '/v1/appointments/{id}': {
-        put: {
-          summary: 'Set the whole desired state of an appointment (idempotent; highest revision wins)',
-          requestBody: { content: json(appointmentBodySchema) },
-          responses: { 202: accepted, 400: error, 401: error, 409: error },
-        },
-        get: {
-          summary: 'Where the sync of an appointment stands, per target',
-          responses: { 200: { description: 'Status' }, 404: error },
-        },
-        delete: {
-          summary: 'Delete: removes the event from every calendar',
-          parameters: [{ name: 'revision', in: 'query', schema: { type: 'integer' } }],
-          responses: { 202: accepted, 404: error },
+    servers: [{ url: '/' }],
+    tags: [...new Set(Object.values(operations).map((op) => op.tag))].map((name) => ({ name })),
+    components: {
+      securitySchemes: {
+        tenantKey: { type: 'http', scheme: 'bearer', description: "A tenant's API key (`csk_…`)" },
+        adminKey: { type: 'http', scheme: 'bearer', description: 'An admin key (CALSYNC_ADMIN_KEY(S))' },
+        codecSession: { type: 'apiKey', in: 'cookie', name: 'calsync_codec', description: 'Set by /codec/login' },
+        connectSession: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'calsync_connect',
+          description: 'Set by opening a connect-session URL',
         },
       },
-      '/v1/appointments/{id}/cancel': {
-        post: {
-          summary: 'Cancel (the record is kept; calendars show it per the tenant setting)',
-          requestBody: { content: json(revisionOnlySchema) },
-          responses: { 202: accepted, 404: error },
-        },
-      },
-      '/v1/staff/{id}': {
-        put: {
-          summary:
-            'Create or update a staff member; `workingHours` (weekly hours in their zone, date overrides, days off) are kept when left out, removed with null',
-          requestBody: { content: json(staffBodySchema) },
-          responses: { 200: { description: 'Staff member' }, 400: error },
-        },
-      },
-      '/v1/staff/{id}/links': {
-        get: { summary: "A staff member's calendar links", responses: { 200: { description: 'Links' } } },
-        post: {
-          summary: 'Connect a calendar by OAuth consent: answers the authorizeUrl to send the browser to',
-          requestBody: { content: json(oauthStartBodySchema) },
-          responses: { 201: { description: '{ authorizeUrl }' }, 400: error, 404: error },
-        },
-      },
-      '/v1/staff/{id}/links/{provider}': {
-        post: {
-          summary:
-            "Attach a calendar account with a refresh token; provider is a registry name (google, microsoft); without calendarId the tenant's calendarMode decides",
-          requestBody: { content: json(linkBodySchema) },
-          responses: { 201: { description: 'Link' }, 400: error, 404: error },
-        },
-      },
-      '/v1/settings': {
-        get: { summary: 'Tenant settings', responses: { 200: { description: 'Settings' } } },
-        put: {
-          summary:
-            'Change tenant settings (reconcileRestore, importTitles, tentativeBlocks, cancelledEvents, webhookUrl, webhookSecret, clientInvitations, businessName, organizerEmail, language, entityTypes, attendees, eventContent, resyncRatePerSecond); a change to what events show re-syncs future appointments',
-          requestBody: { content: json(settingsUpdateSchema) },
-          responses: { 200: { description: 'Settings (and `resync` when one started)' }, 400: error },
-        },
-      },
-      '/v1/settings/resync': {
-        get: {
-          summary: 'Progress of the latest settings re-sync: { state, total, resynced }',
-          responses: { 200: { description: 'Progress' }, 404: error },
-        },
-      },
-      '/v1/calendars': {
-        get: { summary: "The tenant's team calendars", responses: { 200: { description: 'Team calendars' } } },
-      },
-      '/v1/calendars/{id}': {
-        put: {
-          summary: 'Create or change a team calendar (a calendar of one connected account, with members)',
-          requestBody: { content: json(teamCalendarBodySchema) },
-          responses: { 200: { description: 'Team calendar' }, 400: error },
-        },
-        get: { summary: 'One team calendar', responses: { 200: { description: 'Team calendar' }, 404: error } },
-        delete: {
-          summary:
-            "Delete a team calendar: its future appointments leave its remote calendar and its members lose calsync's shares, in the background; saving it again brings it back",
-          responses: { 202: accepted, 404: error },
-        },
-      },
-      '/v1/staff/{id}/busy': {
-        get: {
-          summary:
-            "Merged busy time (calsync's appointments and time imported from the staff member's calendars) for ?from&to (≤ 62 days) in ?timeZone; `intervals` lists them with their source. Reads PostgreSQL only",
-          responses: { 200: { description: '{ busy, intervals }' }, 400: error, 404: error },
-        },
-      },
-      '/v1/staff/{id}/availability/check': {
-        post: {
-          summary: 'Is a proposed slot free? Answers free or the conflicts (appointments and imported busy time)',
-          requestBody: { content: json(availabilityCheckSchema) },
-          responses: { 200: { description: '{ free, conflicts }' }, 400: error, 404: error },
-        },
-      },
-      '/v1/availability': {
-        post: {
-          summary:
-            "Bookable slots across staff members (staffIds, or a team calendar's members by calendarId; at most 50) in a window of at most 62 days: each person's working hours (stored with the staff member, or sent per request) minus calsync's appointments and imported busy time, widened by the buffers; `any` lists who is free in each slot (`pick: balanced` names the least booked), `all` needs everyone. Reads PostgreSQL only",
-          requestBody: { content: json(availabilityBodySchema) },
-          responses: {
-            200: {
-              description:
-                '{ timeZone, slots: [{ start, end, staffIds }], truncated, staff: [{ staffId, importedAsOf, needsReauth }] }',
-            },
-            400: error,
-            404: error,
+      schemas: { Error: jsonSchema(errorBodySchema), TeamCalendar: jsonSchema(teamCalendarBodySchema) },
+      responses: Object.fromEntries(
+        Object.entries(ERRORS).map(([status, e]) => [
+          `E${status}`,
+          {
+            description: e.description,
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' }, example: e.example } },
           },
-        },
-      },
-      '/v1/staff/{id}/feeds': {
-        post: {
-          summary: "A revocable iCalendar subscription URL for the staff member's appointments (shown once)",
-          responses: { 201: { description: '{ id, url }' }, 404: error },
-        },
-        get: {
-          summary: "The staff member's feeds (never their tokens)",
-          responses: { 200: { description: 'Feeds' }, 404: error },
-        },
-      },
-      '/v1/staff/{id}/feeds/{feedId}': {
-        delete: { summary: 'Revoke a feed URL', responses: { 200: { description: 'Revoked' }, 404: error } },
-      },
-      '/feeds/{token}.ics': {
-        get: {
-          summary: 'The staff feed (iCalendar), by its unguessable token',
-          security: [],
-          responses: { 200: { description: 'text/calendar' }, 404: error },
-        },
-      },
-      '/v1/links/{id}/import': {
-        get: {
-          summary: "Which of the link's calendars count as busy time, and how their import stands",
-          responses: { 200: { description: 'Import status' }, 404: error },
-        },
-        put: {
-          summary: 'Choose the calendars imported as busy time: { calendarIds } (default: the primary calendar)',
-          responses: { 200: { description: 'Import status' }, 400: error, 404: error },
-        },
-      },
-      '/v1/links/{id}': {
-        delete: {
-          summary:
-            "Disconnect: stop targeting the link, remove calsync's events (onDisconnect), revoke and erase the tokens",
-          responses: { 202: { description: '{ linkId, status }' }, 404: error },
-        },
-      },
-      '/v1/connect-sessions': {
-        post: {
-          summary: 'A connect page URL for a person to open (valid 5 minutes): { staffId? } → { url, expiresAt }',
-          responses: { 201: { description: '{ url, expiresAt }' }, 400: error, 404: error },
-        },
-      },
-      '/webhooks/{provider}': {
-        post: {
-          summary:
-            "A provider's push notifications for busy-time import, read by its module (Google: X-Goog-Channel-Token checked; Graph: clientState checked, ?validationToken echoed)",
-          security: [],
-          responses: {
-            200: { description: 'Handshake answered' },
-            202: { description: 'Taken' },
-            204: { description: 'Taken' },
-            403: error,
-            404: error,
-          },
-        },
-      },
-      '/v1/links/{id}/reconcile': {
-        post: {
-          summary: "Run a reconciliation pass of the link's calendar now",
-          responses: { 202: { description: '{ linkId, status: requested, workflowId }' }, 404: error, 409: error },
-        },
-        get: {
-          summary: 'What the last reconciliation passes of the link found and did (counts)',
-          responses: { 200: { description: '{ lastPass, recentPasses }' }, 404: error },
-        },
-      },
-      '/v1/admin/tenants': {
-        post: {
-          summary: 'Create a tenant and its first API key (admin key)',
-          requestBody: { content: json(createTenantSchema) },
-          responses: { 201: { description: 'Tenant and API key' }, 409: error },
-        },
-      },
-      '/v1/admin/tenants/{tenantId}/api-keys': {
-        post: {
-          summary: 'Issue another API key for a tenant (admin key)',
-          responses: { 201: { description: 'API key' } },
-        },
-      },
-      '/v1/api-keys': {
-        get: {
-          summary: "The tenant's API keys: id, createdAt, lastUsedAt, revokedAt (never the key)",
-          responses: { 200: { description: 'Keys' } },
-        },
-        post: {
-          summary: 'Issue another API key (shown once): rotate without downtime',
-          responses: { 201: { description: 'API key' } },
-        },
-      },
-      '/v1/api-keys/{id}': {
-        delete: {
-          summary: 'Revoke an API key (refused for the last active one)',
-          responses: { 200: { description: 'Revoked key' }, 404: error, 409: error },
-        },
-      },
-      '/metrics': {
-        get: {
-          summary: 'Prometheus metrics (bearer METRICS_TOKEN when set)',
-          security: [],
-          responses: { 200: { description: 'Prometheus text' }, 401: error },
-        },
-      },
-      '/healthz': {
-        get: { summary: 'Liveness and dependencies', security: [], responses: { 200: { description: 'OK' } } },
-      },
+        ]),
+      ),
     },
+    paths,
   };
 }

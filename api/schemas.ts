@@ -1,5 +1,6 @@
 import { DateTime, IANAZone } from 'luxon';
 import { z } from 'zod';
+import { CONNECT_LANGUAGES } from './connect/i18n/languages';
 import { crmAppointmentShape, crmSettingsShape } from './crmSchemas';
 import { checkRecurrence, recurrenceBodySchema } from './recurrenceSchema';
 import { lineText, multiLineText } from './textSchemas';
@@ -136,6 +137,8 @@ export const tenantSettingsSchema = z.object({
   /** The organizer's address in invitations (replies go there); MAIL_FROM when absent. */
   organizerEmail: z.email().max(320).optional(),
   language: z.enum(['en', 'es']).optional(),
+  /** The connect page's language; without it, the browser's (Accept-Language), else English. */
+  connectLanguage: z.enum(CONNECT_LANGUAGES).optional(),
   /** Keep the titles of events imported from staff calendars (busy time only, by default). */
   importTitles: z.boolean().optional(),
   /** Reconciliation: restore events changed or deleted by hand in staff calendars (default), or only record the drift. */

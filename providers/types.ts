@@ -200,6 +200,8 @@ export interface ProviderModule {
   name: string;
   /** As people know it: "Google", "Microsoft". */
   displayName: string;
+  /** The colour of the provider's mark on the connect page (`#rrggbb`, white text on it must read: 4.5:1). */
+  brandColor?: string;
   calendar(session: ProviderSession): Promise<CalendarApi>;
   sharing?(session: ProviderSession): Promise<CalendarSharing>;
   busy?(session: ProviderSession): Promise<import('./busyTypes').BusyReader>;

@@ -10,6 +10,10 @@ TEMPORAL_BIN="$TOOLS_DIR/temporal-$TEMPORAL_CLI_VERSION/temporal"
 # The production engine (CALSYNC_ENGINE=server): the release docker-compose.yml pins, checked by test/compose.test.ts.
 TEMPORAL_SERVER_VERSION="${TEMPORAL_SERVER_VERSION:-v1.29.1}"
 SERVER_DIR="$TOOLS_DIR/temporal-server-$TEMPORAL_SERVER_VERSION"
+# Temporal UI's own server, the version the CLI embeds: only it can be told to send the admin's codec
+# session cookie to calsync's codec endpoint (codec.includeCredentials; see scripts/temporalUi.ts).
+TEMPORAL_UI_VERSION="${TEMPORAL_UI_VERSION:-v2.42.1}"
+TEMPORAL_UI_BIN="$TOOLS_DIR/temporal-ui-$TEMPORAL_UI_VERSION/server"
 
 log() { printf '[setup] %s\n' "$*"; }
 
@@ -37,6 +41,17 @@ if [ -z "${TEMPORAL_ADDRESS:-}" ]; then
       go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
   fi
   "$TEMPORAL_BIN" --version >/dev/null
+fi
+have_ui=""
+[ -x "$TEMPORAL_UI_BIN" ] && have_ui=$(go version -m "$TEMPORAL_UI_BIN" 2>/dev/null | awk '$1=="mod" && $2=="github.com/temporalio/ui-server/v2" {print $3}')
+if [ "$have_ui" != "$TEMPORAL_UI_VERSION" ]; then
+  if ! command -v go >/dev/null; then
+    for d in /usr/local/go/bin /usr/lib/go/bin; do [ -x "$d/go" ] && PATH="$d:$PATH"; done
+  fi
+  log "building Temporal UI server $TEMPORAL_UI_VERSION with go install (first time only, a minute or two)"
+  mkdir -p "$(dirname "$TEMPORAL_UI_BIN")"
+  GOBIN="$(dirname "$TEMPORAL_UI_BIN")" CGO_ENABLED=0 GOFLAGS=-mod=mod \
+    go install "github.com/temporalio/ui-server/v2/cmd/server@$TEMPORAL_UI_VERSION"
 fi
 
 # 2a. The real Temporal server and its SQL tool (CALSYNC_ENGINE=server), built the same way, plus the

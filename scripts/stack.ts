@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { calsyncSearchAttributeNames } from '../lib/searchAttributes';
+import { calsyncSearchAttributeNames, calsyncSearchAttributeTypes } from '../lib/searchAttributes';
 import { dynamicConfigFlags } from './dynamicConfig';
 
 /** Starting and stopping the pieces of a local calsync stack: shared by `npm start` and the tests. */
@@ -166,7 +166,9 @@ export function devServerArgs(opts: TemporalDevServerOptions): string[] {
     );
   }
   // Registered at start, without the namespace cache's delay; scripts/temporalNamespace.ts checks them.
-  for (const name of calsyncSearchAttributeNames) args.push('--search-attribute', `${name}=Keyword`);
+  for (const name of calsyncSearchAttributeNames) {
+    args.push('--search-attribute', `${name}=${calsyncSearchAttributeTypes[name]}`);
+  }
   args.push(...dynamicConfigFlags());
   if (opts.codecEndpoint) args.push('--ui-codec-endpoint', opts.codecEndpoint);
   return args;

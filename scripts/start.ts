@@ -7,6 +7,7 @@ import { engineName, startEngine, type Engine } from './engine';
 import { ROOT, httpAnswers, spawnNode, spawnService, waitFor, type Service } from './stack';
 import { prepareTemporalNamespace } from './temporalNamespace';
 import { TEMPORAL_SERVER_VERSION } from './temporalServer';
+import { startTemporalUi } from './temporalUi';
 
 /**
  * `npm start`: the whole stack on one machine, with a demo tenant whose staff members have an
@@ -60,15 +61,11 @@ async function main() {
 
     const engine = engineName();
     if (!process.env.TEMPORAL_ADDRESS) {
-      // Temporal UI decodes the encrypted payloads through the API's codec endpoint (admins only).
-      const codecEndpoint = `http://127.0.0.1:${process.env.API_PORT}/codec`;
       temporal = await startEngine({
         engine,
         dir: path.join(DATA, engine === 'server' ? 'temporal-server' : ''),
         persistent: true,
-        uiPort: 8233,
         logFile: path.join(LOGS, 'temporal.log'),
-        codecEndpoint,
       });
       process.env.TEMPORAL_ADDRESS = temporal.address;
       console.log(
@@ -76,6 +73,19 @@ async function main() {
           ? `temporal  server ${TEMPORAL_SERVER_VERSION} on ${temporal.address} (PostgreSQL: calsync_temporal, calsync_temporal_visibility)`
           : `temporal  dev server on ${temporal.address}`,
       );
+      // Temporal UI decodes the encrypted payloads through the API's codec endpoint (admins only),
+      // sending the admin's codec session cookie: its own server, configured to include credentials.
+      // The same UI serves either engine.
+      services.push(
+        await startTemporalUi({
+          port: 8233,
+          temporalAddress: temporal.address,
+          codecEndpoint: `http://127.0.0.1:${process.env.API_PORT}/codec`,
+          workDir: path.join(DATA, 'temporal-ui'),
+          logFile: path.join(LOGS, 'temporal-ui.log'),
+        }),
+      );
+      console.log('temporal  UI on http://127.0.0.1:8233');
     }
     // Like the migrations: the namespace and search attributes exist before the API or a worker starts.
     await prepareTemporalNamespace({
@@ -160,7 +170,7 @@ async function main() {
     }
 
     const demo = useEmulator ? await createDemo(apiUrl, emulatorUrl, microsoftUrl) : undefined;
-    printBanner(apiUrl, demo, mailUrl, engine === 'dev');
+    printBanner(apiUrl, demo, mailUrl);
   } catch (err) {
     console.error(err);
     await stopAll(1);
@@ -244,23 +254,18 @@ function printBanner(
   apiUrl: string,
   demo?: { apiKey: string; email: string; emulatorUrl: string; benCalendar?: string },
   mailUrl?: string,
-  devServerUi = true,
 ) {
   const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
   console.log(`
 calsync is running.
 
   API          ${apiUrl}   (OpenAPI: ${apiUrl}/openapi.json)
-${
-  devServerUi
-    ? '  Temporal UI  http://127.0.0.1:8233\n'
-    : '  Temporal     the real server (no UI of its own here: README "Production")\n'
-}  Logs         data/logs/
+  Temporal UI  http://127.0.0.1:8233
+  Logs         data/logs/
 ${mailUrl ? `  Mail         ${mailUrl}   (client invitations, caught by maildev)\n` : ''}
-Workflow payloads are encrypted. To read them in Temporal UI:
-  1. open ${apiUrl}/codec/login once in that browser and type the admin key (data/dev-secrets.json);
-  2. in Temporal UI's Codec Server settings, set ${apiUrl}/codec as this browser's endpoint (overriding the
-     server's) and switch on "Include cross-origin credentials", so the UI sends the session cookie.
+  API reference ${apiUrl}/docs
+Workflow payloads are encrypted. To read them in Temporal UI, open ${apiUrl}/codec/login once in that
+browser and type the admin key (data/dev-secrets.json); the UI then decodes them by itself.
 ${
   demo
     ? `  Demo key     ${demo.apiKey}

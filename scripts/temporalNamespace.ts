@@ -1,6 +1,6 @@
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
-import { calsyncSearchAttributeNames } from '../lib/searchAttributes';
+import { calsyncSearchAttributeNames, calsyncSearchAttributeTypes } from '../lib/searchAttributes';
 import { waitFor } from './stack';
 
 /**
@@ -18,7 +18,8 @@ export interface NamespaceOptions {
 
 const NOT_FOUND = 5;
 const ALREADY_EXISTS = 6;
-const KEYWORD = 2; // INDEXED_VALUE_TYPE_KEYWORD
+/** Temporal's IndexedValueType numbers for the types calsync uses. */
+const INDEXED_VALUE_TYPE = { Keyword: 2, KeywordList: 7 } as const;
 
 export async function prepareTemporalNamespace(opts: NamespaceOptions): Promise<void> {
   const connection = await Connection.connect({ address: opts.address });
@@ -49,7 +50,9 @@ export async function prepareTemporalNamespace(opts: NamespaceOptions): Promise<
         await connection.operatorService
           .addSearchAttributes({
             namespace,
-            searchAttributes: Object.fromEntries(missing.map((n) => [n, KEYWORD])),
+            searchAttributes: Object.fromEntries(
+              missing.map((n) => [n, INDEXED_VALUE_TYPE[calsyncSearchAttributeTypes[n]]]),
+            ),
           })
           .catch((err: { code?: number }) => {
             if (err.code !== ALREADY_EXISTS) throw err;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { calsyncSearchAttributeNames } from '../lib/searchAttributes';
+import { calsyncSearchAttributeNames, calsyncSearchAttributeTypes } from '../lib/searchAttributes';
 import { DYNAMIC_CONFIG_FILE } from '../scripts/dynamicConfig';
 import { ROOT, devServerArgs } from '../scripts/stack';
 import {
@@ -69,7 +69,9 @@ describe('docker-compose.yml and the scripts run the same Temporal', () => {
     }
     // The dev server gets the very same attributes as flags.
     const args = devServerArgs({ port: 7233, headless: true });
-    for (const name of calsyncSearchAttributeNames) expect(args).toContain(`${name}=Keyword`);
+    for (const name of calsyncSearchAttributeNames) {
+      expect(args).toContain(`${name}=${calsyncSearchAttributeTypes[name]}`);
+    }
   });
 
   test('the frontend is reachable on the compose network only, never published to the host', () => {

@@ -82,7 +82,7 @@ export function importWebhookRoutes(db: Knex, temporal: Client, logger: Logger, 
   return router;
 }
 
-const importSelectionSchema = z
+export const importSelectionSchema = z
   .object({
     /** Calendar ids of the account to import busy time from (Google `primary`, Graph `calendar`: the main one). */
     calendarIds: z.array(z.string().min(1).max(1024)).min(1).max(20),

@@ -19,7 +19,7 @@ const SESSION_TTL_MS = 12 * 3600 * 1000;
 
 // proto3 JSON of temporal.api.common.v1.Payloads: bytes are base64 (standard or URL-safe).
 const base64 = z.string().regex(/^[A-Za-z0-9+/_-]*={0,2}$/, 'must be base64');
-const payloadsSchema = z.object({
+export const payloadsSchema = z.object({
   payloads: z.array(
     z.object({
       metadata: z.record(z.string(), base64).nullish(),

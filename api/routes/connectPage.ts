@@ -1,7 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Config } from '../../lib/config';
+import { messagePage } from '../connect/layout';
+import { sendPage } from '../connect/send';
+import { messagesFor, type Messages } from '../connect/i18n';
+import { renderConfirmDisconnect, renderConnectPage, type LinkView, type ProviderChoice } from '../connect/page';
+import { CONNECT_CSS, CONNECT_CSS_PATH } from '../connect/styles';
 import {
   CONNECT_LINK_TTL_MS,
   CONNECT_SESSION_TTL_MS,
@@ -14,42 +18,26 @@ import { disconnectLink } from './links';
 import { startAuthorization } from './oauth';
 import type { LinkDeps } from './staff';
 
+export { escapeHtml } from '../connect/html';
+
 /**
  * The connect page, as the Versum add-on has it: the CRM asks (tenant key) for a short-lived URL,
  * `POST /v1/connect-sessions` → `{ url }`, and shows it to the person. Opening it sets an HttpOnly
- * session cookie; the page then lists the tenant's staff, connects Google or Microsoft through
- * the OAuth flow (which returns to the page), shows each link's health and disconnects.
- * Plain HTML forms, no script: every mutating form carries a CSRF token, and its Origin is checked.
+ * session cookie; the page then shows the staff member's calendars (or lets the person pick
+ * themselves when the CRM named nobody), connects one through the provider's consent (which returns
+ * to the page's success screen), shows each link's health and disconnects after a confirmation.
+ * Server-rendered HTML forms, no script: every mutating form carries a CSRF token, and its Origin
+ * is checked. Texts: api/connect/i18n, in the tenant's `connectLanguage` or the browser's.
  */
 export const CONNECT_COOKIE = 'calsync_connect';
 
-const connectSessionBodySchema = z.object({ staffId: idSchema.optional() }).strict();
-const connectFormSchema = z.object({
+export const connectSessionBodySchema = z.object({ staffId: idSchema.optional() }).strict();
+export const connectFormSchema = z.object({
   csrf: z.string().min(1).max(200),
   staffId: idSchema,
   provider: providerNameSchema,
 });
-const disconnectFormSchema = z.object({ csrf: z.string().min(1).max(200), staffId: idSchema });
-
-const STATUS_LABELS: Record<string, string> = {
-  active: 'Healthy',
-  connecting: 'Connecting…',
-  needs_reauth: 'Needs re-authorisation',
-  disconnecting: 'Disconnecting…',
-  disconnected: 'Disconnected',
-};
-
-const REASONS: Record<string, string> = {
-  invalid_grant: 'access was revoked or expired; connect the account again',
-  no_refresh_token: 'calsync holds no lasting access to this account; connect it again',
-  'disconnected by request': 'disconnected from this page or by the app',
-};
-
-export const escapeHtml = (s: unknown): string =>
-  String(s ?? '').replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
+export const disconnectFormSchema = z.object({ csrf: z.string().min(1).max(200), staffId: idSchema });
 
 function readCookie(req: Request, name: string): string | undefined {
   for (const part of (req.headers.cookie ?? '').split(';')) {
@@ -59,9 +47,15 @@ function readCookie(req: Request, name: string): string | undefined {
   return undefined;
 }
 
+interface ConnectTenant {
+  business: string;
+  settings: Record<string, unknown>;
+}
+
 declare module 'express-serve-static-core' {
   interface Request {
     connectSession?: ConnectSession;
+    connectTenant?: ConnectTenant;
   }
 }
 
@@ -71,6 +65,12 @@ export function connectPageRoutes(deps: LinkDeps, config: Config): Router {
   const signer = new ConnectSessionSigner(config.tokenKeys);
   const publicOrigin = new URL(config.publicApiUrl).origin;
   const connectUrl = `${config.publicApiUrl.replace(/\/+$/, '')}/connect`;
+
+  router.get('/connect/assets/:file', (req, res, next) => {
+    if (`/connect/assets/${req.params.file}` !== CONNECT_CSS_PATH) return next();
+    res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+    res.type('css').send(CONNECT_CSS);
+  });
 
   router.post('/v1/connect-sessions', async (req, res) => {
     const body = parse(connectSessionBodySchema, req.body);
@@ -84,32 +84,23 @@ export function connectPageRoutes(deps: LinkDeps, config: Config): Router {
       .json({ url: `${connectUrl}?session=${token}`, expiresAt: new Date(session.expiresAt).toISOString() });
   });
 
-  const html = (res: Response, status: number, body: (nonce: string) => string) => {
-    const nonce = randomBytes(12).toString('base64');
-    res.status(status);
-    res.setHeader('Cache-Control', 'no-store');
-    // Not no-referrer: with it, Chromium sends `Origin: null` on the page's own form posts.
-    res.setHeader('Referrer-Policy', 'same-origin');
-    res.setHeader(
-      'Content-Security-Policy',
-      `default-src 'none'; style-src 'nonce-${nonce}'; frame-ancestors 'none'; base-uri 'none'`,
-    );
-    res.type('html').send(body(nonce));
+  async function tenantOf(tenantId: string): Promise<ConnectTenant> {
+    const row = await db('tenants').where({ id: tenantId }).first('name', 'settings');
+    const settings = (row?.settings ?? {}) as Record<string, unknown>;
+    return { business: String(settings.businessName ?? row?.name ?? ''), settings };
+  }
+  const textsOf = (req: Request): Messages => messagesFor(req, req.connectTenant?.settings.connectLanguage);
+
+  const expiredPage = (req: Request, res: Response) => {
+    const t = textsOf(req);
+    sendPage(res, 401, messagePage(t, { kind: 'bad', id: 'expired', ...t.errors.expired }));
   };
-  const expiredPage = (res: Response) =>
-    html(
-      res,
-      401,
-      () =>
-        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Session expired</title></head>' +
-        '<body><h1>This page has expired</h1><p>Open the calendar connection page again from your app.</p></body></html>',
-    );
 
   // Opening the CRM's URL: swap the URL token for the cookie, and take the token out of the address bar.
   router.get('/connect', async (req, res, next) => {
     if (req.query.session === undefined) return next();
     const link = signer.verify(typeof req.query.session === 'string' ? req.query.session : undefined, 'link');
-    if (!link) return expiredPage(res);
+    if (!link) return expiredPage(req, res);
     // Single use: a URL seen in a mail, a log or over a shoulder opens nothing a second time.
     const [first] = await deps
       .db('connect_links_used')
@@ -117,7 +108,10 @@ export function connectPageRoutes(deps: LinkDeps, config: Config): Router {
       .onConflict('nonce')
       .ignore()
       .returning('nonce');
-    if (!first) return expiredPage(res);
+    if (!first) {
+      req.connectTenant = await tenantOf(link.tenantId);
+      return expiredPage(req, res);
+    }
     void deps
       .db('connect_links_used')
       .where('expires_at', '<', new Date())
@@ -135,10 +129,11 @@ export function connectPageRoutes(deps: LinkDeps, config: Config): Router {
     res.redirect(303, link.staffId ? `/connect?staff=${encodeURIComponent(link.staffId)}` : '/connect');
   });
 
-  const requireSession = (req: Request, res: Response, next: NextFunction) => {
+  const requireSession = async (req: Request, res: Response, next: NextFunction) => {
     const session = signer.verify(readCookie(req, CONNECT_COOKIE), 'session');
-    if (!session) return expiredPage(res);
+    if (!session) return expiredPage(req, res);
     req.connectSession = session;
+    req.connectTenant = await tenantOf(session.tenantId);
     next();
   };
 
@@ -149,13 +144,8 @@ export function connectPageRoutes(deps: LinkDeps, config: Config): Router {
       (origin !== undefined && origin !== publicOrigin) ||
       !signer.checkCsrf(req.connectSession!, (req.body as { csrf?: unknown })?.csrf)
     ) {
-      html(
-        res,
-        403,
-        () =>
-          '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Refused</title></head>' +
-          '<body><h1>Refused</h1><p>This request did not come from the calendar connection page. Reload the page and try again.</p></body></html>',
-      );
+      const t = textsOf(req);
+      sendPage(res, 403, messagePage(t, { kind: 'bad', id: 'refused', ...t.errors.refused }));
       return;
     }
     next();
@@ -170,36 +160,61 @@ export function connectPageRoutes(deps: LinkDeps, config: Config): Router {
     return db('staff').where({ tenant_id: session.tenantId, id: staffId }).first('id', 'name');
   }
 
+  const providerChoices = (): ProviderChoice[] =>
+    deps.providers
+      .all()
+      .filter((p) => p.oauth || p.credentials)
+      .map((p) => ({
+        name: p.name,
+        displayName: p.displayName,
+        color: p.brandColor,
+        ...(p.oauth ? {} : { presets: p.credentials!.presets }),
+      }));
+
+  const linksOf = (tenantId: string, staffId: string): Promise<(LinkView & { created_at: Date })[]> =>
+    db('calendar_links')
+      .where({ tenant_id: tenantId, staff_id: staffId })
+      .orderBy('created_at')
+      .limit(100)
+      .select('id', 'provider', 'account_email', 'status', 'status_reason', 'created_at');
+
   router.get('/connect', requireSession, async (req, res) => {
     const session = req.connectSession!;
-    const [tenant, staff] = await Promise.all([
-      db('tenants').where({ id: session.tenantId }).first('name', 'settings'),
-      db('staff')
-        .where({ tenant_id: session.tenantId })
-        .modify((q) => {
-          if (session.staffId) q.where({ id: session.staffId });
-        })
-        .orderBy('name')
-        .limit(1000)
-        .select('id', 'name'),
-    ]);
+    const tenant = req.connectTenant!;
+    const staff: { id: string; name: string }[] = await db('staff')
+      .where({ tenant_id: session.tenantId })
+      .modify((q) => {
+        if (session.staffId) q.where({ id: session.staffId });
+      })
+      .orderBy('name')
+      .limit(1000)
+      .select('id', 'name');
+    // A session for one staff member is that person's page whatever the address asks for.
     const selected = await allowedStaff(
       session,
-      typeof req.query.staff === 'string' ? req.query.staff : session.staffId,
+      session.staffId ?? (typeof req.query.staff === 'string' ? req.query.staff : undefined),
     );
-    const links = selected
-      ? await db('calendar_links')
-          .where({ tenant_id: session.tenantId, staff_id: selected.id })
-          .orderBy('created_at')
-          .select('id', 'provider', 'account_email', 'status', 'status_reason', 'created_at')
-      : [];
-    const csrf = signer.csrfToken(session);
-    const business = tenant?.settings?.businessName ?? tenant?.name ?? '';
-    const providers = deps.providers
-      .all()
-      .filter((p) => p.oauth)
-      .map((p) => ({ name: p.name, displayName: p.displayName }));
-    html(res, 200, (nonce) => renderPage({ nonce, business, staff, selected, links, csrf, providers }));
+    const links = selected ? await linksOf(session.tenantId, selected.id) : [];
+    // Back from a consent: the newest link of that provider is the one just connected.
+    const connected =
+      typeof req.query.connected === 'string'
+        ? links.filter((l) => l.provider === req.query.connected && l.status !== 'disconnected').at(-1)
+        : undefined;
+    sendPage(
+      res,
+      200,
+      renderConnectPage({
+        t: textsOf(req),
+        business: tenant.business,
+        csrf: signer.csrfToken(session),
+        providers: providerChoices(),
+        staff,
+        staffFixed: Boolean(session.staffId),
+        selected,
+        links,
+        connected,
+      }),
+    );
   });
 
   const form = express.urlencoded({ extended: false, limit: '8kb' });
@@ -209,92 +224,72 @@ export function connectPageRoutes(deps: LinkDeps, config: Config): Router {
     const body = parse(connectFormSchema, req.body);
     const staff = await allowedStaff(session, body.staffId);
     if (!staff) throw new HttpError(404, 'not_found', `staff member ${body.staffId} not found`);
+    const staffParam = encodeURIComponent(staff.id);
     const authorizeUrl = await startAuthorization(deps, config, {
       tenantId: session.tenantId,
       staffId: staff.id,
       provider: body.provider,
-      returnUrl: `/connect?staff=${encodeURIComponent(staff.id)}`,
+      returnUrl: `/connect?staff=${staffParam}&connected=${encodeURIComponent(body.provider)}`,
     });
     res.redirect(303, authorizeUrl);
+  });
+
+  /** The staff member's own link, for the page's session; a 404 page otherwise. */
+  async function pageLink(req: Request, staffId: unknown): Promise<{ staff: { id: string }; link: LinkView }> {
+    const session = req.connectSession!;
+    const staff = await allowedStaff(session, typeof staffId === 'string' ? staffId : undefined);
+    const linkId = String(req.params.id);
+    // Only a link of the staff member the page shows: the session's tenant is checked by disconnectLink too.
+    const link =
+      staff &&
+      (await db('calendar_links')
+        .where({ tenant_id: session.tenantId, staff_id: staff.id, id: linkId })
+        .first('id', 'provider', 'account_email', 'status', 'status_reason'));
+    if (!staff || !link) throw new HttpError(404, 'not_found', `link ${linkId} not found`);
+    return { staff, link };
+  }
+
+  // The plain-words confirmation before a disconnect: what happens to the events, and a way back.
+  router.get('/connect/links/:id/disconnect', requireSession, async (req, res) => {
+    const { staff, link } = await pageLink(req, req.query.staff);
+    const provider = providerChoices().find((p) => p.name === link.provider) ?? {
+      name: link.provider,
+      displayName: link.provider,
+    };
+    sendPage(
+      res,
+      200,
+      renderConfirmDisconnect({
+        t: textsOf(req),
+        business: req.connectTenant!.business,
+        csrf: signer.csrfToken(req.connectSession!),
+        staffId: staff.id,
+        link,
+        provider,
+        keepEvents: req.connectTenant!.settings.onDisconnect === 'keep',
+      }),
+    );
   });
 
   router.post('/connect/links/:id/disconnect', requireSession, form, requireCsrf, async (req, res) => {
     const session = req.connectSession!;
     const body = parse(disconnectFormSchema, req.body);
-    const staff = await allowedStaff(session, body.staffId);
-    const linkId = String(req.params.id);
-    // Only a link of the staff member the page shows: the session's tenant is checked by disconnectLink too.
-    const link =
-      staff &&
-      (await db('calendar_links').where({ tenant_id: session.tenantId, staff_id: staff.id, id: linkId }).first('id'));
-    if (!link) throw new HttpError(404, 'not_found', `link ${linkId} not found`);
-    await disconnectLink(db, temporal, taskQueue, session.tenantId, linkId);
+    const { staff, link } = await pageLink(req, body.staffId);
+    await disconnectLink(db, temporal, taskQueue, session.tenantId, link.id);
     res.redirect(303, `/connect?staff=${encodeURIComponent(staff.id)}`);
   });
 
+  // The page's own failures as pages in its style and language (the API's JSON errors elsewhere).
+  router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (!req.path.startsWith('/connect') || !(err instanceof HttpError)) return next(err);
+    const t = textsOf(req);
+    const back = req.connectSession ? { href: '/connect', label: t.backToCalendars } : undefined;
+    const page =
+      err.status === 404
+        ? { id: 'not-found', ...t.errors.notFound }
+        : { id: 'failed', title: t.errors.failed.title, body: err.message, next: t.errors.failed.next };
+    sendPage(res, err.status, messagePage(t, { kind: 'bad', business: req.connectTenant?.business, back, ...page }));
+  });
+
   return router;
-}
-
-interface PageModel {
-  nonce: string;
-  business: string;
-  staff: { id: string; name: string }[];
-  selected?: { id: string; name: string };
-  links: { id: string; provider: string; account_email: string; status: string; status_reason: string | null }[];
-  csrf: string;
-  /** The providers a staff member can connect by consent. */
-  providers: { name: string; displayName: string }[];
-}
-
-/** The whole page; every value from the database goes through escapeHtml. */
-function renderPage({ nonce, business, staff, selected, links, csrf, providers }: PageModel): string {
-  const displayName = (name: string) => providers.find((p) => p.name === name)?.displayName ?? name;
-  const options = staff
-    .map(
-      (s) =>
-        `<option value="${escapeHtml(s.id)}"${selected?.id === s.id ? ' selected' : ''}>${escapeHtml(s.name)}</option>`,
-    )
-    .join('');
-  const rows = links
-    .map((l) => {
-      const reason = l.status_reason ? `${REASONS[l.status_reason] ?? l.status_reason} (${l.status_reason})` : '';
-      const canDisconnect = l.status !== 'disconnected' && l.status !== 'disconnecting';
-      return (
-        `<li class="link" data-link-id="${escapeHtml(l.id)}" data-provider="${escapeHtml(l.provider)}" data-status="${escapeHtml(l.status)}">` +
-        `<strong>${escapeHtml(displayName(l.provider))}</strong> ${escapeHtml(l.account_email)} — ` +
-        `<span class="status">${escapeHtml(STATUS_LABELS[l.status] ?? l.status)}</span>` +
-        (reason ? ` <span class="reason">${escapeHtml(reason)}</span>` : '') +
-        (canDisconnect
-          ? `<form method="post" action="/connect/links/${encodeURIComponent(l.id)}/disconnect">` +
-            `<input type="hidden" name="csrf" value="${escapeHtml(csrf)}"><input type="hidden" name="staffId" value="${escapeHtml(selected!.id)}">` +
-            `<button type="submit" class="disconnect">Disconnect</button></form>`
-          : '') +
-        '</li>'
-      );
-    })
-    .join('');
-  const connect = selected
-    ? `<section><h2>Connect a calendar for ${escapeHtml(selected.name)}</h2>` +
-      providers
-        .map(
-          (p) =>
-            `<form method="post" action="/connect/links"><input type="hidden" name="csrf" value="${escapeHtml(csrf)}">` +
-            `<input type="hidden" name="staffId" value="${escapeHtml(selected.id)}"><input type="hidden" name="provider" value="${escapeHtml(p.name)}">` +
-            `<button type="submit" id="connect-${escapeHtml(p.name)}">Connect ${escapeHtml(p.displayName)}</button></form>`,
-        )
-        .join('') +
-      `</section><section><h2>Connected calendars</h2>` +
-      (rows ? `<ul id="links">${rows}</ul>` : '<p id="no-links">No calendar connected yet.</p>') +
-      '</section>'
-    : '';
-  return (
-    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
-    `<title>Calendar connections — ${escapeHtml(business)}</title>` +
-    `<style nonce="${nonce}">body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}` +
-    `form{display:inline-block;margin:.25rem .5rem .25rem 0}li{margin:.5rem 0}.reason{color:#a33}.status{font-weight:600}</style></head><body>` +
-    `<h1>Calendar connections — ${escapeHtml(business)}</h1>` +
-    `<form method="get" action="/connect"><label>Staff member <select name="staff" id="staff">${options}</select></label> <button type="submit" id="pick">Show</button></form>` +
-    connect +
-    '</body></html>'
-  );
 }

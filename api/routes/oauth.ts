@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import type { Config } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
+import { messagesFor, type Messages } from '../connect/i18n';
+import { messagePage } from '../connect/layout';
+import { sendPage } from '../connect/send';
 import { OAUTH_STATE_TTL_MS, OAuthStateSigner, pkcePair } from '../oauthState';
 import { idSchema, oauthStartBodySchema } from '../schemas';
 import { ConnectFailure } from '../../providers/errors';
@@ -10,21 +13,22 @@ import type { OAuthConsent } from '../../providers/types';
 import { HttpError, param, parse } from '../validation';
 import { createLink, type LinkDeps } from './staff';
 
+/** What a connect-flow page says, in the reader's language: what happened, and what to do next. */
+type PageText = (t: Messages) => { title: string; body: string; next?: string };
+
 /** The connect flow failed in a way the person in the browser should read; nothing was stored. */
-class ConnectError extends Error {}
-
-const escapeHtml = (s: string): string =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-
-function page(res: Response, status: number, title: string, message: string): void {
-  res.status(status).setHeader('Cache-Control', 'no-store');
-  res
-    .type('html')
-    .send(
-      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>` +
-        `<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></body></html>`,
-    );
+class ConnectError extends Error {
+  constructor(
+    readonly text: PageText,
+    readonly kind: 'expired' | 'denied' | 'wrong_account' | 'failed',
+  ) {
+    super(`connect failed: ${kind}`);
+  }
 }
+
+const failed =
+  (body: (t: Messages) => string): PageText =>
+  (t) => ({ title: t.errors.failed.title, body: body(t), next: t.errors.failed.next });
 
 function redirectUriOf(config: Config, provider: string): string {
   return `${config.publicApiUrl.replace(/\/+$/, '')}/oauth/callback/${provider}`;
@@ -91,7 +95,7 @@ async function consentRefusal(
   tenantId: string,
   staffId: string,
   accountEmail: string,
-): Promise<string | undefined> {
+): Promise<PageText | undefined> {
   const [tenant, staff] = await Promise.all([
     db('tenants').where({ id: tenantId }).first('settings'),
     db('staff').where({ tenant_id: tenantId, id: staffId }).first('email'),
@@ -99,28 +103,34 @@ async function consentRefusal(
   const rule = tenant?.settings?.consentAccounts ?? 'staffEmail';
   const account = accountEmail.toLowerCase();
   if (rule === 'any') return undefined;
+  const wrong =
+    (body: (w: Messages['errors']['wrongAccount']) => string): PageText =>
+    (t) => ({
+      title: t.errors.wrongAccount.title,
+      body: body(t.errors.wrongAccount),
+      next: t.errors.wrongAccount.next,
+    });
   if (rule === 'staffEmail') {
-    if (!staff?.email)
-      return 'This staff member has no e-mail address in the app yet, so no account can be connected for them. Nothing was connected.';
+    if (!staff?.email) return wrong((w) => w.noStaffEmail);
     if (String(staff.email).toLowerCase() === account) return undefined;
-    return `The account you chose (${accountEmail}) is not this staff member's. Connect with the account of the staff member's own e-mail address. Nothing was connected.`;
+    return wrong((w) => w.notStaffEmail(accountEmail));
   }
   const domain = account.split('@')[1] ?? '';
   if ((rule.domains as string[]).includes(domain)) return undefined;
-  return `Accounts of ${domain} cannot be connected here. Nothing was connected.`;
+  return wrong((w) => w.domain(domain));
 }
 
 /** What the person in the browser is told when the provider's half of the flow fails. */
-function connectFailureMessage(failure: ConnectFailure, name: string): string {
+function connectFailureMessage(failure: ConnectFailure, name: string): PageText {
   switch (failure.reason) {
     case 'unreachable':
-      return `${name} could not be reached. Try connecting again.`;
+      return failed((t) => t.errors.failed.unreachable(name));
     case 'refused':
-      return `${name} did not accept the authorization. Try connecting again.`;
+      return failed((t) => t.errors.failed.refused(name));
     case 'no_offline_access':
-      return `${name} granted no lasting (offline) access. Try connecting again.`;
+      return failed((t) => t.errors.failed.noOfflineAccess(name));
     case 'no_account_address':
-      return `The ${name} account's address could not be read. Try connecting again.`;
+      return failed((t) => t.errors.failed.noAccountAddress(name));
   }
 }
 
@@ -143,14 +153,19 @@ export function oauthRoutes(links: LinkDeps, config: Config, logger: Logger): Ro
       .json({ authorizeUrl: await startAuthorization(links, config, { tenantId: req.tenantId!, staffId, ...body }) });
   });
 
+  const linkGone =
+    (body: (t: Messages) => string): PageText =>
+    (t) => ({ title: t.errors.expired.title, body: body(t), next: t.errors.expired.next });
+
   /** Marks the state's row used (once, before it expires) and answers it; otherwise why not. */
   async function consumeState(provider: string, rawState: unknown): Promise<any> {
     const verified = signer.verify(typeof rawState === 'string' ? rawState : undefined);
     if (!verified.ok) {
       throw new ConnectError(
         verified.reason === 'expired'
-          ? 'This connection link has expired. Start again from the app.'
-          : 'This connection link is not valid. Start again from the app.',
+          ? linkGone((t) => t.errors.failed.expiredLink)
+          : linkGone((t) => t.errors.failed.invalidLink),
+        'expired',
       );
     }
     const [row] = await db('oauth_states')
@@ -162,32 +177,91 @@ export function oauthRoutes(links: LinkDeps, config: Config, logger: Logger): Ro
     if (row) return row;
     const existing = await db('oauth_states').where({ id: verified.id }).first('used_at', 'provider');
     if (existing?.used_at)
-      throw new ConnectError('This connection link has already been used. Start again from the app.');
+      throw new ConnectError(
+        linkGone((t) => t.errors.failed.usedLink),
+        'expired',
+      );
     if (existing && existing.provider === provider)
-      throw new ConnectError('This connection link has expired. Start again from the app.');
-    throw new ConnectError('This connection link is not valid. Start again from the app.');
+      throw new ConnectError(
+        linkGone((t) => t.errors.failed.expiredLink),
+        'expired',
+      );
+    throw new ConnectError(
+      linkGone((t) => t.errors.failed.invalidLink),
+      'expired',
+    );
+  }
+
+  /**
+   * The callback's pages, in the connect page's style and language (the tenant's `connectLanguage`
+   * once the state names the tenant, else the browser's), with a way back to the page when the
+   * consent started there.
+   */
+  async function answer(
+    req: Request,
+    res: Response,
+    status: number,
+    text: PageText,
+    kind: 'ok' | 'bad',
+    id: string,
+    state?: { tenant_id: string; return_url: string | null },
+  ): Promise<void> {
+    const tenant = state ? await db('tenants').where({ id: state.tenant_id }).first('name', 'settings') : undefined;
+    const t = messagesFor(req, tenant?.settings?.connectLanguage);
+    const back = backTo(state?.return_url);
+    sendPage(
+      res,
+      status,
+      messagePage(t, {
+        kind,
+        id,
+        ...text(t),
+        business: tenant ? String(tenant.settings?.businessName ?? tenant.name) : undefined,
+        back: back ? { href: back, label: t.backToCalendars } : undefined,
+      }),
+    );
   }
 
   router.get('/oauth/callback/:provider', async (req: Request, res: Response) => {
     const provider = String(req.params.provider);
     const module = providers.find(provider);
     if (!module?.oauth) {
-      page(res, 400, 'Connection failed', 'Unknown calendar provider.');
+      await answer(
+        req,
+        res,
+        400,
+        failed((t) => t.errors.failed.unknownProvider),
+        'bad',
+        'failed',
+      );
       return;
     }
     const name = module.displayName;
+    let state: any;
     try {
-      const state = await consumeState(provider, req.query.state);
+      state = await consumeState(provider, req.query.state);
       if (req.query.error !== undefined) {
         const denied = req.query.error === 'access_denied';
-        throw new ConnectError(
-          denied
-            ? `Access to your ${name} calendar was not allowed, so nothing was connected.`
-            : `${name} could not authorize the connection. Try connecting again.`,
-        );
+        throw denied
+          ? new ConnectError(
+              (t) => ({
+                title: t.errors.denied.title,
+                body: t.errors.denied.body(name),
+                next: t.errors.denied.next(name),
+              }),
+              'denied',
+            )
+          : new ConnectError(
+              failed((t) => t.errors.failed.providerError(name)),
+              'failed',
+            );
       }
       const code = typeof req.query.code === 'string' ? req.query.code : '';
-      if (!code) throw new ConnectError(`${name} sent no authorization code. Try connecting again.`);
+      if (!code)
+        throw new ConnectError(
+          failed((t) => t.errors.failed.noCode(name)),
+          'failed',
+        );
       let granted: { refreshToken: string; accountEmail: string };
       try {
         granted = await module.oauth.exchangeCode({
@@ -201,7 +275,7 @@ export function oauthRoutes(links: LinkDeps, config: Config, logger: Logger): Ro
           { provider, reason: err.reason, ...err.detail },
           'oauth: the provider refused or failed the connection',
         );
-        throw new ConnectError(connectFailureMessage(err, name));
+        throw new ConnectError(connectFailureMessage(err, name), 'failed');
       }
       const email = granted.accountEmail;
       const refusal = await consentRefusal(db, state.tenant_id, state.staff_id, email);
@@ -210,7 +284,7 @@ export function oauthRoutes(links: LinkDeps, config: Config, logger: Logger): Ro
           { provider, tenantId: state.tenant_id, staffId: state.staff_id },
           'oauth: consent by an account the tenant does not allow',
         );
-        throw new ConnectError(refusal);
+        throw new ConnectError(refusal, 'wrong_account');
       }
       try {
         await createLink(links, {
@@ -222,7 +296,10 @@ export function oauthRoutes(links: LinkDeps, config: Config, logger: Logger): Ro
         });
       } catch (err) {
         if (err instanceof HttpError && err.status === 404)
-          throw new ConnectError('The staff member no longer exists; nothing was connected.');
+          throw new ConnectError(
+            failed((t) => t.errors.failed.staffGone),
+            'failed',
+          );
         throw err;
       }
       logger.info({ provider, tenantId: state.tenant_id, staffId: state.staff_id }, 'oauth: calendar connected');
@@ -230,26 +307,34 @@ export function oauthRoutes(links: LinkDeps, config: Config, logger: Logger): Ro
         res.redirect(302, state.return_url);
         return;
       }
-      page(
+      await answer(
+        req,
         res,
         200,
-        `Your ${name} calendar is connected`,
-        `Your ${name} calendar (${email}) is connected. You can close this window.`,
+        (t) => ({ title: t.successTitle(name), body: t.successBody(email), next: t.successNext }),
+        'ok',
+        'success',
+        state,
       );
     } catch (err) {
       if (err instanceof ConnectError) {
-        page(res, 400, 'Connection failed', err.message);
+        await answer(req, res, 400, err.text, 'bad', err.kind.replace('_', '-'), state);
         return;
       }
       logger.error({ provider, err: err instanceof Error ? err.message : String(err) }, 'oauth: callback failed');
-      page(
-        res,
-        503,
-        'Connection failed',
-        'Something went wrong on our side; nothing was connected. Try again in a moment.',
-      );
+      await answer(req, res, 503, (t) => t.errors.server, 'bad', 'server-error', state).catch(() => {
+        if (!res.headersSent) res.status(503).end();
+      });
     }
   });
 
   return router;
+}
+
+/** Back to the page the consent started from (its path on calsync's own origin), without the success marker. */
+function backTo(returnUrl: string | null | undefined): string | undefined {
+  if (!returnUrl || !returnUrl.startsWith('/') || returnUrl.startsWith('//')) return undefined;
+  const url = new URL(returnUrl, 'http://calsync.invalid');
+  url.searchParams.delete('connected');
+  return url.pathname + url.search;
 }

@@ -8,7 +8,7 @@ import { reconcileWorkflowId } from '../../workflows/reconcileLink/contract';
 import { z } from 'zod';
 import { HttpError, parse } from '../validation';
 
-const passesQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(100).default(10) });
+export const passesQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(100).default(10) });
 
 /**
  * Reconciliation of calsync's own events in a link's calendar: run a pass now, and read what the

@@ -13,6 +13,7 @@ export function googleProvider(config: GoogleConfig): ProviderModule {
   return {
     name: 'google',
     displayName: 'Google',
+    brandColor: '#1a73e8',
     calendar: async (session) => new (await import('./googleCalendar')).GoogleCalendarProvider(client(session)),
     sharing: async (session) => new (await import('./googleCalendar')).GoogleCalendarProvider(client(session)),
     busy: async (session) => new (await import('./busy')).GoogleBusyReader(client(session)),

@@ -15,6 +15,7 @@ export function microsoftProvider(config: MicrosoftConfig): ProviderModule {
   return {
     name: 'microsoft',
     displayName: 'Microsoft',
+    brandColor: '#0067b8',
     calendar: async (session) => new (await import('./graphCalendar')).MicrosoftCalendarProvider(client(session)),
     sharing: async (session) => new (await import('./graphCalendar')).MicrosoftCalendarProvider(client(session)),
     busy: async (session) => new (await import('./busy')).MicrosoftBusyReader(client(session)),

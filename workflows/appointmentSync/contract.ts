@@ -14,6 +14,12 @@ export interface ResyncRequest {
 }
 export const resyncSignal = defineSignal<[ResyncRequest]>('resync');
 
+/**
+ * From the push activity, after an attempt that Temporal will retry: the workflow cannot see an
+ * activity's retries, and CalsyncState should say `retrying` meanwhile (as the API does).
+ */
+export const targetRetryingSignal = defineSignal<[{ targetKey: string; revision: number }]>('targetRetrying');
+
 export interface AppointmentSyncStatus {
   tenantId: string;
   appointmentId: string;

@@ -16,12 +16,24 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { CalsyncActivities } from '../../activities';
-import { CalsyncEntityId, CalsyncState, CalsyncTenant, type CalsyncStateValue } from '../../lib/searchAttributes';
+import {
+  CalsyncEntityId,
+  CalsyncStaff,
+  CalsyncState,
+  CalsyncTenant,
+  type CalsyncStateValue,
+} from '../../lib/searchAttributes';
 import type { AppointmentSyncState } from '../../lib/syncState';
 import type { DesiredAppointment, TargetStatus } from '../../lib/types';
 import { webhookWorkflowId, type WebhookDelivery } from '../deliverWebhook/contract';
 import { deliverWebhook } from '../deliverWebhook/workflow';
-import { desiredStateSignal, resyncSignal, syncStatusQuery, type AppointmentSyncInput } from './contract';
+import {
+  desiredStateSignal,
+  resyncSignal,
+  syncStatusQuery,
+  targetRetryingSignal,
+  type AppointmentSyncInput,
+} from './contract';
 import {
   ALL_TARGETS,
   NOTHING_LOGGED,
@@ -110,6 +122,22 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     shownState = state;
     upsertSearchAttributes([{ key: CalsyncState, value: state }]);
   };
+  // The staff list follows reassignments; runs started before CalsyncStaff existed leave it alone
+  // (their histories replay unchanged).
+  let shownStaff = startedWith.get(CalsyncStaff);
+  const setStaff = (staffIds: string[]) => {
+    if (shownStaff === undefined || shownStaff.join('\u0000') === staffIds.join('\u0000')) return;
+    shownStaff = staffIds;
+    upsertSearchAttributes([{ key: CalsyncStaff, value: staffIds }]);
+  };
+
+  // A write being retried: shown as `retrying` until its activity ends (the round then sets the state).
+  setHandler(targetRetryingSignal, ({ targetKey, revision }) => {
+    const target = targets.get(targetKey);
+    if (!busy || !target || target.state !== 'pending' || revision !== desired?.revision) return;
+    targets.set(targetKey, { ...target, state: 'retrying' });
+    setState(summaryState([...targets.values()]));
+  });
 
   if (!input.carried) {
     for (const t of await lookups.loadTargetStatuses({ tenantId, appointmentId })) targets.set(t.targetKey, t);
@@ -221,6 +249,7 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     const state = summaryState([...targets.values()]);
     failedAt = state === 'failed' ? Date.now() : undefined;
     setState(state);
+    setStaff(desired!.staffIds);
     setCurrentDetails(describeTargets(desired!, [...targets.values()]));
     const notice = crmNotice(state, lastReportedState, notifyCrm);
     if (notice) await notifyStateChange(desired!, notice);
