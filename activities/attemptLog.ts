@@ -27,46 +27,57 @@ export async function recordAttempt(
 ): Promise<void> {
   const { target, desired, mode } = input;
   const remoteId = outcome.remoteId === undefined ? target.remoteId : outcome.remoteId;
-  await deps.db.transaction(async (trx) => {
-    await trx('sync_log').insert({
-      tenant_id: desired.tenantId,
-      appointment_id: desired.appointmentId,
-      target_key: target.targetKey,
-      provider: target.provider,
-      action: outcome.action ?? mode,
-      result: outcome.result,
-      error_code: outcome.error?.code ?? null,
-      error_message: outcome.error?.message?.slice(0, 2000) ?? null,
-      remote_id: remoteId,
-      revision: desired.revision,
-      attempt,
-      duration_ms: durationMs,
-      request_id: desired.requestId ?? null,
-    });
-    const base = {
-      tenant_id: desired.tenantId,
-      appointment_id: desired.appointmentId,
-      target_key: target.targetKey,
-      provider: target.provider,
-      link_id: target.linkId,
-      calendar_id: target.calendarId,
-      remote_id: remoteId,
-      state: outcome.state,
-      attempts: attempt,
-      updated_at: trx.fn.now(),
-    };
-    const row = outcome.error
-      ? { ...base, last_error_code: outcome.error.code, last_error_message: outcome.error.message.slice(0, 2000) }
-      : {
-          ...base,
-          remote_exists: outcome.remoteExists ?? false,
-          applied_revision: desired.revision,
-          applied_mode: mode,
-          last_error_code: null,
-          last_error_message: null,
-        };
-    await trx('appointment_targets').insert(row).onConflict(['tenant_id', 'appointment_id', 'target_key']).merge();
-  });
+  const logRow = {
+    tenant_id: desired.tenantId,
+    appointment_id: desired.appointmentId,
+    target_key: target.targetKey,
+    provider: target.provider,
+    action: outcome.action ?? mode,
+    result: outcome.result,
+    error_code: outcome.error?.code ?? null,
+    error_message: outcome.error?.message?.slice(0, 2000) ?? null,
+    remote_id: remoteId,
+    revision: desired.revision,
+    attempt,
+    duration_ms: durationMs,
+    request_id: desired.requestId ?? null,
+  };
+  const base = {
+    tenant_id: desired.tenantId,
+    appointment_id: desired.appointmentId,
+    target_key: target.targetKey,
+    provider: target.provider,
+    link_id: target.linkId,
+    calendar_id: target.calendarId,
+    remote_id: remoteId,
+    state: outcome.state,
+    attempts: attempt,
+    updated_at: deps.db.fn.now(),
+  };
+  const row = outcome.error
+    ? {
+        ...base,
+        // A failed attempt that still made the event says so: the next attempt updates it.
+        ...(outcome.remoteExists !== undefined ? { remote_exists: outcome.remoteExists } : {}),
+        last_error_code: outcome.error.code,
+        last_error_message: outcome.error.message.slice(0, 2000),
+      }
+    : {
+        ...base,
+        remote_exists: outcome.remoteExists ?? false,
+        applied_revision: desired.revision,
+        applied_mode: mode,
+        last_error_code: null,
+        last_error_message: null,
+      };
+  // One statement (the log row in a data-modifying WITH): atomic like a transaction, in one round
+  // trip instead of four (begin, insert, upsert, commit).
+  await deps.db
+    .with('logged', deps.db('sync_log').insert(logRow))
+    .insert(row)
+    .into('appointment_targets')
+    .onConflict(['tenant_id', 'appointment_id', 'target_key'])
+    .merge();
   // CalsyncState in Temporal UI shows the retry too. Best effort: the row above is the record, and
   // the signal adds at most one history event per attempt (SYNC_ACTIVITY_MAX_ATTEMPTS bounds them).
   if (outcome.state === 'retrying') {

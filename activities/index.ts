@@ -6,7 +6,7 @@ import { pushToTarget, type PushInput } from './push';
 import { appointmentsOnLink, futureAppointmentsPage, heldAppointmentsPage, keepTokenFresh, retireLink } from './links';
 import { beginReconcilePass, failReconcilePass, finishReconcilePass, reconcilePage } from './reconcile';
 import { countFailures, nextFailedAppointments, resyncAppointments } from './replay';
-import { loadTargetStatuses, planTargets, recordWarnings } from './targets';
+import { planTargets, recordWarnings } from './targets';
 import { shareTeamCalendar } from './teamCalendarSharing';
 import { deliverWebhook } from './webhooks';
 import { countResyncAppointments, resyncAppointmentsPage } from './settingsResync';
@@ -15,7 +15,6 @@ import { countResyncAppointments, resyncAppointmentsPage } from './settingsResyn
 export function createActivities(deps: ActivityDeps) {
   return {
     planTargets: (input: Parameters<typeof planTargets>[1]) => planTargets(deps, input),
-    loadTargetStatuses: (input: Parameters<typeof loadTargetStatuses>[1]) => loadTargetStatuses(deps, input),
     pushToTarget: (input: PushInput) => pushToTarget(deps, input),
     sendClientInvitation: (input: PushInput) => sendClientInvitation(deps, input),
     recordWarnings: (input: Parameters<typeof recordWarnings>[1]) => recordWarnings(deps, input),

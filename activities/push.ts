@@ -18,7 +18,6 @@ export interface PushInput {
   target: TargetSpec;
   desired: DesiredAppointment;
   mode: PushMode;
-  believedToExist: boolean;
   maxAttempts: number;
   /** This copy of the event is the one that tells its attendees (set by the workflow on one target). */
   notifyAttendees?: boolean;
@@ -68,14 +67,14 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
   if (attempt > 1) syncRetries.inc({ provider: target.provider });
   const [link, stored, tenant]: [
     LinkRow | undefined,
-    { remote_id: string | null; applied_mode: string | null } | undefined,
+    { remote_id: string | null; applied_mode: string | null; remote_exists: boolean } | undefined,
     { settings: Record<string, any> } | undefined,
   ] = await Promise.all([
     deps.db('calendar_links').where({ id: target.linkId, tenant_id: desired.tenantId }).first(),
     deps
       .db('appointment_targets')
       .where({ tenant_id: desired.tenantId, appointment_id: desired.appointmentId, target_key: target.targetKey })
-      .first('remote_id', 'applied_mode'),
+      .first('remote_id', 'applied_mode', 'remote_exists'),
     deps.db('tenants').where({ id: desired.tenantId }).first('settings'),
   ]);
   const rendered = renderForTarget(desired, tenant?.settings, mode, input.notifyAttendees);
@@ -90,6 +89,11 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
   const knownRemoteId =
     stored?.remote_id && stored.remote_id !== key && stored.applied_mode !== 'remove' ? stored.remote_id : undefined;
   const remoteIdBefore = stored?.remote_id ?? (providerTakesIds(deps, target.provider) ? key : null);
+  // Read at each attempt, not fixed when the workflow scheduled the push: an earlier attempt of this
+  // push may have made the event (and failed a later step), so this one updates instead of inserting.
+  const believedToExist = stored?.remote_exists === true;
+  // What this attempt learns of the remote event, kept even when the attempt fails after it.
+  let existsAs: string | undefined;
 
   try {
     let result: PushResult;
@@ -123,7 +127,10 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
             };
           // The owner tag lets the link's reconciliation list exactly calsync's events on this target.
           content.tags[OWNER_TAG] = ownerTag(desired.tenantId, target.targetKey);
-          const written = await calendar.upsertEvent(ref, content, { believedToExist: input.believedToExist });
+          const written = await calendar.upsertEvent(ref, content, {
+            believedToExist,
+            onEventExists: (remoteId) => (existsAs = remoteId),
+          });
           return { outcome: written.outcome, remoteExists: true, remoteId: written.remoteId };
         },
         { requestId: desired.requestId },
@@ -155,7 +162,8 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
       result: held ? 'held' : 'error',
       state: held ? 'held' : final ? 'failed' : 'retrying',
       error: failure,
-      remoteId: remoteIdBefore,
+      remoteId: existsAs ?? remoteIdBefore,
+      ...(existsAs !== undefined ? { remoteExists: true } : {}),
     });
     syncAttempts.inc({ provider: target.provider, action: mode, result: 'error', code: failure.code });
     log.warn({ code: failure.code, status: failure.status, final }, 'push failed');

@@ -15,6 +15,8 @@ export interface TargetPlan {
   invitationTarget?: TargetSpec;
   /** Why the appointment belongs in no calendar at all (its type or itself switched off): targets is empty. */
   syncOff?: PlanWarning;
+  /** With `withStoredTargets`: what earlier runs of the workflow left behind (what exists remotely). */
+  storedTargets?: TargetStatus[];
 }
 
 /**
@@ -40,11 +42,13 @@ export async function planTargets(
     syncEnabled?: boolean;
     calendarIds?: string[];
     sharedWithStaffIds?: string[];
+    /** A new run's first round: answer the stored target states too (one local activity, not two). */
+    withStoredTargets?: boolean;
   },
 ): Promise<TargetPlan> {
   // People the event is shared with get it in their calendars as the assigned staff do.
   const people = [...new Set([...input.staffIds, ...(input.sharedWithStaffIds ?? [])])];
-  const [staffLinks, teamLinks, tenant] = await Promise.all([
+  const [staffLinks, teamLinks, tenant, stored] = await Promise.all([
     people.length === 0
       ? []
       : deps
@@ -57,6 +61,7 @@ export async function planTargets(
           .select('id', 'staff_id', 'provider', 'account_email', 'calendar_id'),
     teamCalendarLinks(deps, input.tenantId, input.calendarIds ?? []),
     deps.db('tenants').where({ id: input.tenantId }).first('settings'),
+    input.withStoredTargets ? loadTargetStatuses(deps, input) : undefined,
   ]);
   const links = staffLinks as { id: string; staff_id: string }[];
   const byKey = new Map<string, TargetSpec>();
@@ -97,6 +102,7 @@ export async function planTargets(
     },
     staffWithoutCalendar: syncOff ? [] : input.staffIds.filter((id) => !linked.has(id)),
     invitationTarget: clientInvitationTarget(input.tenantId, input.appointmentId),
+    ...(stored ? { storedTargets: stored } : {}),
   };
 }
 

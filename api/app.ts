@@ -12,7 +12,7 @@ import { AppointmentService } from './appointmentService';
 import { requireAdmin, requireTenant } from './auth';
 import { createApiMetrics, metricsHandler } from './metrics';
 import { openApiDocument } from './openapi';
-import { rateLimitPerKey } from './rateLimit';
+import { RateLimiter } from './rateLimit';
 import { apiKeyRoutes } from './routes/apiKeys';
 import { apiReferenceRoutes } from './routes/apiReference';
 import { adminRoutes } from './routes/admin';
@@ -76,6 +76,12 @@ export function createApp(deps: ApiDeps) {
   );
   const metrics = createApiMetrics(db);
   app.use(metrics.observe);
+  const limiter = new RateLimiter(db, {
+    tenantPerMinute: config.apiRateLimitPerMinute,
+    unauthenticatedPerMinute: config.apiUnauthenticatedRateLimitPerMinute,
+  });
+  // Before the body is read: a caller over its budget costs one upsert, nothing more.
+  app.use(limiter.unauthenticated());
   app.use(express.json({ limit: '256kb' }));
   // After the body is read (its stream events would lose the context): the request id for code deep in the call chain.
   app.use((req, _res, next) => requestContext.run({ requestId: req.requestId! }, next));
@@ -94,7 +100,6 @@ export function createApp(deps: ApiDeps) {
   app.use(apiReferenceRoutes());
   app.get('/metrics', metricsHandler(metrics.registry, config.metricsToken));
 
-  app.use('/v1', rateLimitPerKey(db, config.apiRateLimitPerMinute));
   // Temporal UI's codec endpoint: admin key or codec session, never a tenant key.
   app.use(
     codecRoutes({
@@ -110,11 +115,13 @@ export function createApp(deps: ApiDeps) {
   // Provider push notifications for busy-time import: no API key, each carries its channel's secret.
   app.use(importWebhookRoutes(db, temporal, logger, providers));
 
-  app.use('/v1/admin', requireAdmin(config.adminApiKeys));
+  const rejectedKey = (req: Request, res: Response) => limiter.rejectedKey(req, res);
+  app.use('/v1/admin', requireAdmin(config.adminApiKeys, rejectedKey));
   app.use(adminRoutes(db));
 
   const service = new AppointmentService(db, temporal, config.taskQueue, config.sync);
-  app.use('/v1', requireTenant(db));
+  app.use('/v1', requireTenant(db, rejectedKey));
+  app.use('/v1', limiter.tenant());
   app.use(apiKeyRoutes(db));
   app.use(appointmentRoutes(service));
   app.use(failureRoutes(db, temporal, config.taskQueue, providers));

@@ -26,17 +26,24 @@ declare module 'express-serve-static-core' {
   }
 }
 
+/** What is done with a request whose key was refused, before its 401 (api/rateLimit.ts: charge its address). */
+export type OnRejectedKey = (req: Request, res: Response) => Promise<void>;
+
 /** Tenant API keys: only their SHA-256 is stored, so a database leak does not leak keys. */
-export function requireTenant(db: Knex) {
-  return async (req: Request, _res: Response, next: NextFunction) => {
+export function requireTenant(db: Knex, onRejected: OnRejectedKey = async () => undefined) {
+  return async (req: Request, res: Response, next: NextFunction) => {
     const key = bearer(req);
+    // Without a key the request was charged to its address already (api/rateLimit.ts).
     if (!key) throw new HttpError(401, 'unauthorized', 'missing Authorization: Bearer <api key>');
     // Read on every request, never cached: a revoked key is refused at once.
     const row = await db('api_keys')
       .where({ key_hash: hashApiKey(key) })
       .whereNull('revoked_at')
       .first('id', 'tenant_id', 'last_used_at');
-    if (!row) throw new HttpError(401, 'unauthorized', 'invalid API key');
+    if (!row) {
+      await onRejected(req, res);
+      throw new HttpError(401, 'unauthorized', 'invalid API key');
+    }
     req.tenantId = row.tenant_id;
     req.apiKeyId = row.id;
     if (!row.last_used_at || Date.now() - new Date(row.last_used_at).getTime() > LAST_USED_PRECISION_MS) {
@@ -53,16 +60,19 @@ export function requireTenant(db: Knex) {
 const LAST_USED_PRECISION_MS = 60_000;
 
 /** Any of the configured admin keys works, so a new key can be rolled out before the old one is removed. */
-export function requireAdmin(adminKeys: string[]) {
+export function requireAdmin(adminKeys: string[], onRejected: OnRejectedKey = async () => undefined) {
   const expected = adminKeys.filter(Boolean).map((k) => createHash('sha256').update(k).digest());
-  return (req: Request, _res: Response, next: NextFunction) => {
+  return async (req: Request, res: Response, next: NextFunction) => {
     const key = bearer(req);
     const given = createHash('sha256')
       .update(key ?? '')
       .digest();
     // Compare against every key (no early exit), in constant time each.
     const matches = expected.reduce((found, e) => timingSafeEqual(given, e) || found, false);
-    if (!key || !matches) throw new HttpError(401, 'unauthorized', 'admin key required');
+    if (!key || !matches) {
+      if (key) await onRejected(req, res);
+      throw new HttpError(401, 'unauthorized', 'admin key required');
+    }
     next();
   };
 }

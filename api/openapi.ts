@@ -111,7 +111,8 @@ function responses(path: string, op: Operation) {
   if (op.body || op.form || op.query || path.includes('{')) errors.add(400);
   if (path.includes('{') && op.auth !== 'public') errors.add(404);
   if (op.auth === 'tenant' || op.auth === 'admin' || op.auth === 'codec') errors.add(401);
-  if (path.startsWith('/v1/')) errors.add(429);
+  // Every route draws on a rate-limit budget (api/rateLimit.ts): the tenant's, or the caller's address.
+  if (path !== '/healthz' && path !== '/metrics') errors.add(429);
   errors.add(503);
   for (const status of [...errors].sort()) {
     out[status] = { $ref: `#/components/responses/E${status}` };

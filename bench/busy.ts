@@ -1,15 +1,21 @@
 import os from 'node:os';
-import { jsonCall, percentile, seedTenant, startPrivateStack } from './harness';
+import { jsonCall, percentile, seedTenant, startPrivateStack, type PrivateStack } from './harness';
 
 /**
  * GET /v1/staff/:id/busy for a month: 500 events imported from the staff member's (emulated)
  * Google calendar plus calsync's own appointments, timed over many sequential requests.
- *   npm run bench:busy [-- events=500 appointments=40 requests=500]
+ * Then old series (issue 15): a second tenant with `series` daily series that started `seriesYears`
+ * ago, spread over `seriesStaff` staff members, asked for busy time over 62 days, while the first
+ * tenant's GET /v1/settings is timed beside it (one tenant's expensive reads must not delay another's).
+ *   npm run bench:busy [-- events=500 appointments=40 requests=500 series=500 seriesYears=3 seriesStaff=25]
  */
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.split('=')));
 const eventCount = Number(args.events ?? 500);
 const appointmentCount = Number(args.appointments ?? 40);
 const requests = Number(args.requests ?? 500);
+const seriesCount = Number(args.series ?? 500);
+const seriesYears = Number(args.seriesYears ?? 3);
+const seriesStaff = Number(args.seriesStaff ?? 25);
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
@@ -81,9 +87,101 @@ async function main() {
     console.log(
       `bench:busy p50_ms=${f(percentile(times, 50))} p95_ms=${f(percentile(times, 95))} p99_ms=${f(percentile(times, 99))} max_ms=${f(Math.max(...times))}`,
     );
+    if (seriesCount > 0) await oldSeries(stack, api);
   } finally {
     await stack.stop();
   }
+}
+
+/**
+ * A tenant whose daily series began years ago: its busy reads over 62 days, and meanwhile another
+ * tenant's GET /v1/settings. Staff members without links: nothing is written anywhere.
+ */
+async function oldSeries(
+  stack: PrivateStack,
+  otherTenant: (method: string, path: string) => Promise<{ status: number; body: unknown }>,
+) {
+  const { body } = await jsonCall(
+    `${stack.apiUrl}/v1/admin/tenants`,
+    'POST',
+    { id: 'series', name: 'series' },
+    stack.adminKey,
+  );
+  const api = (method: string, path: string, payload?: unknown) =>
+    jsonCall(`${stack.apiUrl}${path}`, method, payload, body.apiKey as string);
+  const staffIds = Array.from({ length: seriesStaff }, (_, i) => `old${i}`);
+  for (const id of staffIds) await api('PUT', `/v1/staff/${id}`, { name: id });
+  const first = new Date(Date.now() - seriesYears * 365 * 86400000);
+  first.setUTCHours(0, 0, 0, 0);
+  for (let i = 0; i < seriesCount; i++) {
+    const start = new Date(first.getTime() + (8 * 60 + (i % 40) * 15) * 60000);
+    const res = await api('PUT', `/v1/appointments/old-${i}`, {
+      revision: 1,
+      start: start.toISOString(),
+      end: new Date(start.getTime() + 30 * 60000).toISOString(),
+      timeZone: 'Europe/Madrid',
+      title: 'Daily',
+      staffIds: [staffIds[i % seriesStaff]],
+      recurrence: { rrule: 'FREQ=DAILY' },
+    });
+    if (res.status >= 300) throw new Error(`series ${i}: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+  const from = new Date(Date.now() + 86400000);
+  from.setUTCHours(0, 0, 0, 0);
+  const to = new Date(from.getTime() + 62 * 86400000);
+  const path = (staffId: string) =>
+    `/v1/staff/${staffId}/busy?from=${from.toISOString()}&to=${to.toISOString()}&timeZone=Europe/Madrid`;
+  const probe = await api('GET', path(staffIds[0]!));
+  const perStaff = Math.ceil(seriesCount / seriesStaff);
+  const expected = perStaff * 62;
+  const got = probe.body?.intervals?.length ?? 0;
+  // Every occurrence in the window, however old the series: fewer is a double booking waiting to happen.
+  if (got < expected) console.log(`bench:busy series WRONG: ${got} intervals, expected ${expected}`);
+
+  // A connection the API closed while its event loop was stalled is a failed request: counted, tried again.
+  let resets = 0;
+  const again = async <T>(call: () => Promise<T>): Promise<T> => {
+    for (;;) {
+      try {
+        return await call();
+      } catch (err) {
+        if (++resets > 50) throw err;
+      }
+    }
+  };
+  let busyRunning = true;
+  const busyTimes: number[] = [];
+  const busyLoop = (async () => {
+    for (let i = 0; busyRunning || i < 20; i++) {
+      const sent = performance.now();
+      const res = await again(() => api('GET', path(staffIds[i % seriesStaff]!)));
+      busyTimes.push(performance.now() - sent);
+      if (res.status !== 200) throw new Error(`busy answered ${res.status}`);
+    }
+  })();
+  const settingsTimes: number[] = [];
+  try {
+    for (let i = 0; i < requests; i++) {
+      const sent = performance.now();
+      const res = await again(() => otherTenant('GET', '/v1/settings'));
+      settingsTimes.push(performance.now() - sent);
+      if (res.status !== 200) throw new Error(`settings answered ${res.status}: ${JSON.stringify(res)}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  } finally {
+    busyRunning = false;
+    await busyLoop;
+  }
+  const f = (n: number) => n.toFixed(1);
+  console.log(
+    `series=${seriesCount} daily, started ${first.toISOString().slice(0, 10)}, over ${seriesStaff} staff; window=62d; intervals per answer=${got} (expected ${expected})`,
+  );
+  console.log(
+    `bench:busy old-series busy p50_ms=${f(percentile(busyTimes, 50))} p99_ms=${f(percentile(busyTimes, 99))} max_ms=${f(Math.max(...busyTimes))} (n=${busyTimes.length})`,
+  );
+  console.log(
+    `bench:busy other tenant's settings meanwhile p50_ms=${f(percentile(settingsTimes, 50))} p99_ms=${f(percentile(settingsTimes, 99))} max_ms=${f(Math.max(...settingsTimes))} (n=${settingsTimes.length}) connection resets=${resets}`,
+  );
 }
 
 main().catch((err) => {

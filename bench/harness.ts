@@ -30,6 +30,12 @@ export interface PrivateStack {
   workerCount: number;
   workerPid(): number | undefined;
   apiPid(): number | undefined;
+  /** Every process of the stack by component (for bench/cpu.ts); a restarted one by its new pid. */
+  processes(): Record<string, number | undefined>;
+  /** The PostgreSQL databases the stack writes, Temporal's own included (their backends are its cost too). */
+  databases: string[];
+  /** The Temporal frontend (host:port), to read histories. */
+  temporalAddress: string;
   /** SIGKILLs the workers in turn, one per call. */
   killWorker(): Promise<void>;
   /** Starts again every worker that was killed. */
@@ -104,34 +110,31 @@ export async function startPrivateStack(opts: PrivateStackOptions): Promise<Priv
     GOOGLE_TOKEN_URL: `${emulatorUrl}/token`,
     WORKER_METRICS_PORT: '0',
     API_RATE_LIMIT_PER_MINUTE: '1000000',
+    API_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE: '1000000',
     LOG_LEVEL: 'warn',
     ...opts.env,
   };
-  // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each worker when it stops.
-  const launchWorker = (i: number) =>
+  // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each worker and API when it stops.
+  const profiled = (name: string, entry: string, extraEnv: NodeJS.ProcessEnv = {}) =>
     process.env.BENCH_CPU_PROF
       ? spawnService(
-          'worker',
+          name,
           process.execPath,
           [
             '--cpu-prof',
-            `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`,
+            `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}/${name}`,
             '--import',
             'tsx',
-            path.join(ROOT, 'workers/main.ts'),
+            path.join(ROOT, entry),
           ],
-          { env, logFile: path.join(tmp, `worker-${i}.log`) },
+          { env: { ...env, ...extraEnv }, logFile: path.join(tmp, `${name}.log`) },
         )
-      : spawnNode('worker', 'workers/main.ts', { env, logFile: path.join(tmp, `worker-${i}.log`) });
+      : spawnNode(name, entry, { env: { ...env, ...extraEnv }, logFile: path.join(tmp, `${name}.log`) });
+  const launchWorker = (i: number) => profiled(`worker-${i}`, 'workers/main.ts');
   const workers = Array.from({ length: opts.workers ?? 1 }, (_, i) => launchWorker(i));
   const apiPorts = await Promise.all(Array.from({ length: opts.apis ?? 1 }, () => freePort()));
   const apiUrls = apiPorts.map((p) => `http://127.0.0.1:${p}`);
-  const apis = apiPorts.map((port, i) =>
-    spawnNode('api', 'api/main.ts', {
-      env: { ...env, API_PORT: String(port) },
-      logFile: path.join(tmp, `api-${i}.log`),
-    }),
-  );
+  const apis = apiPorts.map((port, i) => profiled(`api-${i}`, 'api/main.ts', { API_PORT: String(port) }));
   for (const url of apiUrls) await waitFor('api', () => httpAnswers(`${url}/healthz`));
 
   let nextKill = 0;
@@ -146,6 +149,14 @@ export async function startPrivateStack(opts: PrivateStackOptions): Promise<Priv
     workerCount: workers.length,
     workerPid: () => workers[nextKill % workers.length]!.child.pid,
     apiPid: () => apis[0]!.child.pid,
+    processes: () => ({
+      ...(engine ? { [engine.name === 'server' ? 'temporal server' : 'temporal dev server']: engine.pid() } : {}),
+      ...Object.fromEntries(workers.map((w, i) => [workers.length > 1 ? `worker ${i}` : 'worker', w.child.pid])),
+      ...Object.fromEntries(apis.map((a, i) => [apis.length > 1 ? `api ${i}` : 'api', a.child.pid])),
+      emulator: emulator.child.pid,
+    }),
+    databases: [dbName, ...(engine?.databases ?? [])],
+    temporalAddress,
     async killWorker() {
       const i = nextKill++ % workers.length;
       killed.add(i);

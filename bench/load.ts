@@ -1,7 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import knex from 'knex';
 import { startNaiveSyncServer } from './baseline';
+import { CpuMeter, perChange } from './cpu';
+import { historyCost } from './historyCost';
 import { jsonCall, peakMemoryMiB, percentile, seedTenant, startPrivateStack, type PrivateStack } from './harness';
 
 /**
@@ -70,6 +73,16 @@ async function waitForSummaries(
 
 async function main() {
   const stack = await startPrivateStack({ name: 'bench' });
+  const admin = knex({
+    client: 'pg',
+    connection: 'postgres://postgres@127.0.0.1:5432/postgres',
+    pool: { min: 1, max: 1 },
+  });
+  const meter = new CpuMeter(
+    () => stack.processes(),
+    admin,
+    () => stack.databases,
+  );
   try {
     const { apiKey, staff } = await seedTenant(stack, 'bench', staffCount, { calendarMode: 'dedicated' });
     const calendarIds = staff.map((s) => s.calendarId);
@@ -91,8 +104,10 @@ async function main() {
     );
     await waitForSummaries(stack, calendarIds, new Set(staff.map((_, i) => `warm-${i}`)));
 
-    // Phase 1: new appointments at a fixed arrival rate.
+    // Phase 1: new appointments at a fixed arrival rate. CPU is counted from the first arrival until
+    // every event is in and the workflows have reported (a second later): all a create costs.
     const count = rate * seconds;
+    await meter.start();
     const sent = await openLoop(count, rate, async (i) => {
       const t0 = Date.now();
       const res = await jsonCall(
@@ -104,6 +119,8 @@ async function main() {
       return { title: `a-${i}`, status: res.status, sentAt: t0, acceptedAt: Date.now() };
     });
     const events = await waitForSummaries(stack, calendarIds, new Set(sent.map((s) => s.title)));
+    await sleep(1000);
+    const createCpu = await meter.stop();
     const latencies = sent
       .filter((s) => events.has(s.title))
       .map((s) => Date.parse(events.get(s.title)!.created) - s.acceptedAt);
@@ -113,6 +130,7 @@ async function main() {
 
     // Phase 2: bursts of updates; each burst is one change as far as the calendar is concerned.
     await jsonCall(`${stack.emulatorUrl}/_emulator/stats/reset`, 'POST');
+    await meter.start();
     const burstTargets = Array.from({ length: Math.min(bursts, count) }, (_, b) => b);
     await openLoop(burstTargets.length, rate / burstSize, async (b) => {
       for (let r = 2; r <= burstSize + 1; r++) {
@@ -127,8 +145,16 @@ async function main() {
     });
     await waitForSummaries(stack, calendarIds, new Set(burstTargets.map((b) => `a-${b} r${burstSize + 1}`)));
     await sleep(1000);
+    const burstCpu = await meter.stop();
     const burstStats = (await jsonCall(`${stack.emulatorUrl}/_emulator/stats`)).body;
     const writesPerBurst = burstStats.writes / burstTargets.length;
+    // What Temporal kept per appointment: a sample of the creates, then of the burst targets.
+    const sample = (n: number) => Array.from({ length: n }, (_, i) => `appt:bench:a-${count - 1 - i}`);
+    const createHistory = await historyCost(stack.temporalAddress, sample(Math.min(20, count - burstTargets.length)));
+    const burstHistory = await historyCost(
+      stack.temporalAddress,
+      burstTargets.slice(0, 20).map((b) => `appt:bench:a-${b}`),
+    );
     const workerMiB = peakMemoryMiB(stack.workerPid());
     const apiMiB = peakMemoryMiB(stack.apiPid());
 
@@ -151,11 +177,19 @@ async function main() {
       end: `${day}T11:00:00+01:00`,
       timeZone: 'Europe/Madrid',
     });
+    // The naive server runs in this process: its cost is the load client's line, with the emulator's.
+    const naiveMeter = new CpuMeter(
+      () => ({ emulator: stack.processes().emulator }),
+      admin,
+      () => [],
+    );
+    await naiveMeter.start();
     const naiveSent = await openLoop(count, rate, async (i) => {
       const t0 = Date.now();
       const res = await jsonCall(`${naive.url}/appointments/n-${i}`, 'PUT', naiveBody(`n-${i}`, i));
       return { ok: res.status === 200, ms: Date.now() - t0 };
     });
+    const naiveCpu = await naiveMeter.stop();
     await jsonCall(`${stack.emulatorUrl}/_emulator/stats/reset`, 'POST');
     await openLoop(burstTargets.length, rate / burstSize, async (b) => {
       for (let r = 2; r <= burstSize + 1; r++) {
@@ -170,7 +204,6 @@ async function main() {
 
     const results = {
       machine: { cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30) },
-      engine: stack.engine,
       workload: { rate, seconds, appointments: count, staff: staffCount, bursts: burstTargets.length, burstSize },
       calsync: {
         accepted: sent.filter((s) => s.status === 202).length,
@@ -185,6 +218,11 @@ async function main() {
         api_p99_ms: percentile(apiMs, 99),
         worker_peak_mib: Math.round(workerMiB),
         api_peak_mib: Math.round(apiMiB),
+        cpu_ms_per_change: perChange(createCpu, events.size),
+        cpu_ms_per_burst_update: perChange(burstCpu, burstTargets.length * burstSize),
+        cpu_window_s: Number(createCpu.seconds.toFixed(1)),
+        history_per_create: createHistory,
+        history_per_create_and_burst: burstHistory,
       },
       baseline: {
         ok: naiveSent.filter((s) => s.ok).length,
@@ -192,7 +230,9 @@ async function main() {
         p95_ms: percentile(naiveMs, 95),
         p99_ms: percentile(naiveMs, 99),
         writes_per_burst: Number(naiveWritesPerBurst.toFixed(2)),
+        cpu_ms_per_change: perChange(naiveCpu, naiveSent.filter((s) => s.ok).length),
       },
+      engine: stack.engine,
     };
     const c = results.calsync;
     const b = results.baseline;
@@ -205,21 +245,38 @@ async function main() {
       ['sustained throughput (events/s)', c.throughput_per_s, '-'],
       [`remote writes per burst of ${burstSize}`, c.writes_per_burst, b.writes_per_burst],
       ['peak memory worker / API (MiB)', `${c.worker_peak_mib} / ${c.api_peak_mib}`, '-'],
+      ...Object.keys(c.cpu_ms_per_change).map((name): [string, number, string | number] => [
+        `CPU-ms per create: ${name}`,
+        c.cpu_ms_per_change[name]!,
+        b.cpu_ms_per_change[name] ?? '-',
+      ]),
+      ['CPU-ms per update in bursts: total', c.cpu_ms_per_burst_update.total!, '-'],
+      [
+        'history events / workflow tasks per create',
+        `${c.history_per_create.events} / ${c.history_per_create.workflowTasks}`,
+        '-',
+      ],
+      [
+        `… per create + burst of ${burstSize}`,
+        `${c.history_per_create_and_burst.events} / ${c.history_per_create_and_burst.workflowTasks}`,
+        '-',
+      ],
     ];
     console.log(
       `\nmachine: ${results.machine.cores} cores, ${results.machine.memoryGiB} GiB; Temporal: ${results.engine}; ${rate} appointments/s for ${seconds} s over ${staffCount} staff calendars`,
     );
-    console.log(`${'figure'.padEnd(36)}${'calsync'.padEnd(18)}baseline (provider in the request)`);
-    for (const [name, ours, theirs] of rows) console.log(`${name.padEnd(36)}${String(ours).padEnd(18)}${theirs}`);
+    console.log(`${'figure'.padEnd(46)}${'calsync'.padEnd(18)}baseline (provider in the request)`);
+    for (const [name, ours, theirs] of rows) console.log(`${name.padEnd(46)}${String(ours).padEnd(18)}${theirs}`);
     console.log(`ratio p99 calsync(202→event) / baseline(request): ${(c.p99_ms / b.p99_ms).toFixed(2)}`);
     const out = path.join(__dirname, '..', 'data', 'bench-results.json');
     mkdirSync(path.dirname(out), { recursive: true });
     writeFileSync(out, JSON.stringify(results, null, 2));
     console.log(`written to ${path.relative(process.cwd(), out)}`);
     console.log(
-      `bench: rate=${rate} p50_ms=${c.p50_ms} p95_ms=${c.p95_ms} p99_ms=${c.p99_ms} writes_per_change=${c.writes_per_burst} baseline_p99_ms=${b.p99_ms}`,
+      `bench: rate=${rate} p50_ms=${c.p50_ms} p95_ms=${c.p95_ms} p99_ms=${c.p99_ms} writes_per_change=${c.writes_per_burst} baseline_p99_ms=${b.p99_ms} cpu_ms_per_change=${c.cpu_ms_per_change.total} baseline_cpu_ms_per_change=${b.cpu_ms_per_change.total} engine=${stack.engine}`,
     );
   } finally {
+    await admin.destroy();
     await stack.stop();
   }
 }

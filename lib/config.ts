@@ -12,7 +12,10 @@ export interface Config {
   /** Every admin key that is accepted: `CALSYNC_ADMIN_KEYS` (comma-separated) plus `CALSYNC_ADMIN_KEY`, so keys rotate without downtime. */
   adminApiKeys: string[];
   /** Requests per minute per API key (or per IP without one). */
+  /** Cost units per minute per tenant (api/rateLimit.ts). */
   apiRateLimitPerMinute: number;
+  /** Cost units per minute per source address for everything without a tenant key. */
+  apiUnauthenticatedRateLimitPerMinute: number;
   /** When set, `GET /metrics` on the API needs it as a bearer token. */
   metricsToken: string;
   /** Where a worker serves Prometheus metrics; 0 disables. Loopback unless configured: the metrics have no token. */
@@ -110,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ),
     ],
     apiRateLimitPerMinute: num(env.API_RATE_LIMIT_PER_MINUTE, 6000),
+    apiUnauthenticatedRateLimitPerMinute: num(env.API_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE, 600),
     metricsToken: env.METRICS_TOKEN ?? '',
     workerMetricsPort: num(env.WORKER_METRICS_PORT, 9464),
     workerMetricsHost: env.WORKER_METRICS_HOST || '127.0.0.1',

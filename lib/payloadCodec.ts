@@ -12,6 +12,18 @@ const utf8 = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b).toString('utf8') : undefined);
 
 /**
+ * The only payload the Temporal server writes itself into a calsync history: the details of an
+ * activity cancelled before it started (`payloads.EncodeString("ACTIVITY_ID_NOT_STARTED")` in the
+ * server's workflow_task_completed_handler.go). A newer revision cancels pushes waiting for their
+ * next attempt, so the workflow must read it; it carries nothing a forger could use.
+ */
+const SERVER_WRITTEN_JSON = '"ACTIVITY_ID_NOT_STARTED"';
+const isServerWritten = (payload: Payload, encoding: string | undefined) =>
+  encoding === 'json/plain' &&
+  text(payload.data) === SERVER_WRITTEN_JSON &&
+  Object.keys(payload.metadata ?? {}).length === 1;
+
+/**
  * Encrypts every workflow payload (signal, activity and query arguments and results) with
  * AES-256-GCM, so client names, e-mails and descriptions are never stored in plain text in Temporal.
  * The whole original Payload proto is sealed, its metadata included; the key id travels in the
@@ -60,7 +72,7 @@ export class PayloadEncryptionCodec implements PayloadCodec {
   open(payload: Payload): Payload {
     const encoding = text(payload.metadata?.encoding);
     if (encoding !== ENCRYPTED_ENCODING) {
-      if (this.acceptPlaintext) return payload;
+      if (this.acceptPlaintext || isServerWritten(payload, encoding)) return payload;
       throw new PlaintextPayloadRefused(encoding);
     }
     const keyId = text(payload.metadata?.[KEY_ID_METADATA]);

@@ -1,15 +1,14 @@
 import ICAL from 'ical.js';
 import { DateTime, type DurationLike } from 'luxon';
+import { dayNumber, ruleDays } from './recurrenceDays';
 import type { DesiredAppointment, RecurrenceException } from './types';
+import { ianaZone, wallClockToInstant } from './zoneTime';
 
 /**
  * Recurring appointments: the RRULE (checked by ical.js), its expansion, its exceptions keyed by
  * the occurrence's local date. Plain functions, used by the API (validation) and the providers
  * (what to write). Not for workflow code.
  */
-
-/** The most occurrences calsync ever expands of one series (busy time, exception checks). */
-export const MAX_EXPANDED_OCCURRENCES = 1000;
 
 /** Rule parts both Google and Graph can hold. Sub-daily rules and BYSETPOS/BYHOUR… have no Graph pattern. */
 const ALLOWED_PARTS = new Set(['FREQ', 'INTERVAL', 'COUNT', 'UNTIL', 'BYDAY', 'BYMONTHDAY', 'BYMONTH', 'WKST']);
@@ -63,6 +62,9 @@ export function ruleProblem(
     return `uses ${unknown.join(', ')}, which calendars cannot all hold (allowed: ${[...ALLOWED_PARTS].join(', ')})`;
   if (!FREQS.has(recur.freq)) return 'FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY';
   if (parts.has('COUNT') && parts.has('UNTIL')) return 'cannot have both COUNT and UNTIL';
+  // A COUNT is counted from the first occurrence (once per series, see lastOfCounted): bounded here.
+  if (Number(parts.get('COUNT')) > MAX_SERIES_COUNT)
+    return `COUNT may be at most ${MAX_SERIES_COUNT} (a longer series can end by UNTIL or not at all)`;
   if (allDay && parts.has('UNTIL') && !/^\d{8}$/.test(parts.get('UNTIL')!))
     return 'UNTIL of an all-day series must be a date such as UNTIL=20301231';
   const problem = unholdable(rule, first);
@@ -74,57 +76,266 @@ export function ruleProblem(
     .filter(([k]) => k !== 'COUNT' && k !== 'UNTIL')
     .map(([k, v]) => `${k}=${v}`)
     .join(';');
-  const probe = expandStarts(unbounded, first.minus({ [unit]: recur.interval || 1 }), first.toMillis(), allDay);
+  const probe = expandStarts(
+    unbounded,
+    first.minus({ [unit]: recur.interval || 1 }),
+    Number.NEGATIVE_INFINITY,
+    first.toMillis(),
+    allDay,
+  );
   if (!probe.some((d) => d.toMillis() === first.toMillis()))
     return "must include the appointment's start (start is not on the rule's pattern)";
   return undefined;
 }
 
+/** The period each FREQ repeats in, as a luxon unit. */
+const PERIOD_UNIT = { DAILY: 'days', WEEKLY: 'weeks', MONTHLY: 'months', YEARLY: 'years' } as const;
+type Freq = keyof typeof PERIOD_UNIT;
+const ICAL_DAYS = ['MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'];
+
+/** A wall-clock time as a zone-less DateTime (UTC fields), so calendar arithmetic knows no DST. */
+function floating(at: DateTime): DateTime {
+  return DateTime.fromObject(
+    { year: at.year, month: at.month, day: at.day, hour: at.hour, minute: at.minute, second: at.second },
+    { zone: 'utc' },
+  );
+}
+
+/** One occurrence of a series' pattern: its local date (exceptions are keyed by it) and its start instant. */
+interface PatternOccurrence {
+  /** The local date as a day number (lib/recurrenceDays.ts), made a string only where an exception may name it. */
+  day: number;
+  ms: number;
+}
+
 /**
- * Occurrence starts of the rule from `first` (wall-clock kept across DST changes), up to `untilMs`.
- * An all-day series expands from a DATE start (its occurrences are local midnights).
+ * Occurrence starts of the rule from `first` (wall-clock kept across DST changes) that begin in
+ * [fromMs, untilMs]. An all-day series expands from a DATE start (its occurrences are local midnights).
+ * The work is the window's, not the series' age. `limit` stops after that many (only for checks
+ * that look at a series' first occurrences on purpose).
  */
 function expandStarts(
   rule: string,
   first: DateTime,
+  fromMs: number,
   untilMs: number,
   allDay = false,
-  max = MAX_EXPANDED_OCCURRENCES,
+  limit = Number.POSITIVE_INFINITY,
 ): DateTime[] {
-  const dtstart = ICAL.Time.fromData({
-    year: first.year,
-    month: first.month,
-    day: first.day,
-    hour: first.hour,
-    minute: first.minute,
-    second: first.second,
-    isDate: allDay,
-  });
-  const iterator = ICAL.Recur.fromString(rule).iterator(dtstart);
-  const out: DateTime[] = [];
-  for (let t = iterator.next(); t && out.length < max; t = iterator.next()) {
-    const at = DateTime.fromObject(
-      { year: t.year, month: t.month, day: t.day, hour: t.hour, minute: t.minute, second: t.second },
-      { zone: first.zone },
-    );
-    if (at.toMillis() > untilMs) break;
-    out.push(at);
+  return patternOccurrences(rule, first, fromMs, untilMs, allDay, limit).map((o) =>
+    DateTime.fromMillis(o.ms, { zone: first.zone }),
+  );
+}
+
+function patternOccurrences(
+  rule: string,
+  first: DateTime,
+  fromMs: number,
+  untilMs: number,
+  allDay = false,
+  limit = Number.POSITIVE_INFINITY,
+): PatternOccurrence[] {
+  return (
+    arithmeticOccurrences(rule, first, fromMs, untilMs, allDay, limit) ??
+    icalStarts(rule, first, fromMs, untilMs, allDay, limit).map((at) => ({
+      day: dayNumber(at.year, at.month, at.day),
+      ms: at.toMillis(),
+    }))
+  );
+}
+
+const DAY_MS = 86400000;
+/** Days expanded at a time when a series is walked without a window's end (COUNT, UNTIL, `limit`). */
+const CHUNK_DAYS = 366;
+/** A series is never walked further than this from its first start (a COUNT of rare dates). */
+const WALKED_DAYS = 400 * 366;
+
+/**
+ * The pattern by calendar arithmetic (lib/recurrenceDays.ts) and the zone's offsets (lib/zoneTime.ts):
+ * straight to the window, a few microseconds an occurrence. Undefined for what that does not cover.
+ */
+function arithmeticOccurrences(
+  rawRule: string,
+  first: DateTime,
+  fromMs: number,
+  untilMs: number,
+  allDay: boolean,
+  limit: number,
+): PatternOccurrence[] | undefined {
+  const parts = partsOf(normalizeRule(rawRule));
+  const until = parts.get('UNTIL');
+  const untilParts = until ? /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})(Z)?)?$/.exec(until) : undefined;
+  if (until && !untilParts) return undefined;
+  // UNTIL as ical.js reads it: a UTC time as an instant, a date or floating time as wall-clock.
+  const [, y, mo, d, h, mi, se] = untilParts ?? [];
+  const untilWall = untilParts
+    ? Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h ?? 0), Number(mi ?? 0), Number(se ?? 0))
+    : Number.POSITIVE_INFINITY;
+  const untilIsInstant = Boolean(untilParts?.[7]);
+  let count = parts.has('COUNT') ? Number(parts.get('COUNT')) : undefined;
+  parts.delete('COUNT');
+  parts.delete('UNTIL');
+  const zone = first.zoneName ?? 'UTC';
+  const firstDn = dayNumber(first.year, first.month, first.day);
+  const timeOfDay = allDay ? 0 : ((first.hour * 60 + first.minute) * 60 + first.second) * 1000;
+  let lastDay = Math.min(
+    Number.isFinite(untilMs) ? Math.floor(untilMs / DAY_MS) + 2 : Number.POSITIVE_INFINITY,
+    Number.isFinite(untilWall) ? Math.floor(untilWall / DAY_MS) + 2 : Number.POSITIVE_INFINITY,
+    firstDn + WALKED_DAYS,
+  );
+  let day = firstDn;
+  if (Number.isFinite(fromMs)) {
+    if (count !== undefined) {
+      // Counting needs the series from its start: done once per series (lastOfCounted), then it is an end day.
+      const last = lastOfCounted(rawRule, first, allDay);
+      lastDay = Math.min(lastDay, last.day);
+      count = undefined;
+    }
+    day = Math.max(firstDn, Math.floor(fromMs / DAY_MS) - 2);
+  }
+  const out: PatternOccurrence[] = [];
+  let n = 0;
+  for (; day <= lastDay; day += CHUNK_DAYS) {
+    const days = ruleDays(parts, firstDn, day, Math.min(day + CHUNK_DAYS - 1, lastDay));
+    if (!days) return undefined;
+    for (const dn of days) {
+      const wallMs = dn * DAY_MS + timeOfDay;
+      const ms = wallClockToInstant(zone, wallMs);
+      if ((untilIsInstant ? ms : wallMs) > untilWall || ms > untilMs) return out;
+      if (count !== undefined && ++n > count) return out;
+      if (ms < fromMs) continue;
+      out.push({ day: dn, ms });
+      if (out.length >= limit) return out;
+    }
   }
   return out;
 }
 
-/** The appointment's first start as wall-clock time in its zone. */
-function firstStart(desired: Pick<DesiredAppointment, 'start' | 'timeZone'>): DateTime {
-  return DateTime.fromISO(desired.start, { zone: 'utc' }).setZone(desired.timeZone);
+/**
+ * The same by ical.js, for rules the arithmetic does not cover: from a start moved near the window
+ * (`windowStart`), so the work is still the window's.
+ */
+function icalStarts(
+  rule: string,
+  first: DateTime,
+  fromMs: number,
+  untilMs: number,
+  allDay: boolean,
+  limit: number,
+): DateTime[] {
+  const jump = Number.isFinite(fromMs) ? windowStart(normalizeRule(rule), first, fromMs, allDay) : undefined;
+  const start = jump?.start ?? floating(first);
+  const dtstart = ICAL.Time.fromData({
+    year: start.year,
+    month: start.month,
+    day: start.day,
+    hour: start.hour,
+    minute: start.minute,
+    second: start.second,
+    isDate: allDay,
+  });
+  const iterator = ICAL.Recur.fromString(jump?.rule ?? rule).iterator(dtstart);
+  const out: DateTime[] = [];
+  for (let t = iterator.next(); t && out.length < limit; t = iterator.next()) {
+    const at = DateTime.fromObject(
+      { year: t.year, month: t.month, day: t.day, hour: t.hour, minute: t.minute, second: t.second },
+      { zone: first.zone },
+    );
+    const ms = at.toMillis();
+    if (ms > untilMs) break;
+    // Before the window: the jumped DTSTART (which ical.js yields whether or not it is on the pattern) and its period.
+    if (ms >= fromMs) out.push(at);
+  }
+  return out;
 }
 
-/** Starts of the series' occurrences (exceptions not applied) up to `untilMs`. */
+/**
+ * Where to start expanding so that the occurrences from `fromMs` on are exactly the series': the
+ * start of a period of the rule (day, week from WKST, month, year) a whole number of INTERVALs after
+ * the first start's period, at the first start's time of day, before the window. The rule gets the
+ * parts ical.js would otherwise take from DTSTART (the weekday, day of month, month), and a COUNT
+ * becomes the UNTIL of its last occurrence. Undefined when the window is near the first start anyway.
+ */
+function windowStart(
+  rule: string,
+  first: DateTime,
+  fromMs: number,
+  allDay: boolean,
+): { start: DateTime; rule: string } | undefined {
+  const parts = partsOf(rule);
+  const freq = parts.get('FREQ') as Freq;
+  const unit = PERIOD_UNIT[freq];
+  if (!unit) return undefined;
+  const interval = Number(parts.get('INTERVAL') ?? 1) || 1;
+  const local = floating(first);
+  // Two days' slack for zone offsets (the window is an instant, the expansion wall-clock).
+  const target = floating(DateTime.fromMillis(fromMs, { zone: first.zone })).minus({ days: 2 });
+  const periodStart =
+    freq === 'DAILY'
+      ? local
+      : freq === 'WEEKLY'
+        ? local.minus({ days: (local.weekday - 1 - ICAL_DAYS.indexOf(parts.get('WKST') ?? 'MO') + 7) % 7 })
+        : freq === 'MONTHLY'
+          ? local.set({ day: 1 })
+          : local.set({ month: 1, day: 1 });
+  // One whole period before the target, so the jumped start (and its period) lies before the window.
+  const periods = Math.floor(target.diff(periodStart, unit).as(unit) / interval) - 1;
+  if (periods < 1) return undefined;
+  if (freq === 'WEEKLY' && !parts.has('BYDAY')) parts.set('BYDAY', ICAL_DAYS[local.weekday - 1]!);
+  if (freq === 'MONTHLY' && !parts.has('BYDAY') && !parts.has('BYMONTHDAY')) parts.set('BYMONTHDAY', String(local.day));
+  if (freq === 'YEARLY') {
+    if (!parts.has('BYMONTH')) parts.set('BYMONTH', String(local.month));
+    if (!parts.has('BYDAY') && !parts.has('BYMONTHDAY')) parts.set('BYMONTHDAY', String(local.day));
+  }
+  if (parts.has('COUNT')) {
+    const last = lastOfCounted(rule, first, allDay);
+    parts.delete('COUNT');
+    parts.set(
+      'UNTIL',
+      floating(DateTime.fromMillis(last.ms, { zone: first.zone })).toFormat(allDay ? 'yyyyMMdd' : "yyyyMMdd'T'HHmmss"),
+    );
+  }
+  return {
+    start: periodStart.plus({ [unit]: periods * interval }),
+    rule: [...parts].map(([k, v]) => `${k}=${v}`).join(';'),
+  };
+}
+
+/** The most occurrences a COUNT may ask for (a daily series of almost three years). */
+export const MAX_SERIES_COUNT = 1000;
+
+/** Last occurrence of COUNT rules, by rule, first start and kind: counting needs the series from its start, once. */
+const countedEnds = new Map<string, PatternOccurrence>();
+const COUNTED_ENDS_KEPT = 10_000;
+
+function lastOfCounted(rule: string, first: DateTime, allDay: boolean): PatternOccurrence {
+  const key = `${rule}|${first.toISO()}|${first.zoneName}|${allDay}`;
+  let last = countedEnds.get(key);
+  if (!last) {
+    last = patternOccurrences(rule, first, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, allDay).at(-1) ?? {
+      day: dayNumber(first.year, first.month, first.day),
+      ms: first.toMillis(),
+    };
+    if (countedEnds.size >= COUNTED_ENDS_KEPT) countedEnds.delete(countedEnds.keys().next().value!);
+    countedEnds.set(key, last);
+  }
+  return last;
+}
+
+/** The appointment's first start as wall-clock time in its zone. */
+function firstStart(desired: Pick<DesiredAppointment, 'start' | 'timeZone'>): DateTime {
+  return DateTime.fromMillis(Date.parse(desired.start), { zone: ianaZone(desired.timeZone) ?? desired.timeZone });
+}
+
+/** Starts of the series' occurrences (exceptions not applied) up to `untilMs`, from `fromMs` if given. */
 export function occurrenceStarts(
   desired: Pick<DesiredAppointment, 'start' | 'timeZone' | 'recurrence' | 'allDay'>,
   untilMs: number,
+  fromMs = Number.NEGATIVE_INFINITY,
 ): DateTime[] {
-  if (!desired.recurrence) return [firstStart(desired)];
-  return expandStarts(desired.recurrence.rule, firstStart(desired), untilMs, desired.allDay);
+  if (!desired.recurrence)
+    return [firstStart(desired)].filter((d) => d.toMillis() >= fromMs && d.toMillis() <= untilMs);
+  return expandStarts(desired.recurrence.rule, firstStart(desired), fromMs, untilMs, desired.allDay);
 }
 
 /**
@@ -162,12 +373,14 @@ export function isOccurrenceDate(
   date: string,
 ): boolean {
   const at = originalStartOf(desired, { originalDate: date });
-  return occurrenceStarts(desired, at.toMillis()).some((d) => d.toMillis() === at.toMillis());
+  return occurrenceStarts(desired, at.toMillis(), at.toMillis()).some((d) => d.toMillis() === at.toMillis());
 }
 
 /** One occurrence as it should show: on the pattern, moved or changed by an exception. */
 export interface PlannedOccurrence {
-  originalStart: DateTime;
+  /** The occurrence's local date on the pattern (what an exception names). */
+  originalDate: string;
+  originalStartMs: number;
   start: string;
   end: string;
   title?: string;
@@ -182,20 +395,68 @@ export function occurrencesBetween(
   fromMs: number,
   toMs: number,
 ): PlannedOccurrence[] {
+  return plannedSpans(desired, fromMs, toMs).map((o) => ({
+    originalDate: isoDateOf(o.day),
+    originalStartMs: o.originalStartMs,
+    start: new Date(o.startMs).toISOString(),
+    end: new Date(o.endMs).toISOString(),
+    ...(o.title ? { title: o.title } : {}),
+  }));
+}
+
+/** The same as instants only (busy time): no strings made for what is only compared. */
+export function occurrenceSpans(
+  desired: Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'recurrence' | 'allDay'>,
+  fromMs: number,
+  toMs: number,
+): Array<{ startMs: number; endMs: number }> {
+  return plannedSpans(desired, fromMs, toMs);
+}
+
+function isoDateOf(day: number): string {
+  return new Date(day * DAY_MS).toISOString().slice(0, 10);
+}
+
+function plannedSpans(
+  desired: Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'recurrence' | 'allDay'>,
+  fromMs: number,
+  toMs: number,
+): Array<{ day: number; originalStartMs: number; startMs: number; endMs: number; title?: string }> {
   const length = occurrenceLength(desired);
-  const byDate = new Map((desired.recurrence?.exceptions ?? []).map((e) => [e.originalDate, e]));
-  const out: PlannedOccurrence[] = [];
-  for (const at of occurrenceStarts(desired, toMs)) {
-    const exception = byDate.get(at.toISODate()!);
-    if (exception?.cancelled) continue;
-    const start = exception?.start ?? at.toUTC().toISO()!;
-    const end =
-      exception?.end ??
-      DateTime.fromISO(start, { zone: 'utc' }).setZone(desired.timeZone).plus(length).toUTC().toISO()!;
-    out.push({ originalStart: at, start, end, ...(exception?.title ? { title: exception.title } : {}) });
+  const exceptions = desired.recurrence?.exceptions ?? [];
+  const byDate = new Map(exceptions.map((e) => [e.originalDate, e]));
+  const days = desired.allDay ? (length as { days: number }).days : 0;
+  // The longest an occurrence can last: one that began before the window may still reach into it.
+  const reachMs = desired.allDay ? days * 25 * 3600000 : Date.parse(desired.end) - Date.parse(desired.start);
+  const patternFromMs = fromMs - reachMs;
+  const first = firstStart(desired);
+  const pattern: PatternOccurrence[] = desired.recurrence
+    ? patternOccurrences(desired.recurrence.rule, first, patternFromMs, toMs, desired.allDay)
+    : [{ day: dayNumber(first.year, first.month, first.day), ms: first.toMillis() }];
+  // A moved occurrence may land in the window from further away: its original date must be on the pattern.
+  for (const e of exceptions) {
+    if (e.cancelled || !e.start || !e.end || Date.parse(e.start) >= toMs || Date.parse(e.end) <= fromMs) continue;
+    const original = originalStartOf(desired, e).toMillis();
+    if (original >= patternFromMs && original <= toMs) continue;
+    if (isOccurrenceDate(desired, e.originalDate))
+      pattern.push({ day: Date.parse(`${e.originalDate}T00:00:00Z`) / DAY_MS, ms: original });
   }
-  // A moved occurrence may land in the window from outside it, or leave it.
-  return out.filter((o) => Date.parse(o.start) < toMs && Date.parse(o.end) > fromMs);
+  const zone = desired.timeZone;
+  const out: Array<{ day: number; originalStartMs: number; startMs: number; endMs: number; title?: string }> = [];
+  for (const { day, ms } of pattern) {
+    const exception = byDate.size ? byDate.get(isoDateOf(day)) : undefined;
+    if (exception?.cancelled) continue;
+    const startMs = exception?.start ? Date.parse(exception.start) : ms;
+    let endMs: number;
+    if (exception?.end) endMs = Date.parse(exception.end);
+    else if (!desired.allDay) endMs = startMs + reachMs;
+    else if (!exception?.start) endMs = wallClockToInstant(zone, (day + days) * DAY_MS);
+    else endMs = DateTime.fromMillis(startMs, { zone }).plus(length).toMillis();
+    // A moved occurrence may leave the window.
+    if (startMs >= toMs || endMs <= fromMs) continue;
+    out.push({ day, originalStartMs: ms, startMs, endMs, ...(exception?.title ? { title: exception.title } : {}) });
+  }
+  return out;
 }
 
 /** Pattern occurrences looked at for overlap: more than a year of any allowed rule's shortest gaps. */
@@ -213,6 +474,7 @@ export function occurrencesOverlap(
   const starts = expandStarts(
     desired.recurrence.rule,
     firstStart(desired),
+    Number.NEGATIVE_INFINITY,
     Number.POSITIVE_INFINITY,
     desired.allDay,
     OVERLAP_CHECKED_OCCURRENCES,
@@ -232,26 +494,40 @@ export function movedOccurrenceClashes(
   const clashes = new Map<string, string>();
   const moved = (desired.recurrence?.exceptions ?? []).filter((e) => !e.cancelled && e.start);
   if (moved.length === 0) return clashes;
-  const horizon =
-    Math.max(...moved.map((e) => Math.max(Date.parse(e.end!), originalStartOf(desired, e).toMillis()))) + 1;
-  // The occurrence after the last moved one counts too: expand one period past the horizon.
-  const planned = occurrencesBetween(desired, Number.NEGATIVE_INFINITY, horizon + 400 * 86400000);
-  planned.sort((a, b) => a.originalStart.toMillis() - b.originalStart.toMillis());
+  // Around each moved occurrence (where it was and where it went), a year and more either side: its
+  // neighbours, however long the series has run. Overlapping stretches merged, so each is expanded once.
+  const margin = 400 * 86400000;
+  const stretches = moved
+    .map((e) => {
+      const original = originalStartOf(desired, e).toMillis();
+      return [Math.min(original, Date.parse(e.start!)) - margin, Math.max(original, Date.parse(e.end!)) + margin];
+    })
+    .sort((a, b) => a[0]! - b[0]!)
+    .reduce<number[][]>((merged, [from, to]) => {
+      const last = merged.at(-1);
+      if (last && from! <= last[1]!) last[1] = Math.max(last[1]!, to!);
+      else merged.push([from!, to!]);
+      return merged;
+    }, []);
+  const byOriginal = new Map<number, PlannedOccurrence>();
+  for (const [from, to] of stretches)
+    for (const o of occurrencesBetween(desired, from!, to!)) byOriginal.set(o.originalStartMs, o);
+  const planned = [...byOriginal.values()];
+  planned.sort((a, b) => a.originalStartMs - b.originalStartMs);
   const movedDates = new Set(moved.map((e) => e.originalDate));
   planned.forEach((o, i) => {
-    const date = o.originalStart.toISODate()!;
+    const date = o.originalDate;
     if (!movedDates.has(date)) return;
     const [before, after] = [planned[i - 1], planned[i + 1]];
-    if (before && Date.parse(o.start) < Date.parse(before.end)) clashes.set(date, before.originalStart.toISODate()!);
-    else if (after && Date.parse(o.end) > Date.parse(after.start)) clashes.set(date, after.originalStart.toISODate()!);
+    if (before && Date.parse(o.start) < Date.parse(before.end)) clashes.set(date, before.originalDate);
+    else if (after && Date.parse(o.end) > Date.parse(after.start)) clashes.set(date, after.originalDate);
   });
   return clashes;
 }
 
 /**
  * When the series' last occurrence ends, moved occurrences included: null when the rule has no
- * COUNT or UNTIL, or runs past what calsync expands (it never ends, as far as calsync is concerned).
- * A single appointment ends at its end.
+ * COUNT or UNTIL (it never ends). A single appointment ends at its end.
  */
 export function seriesEnd(
   desired: Pick<DesiredAppointment, 'start' | 'end' | 'timeZone' | 'recurrence' | 'allDay'>,
@@ -259,19 +535,33 @@ export function seriesEnd(
   if (!desired.recurrence) return desired.end;
   const parts = partsOf(normalizeRule(desired.recurrence.rule));
   if (!parts.has('COUNT') && !parts.has('UNTIL')) return null;
-  const starts = expandStarts(
-    desired.recurrence.rule,
-    firstStart(desired),
-    Number.POSITIVE_INFINITY,
-    desired.allDay,
-    MAX_EXPANDED_OCCURRENCES + 1,
-  );
-  if (starts.length > MAX_EXPANDED_OCCURRENCES) return null;
-  let lastMs = starts.length ? starts.at(-1)!.plus(occurrenceLength(desired)).toMillis() : Date.parse(desired.end);
+  const first = firstStart(desired);
+  const rule = normalizeRule(desired.recurrence.rule);
+  const last = parts.has('COUNT')
+    ? lastOfCounted(rule, first, desired.allDay ?? false)
+    : lastBefore(rule, first, untilBound(parts.get('UNTIL')!), desired.allDay ?? false);
+  let lastMs = last
+    ? DateTime.fromMillis(last.ms, { zone: first.zone }).plus(occurrenceLength(desired)).toMillis()
+    : Date.parse(desired.end);
   // A moved occurrence may end after the pattern's last one.
   for (const e of desired.recurrence.exceptions ?? [])
     if (!e.cancelled && e.end) lastMs = Math.max(lastMs, Date.parse(e.end));
   return new Date(lastMs).toISOString();
+}
+
+/** An instant no earlier than the rule's UNTIL (a date, a floating or a UTC date-time), whatever the zone. */
+function untilBound(until: string): number {
+  const [, y, m, d] = /^(\d{4})(\d{2})(\d{2})/.exec(until)!;
+  return Date.UTC(Number(y), Number(m) - 1, Number(d)) + 3 * 86400000;
+}
+
+/** The series' last occurrence starting by `untilMs`: looked for in ever longer stretches back from there. */
+function lastBefore(rule: string, first: DateTime, untilMs: number, allDay: boolean): PatternOccurrence | undefined {
+  for (let span = 400 * 86400000; ; span *= 4) {
+    const fromMs = untilMs - span;
+    const found = patternOccurrences(rule, first, fromMs, untilMs, allDay).at(-1);
+    if (found || fromMs <= first.toMillis()) return found;
+  }
 }
 
 /**

@@ -24,9 +24,19 @@ export interface UpsertResult {
   remoteId: string;
 }
 
+export interface UpsertOptions {
+  /** The event is known to exist remotely (an update first, not an insert). */
+  believedToExist: boolean;
+  /**
+   * Told as soon as the event itself is known to exist with this remote id, even when a later step of
+   * the same upsert (a series' exceptions) fails: the next attempt then updates instead of inserting.
+   */
+  onEventExists?: (remoteId: string) => void;
+}
+
 /** The small surface every calendar provider offers calsync. */
 export interface CalendarProvider {
-  upsertEvent(ref: EventRef, content: EventContent, opts: { believedToExist: boolean }): Promise<UpsertResult>;
+  upsertEvent(ref: EventRef, content: EventContent, opts: UpsertOptions): Promise<UpsertResult>;
   deleteEvent(ref: EventRef): Promise<DeleteOutcome>;
   /** One page of the events calsync owns in a calendar: those carrying the owner tag with this value. */
   listOwnedEvents(

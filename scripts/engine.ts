@@ -29,6 +29,10 @@ export function engineName(value = process.env.CALSYNC_ENGINE): EngineName {
 export interface Engine {
   name: EngineName;
   address: string;
+  /** The engine's process now (a restart gives a new one). */
+  pid(): number | undefined;
+  /** PostgreSQL databases the engine keeps its state in (none for the dev server's SQLite). */
+  databases: string[];
   /** Stop and start again on the same address and storage: workflows carry on where they were. */
   restart(downMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -67,6 +71,8 @@ async function startDevEngine(opts: EngineOptions): Promise<Engine> {
   return {
     name: 'dev',
     address: `127.0.0.1:${port}`,
+    pid: () => service.child.pid,
+    databases: [],
     async restart(downMs = 1000) {
       await service.stop();
       await new Promise((r) => setTimeout(r, downMs));
@@ -106,6 +112,8 @@ async function startServerEngine(opts: EngineOptions): Promise<Engine> {
   return {
     name: 'server',
     address: `127.0.0.1:${ports.frontend}`,
+    pid: () => service.child.pid,
+    databases: [databases.main, databases.visibility],
     async restart(downMs = 1000) {
       await service.stop();
       await new Promise((r) => setTimeout(r, downMs));

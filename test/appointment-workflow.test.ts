@@ -58,13 +58,11 @@ const fakeOf = (appointmentId: string) => {
 };
 
 const activities: Partial<CalsyncActivities> = {
-  async loadTargetStatuses({ appointmentId }) {
-    fakeOf(appointmentId).loads++;
-    return [];
-  },
-  async planTargets({ appointmentId, staffIds }): Promise<TargetPlan> {
+  async planTargets({ appointmentId, staffIds, withStoredTargets }): Promise<TargetPlan> {
     fakeOf(appointmentId).plans++;
+    if (withStoredTargets) fakeOf(appointmentId).loads++;
     return {
+      ...(withStoredTargets ? { storedTargets: [] } : {}),
       targets: staffIds.length ? [target] : [],
       staffWithoutCalendar: [],
       settings: {

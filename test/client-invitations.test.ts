@@ -571,7 +571,6 @@ describe('client invitations by e-mail', () => {
       target: clientInvitationTarget(world.tenantId, 'x-1'),
       desired,
       mode: 'upsert' as const,
-      believedToExist: true,
       maxAttempts: 10,
     });
     const attempt = (desired: DesiredAppointment, n: number): Promise<InvitationResult> =>

@@ -1,4 +1,5 @@
 import { AuthenticationHandler, Client, HTTPMessageHandler, type GraphError } from '@microsoft/microsoft-graph-client';
+import { ImmutableIdHandler } from '../providers/microsoft/graphCalendar';
 import {
   createMicrosoftEmulator,
   ensureEmulatorCertificate,
@@ -47,10 +48,12 @@ const newUser = (email: string): Promise<Tokens> => control<Tokens>('POST', '/_e
 const inspect = async (email: string, calendarId = 'calendar'): Promise<any[]> =>
   (await control('GET', `/_emulator/users/${email}/calendars/${calendarId}/events`)).items;
 
-/** The client as calsync builds it: authentication, then the HTTP call, no RetryHandler. */
+/** The client as calsync builds it: authentication, immutable ids, then the HTTP call, no RetryHandler. */
 function graphFor(accessToken: string): Client {
   const auth = new AuthenticationHandler({ getAccessToken: async () => accessToken });
-  auth.setNext(new HTTPMessageHandler());
+  const immutableIds = new ImmutableIdHandler();
+  auth.setNext(immutableIds);
+  immutableIds.setNext(new HTTPMessageHandler());
   return Client.initWithMiddleware({ middleware: auth, baseUrl: base, customHosts: new Set(['127.0.0.1']) });
 }
 

@@ -87,6 +87,17 @@ describe('PayloadEncryptionCodec', () => {
     expect(() => new PayloadEncryptionCodec('')).toThrow(/CALSYNC_PAYLOAD_KEYS/);
     expect(() => new PayloadEncryptionCodec('k:c2hvcnQ=')).toThrow(/32 bytes/);
   });
+
+  test("the one payload the Temporal server writes itself passes: a cancelled activity's 'not started' details", async () => {
+    const codec = new PayloadEncryptionCodec(SecretBox.generateKeySpec('k'));
+    const serverWritten = jsonPayload('ACTIVITY_ID_NOT_STARTED');
+    expect(await codec.decode([serverWritten])).toEqual([serverWritten]);
+    // Only that exact payload: anything else plain, or the same text in another encoding, is refused.
+    await expect(codec.decode([jsonPayload('ACTIVITY_ID_NOT_STARTED ')])).rejects.toThrow(/refused/);
+    await expect(
+      codec.decode([{ metadata: { encoding: bytes('binary/plain') }, data: bytes('"ACTIVITY_ID_NOT_STARTED"') }]),
+    ).rejects.toThrow(/refused/);
+  });
 });
 
 /** Every bytes field of a proto-JSON history, decoded: plain text hidden in base64 at any alignment shows up here. */

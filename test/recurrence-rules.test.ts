@@ -129,7 +129,8 @@ describe('recurrence rules', () => {
     expect(seriesEnd(series('FREQ=WEEKLY;COUNT=5'))).toBe('2027-03-30T09:00:00.000Z');
     expect(seriesEnd(series('FREQ=WEEKLY;UNTIL=20270317T000000Z'))).toBe('2027-03-16T10:00:00.000Z');
     expect(seriesEnd(series('FREQ=WEEKLY'))).toBeNull();
-    expect(seriesEnd(series('FREQ=DAILY;COUNT=5000'))).toBeNull(); // beyond what calsync expands
+    // However far away: the last occurrence, not "never" (expansion used to stop at 1,000 occurrences).
+    expect(seriesEnd(series('FREQ=DAILY;UNTIL=20400101T000000Z'))).toBe('2039-12-31T10:00:00.000Z');
     expect(
       seriesEnd(
         series('FREQ=WEEKLY;COUNT=2', [

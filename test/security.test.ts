@@ -101,8 +101,12 @@ describe('security and operations', () => {
         LOG_LEVEL: 'info',
         GOOGLE_API_ROOT_URL: proxy.url,
       }),
-      startAppStack({ API_RATE_LIMIT_PER_MINUTE: '5', METRICS_TOKEN: 'metrics-secret' }),
-      startAppStack({ API_RATE_LIMIT_PER_MINUTE: '5' }),
+      startAppStack({
+        API_RATE_LIMIT_PER_MINUTE: '5',
+        API_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE: '5',
+        METRICS_TOKEN: 'metrics-secret',
+      }),
+      startAppStack({ API_RATE_LIMIT_PER_MINUTE: '5', API_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE: '5' }),
     ]);
     world = await TenantWorld.create(stack.apiUrl);
   });
@@ -228,7 +232,7 @@ describe('security and operations', () => {
     ]);
   });
 
-  test('rate limit per API key: 429 with Retry-After after the limit, other keys unaffected', async () => {
+  test('rate limit per tenant: 429 with Retry-After after the limit, other tenants unaffected', async () => {
     // Made through the unlimited stack: the admin key's count is shared by every API in this database.
     const a = await createTenant(stack.apiUrl);
     const b = await createTenant(stack.apiUrl);
@@ -240,7 +244,7 @@ describe('security and operations', () => {
     expect(limitedAnswer.status).toBe(429);
     expect(limitedAnswer.body).toEqual({
       error: 'rate_limited',
-      message: expect.stringContaining('at most 5 per minute'),
+      message: expect.stringContaining('at most 5 cost units per minute per tenant'),
     });
     const retryAfter = Number(limitedAnswer.headers.get('retry-after'));
     expect(Number.isInteger(retryAfter)).toBe(true);
@@ -272,6 +276,57 @@ describe('security and operations', () => {
     const anonymous: number[] = [];
     for (let i = 0; i < 6; i++) anonymous.push((await request(url)).status);
     expect(anonymous).toEqual([401, 401, 401, 401, 401, 429]);
+  });
+
+  test('a made-up key has no bucket of its own: every refused key spends its address', async () => {
+    await testDb()('api_rate_limits').where('key', 'like', 'ip:%').delete();
+    const rowsBefore = Number((await testDb()('api_rate_limits').count({ n: '*' }))[0]!.n);
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++)
+      statuses.push((await request(`${limited.apiUrl}/v1/settings`, { key: `csk_guess${i}` })).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+    // Admin keys too, from the same budget.
+    expect((await request(`${limited.apiUrl}/v1/admin/tenants`, { method: 'POST', key: 'admin-guess' })).status).toBe(
+      429,
+    );
+    // Six guesses, one row (the address), not one per guess.
+    expect(Number((await testDb()('api_rate_limits').count({ n: '*' }))[0]!.n)).toBe(rowsBefore + 1);
+  });
+
+  test('one budget per address for all without a tenant key: webhooks, connect page, OAuth callback, codec login', async () => {
+    await testDb()('api_rate_limits').where('key', 'like', 'ip:%').delete();
+    const at = (p: string) => `${limited.apiUrl}${p}`;
+    const answers = [
+      await request(at('/webhooks/google'), { method: 'POST' }),
+      await request(at('/connect?session=nothing')),
+      await request(at('/oauth/callback/google?code=x&state=y')),
+      await request(at('/codec/login'), { method: 'POST', body: { key: 'wrong' } }),
+      await request(at('/webhooks/microsoft'), { method: 'POST', body: { value: [] } }),
+    ];
+    expect(answers.map((a) => a.status)).not.toContain(429);
+    // The sixth, a provider notification, is refused with 429 and Retry-After (providers retry), never dropped silently.
+    const refused = await request(at('/webhooks/google'), { method: 'POST' });
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toBe('rate_limited');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    // A tenant key's requests are the tenant's budget, not the address's.
+    const tenant = await createTenant(stack.apiUrl);
+    expect((await request(at('/v1/settings'), { key: tenant.key })).status).toBe(200);
+  });
+
+  test('expensive routes cost more: a busy read spends what five settings reads do', async () => {
+    const tenant = await createTenant(stack.apiUrl);
+    await request(api('/v1/staff/ann'), { method: 'PUT', key: tenant.key, body: { name: 'Ann' } });
+    const from = new Date(Date.now() + 86400000).toISOString();
+    const to = new Date(Date.now() + 8 * 86400000).toISOString();
+    // Setting the tenant up (through the unlimited API) spent from the same budget: start it afresh.
+    await testDb()('api_rate_limits').where('key', 'like', 'tenant:%').delete();
+    const busy = await request(`${limited.apiUrl}/v1/staff/ann/busy?from=${from}&to=${to}`, { key: tenant.key });
+    expect(busy.status).toBe(200);
+    expect(busy.headers.get('ratelimit')).toMatch(/remaining=0/);
+    const next = await request(`${limited.apiUrl}/v1/settings`, { key: tenant.key });
+    expect(next.status).toBe(429);
+    expect(next.body.message).toContain('this request costs 1');
   });
 
   test('API /metrics needs METRICS_TOKEN when it is set', async () => {

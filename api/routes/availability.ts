@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { Knex } from 'knex';
 import { DateTime, Info } from 'luxon';
 import { mergeIntervals, type BusyInterval } from '../../lib/busy';
-import { occurrencesBetween } from '../../lib/recurrence';
+import { occurrenceSpans } from '../../lib/recurrence';
 import type { AppointmentRecurrence } from '../../lib/types';
 import { computeSlots, type BusySpan, type WorkingHours } from '../../lib/slots';
 import {
@@ -104,7 +104,7 @@ function appointmentIntervals(r: AppointmentRow, from: Date, to: Date): BusyInte
     allDay: r.all_day,
     recurrence: r.recurrence,
   };
-  return occurrencesBetween(series, from.getTime(), to.getTime()).map((o) => of(new Date(o.start), new Date(o.end)));
+  return occurrenceSpans(series, from.getTime(), to.getTime()).map((o) => of(new Date(o.startMs), new Date(o.endMs)));
 }
 
 /** The imported busy time that counts, for the staff members in the window (select to add). */

@@ -74,6 +74,12 @@ export function sharedControlRoutes(state: ControlledEmulator): Router {
   router.get('/stats', (req, res) => {
     res.json(state.stats.snapshot(queryUser(req)));
   });
+  // Applied event writes in order, for tests that prove what was written after what.
+  router.get('/writes', (req, res) => {
+    const user = queryUser(req);
+    if (!user) return void res.status(400).json({ error: 'user is required' });
+    res.json({ writes: state.stats.writes(user) });
+  });
   router.post('/stats/reset', (req, res) => {
     state.stats.reset(queryUser(req));
     res.json({ ok: true });

@@ -45,7 +45,7 @@ export async function runWithFaults<E, R extends OperationResult>(
     throw err;
   }
   if (result.applied) {
-    state.stats.addWrite(email);
+    state.stats.addWrite(email, op, result.body);
     if (state.faults.failAfterApply(config, op, result.inserted)) return void wire.send(res, wire.failedAfterApply());
   }
   return result;

@@ -133,6 +133,18 @@ export function controlRoutes(state: EmulatorState): Router {
       res.json(inspectEvent(store.patchEvent(cal, String(req.params.eventId), req.body ?? {})));
     });
   });
+  // The user drags the event to another calendar of the mailbox (or Outlook files it elsewhere): it keeps
+  // its immutable id and gets a new default-form one (itemIds.ts). Body: { destinationId }.
+  router.post('/users/:email/calendars/:calendarId/events/:eventId/move', (req, res) => {
+    const cal = calendarOr404(req, res);
+    if (!cal) return;
+    graphErrors(res, () => {
+      const destination = store.calendar(cal.owner, String((req.body as { destinationId?: unknown })?.destinationId));
+      const event = store.moveEvent(cal, String(req.params.eventId), destination);
+      state.ids.moved(event.id);
+      res.json(inspectEvent(event));
+    });
+  });
   // The user deletes the event in Outlook.
   router.delete('/users/:email/calendars/:calendarId/events/:eventId', (req, res) => {
     const cal = calendarOr404(req, res);

@@ -64,7 +64,12 @@ export function operation(state: EmulatorState, op: string, handler: Handler): R
       res.status(result.status).end();
       return;
     }
-    res.status(result.status).type(ODATA_JSON).send(JSON.stringify(result.body));
+    const text = JSON.stringify(result.body);
+    // Ids in the form the request asked for (itemIds.ts).
+    res
+      .status(result.status)
+      .type(ODATA_JSON)
+      .send(res.locals.regularIds ? state.ids.toRegular(text) : text);
   };
 }
 

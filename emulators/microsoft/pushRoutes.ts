@@ -1,3 +1,4 @@
+import { prefersImmutableIds } from './itemIds';
 import { Router, type Request } from 'express';
 import { GraphError, invalidToken, sendGraphError } from './errors';
 import { preferredZone, renderEvent } from './eventRules';
@@ -139,6 +140,7 @@ export function pushRoutes(state: EmulatorState): Router {
       const created = await subscriptions.create(
         store.mailboxes.get(email)!,
         (req.body ?? {}) as Record<string, unknown>,
+        prefersImmutableIds(req.get('prefer')),
       );
       res.status(201).type(ODATA_JSON).send(JSON.stringify(created));
     } catch (err) {

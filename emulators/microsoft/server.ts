@@ -1,3 +1,4 @@
+import { idForm } from './itemIds';
 import { createServer } from 'node:https';
 import type { Express } from 'express';
 import { emulatorApp, emulatorErrors, listen } from '../common/server';
@@ -38,6 +39,7 @@ export function createMicrosoftEmulator(
   const app = emulatorApp('4mb');
   app.disable('etag');
 
+  app.use('/v1.0', idForm(state.ids));
   app.use('/v1.0', pushRoutes(state));
   app.use('/v1.0', graphRoutes(state));
   app.use('/_emulator', controlRoutes(state));

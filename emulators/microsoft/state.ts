@@ -3,6 +3,7 @@ import type { GraphError } from './errors';
 import { graphFaults, Throttle } from './faults';
 import { ChangeLog } from './changes';
 import { MicrosoftStore } from './store';
+import { ItemIds } from './itemIds';
 import { GraphSubscriptions } from './subscriptions';
 
 export interface MicrosoftEmulatorOptions {
@@ -21,7 +22,9 @@ export class EmulatorState extends EmulatorStateBase<MicrosoftStore, GraphError>
   readonly throttle = new Throttle();
   /** Versions of every event, for calendarView/delta. */
   readonly changes = new ChangeLog();
-  readonly subscriptions = new GraphSubscriptions();
+  /** Event ids in Outlook's default form, which change when an event moves. */
+  readonly ids = new ItemIds();
+  readonly subscriptions = new GraphSubscriptions(this.ids);
 
   constructor(private readonly defaults: MicrosoftEmulatorOptions = {}) {
     super(new MicrosoftStore(), graphFaults());
@@ -53,5 +56,6 @@ export class EmulatorState extends EmulatorStateBase<MicrosoftStore, GraphError>
     this.throttle.reset();
     this.changes.reset();
     this.subscriptions.reset();
+    this.ids.reset();
   }
 }

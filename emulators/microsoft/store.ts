@@ -339,6 +339,22 @@ export class MicrosoftStore {
     throw itemNotFound();
   }
 
+  /** The event leaves one calendar for another of the same mailbox: gone from one, new in the other. */
+  moveEvent(cal: Calendar, eventId: string, destination: Calendar): StoredEvent {
+    const { event } = this.findEvent(cal.owner, eventId, cal);
+    if (destination.owner !== cal.owner || destination.id === cal.id) throw itemNotFound();
+    cal.events.delete(event.id);
+    cal.changeKey = newChangeKey();
+    this.onEventChange?.(cal, event, undefined);
+    event.calendarId = destination.id;
+    event.changeKey = newChangeKey();
+    event.lastModifiedDateTime = now();
+    destination.events.set(event.id, event);
+    destination.changeKey = newChangeKey();
+    this.onEventChange?.(destination, undefined, event);
+    return event;
+  }
+
   /** PATCH: top-level properties replace, extended properties merge by id. */
   patchEvent(cal: Calendar, eventId: string, body: unknown, ifMatch?: string): StoredEvent {
     const { event } = this.findEvent(cal.owner, eventId, cal);

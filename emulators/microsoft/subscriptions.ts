@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Notifier } from '../common/notifier';
 import { GraphError, invalidRequest, itemNotFound } from './errors';
+import type { ItemIds } from './itemIds';
 import type { Calendar, Mailbox } from './store';
 
 interface Subscription {
@@ -13,6 +14,8 @@ interface Subscription {
   notificationUrl: string;
   clientState?: string;
   expirationDateTime: number;
+  /** Created with `Prefer: IdType="ImmutableId"`: its notifications name events by immutable id. */
+  immutableIds: boolean;
 }
 
 const DEFAULT_MAX_LIFETIME_MINUTES = 10_080;
@@ -36,6 +39,8 @@ export class GraphSubscriptions {
   private subscriptions = new Map<string, Subscription>();
   maxLifetimeMinutes = DEFAULT_MAX_LIFETIME_MINUTES;
 
+  constructor(private readonly ids: ItemIds) {}
+
   private expiration(raw: unknown): number {
     const at = typeof raw === 'string' ? Date.parse(raw) : NaN;
     if (Number.isNaN(at)) throw invalidRequest('expirationDateTime is required and must be a valid date.');
@@ -51,7 +56,7 @@ export class GraphSubscriptions {
     return at;
   }
 
-  async create(owner: Mailbox, body: Record<string, unknown>): Promise<object> {
+  async create(owner: Mailbox, body: Record<string, unknown>, immutableIds = false): Promise<object> {
     const resource = typeof body.resource === 'string' ? body.resource : '';
     const scope = calendarOfResource(resource);
     if (!scope) throw invalidRequest(`Resource '${resource}' is not supported.`);
@@ -88,6 +93,7 @@ export class GraphSubscriptions {
       notificationUrl: body.notificationUrl,
       ...(typeof body.clientState === 'string' ? { clientState: body.clientState } : {}),
       expirationDateTime,
+      immutableIds,
     };
     this.subscriptions.set(sub.id, sub);
     return this.render(sub);
@@ -128,22 +134,23 @@ export class GraphSubscriptions {
       }
       if (sub.calendar === 'default' ? !cal.isDefault : sub.calendar !== undefined && sub.calendar !== cal.id) continue;
       const resource = `Users/${mailbox?.id ?? cal.owner}/Events/${eventId}`;
+      const text = JSON.stringify({
+        value: [
+          {
+            subscriptionId: sub.id,
+            subscriptionExpirationDateTime: new Date(sub.expirationDateTime).toISOString(),
+            changeType,
+            resource,
+            resourceData: { '@odata.type': '#Microsoft.Graph.Event', '@odata.id': resource, id: eventId },
+            ...(sub.clientState !== undefined ? { clientState: sub.clientState } : {}),
+            tenantId: TENANT_ID,
+          },
+        ],
+      });
       void this.notifier.post(
         sub.notificationUrl,
         { 'content-type': 'application/json' },
-        JSON.stringify({
-          value: [
-            {
-              subscriptionId: sub.id,
-              subscriptionExpirationDateTime: new Date(sub.expirationDateTime).toISOString(),
-              changeType,
-              resource,
-              resourceData: { '@odata.type': '#Microsoft.Graph.Event', '@odata.id': resource, id: eventId },
-              ...(sub.clientState !== undefined ? { clientState: sub.clientState } : {}),
-              tenantId: TENANT_ID,
-            },
-          ],
-        }),
+        sub.immutableIds ? text : this.ids.toRegular(text),
       );
     }
   }

@@ -15,6 +15,7 @@ import {
   type ObservedEvent,
   type OwnedEventsPage,
   type UpsertOutcome,
+  type UpsertOptions,
   type UpsertResult,
 } from '../types';
 import { observedFromGoogle, sendUpdatesFor, toGoogleEvent } from './eventMapping';
@@ -101,8 +102,9 @@ export class GoogleCalendarProvider implements CalendarProvider, CalendarProvisi
   }
 
   /** Google takes calsync's deterministic id as the event id, so that is the remote id too. */
-  async upsertEvent(ref: EventRef, content: EventContent, opts: { believedToExist: boolean }): Promise<UpsertResult> {
+  async upsertEvent(ref: EventRef, content: EventContent, opts: UpsertOptions): Promise<UpsertResult> {
     const outcome = await this.write(ref, content, opts);
+    opts.onEventExists?.(ref.eventId);
     if (content.recurrence) await writeGoogleExceptions(this.seriesApi(), ref, content);
     return { outcome, remoteId: ref.eventId };
   }
@@ -129,11 +131,7 @@ export class GoogleCalendarProvider implements CalendarProvider, CalendarProvisi
     };
   }
 
-  private async write(
-    ref: EventRef,
-    content: EventContent,
-    opts: { believedToExist: boolean },
-  ): Promise<UpsertOutcome> {
+  private async write(ref: EventRef, content: EventContent, opts: UpsertOptions): Promise<UpsertOutcome> {
     const body = toGoogleEvent(ref.eventId, content);
     const sendUpdates = sendUpdatesFor(content.notifyAttendees && !content.quiet);
     if (!opts.believedToExist) {
@@ -145,6 +143,7 @@ export class GoogleCalendarProvider implements CalendarProvider, CalendarProvisi
       } catch (err) {
         const classified = classifyGoogleError(err);
         if (classified.status !== 409) throw classified;
+        opts.onEventExists?.(ref.eventId);
         // The id is taken: our own insert whose answer was lost, or an event Google remembers as
         // deleted. A full update refreshes the first and restores the second.
       }

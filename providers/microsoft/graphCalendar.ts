@@ -18,6 +18,7 @@ import {
   type EventRef,
   type ObservedEvent,
   type OwnedEventsPage,
+  type UpsertOptions,
   type UpsertResult,
 } from '../types';
 import { writeGraphExceptions, type GraphOccurrence, type GraphSeriesApi } from './seriesExceptions';
@@ -130,6 +131,34 @@ interface FoundEvent {
   singleValueExtendedProperties?: Array<{ id: string; value: string }>;
 }
 
+/**
+ * Every request asks for immutable ids: without it an event's id changes when it moves to another
+ * calendar or folder (by the user, or Outlook's own archiving), and calsync would lose its events.
+ * Added to whatever Prefer the request already has (page size, time zone).
+ * https://learn.microsoft.com/en-us/graph/outlook-immutable-id
+ */
+export const IMMUTABLE_ID_PREFERENCE = 'IdType="ImmutableId"';
+
+export class ImmutableIdHandler implements Middleware {
+  private next?: Middleware;
+  async execute(context: Context): Promise<void> {
+    const headers = context.options?.headers;
+    if (headers instanceof Headers) {
+      const prefer = headers.get('Prefer');
+      headers.set('Prefer', prefer ? `${prefer}, ${IMMUTABLE_ID_PREFERENCE}` : IMMUTABLE_ID_PREFERENCE);
+    } else {
+      const record = { ...(headers as Record<string, string> | undefined) };
+      const name = Object.keys(record).find((k) => k.toLowerCase() === 'prefer') ?? 'Prefer';
+      record[name] = record[name] ? `${record[name]}, ${IMMUTABLE_ID_PREFERENCE}` : IMMUTABLE_ID_PREFERENCE;
+      context.options = { ...context.options, headers: record };
+    }
+    return this.next!.execute(context);
+  }
+  setNext(next: Middleware): void {
+    this.next = next;
+  }
+}
+
 /** Every request of the chain first waits for the mailbox's slot (activities/accountPacing.ts). */
 class PaceHandler implements Middleware {
   private next?: Middleware;
@@ -157,6 +186,7 @@ export function graphClient(opts: {
 }): Client {
   const chain: Middleware[] = [
     new AuthenticationHandler({ getAccessToken: async () => opts.accessToken }),
+    new ImmutableIdHandler(),
     ...(opts.pace ? [new PaceHandler(opts.pace)] : []),
     new FetchGuard(opts.timeoutMs ?? 15000),
     new HTTPMessageHandler(),
@@ -267,12 +297,17 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
       : `/me/calendars/${encodeURIComponent(calendarId)}/events`;
   }
 
-  private eventPath(calendarId: string, eventId: string): string {
-    return `${this.eventsPath(calendarId)}/${encodeURIComponent(eventId)}`;
+  /**
+   * An event by its (immutable) id, wherever in the mailbox it now is: a user may drag it to another
+   * calendar, and a path through the calendar it was made in would no longer find it.
+   */
+  private eventPath(_calendarId: string, eventId: string): string {
+    return `/me/events/${encodeURIComponent(eventId)}`;
   }
 
-  async upsertEvent(ref: EventRef, content: EventContent, opts: { believedToExist: boolean }): Promise<UpsertResult> {
+  async upsertEvent(ref: EventRef, content: EventContent, opts: UpsertOptions): Promise<UpsertResult> {
     const written = await this.writeEvent(ref, content, opts);
+    opts.onEventExists?.(written.remoteId);
     if (!content.recurrence) return written;
     const { missing } = await writeGraphExceptions(this.seriesApi(ref.calendarId), written.remoteId, content);
     if (missing.length === 0) return written;
@@ -287,6 +322,7 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
       'remade',
       written.remoteId,
     );
+    opts.onEventExists?.(remade.remoteId);
     await writeGraphExceptions(this.seriesApi(ref.calendarId), remade.remoteId, content);
     return { outcome: 'updated', remoteId: remade.remoteId };
   }
@@ -325,7 +361,7 @@ export class MicrosoftCalendarProvider implements CalendarProvider, CalendarProv
   private async writeEvent(
     ref: EventRef,
     content: EventContent,
-    opts: { believedToExist: boolean },
+    opts: UpsertOptions,
     remake?: 'remade',
     /** The event this create replaces (deleted by hand, or by the remake): its id makes the transactionId new. */
     replacing = ref.knownRemoteId,

@@ -99,6 +99,12 @@ export const googleEmulator = {
   async resetStats(user: string): Promise<void> {
     await json('POST', `/_emulator/stats/reset?user=${encodeURIComponent(user)}`);
   },
+  /** The user's applied event writes, oldest first. */
+  async writes(
+    user: string,
+  ): Promise<Array<{ seq: number; at: number; op: string; eventId?: string; title?: string }>> {
+    return (await json('GET', `/_emulator/writes?user=${encodeURIComponent(user)}`)).writes;
+  },
   async setFaults(faults: {
     user: string;
     errorRate?: number;

@@ -29,6 +29,8 @@ export async function startAppStack(env: NodeJS.ProcessEnv = {}): Promise<AppSta
     SYNC_ACTIVITY_MAX_RETRY_MS: '2000',
     // Many workers share this host: metrics only where a test asks for them, on a port of its own.
     WORKER_METRICS_PORT: '0',
+    // Every test calls from 127.0.0.1 into one database: the address's budget is a test of its own (security).
+    API_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE: '1000000',
     ...env,
   };
   const launchWorker = () =>

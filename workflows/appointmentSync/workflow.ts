@@ -1,6 +1,8 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   ParentClosePolicy,
   allHandlersFinished,
   condition,
@@ -10,6 +12,7 @@ import {
   setCurrentDetails,
   setHandler,
   sleep,
+  isCancellation,
   startChild,
   upsertSearchAttributes,
   uuid4,
@@ -61,6 +64,11 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
   });
   const remote = proxyActivities<CalsyncActivities>({
     startToCloseTimeout: policy.activityTimeoutMs,
+    // A newer revision cancels the pushes of an older one (see reconcile). Waiting for the
+    // cancellation to complete means an attempt already sending the older content has finished
+    // (the server starts no further attempt once cancellation is requested) before the newer
+    // content is written: the older content never lands after the newer.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: {
       initialInterval: policy.activityInitialRetryMs,
       backoffCoefficient: 2,
@@ -139,19 +147,18 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     setState(summaryState([...targets.values()]));
   });
 
-  if (!input.carried) {
-    for (const t of await lookups.loadTargetStatuses({ tenantId, appointmentId })) targets.set(t.targetKey, t);
-  }
+  // A new run learns what earlier runs left behind (what exists remotely) with its first plan.
+  let storedLoaded = input.carried !== undefined;
 
   async function push({ spec, mode, notifyAttendees }: TargetWrite, current: DesiredAppointment): Promise<void> {
     const entry = pendingStatus(spec, targets.get(spec.targetKey));
     targets.set(spec.targetKey, entry);
     try {
+      // What exists remotely is read from the target's stored state at each attempt, not decided here.
       const args = {
         target: spec,
         desired: current,
         mode,
-        believedToExist: entry.remoteExists && entry.appliedMode !== 'remove',
         maxAttempts: policy.activityMaxAttempts,
         ...(notifyAttendees ? { notifyAttendees } : {}),
       };
@@ -160,13 +167,37 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
         spec.kind === 'invitation' ? await remote.sendClientInvitation(args) : await remote.pushToTarget(args);
       targets.set(spec.targetKey, appliedStatus(entry, mode, current.revision, result.remoteExists));
     } catch (err) {
+      // Superseded by a newer revision: not a failure; the next round writes the newer one.
+      if (isCancellation(err) || CancellationScope.current().consideredCancelled) return;
       const cause = err instanceof ActivityFailure ? err.cause : err;
       const code = cause instanceof ApplicationFailure ? (cause.type ?? 'unknown') : 'unknown';
       targets.set(spec.targetKey, failedStatus(entry, code, (cause as Error)?.message ?? String(cause)));
     }
   }
 
-  async function reconcile(current: DesiredAppointment, forcedKeys: Set<string>): Promise<void> {
+  /**
+   * Runs a round's writes until they end or a newer revision arrives; then the writes still under
+   * way (running, or waiting for their next attempt) are cancelled and the round ends at once.
+   * Answers whether the round was superseded.
+   */
+  async function pushAll(writes: TargetWrite[], current: DesiredAppointment): Promise<boolean> {
+    let settled = false;
+    const scope = new CancellationScope();
+    const work = scope
+      .run(() => Promise.all(writes.map((write) => push(write, current))))
+      .finally(() => (settled = true));
+    await condition(() => settled || (desired !== undefined && desired.revision > current.revision));
+    if (settled) {
+      await work;
+      return false;
+    }
+    scope.cancel();
+    await work;
+    return true;
+  }
+
+  /** One round towards `current`; answers whether a newer revision cut it short. */
+  async function reconcile(current: DesiredAppointment, forcedKeys: Set<string>): Promise<boolean> {
     const plan = await lookups.planTargets({
       tenantId,
       appointmentId,
@@ -175,13 +206,16 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
       syncEnabled: current.syncEnabled !== false,
       calendarIds: current.deleted ? [] : (current.calendarIds ?? []),
       sharedWithStaffIds: current.deleted ? [] : (current.sharedWithStaffIds ?? []),
+      ...(storedLoaded ? {} : { withStoredTargets: true }),
     });
+    for (const t of plan.storedTargets ?? []) if (!targets.has(t.targetKey)) targets.set(t.targetKey, t);
+    storedLoaded = true;
     notifyCrm = plan.settings.notifyCrm;
     const round = planRound({ desired: current, plan, targets: [...targets.values()], forced: forcedKeys, logged });
     logged = round.logged;
     if (round.record)
       await lookups.recordWarnings({ tenantId, appointmentId, revision: current.revision, ...round.record });
-    await Promise.all(round.writes.map((write) => push(write, current)));
+    return pushAll(round.writes, current);
   }
 
   async function notifyStateChange(current: DesiredAppointment, state: AppointmentSyncState): Promise<void> {
@@ -211,6 +245,24 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     });
   }
 
+  // One timer for the next wake-up (closing, or retrying a failed target), kept while that time stays
+  // the same: a change that wakes the workflow neither cancels it nor starts another (two history
+  // events and a timer task fewer per change).
+  let wake: { at: number; fired: boolean; scope: CancellationScope } | undefined;
+  function wakeTimer(at: number): { fired: boolean } {
+    if (wake?.at === at) return wake;
+    wake?.scope.cancel();
+    const next = { at, fired: false, scope: new CancellationScope() };
+    next.scope
+      .run(() => sleep(at - Date.now()))
+      .then(
+        () => (next.fired = true),
+        () => undefined,
+      );
+    wake = next;
+    return next;
+  }
+
   function closeAt(): number {
     if (!desired || desired.deleted) return Date.now();
     return Date.parse(desired.end) + policy.closeAfterEndMs;
@@ -221,7 +273,10 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
       // Asleep until a change, the retry of a failed target, or the time to close.
       const retryAt = failedAt !== undefined ? failedAt + policy.failedTargetRetryMs : Infinity;
       const wakeAt = Math.min(closeAt(), retryAt);
-      if (wakeAt > Date.now()) await condition(() => dirty, wakeAt - Date.now());
+      if (wakeAt > Date.now()) {
+        const timer = wakeTimer(wakeAt);
+        await condition(() => dirty || timer.fired);
+      }
       if (!dirty && failedAt !== undefined && Date.now() >= retryAt && Date.now() < closeAt()) {
         dirty = true;
       } else if (!dirty) {
@@ -244,8 +299,13 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     const forcedNow = new Set(forced);
     forced.clear();
     busy = true;
-    await reconcile(desired!, forcedNow);
+    const superseded = await reconcile(desired!, forcedNow);
     busy = false;
+    if (superseded) {
+      // Straight to the newer revision: the cut-short round reports nothing (its targets are not failed).
+      for (const key of forcedNow) forced.add(key);
+      continue;
+    }
     const state = summaryState([...targets.values()]);
     failedAt = state === 'failed' ? Date.now() : undefined;
     setState(state);
