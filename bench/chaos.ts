@@ -3,9 +3,10 @@ import { jsonCall, seedTenant, seededRandom, startPrivateStack, type PrivateStac
 /**
  * Chaos convergence: random operations over many appointments (creates, bursts, reassignments,
  * cancels, deletes, out-of-order revisions) while the emulator fails, throttles, times out and
- * "applies then fails", the worker is SIGKILLed and restarted, and Temporal restarts once. Then
- * every emulated calendar is compared with the desired state.
- *   npm run chaos [-- appointments=300 operations=3000 kills=4 seed=1]
+ * "applies then fails", workers are SIGKILLed and restarted, Temporal restarts once (and PostgreSQL,
+ * when asked). Two API processes and two workers, on the engine `engine=` or CALSYNC_ENGINE names.
+ * Then every emulated calendar is compared with the desired state.
+ *   npm run chaos [-- appointments=300 operations=3000 kills=4 seed=1 engine=server restartPostgres=true]
  */
 export interface ChaosOptions {
   appointments: number;
@@ -13,6 +14,8 @@ export interface ChaosOptions {
   staff: number;
   kills: number;
   restartTemporal: boolean;
+  /** Restart the local PostgreSQL cluster once, a quarter of the way in (other runs on it feel it too). */
+  restartPostgres?: boolean;
   seed: number;
   concurrency: number;
   log?: (line: string) => void;
@@ -106,14 +109,24 @@ export const chaosWorkerEnv = {
 
 export async function runChaos(opts: ChaosOptions, existing?: PrivateStack): Promise<ChaosResult> {
   const log = opts.log ?? ((line: string) => console.log(line));
-  const stack = existing ?? (await startPrivateStack({ name: 'chaos', env: chaosWorkerEnv }));
+  const stack =
+    existing ??
+    (await startPrivateStack({
+      name: 'chaos',
+      env: chaosWorkerEnv,
+      apis: 2,
+      workers: 2,
+      ownTemporal: opts.restartTemporal,
+    }));
   try {
     const { apiKey, staff } = await seedTenant(stack, 'chaos', opts.staff);
     const { model, batches, count } = plan(
       opts,
       staff.map((s) => s.id),
     );
-    const api = stack.apiUrl;
+    // The CRM's requests spread over the API processes, as a load balancer would spread them.
+    let nextApi = 0;
+    const apiUrl = () => stack.apiUrls[nextApi++ % stack.apiUrls.length]!;
     await jsonCall(`${stack.emulatorUrl}/_emulator/faults`, 'POST', {
       errorRate: 0.1,
       errorStatuses: [500, 503, 429],
@@ -123,7 +136,7 @@ export async function runChaos(opts: ChaosOptions, existing?: PrivateStack): Pro
       timeoutMs: 10000,
     });
     log(
-      `chaos: ${count} operations over ${model.size} appointments and ${staff.length} staff calendars (seed ${opts.seed})`,
+      `chaos: ${count} operations over ${model.size} appointments and ${staff.length} staff calendars (seed ${opts.seed}); engine ${stack.engine}, ${stack.apiUrls.length} API and ${stack.workerCount} worker processes`,
     );
 
     let apiRetries = 0;
@@ -131,6 +144,7 @@ export async function runChaos(opts: ChaosOptions, existing?: PrivateStack): Pro
     async function send(op: Op): Promise<void> {
       const d = day(1 + (op.revision % 20));
       for (let attempt = 0; ; attempt++) {
+        const api = apiUrl();
         let res: { status: number };
         try {
           if (op.kind === 'put') {
@@ -185,6 +199,7 @@ export async function runChaos(opts: ChaosOptions, existing?: PrivateStack): Pro
       Array.from({ length: opts.kills }, (_, i) => Math.floor(((i + 1) * total) / (opts.kills + 2))),
     );
     const restartAt = opts.restartTemporal ? Math.floor(total / 2) + 1 : -1;
+    const restartPostgresAt = opts.restartPostgres ? Math.floor(total / 4) + 1 : -1;
     let done = 0;
     const runner = async () => {
       for (let batch = queue.shift(); batch; batch = queue.shift()) {
@@ -200,8 +215,14 @@ export async function runChaos(opts: ChaosOptions, existing?: PrivateStack): Pro
         }
         if (index === restartAt) {
           disruptions = disruptions.then(async () => {
-            log(`chaos: restarting the Temporal dev server after ${index} batches`);
+            log(`chaos: restarting Temporal (${stack.engine}) after ${index} batches`);
             await stack.restartTemporal(1500);
+          });
+        }
+        if (index === restartPostgresAt) {
+          disruptions = disruptions.then(async () => {
+            log(`chaos: restarting PostgreSQL after ${index} batches`);
+            await stack.restartPostgres();
           });
         }
         // A batch is one appointment's burst: sent back to back, in the order generated.
@@ -224,6 +245,8 @@ export async function runChaos(opts: ChaosOptions, existing?: PrivateStack): Pro
       diff = await compare(stack, staff, model);
     }
     const convergeS = (Date.now() - lastOpAt) / 1000;
+    // What is still wrong, by appointment and calendar: where to start reading the logs.
+    for (const line of diff.details.slice(0, 20)) log(`chaos: ${line}`);
     return {
       operations: count,
       missing: diff.missing,
@@ -244,6 +267,7 @@ async function compare(stack: PrivateStack, staff: { id: string; email: string }
   let duplicated = 0;
   let stale = 0;
   let orphaned = 0;
+  const details: string[] = [];
   for (const s of staff) {
     const { body } = await jsonCall(`${stack.emulatorUrl}/_emulator/calendars/${encodeURIComponent(s.email)}/events`);
     const live = (
@@ -259,16 +283,39 @@ async function compare(stack: PrivateStack, staff: { id: string; email: string }
       const events = byAppointment.get(id) ?? [];
       byAppointment.delete(id);
       if (events.length > 1) duplicated += events.length - 1;
+      if (events.length > 1) details.push(`duplicated ${id} on ${s.id}`);
       if (!wanted) {
         orphaned += events.length;
+        if (events.length > 0)
+          details.push(`orphaned ${id} on ${s.id}: ${events[0]!.summary}, wanted ${JSON.stringify(desired)}`);
         continue;
       }
-      if (events.length === 0) missing++;
-      else if (events[0]!.summary !== desired.title) stale++;
+      if (events.length === 0) {
+        missing++;
+        details.push(`missing ${id} on ${s.id}: ${desired.title}`);
+      } else if (events[0]!.summary !== desired.title) {
+        stale++;
+        details.push(`stale ${id} on ${s.id}: ${events[0]!.summary}, wanted ${desired.title}`);
+      }
     }
-    for (const events of byAppointment.values()) orphaned += events.length;
+    for (const [id, events] of byAppointment) {
+      orphaned += events.length;
+      details.push(`orphaned ${id} on ${s.id}: not in the model`);
+    }
   }
-  return { missing, duplicated, stale, orphaned, converged: missing + duplicated + stale + orphaned === 0 };
+  return {
+    missing,
+    duplicated,
+    stale,
+    orphaned,
+    details,
+    converged: missing + duplicated + stale + orphaned === 0,
+  };
+}
+
+/** The one-line summary, the same from `npm run chaos` and the test. */
+export function chaosLine(r: ChaosResult): string {
+  return `chaos: operations=${r.operations} missing=${r.missing} duplicated=${r.duplicated} stale=${r.stale} orphaned=${r.orphaned} converge_s=${r.convergeS.toFixed(1)}`;
 }
 
 if (require.main === module) {
@@ -279,14 +326,13 @@ if (require.main === module) {
     staff: Number(args.staff ?? 8),
     kills: Number(args.kills ?? 4),
     restartTemporal: args.restartTemporal !== 'false',
+    restartPostgres: args.restartPostgres === 'true',
     seed: Number(args.seed ?? 1),
     concurrency: Number(args.concurrency ?? 24),
   };
   runChaos(opts)
     .then((r) => {
-      console.log(
-        `chaos: operations=${r.operations} missing=${r.missing} duplicated=${r.duplicated} stale=${r.stale} orphaned=${r.orphaned} converge_s=${r.convergeS.toFixed(1)}`,
-      );
+      console.log(chaosLine(r));
       process.exit(r.missing + r.duplicated + r.stale + r.orphaned === 0 ? 0 : 1);
     })
     .catch((err) => {
