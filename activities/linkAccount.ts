@@ -54,7 +54,13 @@ export async function actAsLink<T>(
     const provider = providerOfLink(deps, link);
     const session: ProviderSession = {
       accessToken: await accessTokenFor(deps, link, provider, opts.refreshAheadMs),
-      pace: () => paceLink(deps, link, provider.pacing),
+      // Pacing is calsync's own PostgreSQL, queried from inside the provider's request: its failure (a
+      // restart, a full connection pool) stays calsync's retryable one instead of reading as the
+      // provider's answer (an error without a status is a permanent client_error to the classifiers).
+      pace: () =>
+        paceLink(deps, link, provider.pacing).catch((err) => {
+          throw asProviderError(err);
+        }),
       requestId: opts.requestId,
       timeoutMs: deps.config.sync.activityTimeoutMs,
       onRequest: (operation, seconds) =>

@@ -4,11 +4,12 @@ import { jsonCall, seedTenant, seededRandom, startPrivateStack, type PrivateStac
 /**
  * Chaos convergence: random operations over many appointments (creates, bursts, reassignments,
  * cancels, deletes, out-of-order revisions) while the emulator fails, throttles, times out and
- * "applies then fails", the worker is SIGKILLed and restarted, and Temporal restarts once. Then
- * every emulated calendar is compared with the desired state.
- * With `caldavStaff=N`, the last N staff members have CalDAV calendars on a real Radicale instead,
- * behind the fault proxy (emulators/caldav-proxy) failing the same way.
- *   npm run chaos [-- appointments=300 operations=3000 kills=4 seed=1 caldavStaff=2]
+ * "applies then fails", workers are SIGKILLed and restarted, Temporal restarts once (and PostgreSQL,
+ * when asked). Two API processes and two workers, on the engine `engine=` or CALSYNC_ENGINE names.
+ * Then every calendar is compared with the desired state. With `caldavStaff=N`, the last N staff
+ * members have CalDAV calendars on a real Radicale instead, behind the fault proxy
+ * (emulators/caldav-proxy) failing the same way.
+ *   npm run chaos [-- appointments=300 operations=3000 kills=4 seed=1 engine=server restartPostgres=true caldavStaff=2]
  */
 export interface ChaosOptions {
   appointments: number;
@@ -16,6 +17,8 @@ export interface ChaosOptions {
   staff: number;
   kills: number;
   restartTemporal: boolean;
+  /** Restart the local PostgreSQL cluster once, a quarter of the way in (other runs on it feel it too). */
+  restartPostgres?: boolean;
   seed: number;
   concurrency: number;
   /** Staff members (of `staff`) whose calendars are CalDAV (Radicale); the stack needs `caldav: true`. */
@@ -112,14 +115,24 @@ export const chaosWorkerEnv = {
 export async function runChaos(opts: ChaosOptions, existing?: PrivateStack): Promise<ChaosResult> {
   const log = opts.log ?? ((line: string) => console.log(line));
   const stack =
-    existing ?? (await startPrivateStack({ name: 'chaos', env: chaosWorkerEnv, caldav: (opts.caldavStaff ?? 0) > 0 }));
+    existing ??
+    (await startPrivateStack({
+      name: 'chaos',
+      env: chaosWorkerEnv,
+      apis: 2,
+      workers: 2,
+      ownTemporal: opts.restartTemporal,
+      caldav: (opts.caldavStaff ?? 0) > 0,
+    }));
   try {
     const { apiKey, staff } = await seedTenant(stack, 'chaos', opts.staff, { caldavStaff: opts.caldavStaff });
     const { model, batches, count } = plan(
       opts,
       staff.map((s) => s.id),
     );
-    const api = stack.apiUrl;
+    // The CRM's requests spread over the API processes, as a load balancer would spread them.
+    let nextApi = 0;
+    const apiUrl = () => stack.apiUrls[nextApi++ % stack.apiUrls.length]!;
     const faults = {
       errorRate: 0.1,
       errorStatuses: [500, 503, 429],
@@ -131,7 +144,7 @@ export async function runChaos(opts: ChaosOptions, existing?: PrivateStack): Pro
     await jsonCall(`${stack.emulatorUrl}/_emulator/faults`, 'POST', faults);
     if (stack.caldav) await jsonCall(`${stack.caldav.proxyUrl}/_emulator/faults`, 'POST', faults);
     log(
-      `chaos: ${count} operations over ${model.size} appointments and ${staff.length} staff calendars (seed ${opts.seed})`,
+      `chaos: ${count} operations over ${model.size} appointments and ${staff.length} staff calendars (seed ${opts.seed}); engine ${stack.engine}, ${stack.apiUrls.length} API and ${stack.workerCount} worker processes`,
     );
 
     let apiRetries = 0;
@@ -139,6 +152,7 @@ export async function runChaos(opts: ChaosOptions, existing?: PrivateStack): Pro
     async function send(op: Op): Promise<void> {
       const d = day(1 + (op.revision % 20));
       for (let attempt = 0; ; attempt++) {
+        const api = apiUrl();
         let res: { status: number };
         try {
           if (op.kind === 'put') {
@@ -193,6 +207,7 @@ export async function runChaos(opts: ChaosOptions, existing?: PrivateStack): Pro
       Array.from({ length: opts.kills }, (_, i) => Math.floor(((i + 1) * total) / (opts.kills + 2))),
     );
     const restartAt = opts.restartTemporal ? Math.floor(total / 2) + 1 : -1;
+    const restartPostgresAt = opts.restartPostgres ? Math.floor(total / 4) + 1 : -1;
     let done = 0;
     const runner = async () => {
       for (let batch = queue.shift(); batch; batch = queue.shift()) {
@@ -208,8 +223,14 @@ export async function runChaos(opts: ChaosOptions, existing?: PrivateStack): Pro
         }
         if (index === restartAt) {
           disruptions = disruptions.then(async () => {
-            log(`chaos: restarting the Temporal dev server after ${index} batches`);
+            log(`chaos: restarting Temporal (${stack.engine}) after ${index} batches`);
             await stack.restartTemporal(1500);
+          });
+        }
+        if (index === restartPostgresAt) {
+          disruptions = disruptions.then(async () => {
+            log(`chaos: restarting PostgreSQL after ${index} batches`);
+            await stack.restartPostgres();
           });
         }
         // A batch is one appointment's burst: sent back to back, in the order generated.
@@ -233,6 +254,8 @@ export async function runChaos(opts: ChaosOptions, existing?: PrivateStack): Pro
       diff = await compare(stack, staff, model);
     }
     const convergeS = (Date.now() - lastOpAt) / 1000;
+    // What is still wrong, by appointment and calendar: where to start reading the logs.
+    for (const line of diff.details.slice(0, 20)) log(`chaos: ${line}`);
     return {
       operations: count,
       missing: diff.missing,
@@ -257,6 +280,7 @@ async function compare(
   let duplicated = 0;
   let stale = 0;
   let orphaned = 0;
+  const details: string[] = [];
   for (const s of staff) {
     const live = s.caldav ? await caldavEvents(stack, s.caldav) : await googleEvents(stack, s.email);
     const byAppointment = new Map<string, typeof live>();
@@ -269,16 +293,39 @@ async function compare(
       const events = byAppointment.get(id) ?? [];
       byAppointment.delete(id);
       if (events.length > 1) duplicated += events.length - 1;
+      if (events.length > 1) details.push(`duplicated ${id} on ${s.id}`);
       if (!wanted) {
         orphaned += events.length;
+        if (events.length > 0)
+          details.push(`orphaned ${id} on ${s.id}: ${events[0]!.summary}, wanted ${JSON.stringify(desired)}`);
         continue;
       }
-      if (events.length === 0) missing++;
-      else if (events[0]!.summary !== desired.title) stale++;
+      if (events.length === 0) {
+        missing++;
+        details.push(`missing ${id} on ${s.id}: ${desired.title}`);
+      } else if (events[0]!.summary !== desired.title) {
+        stale++;
+        details.push(`stale ${id} on ${s.id}: ${events[0]!.summary}, wanted ${desired.title}`);
+      }
     }
-    for (const events of byAppointment.values()) orphaned += events.length;
+    for (const [id, events] of byAppointment) {
+      orphaned += events.length;
+      details.push(`orphaned ${id} on ${s.id}: not in the model`);
+    }
   }
-  return { missing, duplicated, stale, orphaned, converged: missing + duplicated + stale + orphaned === 0 };
+  return {
+    missing,
+    duplicated,
+    stale,
+    orphaned,
+    details,
+    converged: missing + duplicated + stale + orphaned === 0,
+  };
+}
+
+/** The one-line summary, the same from `npm run chaos` and the test. */
+export function chaosLine(r: ChaosResult): string {
+  return `chaos: operations=${r.operations} missing=${r.missing} duplicated=${r.duplicated} stale=${r.stale} orphaned=${r.orphaned} converge_s=${r.convergeS.toFixed(1)}`;
 }
 
 interface LiveEvent {
@@ -346,15 +393,14 @@ if (require.main === module) {
     staff: Number(args.staff ?? 8),
     kills: Number(args.kills ?? 4),
     restartTemporal: args.restartTemporal !== 'false',
+    restartPostgres: args.restartPostgres === 'true',
     seed: Number(args.seed ?? 1),
     concurrency: Number(args.concurrency ?? 24),
     caldavStaff: Number(args.caldavStaff ?? 0),
   };
   runChaos(opts)
     .then((r) => {
-      console.log(
-        `chaos: operations=${r.operations} missing=${r.missing} duplicated=${r.duplicated} stale=${r.stale} orphaned=${r.orphaned} converge_s=${r.convergeS.toFixed(1)}`,
-      );
+      console.log(chaosLine(r));
       process.exit(r.missing + r.duplicated + r.stale + r.orphaned === 0 ? 0 : 1);
     })
     .catch((err) => {

@@ -1,6 +1,9 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import knex from 'knex';
 import { createDb, ensureDatabase, migrateLatest } from '../lib/db';
 import { SecretBox } from '../lib/secretBox';
@@ -12,59 +15,95 @@ import {
   spawnService,
   startCalDavProxy,
   startRadicale,
-  startTemporalDevServer,
-  type Service,
   waitFor,
+  type Service,
 } from '../scripts/stack';
+import { engineName, startEngine, type Engine, type EngineName } from '../scripts/engine';
+import { prepareTemporalNamespace } from '../scripts/temporalNamespace';
+import { postgresTarget } from '../scripts/temporalServer';
 
 /**
- * A whole private calsync stack for a measurement run: its own database, Temporal dev server
- * (with a SQLite file, so it can be restarted), Google emulator, worker and API.
+ * A whole private calsync stack for a measurement run: its own database, its own Temporal (the dev
+ * server with a SQLite file, or with engine `server` the real Temporal server on databases of its own;
+ * either can be restarted), Google emulator, workers and APIs. With TEMPORAL_ADDRESS it uses that
+ * Temporal instead, on a task queue of its own. Names carry a random suffix and are dropped at stop,
+ * so runs side by side do not meet.
  */
 export interface PrivateStack {
+  engine: EngineName | 'external';
+  /** The first API; `apiUrls` has them all (a CRM behind a load balancer spreads over them). */
   apiUrl: string;
+  apiUrls: string[];
   emulatorUrl: string;
   /** With `caldav: true`: Radicale, its htpasswd file, and the fault proxy calsync reaches it through. */
   caldav?: { radicaleUrl: string; proxyUrl: string; htpasswdFile: string };
   adminKey: string;
   tmp: string;
+  workerCount: number;
   workerPid(): number | undefined;
   apiPid(): number | undefined;
   /** Every process of the stack by component (for bench/cpu.ts); a restarted one by its new pid. */
   processes(): Record<string, number | undefined>;
-  /** The PostgreSQL databases the stack writes (its backends are its cost too). */
+  /** The PostgreSQL databases the stack writes, Temporal's own included (their backends are its cost too). */
   databases: string[];
   /** The Temporal frontend (host:port), to read histories. */
   temporalAddress: string;
+  /** SIGKILLs the workers in turn, one per call. */
   killWorker(): Promise<void>;
+  /** Starts again every worker that was killed. */
   startWorker(): Promise<void>;
   restartTemporal(downMs?: number): Promise<void>;
+  /** Restarts the local PostgreSQL cluster (every database on it, other runs' too, drops its connections). */
+  restartPostgres(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startPrivateStack(opts: {
+export interface PrivateStackOptions {
   name: string;
   env?: NodeJS.ProcessEnv;
+  /** `dev` or `server`; by default `engine=` on the command line, else CALSYNC_ENGINE. */
+  engine?: EngineName;
+  apis?: number;
+  workers?: number;
+  /** A Temporal of its own even when TEMPORAL_ADDRESS names one: a run that restarts it (chaos) needs that. */
+  ownTemporal?: boolean;
+  /** Radicale (a real CalDAV server) and the fault proxy in front of it, for CalDAV staff (seedTenant's `caldavStaff`). */
   caldav?: boolean;
-}): Promise<PrivateStack> {
+}
+
+/** `npm run bench -- engine=server`: every bench takes the engine the same way. */
+export function benchEngine(argv = process.argv.slice(2)): EngineName {
+  const arg = argv.find((a) => a.startsWith('engine='));
+  return engineName(arg ? arg.slice('engine='.length) : process.env.CALSYNC_ENGINE);
+}
+
+export async function startPrivateStack(opts: PrivateStackOptions): Promise<PrivateStack> {
+  const runName = `${opts.name}_${randomBytes(4).toString('hex')}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
   const tmp = mkdtempSync(path.join(os.tmpdir(), `calsync-${opts.name}-`));
-  const dbUrl = `postgres://postgres@127.0.0.1:5432/calsync_${opts.name}`;
-  const admin = knex({ client: 'pg', connection: 'postgres://postgres@127.0.0.1:5432/postgres' });
-  await admin.raw(`drop database if exists ?? with (force)`, [`calsync_${opts.name}`]);
-  await admin.destroy();
+  const cleanups: (() => Promise<void>)[] = [];
+  const pg = postgresTarget();
+  const dbName = `calsync_${runName}`;
+  const dbUrl = `postgres://${encodeURIComponent(pg.user)}${pg.password ? `:${encodeURIComponent(pg.password)}` : ''}@${pg.host}:${pg.port}/${dbName}`;
   await ensureDatabase(dbUrl);
+  cleanups.push(async () => {
+    const admin = knex({ client: 'pg', connection: { ...pg, database: 'postgres' } });
+    await admin.raw('drop database if exists ?? with (force)', [dbName]).finally(() => admin.destroy());
+  });
   const db = createDb(dbUrl);
   await migrateLatest(db);
   await db.destroy();
 
-  const temporalPort = await freePort();
-  const temporalOpts = {
-    port: temporalPort,
-    headless: true,
-    dbFile: path.join(tmp, 'temporal.db'),
-    logFile: path.join(tmp, 'temporal.log'),
-  };
-  let temporal = await startTemporalDevServer(temporalOpts);
+  let engine: Engine | undefined;
+  if (!process.env.TEMPORAL_ADDRESS || opts.ownTemporal) {
+    engine = await startEngine({
+      engine: opts.engine ?? benchEngine(),
+      dir: path.join(tmp, 'temporal'),
+      runName,
+      logFile: path.join(tmp, 'temporal.log'),
+    });
+  }
+  const temporalAddress = engine?.address ?? process.env.TEMPORAL_ADDRESS!;
+  await prepareTemporalNamespace({ address: temporalAddress, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
 
   const emulatorPort = await freePort();
   const emulatorUrl = `http://127.0.0.1:${emulatorPort}`;
@@ -93,14 +132,11 @@ export async function startPrivateStack(opts: {
     caldavServices.push(radicale.service, proxy.service);
     caldav = { radicaleUrl: radicale.url, proxyUrl: proxy.url, htpasswdFile };
   }
-
-  const apiPort = await freePort();
-  const apiUrl = `http://127.0.0.1:${apiPort}`;
   const adminKey = `admin-${opts.name}`;
   const env: NodeJS.ProcessEnv = {
     DATABASE_URL: dbUrl,
-    TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
-    API_PORT: String(apiPort),
+    TEMPORAL_ADDRESS: temporalAddress,
+    CALSYNC_TASK_QUEUE: `calsync-${runName}`,
     CALSYNC_ADMIN_KEY: adminKey,
     CALSYNC_TOKEN_KEYS: SecretBox.generateKeySpec('bench'),
     GOOGLE_API_ROOT_URL: `${emulatorUrl}/`,
@@ -112,8 +148,8 @@ export async function startPrivateStack(opts: {
     ...(opts.caldav ? { OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' } : {}),
     ...opts.env,
   };
-  // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the worker and of the API when they stop.
-  const profiled = (name: string, entry: string) =>
+  // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each worker and API when it stops.
+  const profiled = (name: string, entry: string, extraEnv: NodeJS.ProcessEnv = {}) =>
     process.env.BENCH_CPU_PROF
       ? spawnService(
           name,
@@ -125,44 +161,57 @@ export async function startPrivateStack(opts: {
             'tsx',
             path.join(ROOT, entry),
           ],
-          { env, logFile: path.join(tmp, `${name}.log`) },
+          { env: { ...env, ...extraEnv }, logFile: path.join(tmp, `${name}.log`) },
         )
-      : spawnNode(name, entry, { env, logFile: path.join(tmp, `${name}.log`) });
-  const launchWorker = () => profiled('worker', 'workers/main.ts');
-  let worker = launchWorker();
-  const api = profiled('api', 'api/main.ts');
-  await waitFor('api', () => httpAnswers(`${apiUrl}/healthz`));
+      : spawnNode(name, entry, { env: { ...env, ...extraEnv }, logFile: path.join(tmp, `${name}.log`) });
+  const launchWorker = (i: number) => profiled(`worker-${i}`, 'workers/main.ts');
+  const workers = Array.from({ length: opts.workers ?? 1 }, (_, i) => launchWorker(i));
+  const apiPorts = await Promise.all(Array.from({ length: opts.apis ?? 1 }, () => freePort()));
+  const apiUrls = apiPorts.map((p) => `http://127.0.0.1:${p}`);
+  const apis = apiPorts.map((port, i) => profiled(`api-${i}`, 'api/main.ts', { API_PORT: String(port) }));
+  for (const url of apiUrls) await waitFor('api', () => httpAnswers(`${url}/healthz`));
 
+  let nextKill = 0;
+  const killed = new Set<number>();
   const stack: PrivateStack = {
-    apiUrl,
+    engine: engine?.name ?? 'external',
+    apiUrl: apiUrls[0]!,
+    apiUrls,
     emulatorUrl,
     caldav,
     adminKey,
     tmp,
-    workerPid: () => worker.child.pid,
-    apiPid: () => api.child.pid,
+    workerCount: workers.length,
+    workerPid: () => workers[nextKill % workers.length]!.child.pid,
+    apiPid: () => apis[0]!.child.pid,
     processes: () => ({
-      'temporal dev server': temporal.child.pid,
-      worker: worker.child.pid,
-      api: api.child.pid,
+      ...(engine ? { [engine.name === 'server' ? 'temporal server' : 'temporal dev server']: engine.pid() } : {}),
+      ...Object.fromEntries(workers.map((w, i) => [workers.length > 1 ? `worker ${i}` : 'worker', w.child.pid])),
+      ...Object.fromEntries(apis.map((a, i) => [apis.length > 1 ? `api ${i}` : 'api', a.child.pid])),
       emulator: emulator.child.pid,
     }),
-    databases: [`calsync_${opts.name}`],
-    temporalAddress: `127.0.0.1:${temporalPort}`,
+    databases: [dbName, ...(engine?.databases ?? [])],
+    temporalAddress,
     async killWorker() {
-      await worker.kill();
+      const i = nextKill++ % workers.length;
+      killed.add(i);
+      await workers[i]!.kill();
     },
     async startWorker() {
-      worker = launchWorker();
+      for (const i of killed) workers[i] = launchWorker(i);
+      killed.clear();
     },
     async restartTemporal(downMs = 1000) {
-      await temporal.stop();
-      await new Promise((r) => setTimeout(r, downMs));
-      temporal = await startTemporalDevServer(temporalOpts);
+      if (!engine) throw new Error('TEMPORAL_ADDRESS is not ours to restart (ownTemporal: true starts one)');
+      await engine.restart(downMs);
+    },
+    async restartPostgres() {
+      await restartLocalPostgres();
     },
     async stop() {
-      await Promise.all([api.stop(), worker.stop()]);
-      await Promise.all([emulator.stop(), temporal.stop(), ...caldavServices.map((s) => s.stop())]);
+      await Promise.all([...apis, ...workers].map((s) => s.stop()));
+      await Promise.all([emulator.stop(), engine?.stop(), ...caldavServices.map((s) => s.stop())]);
+      for (const cleanup of cleanups) await cleanup().catch(() => undefined);
     },
   };
   // Ctrl-C or a timeout must not leave a Temporal server and workers running behind us.
@@ -170,6 +219,24 @@ export async function startPrivateStack(opts: {
     process.once(signal, () => void stack.stop().finally(() => process.exit(130)));
   }
   return stack;
+}
+
+const run = promisify(execFile);
+
+/** `pg_ctlcluster … restart` of the cluster on this machine (Debian's layout): every connection is cut. */
+export async function restartLocalPostgres(): Promise<void> {
+  const version = process.env.PG_CLUSTER_VERSION ?? readdirSync('/etc/postgresql').sort().at(-1);
+  if (!version) throw new Error('no PostgreSQL cluster under /etc/postgresql');
+  await run('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'restart']);
+  await waitFor('PostgreSQL after its restart', async () => {
+    const probe = knex({ client: 'pg', connection: { ...postgresTarget(), database: 'postgres' } });
+    try {
+      await probe.raw('select 1');
+      return true;
+    } finally {
+      await probe.destroy();
+    }
+  });
 }
 
 export async function jsonCall(

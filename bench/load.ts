@@ -12,7 +12,7 @@ import { jsonCall, peakMemoryMiB, percentile, seedTenant, startPrivateStack, typ
  * to the event being in the emulated calendar, plus throughput, remote writes per change under
  * bursts, API latency and peak memory. Then the same workload through a naive baseline (the
  * provider called inside the HTTP request). Prints a table, writes data/bench-results.json.
- *   npm run bench [-- rate=50 seconds=20 staff=20 bursts=200 burstSize=5]
+ *   npm run bench [-- rate=50 seconds=20 staff=20 bursts=200 burstSize=5 engine=dev|server]
  */
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.split('=')));
 const rate = Number(args.rate ?? 50);
@@ -20,7 +20,6 @@ const seconds = Number(args.seconds ?? 20);
 const staffCount = Number(args.staff ?? 20);
 const bursts = Number(args.bursts ?? 200);
 const burstSize = Number(args.burstSize ?? 5);
-const engine: string = args.engine ?? 'dev';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -233,7 +232,7 @@ async function main() {
         writes_per_burst: Number(naiveWritesPerBurst.toFixed(2)),
         cpu_ms_per_change: perChange(naiveCpu, naiveSent.filter((s) => s.ok).length),
       },
-      engine,
+      engine: stack.engine,
     };
     const c = results.calsync;
     const b = results.baseline;
@@ -264,7 +263,7 @@ async function main() {
       ],
     ];
     console.log(
-      `\nmachine: ${results.machine.cores} cores, ${results.machine.memoryGiB} GiB; ${rate} appointments/s for ${seconds} s over ${staffCount} staff calendars`,
+      `\nmachine: ${results.machine.cores} cores, ${results.machine.memoryGiB} GiB; Temporal: ${results.engine}; ${rate} appointments/s for ${seconds} s over ${staffCount} staff calendars`,
     );
     console.log(`${'figure'.padEnd(46)}${'calsync'.padEnd(18)}baseline (provider in the request)`);
     for (const [name, ours, theirs] of rows) console.log(`${name.padEnd(46)}${String(ours).padEnd(18)}${theirs}`);
@@ -274,7 +273,7 @@ async function main() {
     writeFileSync(out, JSON.stringify(results, null, 2));
     console.log(`written to ${path.relative(process.cwd(), out)}`);
     console.log(
-      `bench: rate=${rate} p50_ms=${c.p50_ms} p95_ms=${c.p95_ms} p99_ms=${c.p99_ms} writes_per_change=${c.writes_per_burst} baseline_p99_ms=${b.p99_ms} cpu_ms_per_change=${c.cpu_ms_per_change.total} baseline_cpu_ms_per_change=${b.cpu_ms_per_change.total} engine=${engine}`,
+      `bench: rate=${rate} p50_ms=${c.p50_ms} p95_ms=${c.p95_ms} p99_ms=${c.p99_ms} writes_per_change=${c.writes_per_burst} baseline_p99_ms=${b.p99_ms} cpu_ms_per_change=${c.cpu_ms_per_change.total} baseline_cpu_ms_per_change=${b.cpu_ms_per_change.total} engine=${stack.engine}`,
     );
   } finally {
     await admin.destroy();

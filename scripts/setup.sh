@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 TEMPORAL_CLI_VERSION="${TEMPORAL_CLI_VERSION:-v1.5.1}"
 TOOLS_DIR="${CALSYNC_TOOLS_DIR:-$HOME/.cache/calsync}"
 TEMPORAL_BIN="$TOOLS_DIR/temporal-$TEMPORAL_CLI_VERSION/temporal"
+# The production engine (CALSYNC_ENGINE=server): the release docker-compose.yml pins, checked by test/compose.test.ts.
+TEMPORAL_SERVER_VERSION="${TEMPORAL_SERVER_VERSION:-v1.29.1}"
+SERVER_DIR="$TOOLS_DIR/temporal-server-$TEMPORAL_SERVER_VERSION"
 # Temporal UI's own server, the version the CLI embeds: only it can be told to send the admin's codec
 # session cookie to calsync's codec endpoint (codec.includeCredentials; see scripts/temporalUi.ts).
 TEMPORAL_UI_VERSION="${TEMPORAL_UI_VERSION:-v2.42.1}"
@@ -49,6 +52,31 @@ if [ "$have_ui" != "$TEMPORAL_UI_VERSION" ]; then
   mkdir -p "$(dirname "$TEMPORAL_UI_BIN")"
   GOBIN="$(dirname "$TEMPORAL_UI_BIN")" CGO_ENABLED=0 GOFLAGS=-mod=mod \
     go install "github.com/temporalio/ui-server/v2/cmd/server@$TEMPORAL_UI_VERSION"
+fi
+
+# 2a. The real Temporal server and its SQL tool (CALSYNC_ENGINE=server), built the same way, plus the
+#     PostgreSQL schema directories of that module, which the SQL tool applies (scripts/temporalServer.ts).
+if [ "${CALSYNC_ENGINE:-dev}" = server ] && [ -z "${TEMPORAL_ADDRESS:-}" ]; then
+  if ! command -v go >/dev/null; then
+    for d in /usr/local/go/bin /usr/lib/go/bin; do [ -x "$d/go" ] && PATH="$d:$PATH"; done
+  fi
+  server_version() { go version -m "$1" 2>/dev/null | awk '$1=="mod" && $2=="go.temporal.io/server" {print $3}'; }
+  if [ "$(server_version "$SERVER_DIR/server")" != "$TEMPORAL_SERVER_VERSION" ] \
+    || [ "$(server_version "$SERVER_DIR/sql")" != "$TEMPORAL_SERVER_VERSION" ]; then
+    log "building Temporal server $TEMPORAL_SERVER_VERSION and its SQL tool with go install (first time only, several minutes)"
+    mkdir -p "$SERVER_DIR"
+    GOBIN="$SERVER_DIR" CGO_ENABLED=0 GOFLAGS=-mod=mod go install \
+      "go.temporal.io/server/cmd/server@$TEMPORAL_SERVER_VERSION" \
+      "go.temporal.io/server/cmd/tools/sql@$TEMPORAL_SERVER_VERSION"
+  fi
+  if [ ! -f "$SERVER_DIR/schema/postgresql/v12/temporal/versioned/v1.0/manifest.json" ]; then
+    module_dir=$(cd /tmp && GOFLAGS=-mod=mod go mod download -json "go.temporal.io/server@$TEMPORAL_SERVER_VERSION" \
+      | awk -F'"' '$2=="Dir" {print $4}')
+    mkdir -p "$SERVER_DIR/schema/postgresql"
+    rm -rf "$SERVER_DIR/schema/postgresql/v12"
+    cp -r "$module_dir/schema/postgresql/v12" "$SERVER_DIR/schema/postgresql/v12"
+    chmod -R u+w "$SERVER_DIR/schema"
+  fi
 fi
 
 # 2b. Chromium for the connect page's browser test (Debian's package; playwright-core drives it).

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { calsyncSearchAttributeNames, calsyncSearchAttributeTypes } from '../lib/searchAttributes';
+import { dynamicConfigFlags } from './dynamicConfig';
 
 /** Starting and stopping the pieces of a local calsync stack: shared by `npm start` and the tests. */
 
@@ -25,17 +26,31 @@ export interface Service {
   kill(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
+/** A port free on 127.0.0.1 right now; any when `port` is 0 (the kernel's pick), else that one. */
+export async function freePort(port = 0): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
     server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(port, '127.0.0.1', () => {
       const { port } = server.address() as net.AddressInfo;
       server.close(() => resolve(port));
     });
   });
 }
+
+/** A free port in [from, to): for a program that cannot take the kernel's ephemeral ones (above 32767). */
+export async function freePortBetween(from: number, to: number): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = from + Math.floor(Math.random() * (to - from));
+    const got = await freePort(port).catch(() => undefined);
+    if (got) return got;
+  }
+  throw new Error(`no free port between ${from} and ${to}`);
+}
+
+/** Thrown by a `waitFor` check when waiting longer cannot help (the process it waits for has died). */
+export class GiveUp extends Error {}
 
 export async function waitFor(
   what: string,
@@ -49,6 +64,7 @@ export async function waitFor(
     try {
       if (await check()) return;
     } catch (err) {
+      if (err instanceof GiveUp) throw err;
       lastError = err;
     }
     await new Promise((r) => setTimeout(r, everyMs));
@@ -103,6 +119,25 @@ export function spawnNode(name: string, entry: string, opts: SpawnOptions = {}):
   return spawnService(name, process.execPath, ['--import', 'tsx', path.join(ROOT, entry)], opts);
 }
 
+/** Until a Temporal frontend answers (or the process that should serve it has exited). */
+export async function waitForFrontend(service: Service, address: string, timeoutMs: number): Promise<void> {
+  await waitFor(
+    `Temporal frontend on ${address}`,
+    async () => {
+      if (service.child.exitCode !== null) throw new GiveUp(`temporal exited with code ${service.child.exitCode}`);
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await connection.workflowService.getSystemInfo({});
+        return true;
+      } finally {
+        await connection.close();
+      }
+    },
+    timeoutMs,
+    300,
+  );
+}
+
 export interface TemporalDevServerOptions {
   port: number;
   uiPort?: number;
@@ -113,12 +148,12 @@ export interface TemporalDevServerOptions {
   codecEndpoint?: string;
 }
 
-export async function startTemporalDevServer(opts: TemporalDevServerOptions): Promise<Service> {
+/** The dev server's command line: calsync's search attributes and the one dynamic-config file. */
+export function devServerArgs(opts: TemporalDevServerOptions): string[] {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--log-level', 'warn'];
   if (opts.headless) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort ?? 8233));
   if (opts.dbFile) {
-    mkdirSync(path.dirname(opts.dbFile), { recursive: true });
     // WAL without an fsync per commit: a crashed process loses nothing, a power cut may lose the
     // last moments, and SQLite's single writer is no longer bound by the disk's flush latency.
     args.push(
@@ -130,39 +165,21 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
       'synchronous=NORMAL',
     );
   }
+  // Registered at start, without the namespace cache's delay; scripts/temporalNamespace.ts checks them.
   for (const name of calsyncSearchAttributeNames) {
     args.push('--search-attribute', `${name}=${calsyncSearchAttributeTypes[name]}`);
   }
-  const dynamicConfig = [
-    'frontend.enableUpdateWorkflowExecution=true',
-    'frontend.enableExecuteMultiOperation=true',
-    // The timer queue fires no timer earlier than now + this shift (1 s by default), which would
-    // stretch calsync's sub-second coalescing window to a full second.
-    'history.timerProcessorMaxTimeShift="20ms"',
-    // The activity a workflow task schedules comes back in the task's answer: one poll saved per write.
-    'system.enableActivityEagerExecution=true',
-  ];
-  for (const flag of dynamicConfig) {
-    args.push('--dynamic-config-value', flag);
-  }
+  args.push(...dynamicConfigFlags());
   if (opts.codecEndpoint) args.push('--ui-codec-endpoint', opts.codecEndpoint);
+  return args;
+}
+
+export async function startTemporalDevServer(opts: TemporalDevServerOptions): Promise<Service> {
+  if (opts.dbFile) mkdirSync(path.dirname(opts.dbFile), { recursive: true });
+  const args = devServerArgs(opts);
   const service = spawnService('temporal', temporalBinary(), args, { logFile: opts.logFile });
   try {
-    await waitFor(
-      `Temporal dev server on :${opts.port}`,
-      async () => {
-        if (service.child.exitCode !== null) throw new Error(`temporal exited with code ${service.child.exitCode}`);
-        const connection = await Connection.connect({ address: `127.0.0.1:${opts.port}`, connectTimeout: 1000 });
-        try {
-          await connection.workflowService.getSystemInfo({});
-          return true;
-        } finally {
-          await connection.close();
-        }
-      },
-      60000,
-      300,
-    );
+    await waitForFrontend(service, `127.0.0.1:${opts.port}`, 60000);
   } catch (err) {
     await service.stop();
     throw err;

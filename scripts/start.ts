@@ -3,16 +3,10 @@ import path from 'node:path';
 import { createDb, ensureDatabase, migrateLatest } from '../lib/db';
 import { SecretBox } from '../lib/secretBox';
 import { ensureEmulatorCertificate, extraCaCerts, trustCaInThisProcess } from '../emulators/microsoft/certificate';
-import {
-  ROOT,
-  httpAnswers,
-  spawnNode,
-  spawnService,
-  startRadicale,
-  startTemporalDevServer,
-  waitFor,
-  type Service,
-} from './stack';
+import { engineName, startEngine, type Engine } from './engine';
+import { ROOT, httpAnswers, spawnNode, spawnService, startRadicale, waitFor, type Service } from './stack';
+import { prepareTemporalNamespace } from './temporalNamespace';
+import { TEMPORAL_SERVER_VERSION } from './temporalServer';
 import { startTemporalUi } from './temporalUi';
 
 /**
@@ -39,12 +33,14 @@ function devSecrets(): { adminKey: string; tokenKeys: string } {
 async function main() {
   mkdirSync(LOGS, { recursive: true });
   const services: Service[] = [];
+  let temporal: Engine | undefined;
   let stopping = false;
   const stopAll = async (code: number) => {
     if (stopping) return;
     stopping = true;
     console.log('\nstopping…');
     for (const s of services.reverse()) await s.stop();
+    await temporal?.stop();
     process.exit(code);
   };
   process.on('SIGINT', () => void stopAll(0));
@@ -63,23 +59,27 @@ async function main() {
     await db.destroy();
     console.log('database  migrated');
 
+    const engine = engineName();
     if (!process.env.TEMPORAL_ADDRESS) {
-      services.push(
-        await startTemporalDevServer({
-          port: 7233,
-          headless: true,
-          dbFile: path.join(DATA, 'temporal.db'),
-          logFile: path.join(LOGS, 'temporal.log'),
-        }),
+      temporal = await startEngine({
+        engine,
+        dir: path.join(DATA, engine === 'server' ? 'temporal-server' : ''),
+        persistent: true,
+        logFile: path.join(LOGS, 'temporal.log'),
+      });
+      process.env.TEMPORAL_ADDRESS = temporal.address;
+      console.log(
+        engine === 'server'
+          ? `temporal  server ${TEMPORAL_SERVER_VERSION} on ${temporal.address} (PostgreSQL: calsync_temporal, calsync_temporal_visibility)`
+          : `temporal  dev server on ${temporal.address}`,
       );
-      process.env.TEMPORAL_ADDRESS = '127.0.0.1:7233';
-      console.log('temporal  dev server on 127.0.0.1:7233');
       // Temporal UI decodes the encrypted payloads through the API's codec endpoint (admins only),
       // sending the admin's codec session cookie: its own server, configured to include credentials.
+      // The same UI serves either engine.
       services.push(
         await startTemporalUi({
           port: 8233,
-          temporalAddress: '127.0.0.1:7233',
+          temporalAddress: temporal.address,
           codecEndpoint: `http://127.0.0.1:${process.env.API_PORT}/codec`,
           workDir: path.join(DATA, 'temporal-ui'),
           logFile: path.join(LOGS, 'temporal-ui.log'),
@@ -87,6 +87,11 @@ async function main() {
       );
       console.log('temporal  UI on http://127.0.0.1:8233');
     }
+    // Like the migrations: the namespace and search attributes exist before the API or a worker starts.
+    await prepareTemporalNamespace({
+      address: process.env.TEMPORAL_ADDRESS,
+      namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+    });
 
     // Real OAuth client ids mean real Google; otherwise the emulator stands in for it.
     const useEmulator = !process.env.GOOGLE_CLIENT_ID;

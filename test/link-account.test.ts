@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
+import knex from 'knex';
 import { activityFailure } from '../activities/activityFailure';
 import type { LinkRow } from '../activities/credentials';
 import type { ActivityDeps } from '../activities/deps';
@@ -136,6 +137,38 @@ describe('acting as a link account', () => {
         }),
       ),
     ).toBe(own);
+  });
+
+  test("calsync's own pacing failing in PostgreSQL (a restart, a full pool) is retryable, not the provider's permanent error", async () => {
+    // The pacing query runs inside the provider's request (before it is sent): a read-only session
+    // makes PostgreSQL refuse it with an error of its own, as a restart or "too many clients" would.
+    const readOnly = knex({
+      client: 'pg',
+      connection: process.env.DATABASE_URL,
+      pool: {
+        min: 0,
+        max: 1,
+        afterCreate: (conn: any, done: (err: unknown, conn: unknown) => void) =>
+          conn.query('set default_transaction_read_only = on', (err: unknown) => done(err, conn)),
+      },
+    });
+    try {
+      const row = {
+        ...(await link('active')),
+        access_token_sealed: deps.secrets.seal('access-token'),
+        access_token_expires_at: new Date(Date.now() + 3600_000),
+      };
+      const failure = activityFailure(
+        await failureOf(
+          actAsLink({ ...deps, db: readOnly }, row, async (account) =>
+            (await account.calendar()).deleteEvent({ calendarId: 'primary', eventId: 'calsyncpacing' }),
+          ),
+        ),
+      );
+      expect([failure.type, failure.nonRetryable]).toEqual(['internal', false]);
+    } finally {
+      await readOnly.destroy();
+    }
   });
 
   test('an unknown provider is a permanent provider_unsupported, never another provider', async () => {

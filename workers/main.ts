@@ -5,8 +5,7 @@ import { createDb } from '../lib/db';
 import { createLogger } from '../lib/logger';
 import { calsyncDataConverter } from '../lib/payloadCodec';
 import { SecretBox } from '../lib/secretBox';
-import { calsyncSearchAttributeNames } from '../lib/searchAttributes';
-import { connectClient, connectWorker, ensureSearchAttributes } from '../lib/temporal';
+import { connectClient, connectWorker } from '../lib/temporal';
 import { startMetricsServer } from './metrics';
 
 /** A calsync worker: runs the workflows and the activities of one task queue. */
@@ -23,7 +22,6 @@ async function main() {
       error: (m, a) => logger.error(a, m),
     },
   });
-  await ensureSearchAttributes(config, calsyncSearchAttributeNames);
   const db = createDb(config.databaseUrl, { min: 0, max: 20 });
   const activities = createActivities({
     db,

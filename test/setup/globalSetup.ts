@@ -11,21 +11,24 @@ import {
   freePort,
   httpAnswers,
   spawnNode,
+  spawnService,
   startCalDavProxy,
   startRadicale,
-  startTemporalDevServer,
   waitFor,
   type Service,
 } from '../../scripts/stack';
+import { engineName, startEngine } from '../../scripts/engine';
+import { prepareTemporalNamespace } from '../../scripts/temporalNamespace';
 
 /**
- * The suite's shared infrastructure: a real Temporal dev server (or TEMPORAL_ADDRESS), a fresh
+ * The suite's shared infrastructure: a real Temporal (the dev server, or the real server on PostgreSQL
+ * with CALSYNC_ENGINE=server, or TEMPORAL_ADDRESS) with calsync's namespace set up, a fresh
  * PostgreSQL database (or DATABASE_URL), the Google and Microsoft emulators, and a workflow bundle built once.
  * Each test file starts its own API and worker processes on its own task queue (test/helpers/stack.ts).
  */
 export default async function globalSetup(): Promise<void> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'calsync-test-'));
-  const services: Service[] = [];
+  const services: { stop(): Promise<void> }[] = [];
   (globalThis as any).__calsyncServices = services;
 
   if (!process.env.DATABASE_URL) {
@@ -49,10 +52,20 @@ export default async function globalSetup(): Promise<void> {
   await trustCaInThisProcess(msCert.ca);
 
   if (!process.env.TEMPORAL_ADDRESS) {
-    const port = await freePort();
-    services.push(await startTemporalDevServer({ port, headless: true, logFile: path.join(tmp, 'temporal.log') }));
-    process.env.TEMPORAL_ADDRESS = `127.0.0.1:${port}`;
+    const engine = await startEngine({
+      engine: engineName(),
+      dir: path.join(tmp, 'temporal'),
+      runName: 'calsync_test',
+      logFile: path.join(tmp, 'temporal.log'),
+    });
+    services.push(engine);
+    process.env.TEMPORAL_ADDRESS = engine.address;
   }
+  // Like the migrations: done before any API or worker starts, so none of them races for it.
+  await prepareTemporalNamespace({
+    address: process.env.TEMPORAL_ADDRESS,
+    namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+  });
 
   const emulatorPort = await freePort();
   const emulator = spawnNode('google-emulator', 'emulators/google/main.ts', {
