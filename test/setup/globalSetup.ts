@@ -6,17 +6,7 @@ import knex from 'knex';
 import { createDb, ensureDatabase, migrateLatest } from '../../lib/db';
 import { ensureEmulatorCertificate, extraCaCerts, trustCaInThisProcess } from '../../emulators/microsoft/certificate';
 import { SecretBox } from '../../lib/secretBox';
-import {
-  ROOT,
-  freePort,
-  httpAnswers,
-  spawnNode,
-  spawnService,
-  startCalDavProxy,
-  startRadicale,
-  waitFor,
-  type Service,
-} from '../../scripts/stack';
+import { ROOT, freePort, httpAnswers, spawnNode, startCalDavProxy, startRadicale, waitFor } from '../../scripts/stack';
 import { engineName, startEngine } from '../../scripts/engine';
 import { prepareTemporalNamespace } from '../../scripts/temporalNamespace';
 
