@@ -25,6 +25,7 @@ import { failureRoutes } from './routes/failures';
 import { linkRoutes } from './routes/links';
 import { reconcileRoutes } from './routes/reconcile';
 import { feedRoutes } from './routes/feeds';
+import { credentialsApiRoutes } from './routes/connectCredentials';
 import { oauthRoutes } from './routes/oauth';
 import { settingsRoutes } from './routes/settings';
 import { staffRoutes } from './routes/staff';
@@ -133,17 +134,19 @@ export function createApp(deps: ApiDeps) {
     reconcile: config.reconcile,
     providers,
   };
+  // POST /v1/staff/:id/links/<provider> by username and password (CalDAV); others fall through to staffRoutes.
+  app.use(credentialsApiRoutes(linkDeps, config, logger));
   app.use(staffRoutes(linkDeps));
   // POST /v1/staff/:id/links (tenant key) and GET /oauth/callback/:provider (the browser: no key).
   app.use(oauthRoutes(linkDeps, config, logger));
   app.use(settingsRoutes(db, deps.secrets, temporal, config.taskQueue, { allowedHosts: config.outboundAllowedHosts }));
   app.use(availabilityRoutes(db));
   app.use(importRoutes(db, temporal, providers));
-  app.use(teamCalendarRoutes(db, temporal, config.taskQueue));
+  app.use(teamCalendarRoutes(db, temporal, config.taskQueue, providers));
   app.use(linkRoutes(db, temporal, config.taskQueue));
   app.use(reconcileRoutes(db, temporal, config.taskQueue, config.reconcile));
   // POST /v1/connect-sessions (tenant key) and the /connect page (its own session cookie).
-  app.use(connectPageRoutes(linkDeps, config));
+  app.use(connectPageRoutes(linkDeps, config, logger));
   app.use(feeds.managed);
 
   app.use((_req: Request, res: Response) => {

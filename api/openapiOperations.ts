@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { teamCalendarBodySchema } from './crmSchemas';
 import { importSelectionSchema } from './routes/busyImport';
 import { payloadsSchema } from './routes/codec';
@@ -10,6 +10,8 @@ import {
   availabilityCheckSchema,
   busyQuerySchema,
   createTenantSchema,
+  credentialsBodySchema,
+  credentialsFormSchema,
   failureListQuerySchema,
   linkBodySchema,
   logQuerySchema,
@@ -235,8 +237,9 @@ export const operations: Record<string, Operation> = {
   'POST /v1/staff/{id}/links/{provider}': {
     id: 'attachLink',
     tag: 'Calendar links',
-    summary: "Attach an account by its refresh token; without calendarId the tenant's calendarMode decides",
-    body: linkBodySchema,
+    summary:
+      "Attach an account by its refresh token (without calendarId the tenant's calendarMode decides); or, for a provider without OAuth (caldav: iCloud, Fastmail, Nextcloud, any CalDAV server), connect by username and app-specific password with a preset (icloud, fastmail, nextcloud, custom) or serverUrl, checked against the server first (a wrong password is a 400 naming password, nothing stored; a link needing re-authorisation takes the new password and resumes its held writes)",
+    body: z.union([linkBodySchema, credentialsBodySchema]),
     bodyExample: { accountEmail: 'anna@salon.example', refreshToken: '1//0g…' },
     ok: { 201: { description: 'Link', example: linkExample } },
   },
@@ -459,6 +462,23 @@ export const operations: Record<string, Operation> = {
     bodyExample: { csrf: '…', staffId: 'anna', provider: 'google' },
     ok: { 303: redirect("To the provider's consent page") },
     errors: [401, 403],
+  },
+  'POST /connect/credentials/{provider}': {
+    id: 'connectByCredentials',
+    tag: 'Connect page',
+    summary:
+      "The page's credentials form (CalDAV): checks the username and app-specific password with the server, then redirects back to the page; a refusal is a 400 page saying what to fix, nothing stored",
+    auth: 'connect',
+    form: credentialsFormSchema,
+    bodyExample: {
+      csrf: '…',
+      staffId: 'anna',
+      preset: 'icloud',
+      username: 'anna@icloud.com',
+      password: 'abcd-efgh-ijkl-mnop',
+    },
+    ok: { 303: redirect('Back to the connect page, the new link listed') },
+    errors: [400, 401, 403],
   },
   'POST /connect/links/{id}/disconnect': {
     id: 'connectDisconnect',

@@ -400,3 +400,20 @@ export const availabilityBodySchema = z
     return window ? { ...b, from: window[0], to: window[1] } : z.NEVER;
   });
 export type AvailabilityBody = z.output<typeof availabilityBodySchema>;
+
+/** Connecting by username and (app-specific) password (CalDAV): api/routes/connectCredentials.ts. */
+const credentialsFields = {
+  preset: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be a preset id such as icloud')
+    .optional(),
+  serverUrl: z.string().trim().max(2048).optional(),
+  username: z.string().trim().min(1, 'is required').max(320),
+  password: z.string().min(1, 'is required').max(1024),
+};
+export const credentialsBodySchema = z.object(credentialsFields).strict();
+export const credentialsFormSchema = z.object({
+  csrf: z.string().min(1).max(200),
+  staffId: idSchema,
+  ...credentialsFields,
+});

@@ -1,3 +1,4 @@
+import ICAL from 'ical.js';
 import { jsonCall, seedTenant, seededRandom, startPrivateStack, type PrivateStack } from './harness';
 
 /**
@@ -5,8 +6,10 @@ import { jsonCall, seedTenant, seededRandom, startPrivateStack, type PrivateStac
  * cancels, deletes, out-of-order revisions) while the emulator fails, throttles, times out and
  * "applies then fails", workers are SIGKILLed and restarted, Temporal restarts once (and PostgreSQL,
  * when asked). Two API processes and two workers, on the engine `engine=` or CALSYNC_ENGINE names.
- * Then every emulated calendar is compared with the desired state.
- *   npm run chaos [-- appointments=300 operations=3000 kills=4 seed=1 engine=server restartPostgres=true]
+ * Then every calendar is compared with the desired state. With `caldavStaff=N`, the last N staff
+ * members have CalDAV calendars on a real Radicale instead, behind the fault proxy
+ * (emulators/caldav-proxy) failing the same way.
+ *   npm run chaos [-- appointments=300 operations=3000 kills=4 seed=1 engine=server restartPostgres=true caldavStaff=2]
  */
 export interface ChaosOptions {
   appointments: number;
@@ -18,6 +21,8 @@ export interface ChaosOptions {
   restartPostgres?: boolean;
   seed: number;
   concurrency: number;
+  /** Staff members (of `staff`) whose calendars are CalDAV (Radicale); the stack needs `caldav: true`. */
+  caldavStaff?: number;
   log?: (line: string) => void;
 }
 
@@ -117,9 +122,10 @@ export async function runChaos(opts: ChaosOptions, existing?: PrivateStack): Pro
       apis: 2,
       workers: 2,
       ownTemporal: opts.restartTemporal,
+      caldav: (opts.caldavStaff ?? 0) > 0,
     }));
   try {
-    const { apiKey, staff } = await seedTenant(stack, 'chaos', opts.staff);
+    const { apiKey, staff } = await seedTenant(stack, 'chaos', opts.staff, { caldavStaff: opts.caldavStaff });
     const { model, batches, count } = plan(
       opts,
       staff.map((s) => s.id),
@@ -127,14 +133,16 @@ export async function runChaos(opts: ChaosOptions, existing?: PrivateStack): Pro
     // The CRM's requests spread over the API processes, as a load balancer would spread them.
     let nextApi = 0;
     const apiUrl = () => stack.apiUrls[nextApi++ % stack.apiUrls.length]!;
-    await jsonCall(`${stack.emulatorUrl}/_emulator/faults`, 'POST', {
+    const faults = {
       errorRate: 0.1,
       errorStatuses: [500, 503, 429],
       retryAfterSeconds: 1,
       applyThenFail: 0.05,
       timeoutRate: 0.01,
       timeoutMs: 10000,
-    });
+    };
+    await jsonCall(`${stack.emulatorUrl}/_emulator/faults`, 'POST', faults);
+    if (stack.caldav) await jsonCall(`${stack.caldav.proxyUrl}/_emulator/faults`, 'POST', faults);
     log(
       `chaos: ${count} operations over ${model.size} appointments and ${staff.length} staff calendars (seed ${opts.seed}); engine ${stack.engine}, ${stack.apiUrls.length} API and ${stack.workerCount} worker processes`,
     );
@@ -237,6 +245,7 @@ export async function runChaos(opts: ChaosOptions, existing?: PrivateStack): Pro
       `chaos: all ${count} operations accepted (${done} batches, ${apiRetries} API retries); healing faults and waiting to converge`,
     );
     await jsonCall(`${stack.emulatorUrl}/_emulator/faults`, 'DELETE');
+    if (stack.caldav) await jsonCall(`${stack.caldav.proxyUrl}/_emulator/faults`, 'DELETE');
 
     let diff = await compare(stack, staff, model);
     const deadline = Date.now() + 300_000;
@@ -262,20 +271,21 @@ export async function runChaos(opts: ChaosOptions, existing?: PrivateStack): Pro
 }
 
 /** Every staff calendar against the model: what is missing, doubled, out of date, or should not be there. */
-async function compare(stack: PrivateStack, staff: { id: string; email: string }[], model: Map<string, Desired>) {
+async function compare(
+  stack: PrivateStack,
+  staff: { id: string; email: string; caldav?: { username: string; password: string } }[],
+  model: Map<string, Desired>,
+) {
   let missing = 0;
   let duplicated = 0;
   let stale = 0;
   let orphaned = 0;
   const details: string[] = [];
   for (const s of staff) {
-    const { body } = await jsonCall(`${stack.emulatorUrl}/_emulator/calendars/${encodeURIComponent(s.email)}/events`);
-    const live = (
-      body.items as { status: string; summary: string; extendedProperties?: { private?: Record<string, string> } }[]
-    ).filter((e) => e.status !== 'cancelled');
+    const live = s.caldav ? await caldavEvents(stack, s.caldav) : await googleEvents(stack, s.email);
     const byAppointment = new Map<string, typeof live>();
     for (const e of live) {
-      const id = e.extendedProperties?.private?.calsyncId?.split(':')[1] ?? '?';
+      const id = e.tag?.split(':')[1] ?? '?';
       byAppointment.set(id, [...(byAppointment.get(id) ?? []), e]);
     }
     for (const [id, desired] of model) {
@@ -318,6 +328,63 @@ export function chaosLine(r: ChaosResult): string {
   return `chaos: operations=${r.operations} missing=${r.missing} duplicated=${r.duplicated} stale=${r.stale} orphaned=${r.orphaned} converge_s=${r.convergeS.toFixed(1)}`;
 }
 
+interface LiveEvent {
+  summary: string;
+  /** calsync's tag of the appointment (`tenant:appointment`). */
+  tag?: string;
+}
+
+async function googleEvents(stack: PrivateStack, email: string): Promise<LiveEvent[]> {
+  const { body } = await jsonCall(`${stack.emulatorUrl}/_emulator/calendars/${encodeURIComponent(email)}/events`);
+  return (
+    body.items as { status: string; summary: string; extendedProperties?: { private?: Record<string, string> } }[]
+  )
+    .filter((e) => e.status !== 'cancelled')
+    .map((e) => ({ summary: e.summary, tag: e.extendedProperties?.private?.calsyncId }));
+}
+
+/** Every event in a CalDAV account's calendars, read straight from Radicale (not through the proxy or calsync). */
+async function caldavEvents(
+  stack: PrivateStack,
+  account: { username: string; password: string },
+): Promise<LiveEvent[]> {
+  const radicale = stack.caldav!.radicaleUrl;
+  const headers = {
+    authorization: `Basic ${Buffer.from(`${account.username}:${account.password}`).toString('base64')}`,
+    'content-type': 'application/xml',
+  };
+  const home = `/${encodeURIComponent(account.username)}/`;
+  // The account's calendars (the home's collections), then every event of each.
+  const listing = await fetch(`${radicale}${home}`, {
+    method: 'PROPFIND',
+    headers: { ...headers, depth: '1' },
+    body: '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/></D:prop></D:propfind>',
+  });
+  if (listing.status !== 207) throw new Error(`PROPFIND ${account.username}: ${listing.status}`);
+  const calendars = [...(await listing.text()).matchAll(/<(?:D:)?href>([^<]+)<\/(?:D:)?href>/g)]
+    .map((m) => m[1]!)
+    .filter((href) => href.endsWith('/') && decodeURIComponent(href) !== decodeURIComponent(home));
+  const events: LiveEvent[] = [];
+  for (const calendar of calendars) {
+    const res = await fetch(`${radicale}${calendar}`, {
+      method: 'REPORT',
+      headers: { ...headers, depth: '1' },
+      body: '<?xml version="1.0"?><C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><C:calendar-data/></D:prop><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"/></C:comp-filter></C:filter></C:calendar-query>',
+    });
+    if (res.status !== 207) throw new Error(`REPORT ${calendar}: ${res.status}`);
+    const text = await res.text();
+    for (const m of text.matchAll(/<(?:C:)?calendar-data[^>]*>([\s\S]*?)<\/(?:C:)?calendar-data>/g)) {
+      const ics = m[1]!.replace(/&#13;/g, '\r').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+      const master = new ICAL.Component(ICAL.parse(ics)).getFirstSubcomponent('vevent')!;
+      events.push({
+        summary: String(master.getFirstPropertyValue('summary')),
+        tag: (master.getFirstPropertyValue('x-calsync-id') as string | null) ?? undefined,
+      });
+    }
+  }
+  return events;
+}
+
 if (require.main === module) {
   const args = Object.fromEntries(process.argv.slice(2).map((a) => a.split('=')));
   const opts: ChaosOptions = {
@@ -329,6 +396,7 @@ if (require.main === module) {
     restartPostgres: args.restartPostgres === 'true',
     seed: Number(args.seed ?? 1),
     concurrency: Number(args.concurrency ?? 24),
+    caldavStaff: Number(args.caldavStaff ?? 0),
   };
   runChaos(opts)
     .then((r) => {

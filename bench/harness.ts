@@ -1,13 +1,23 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import knex from 'knex';
 import { createDb, ensureDatabase, migrateLatest } from '../lib/db';
 import { SecretBox } from '../lib/secretBox';
-import { ROOT, freePort, httpAnswers, spawnNode, spawnService, waitFor } from '../scripts/stack';
+import {
+  ROOT,
+  freePort,
+  httpAnswers,
+  spawnNode,
+  spawnService,
+  startCalDavProxy,
+  startRadicale,
+  waitFor,
+  type Service,
+} from '../scripts/stack';
 import { engineName, startEngine, type Engine, type EngineName } from '../scripts/engine';
 import { prepareTemporalNamespace } from '../scripts/temporalNamespace';
 import { postgresTarget } from '../scripts/temporalServer';
@@ -25,6 +35,8 @@ export interface PrivateStack {
   apiUrl: string;
   apiUrls: string[];
   emulatorUrl: string;
+  /** With `caldav: true`: Radicale, its htpasswd file, and the fault proxy calsync reaches it through. */
+  caldav?: { radicaleUrl: string; proxyUrl: string; htpasswdFile: string };
   adminKey: string;
   tmp: string;
   workerCount: number;
@@ -55,6 +67,8 @@ export interface PrivateStackOptions {
   workers?: number;
   /** A Temporal of its own even when TEMPORAL_ADDRESS names one: a run that restarts it (chaos) needs that. */
   ownTemporal?: boolean;
+  /** Radicale (a real CalDAV server) and the fault proxy in front of it, for CalDAV staff (seedTenant's `caldavStaff`). */
+  caldav?: boolean;
 }
 
 /** `npm run bench -- engine=server`: every bench takes the engine the same way. */
@@ -99,6 +113,25 @@ export async function startPrivateStack(opts: PrivateStackOptions): Promise<Priv
   });
   await waitFor('emulator', () => httpAnswers(`${emulatorUrl}/_emulator/stats`));
 
+  const caldavServices: Service[] = [];
+  let caldav: PrivateStack['caldav'];
+  if (opts.caldav) {
+    const htpasswdFile = path.join(tmp, 'radicale.htpasswd');
+    writeFileSync(htpasswdFile, '');
+    const radicale = await startRadicale({
+      port: await freePort(),
+      htpasswdFile,
+      storageFolder: path.join(tmp, 'radicale'),
+      logFile: path.join(tmp, 'radicale.log'),
+    });
+    const proxy = await startCalDavProxy({
+      port: await freePort(),
+      target: radicale.url,
+      logFile: path.join(tmp, 'caldav-proxy.log'),
+    });
+    caldavServices.push(radicale.service, proxy.service);
+    caldav = { radicaleUrl: radicale.url, proxyUrl: proxy.url, htpasswdFile };
+  }
   const adminKey = `admin-${opts.name}`;
   const env: NodeJS.ProcessEnv = {
     DATABASE_URL: dbUrl,
@@ -112,6 +145,7 @@ export async function startPrivateStack(opts: PrivateStackOptions): Promise<Priv
     API_RATE_LIMIT_PER_MINUTE: '1000000',
     API_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE: '1000000',
     LOG_LEVEL: 'warn',
+    ...(opts.caldav ? { OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' } : {}),
     ...opts.env,
   };
   // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each worker and API when it stops.
@@ -144,6 +178,7 @@ export async function startPrivateStack(opts: PrivateStackOptions): Promise<Priv
     apiUrl: apiUrls[0]!,
     apiUrls,
     emulatorUrl,
+    caldav,
     adminKey,
     tmp,
     workerCount: workers.length,
@@ -175,7 +210,7 @@ export async function startPrivateStack(opts: PrivateStackOptions): Promise<Priv
     },
     async stop() {
       await Promise.all([...apis, ...workers].map((s) => s.stop()));
-      await Promise.all([emulator.stop(), engine?.stop()]);
+      await Promise.all([emulator.stop(), engine?.stop(), ...caldavServices.map((s) => s.stop())]);
       for (const cleanup of cleanups) await cleanup().catch(() => undefined);
     },
   };
@@ -230,9 +265,11 @@ export async function seedTenant(
   stack: PrivateStack,
   tenantId: string,
   count: number,
-  opts: { calendarMode?: 'primary' | 'dedicated' } = {},
+  /** `caldavStaff`: that many of the staff (the last ones) connect a CalDAV account on the stack's Radicale instead of Google. */
+  opts: { calendarMode?: 'primary' | 'dedicated'; caldavStaff?: number } = {},
 ) {
   const calendarMode = opts.calendarMode ?? 'primary';
+  const caldavFrom = count - (opts.caldavStaff ?? 0);
   const { body } = await jsonCall(
     `${stack.apiUrl}/v1/admin/tenants`,
     'POST',
@@ -240,10 +277,35 @@ export async function seedTenant(
     stack.adminKey,
   );
   const apiKey: string = body.apiKey;
-  const staff: { id: string; email: string; accessToken: string; calendarId: string }[] = [];
+  const staff: {
+    id: string;
+    email: string;
+    accessToken: string;
+    calendarId: string;
+    /** CalDAV staff: the account on Radicale. */
+    caldav?: { username: string; password: string };
+  }[] = [];
   for (let i = 0; i < count; i++) {
     const id = `s${i}`;
     await jsonCall(`${stack.apiUrl}/v1/staff/${id}`, 'PUT', { name: id }, apiKey);
+    if (i >= caldavFrom && stack.caldav) {
+      const account = { username: `${id}@${tenantId}.caldav.test`, password: `pw-${id}-${Date.now()}` };
+      // The tenant's default consent rule: the account is the staff member's own address.
+      await jsonCall(`${stack.apiUrl}/v1/staff/${id}`, 'PUT', { name: id, email: account.username }, apiKey);
+      writeFileSync(stack.caldav.htpasswdFile, `${account.username}:${account.password}\n`, { flag: 'a' });
+      // calendarMode primary writes to the account's first calendar: a new Radicale account has none yet.
+      if (calendarMode === 'primary') await makeCalDavCalendar(stack.caldav.radicaleUrl, account, 'personal');
+      const linked = await jsonCall(
+        `${stack.apiUrl}/v1/staff/${id}/links/caldav`,
+        'POST',
+        { serverUrl: `${stack.caldav.proxyUrl}/`, ...account },
+        apiKey,
+      );
+      if (linked.status !== 201)
+        throw new Error(`caldav link of ${id}: ${linked.status} ${JSON.stringify(linked.body)}`);
+      staff.push({ id, email: account.username, accessToken: '', calendarId: '', caldav: account });
+      continue;
+    }
     const user = (await jsonCall(`${stack.emulatorUrl}/_emulator/users`, 'POST', { email: `${id}@${tenantId}.test` }))
       .body;
     await jsonCall(
@@ -268,6 +330,25 @@ export async function seedTenant(
     }
   }
   return { apiKey, staff };
+}
+
+/** A calendar made straight in Radicale (MKCALENDAR), as the account's owner would. */
+export async function makeCalDavCalendar(
+  radicaleUrl: string,
+  account: { username: string; password: string },
+  name: string,
+): Promise<string> {
+  const url = `${radicaleUrl}/${account.username}/${name}/`;
+  const res = await fetch(url, {
+    method: 'MKCALENDAR',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${account.username}:${account.password}`).toString('base64')}`,
+      'content-type': 'application/xml',
+    },
+    body: `<?xml version="1.0"?><C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><D:displayname>${name}</D:displayname></D:prop></D:set></C:mkcalendar>`,
+  });
+  if (res.status !== 201) throw new Error(`MKCALENDAR ${url}: ${res.status}`);
+  return url;
 }
 
 export function percentile(values: number[], p: number): number {

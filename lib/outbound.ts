@@ -102,3 +102,81 @@ export async function postOutbound(
     req.end(request.body);
   });
 }
+
+/**
+ * A `fetch` for a client library that talks to a tenant-chosen server (CalDAV): every request goes
+ * through the same rules as postOutbound (https, public addresses checked where the connection
+ * really goes, no redirects followed: a 3xx is answered as it came, for the library to read), and
+ * at most `maxResponseBytes` of an answer are read. The signal in `init` ends a request early.
+ */
+export function outboundFetch(
+  policy: OutboundPolicy,
+  opts: { maxResponseBytes: number; timeoutMs: number },
+): typeof fetch {
+  return async (input, init = {}) => {
+    const raw = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const problem = outboundUrlProblem(raw, policy);
+    if (problem) throw new OutboundRefused(`the URL ${problem}`);
+    const url = new URL(raw);
+    const allowed = policy.allowedHosts.includes(hostOf(url));
+    const headers: Record<string, string> = {};
+    new Headers(init.headers).forEach((value, name) => {
+      headers[name] = value;
+    });
+    const body =
+      init.body === undefined || init.body === null
+        ? undefined
+        : typeof init.body === 'string'
+          ? init.body
+          : Buffer.from(await new Response(init.body).arrayBuffer());
+    if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+    const send = url.protocol === 'https:' ? https.request : http.request;
+    return new Promise<Response>((resolve, reject) => {
+      const req = send(
+        url,
+        {
+          method: init.method ?? 'GET',
+          headers,
+          agent: allowed ? undefined : useAgent(url.toString()),
+          timeout: opts.timeoutMs,
+          signal: init.signal ?? undefined,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let read = 0;
+          res.on('data', (chunk: Buffer) => {
+            read += chunk.length;
+            if (read > opts.maxResponseBytes) {
+              res.destroy(new OutboundRefused(`the answer is larger than ${opts.maxResponseBytes} bytes`));
+              return;
+            }
+            chunks.push(chunk);
+          });
+          res.on('error', reject);
+          res.on('end', () => {
+            const answer = new Headers();
+            for (const [name, value] of Object.entries(res.headers)) {
+              if (value === undefined) continue;
+              for (const v of Array.isArray(value) ? value : [value]) answer.append(name, v);
+            }
+            const status = res.statusCode ?? 0;
+            const nullBody = status === 204 || status === 304 || (status >= 100 && status < 200);
+            resolve(
+              new Response(nullBody ? null : Buffer.concat(chunks), {
+                status,
+                statusText: res.statusMessage ?? '',
+                headers: answer,
+              }),
+            );
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${opts.timeoutMs} ms`)));
+      req.on('error', (err) => {
+        if (/is not allowed|private|meta IP/i.test(err.message)) reject(new OutboundRefused(err.message));
+        else reject(err);
+      });
+      req.end(body);
+    });
+  };
+}

@@ -58,7 +58,15 @@ export function asProviderError(err: unknown): ProviderError {
 }
 
 /** Why a consent could not be turned into a link; the API tells the person in the browser. */
-export type ConnectFailureReason = 'unreachable' | 'refused' | 'no_offline_access' | 'no_account_address';
+export type ConnectFailureReason =
+  | 'unreachable'
+  | 'refused'
+  | 'no_offline_access'
+  | 'no_account_address'
+  /** Consent by password: the server refused the username or password (401). */
+  | 'wrong_credentials'
+  /** Consent by password: no CalDAV server answered at that address. */
+  | 'not_a_calendar_server';
 
 /** The connect flow failed at the provider; `detail` is safe to log (status and error code, never a token). */
 export class ConnectFailure extends Error {

@@ -1,6 +1,7 @@
 import type { DateTime } from 'luxon';
 import type { Config } from '../lib/config';
 import { ProviderError } from './errors';
+import * as caldav from './caldav';
 import * as google from './google';
 import * as microsoft from './microsoft';
 import type { ProviderFolder, ProviderModule } from './types';
@@ -10,7 +11,7 @@ import type { ProviderFolder, ProviderModule } from './types';
  * exports `createProvider` (and `seriesProblem` where it holds less than RRULE), one line here, and
  * its settings in lib/config.ts.
  */
-const folders: ProviderFolder[] = [google, microsoft];
+const folders: ProviderFolder[] = [google, microsoft, caldav];
 
 export interface ProviderRegistry {
   /** Every provider, in the order the connect page offers them. */

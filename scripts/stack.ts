@@ -186,3 +186,62 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   }
   return service;
 }
+
+export interface RadicaleOptions {
+  port: number;
+  /** `user:password` lines (plain): Radicale 3.1 reads the file at each login, so a rewrite takes effect at once. */
+  htpasswdFile: string;
+  storageFolder: string;
+  logFile?: string;
+}
+
+/**
+ * Radicale (Debian's package, installed by scripts/setup.sh), a real CalDAV server: htpasswd auth
+ * (a wrong or changed password is a real 401), each user owning only their own collections.
+ * Answers once it serves.
+ */
+export async function startRadicale(opts: RadicaleOptions): Promise<{ service: Service; url: string }> {
+  const service = spawnService(
+    'radicale',
+    'radicale',
+    [
+      '--config',
+      '',
+      '--server-hosts',
+      `127.0.0.1:${opts.port}`,
+      '--auth-type',
+      'htpasswd',
+      '--auth-htpasswd-filename',
+      opts.htpasswdFile,
+      '--auth-htpasswd-encryption',
+      'plain',
+      '--auth-delay',
+      '0',
+      '--rights-type',
+      'owner_only',
+      '--storage-filesystem-folder',
+      opts.storageFolder,
+      '--logging-level',
+      'warning',
+    ],
+    { logFile: opts.logFile },
+  );
+  const url = `http://127.0.0.1:${opts.port}`;
+  await waitFor('Radicale (apt-get install radicale)', () => httpAnswers(`${url}/.web/`));
+  return { service, url };
+}
+
+/** The fault-injecting proxy (emulators/caldav-proxy) in front of a CalDAV server; answers once it serves. */
+export async function startCalDavProxy(opts: {
+  port: number;
+  target: string;
+  logFile?: string;
+}): Promise<{ service: Service; url: string }> {
+  const service = spawnNode('caldav-proxy', 'emulators/caldav-proxy/main.ts', {
+    env: { CALDAV_PROXY_PORT: String(opts.port), CALDAV_PROXY_TARGET: opts.target },
+    logFile: opts.logFile,
+  });
+  const url = `http://127.0.0.1:${opts.port}`;
+  await waitFor('CalDAV proxy', () => httpAnswers(`${url}/_emulator/health`));
+  return { service, url };
+}

@@ -4,7 +4,7 @@ import { createDb, ensureDatabase, migrateLatest } from '../lib/db';
 import { SecretBox } from '../lib/secretBox';
 import { ensureEmulatorCertificate, extraCaCerts, trustCaInThisProcess } from '../emulators/microsoft/certificate';
 import { engineName, startEngine, type Engine } from './engine';
-import { ROOT, httpAnswers, spawnNode, spawnService, waitFor, type Service } from './stack';
+import { ROOT, httpAnswers, spawnNode, spawnService, startRadicale, waitFor, type Service } from './stack';
 import { prepareTemporalNamespace } from './temporalNamespace';
 import { TEMPORAL_SERVER_VERSION } from './temporalServer';
 import { startTemporalUi } from './temporalUi';
@@ -156,6 +156,14 @@ async function main() {
       console.log(`microsoft emulator on ${microsoftUrl} (its CA: ${cert.caPath})`);
     }
 
+    // Radicale (a real CalDAV server, Debian's package) for the third demo staff member, when installed.
+    const caldav = await startDemoCalDav(services);
+    if (caldav) {
+      // The demo's CalDAV server is on this machine: the API and worker may call it over http.
+      process.env.OUTBOUND_ALLOWED_HOSTS = [process.env.OUTBOUND_ALLOWED_HOSTS, '127.0.0.1'].filter(Boolean).join(',');
+      console.log(`caldav    Radicale on ${caldav.url}`);
+    }
+
     const apiUrl = `http://127.0.0.1:${process.env.API_PORT}`;
     services.push(spawnNode('worker', 'workers/main.ts', { logFile: path.join(LOGS, 'worker.log') }));
     services.push(spawnNode('api', 'api/main.ts', { logFile: path.join(LOGS, 'api.log') }));
@@ -169,7 +177,7 @@ async function main() {
       });
     }
 
-    const demo = useEmulator ? await createDemo(apiUrl, emulatorUrl, microsoftUrl) : undefined;
+    const demo = useEmulator ? await createDemo(apiUrl, emulatorUrl, microsoftUrl, caldav) : undefined;
     printBanner(apiUrl, demo, mailUrl);
   } catch (err) {
     console.error(err);
@@ -187,7 +195,7 @@ async function post(url: string, key: string | undefined, body: unknown, method 
 }
 
 /** A demo tenant with one staff member whose emulated Google calendar is linked. */
-async function createDemo(apiUrl: string, emulatorUrl: string, microsoftUrl: string) {
+async function createDemo(apiUrl: string, emulatorUrl: string, microsoftUrl: string, caldav?: DemoCalDav) {
   const admin = process.env.CALSYNC_ADMIN_KEY!;
   let created = await post(`${apiUrl}/v1/admin/tenants`, admin, { id: 'demo', name: 'Demo Salon' });
   // The tenant survives restarts (PostgreSQL); a fresh key is issued each start because only hashes are kept.
@@ -247,12 +255,68 @@ async function createDemo(apiUrl: string, emulatorUrl: string, microsoftUrl: str
     // Every calendar of the mailbox with its events: calsync writes to a dedicated one named after the business.
     benCalendar = `${microsoftUrl}/_emulator/users/${benEmail}/calendars`;
   }
-  return { apiKey, email, emulatorUrl, benCalendar };
+  // Cleo's calendar is on Radicale, connected by username and password as an iCloud account would be.
+  let cleoCalendar: string | undefined;
+  if (caldav) {
+    await post(
+      `${apiUrl}/v1/staff/cleo`,
+      apiKey,
+      { name: 'Cleo', email: caldav.username, timeZone: 'Europe/Madrid' },
+      'PUT',
+    );
+    const links = createDb(process.env.DATABASE_URL!);
+    await links('calendar_links')
+      .where({ tenant_id: 'demo', staff_id: 'cleo' })
+      .whereNot({ status: 'disconnected' })
+      .update({ status: 'disconnected', status_reason: 'replaced by a new demo link' });
+    await links.destroy();
+    const linked = await post(`${apiUrl}/v1/staff/cleo/links/caldav`, apiKey, {
+      serverUrl: `${caldav.url}/`,
+      username: caldav.username,
+      password: caldav.password,
+    });
+    if (linked.status !== 201)
+      console.error(`linking Cleo's CalDAV calendar: ${linked.status} ${JSON.stringify(linked.body)}`);
+    cleoCalendar = `${caldav.url}/${caldav.username}/   (user ${caldav.username}, password ${caldav.password})`;
+  }
+  return { apiKey, email, emulatorUrl, benCalendar, cleoCalendar };
+}
+
+interface DemoCalDav {
+  url: string;
+  username: string;
+  password: string;
+}
+
+/**
+ * Radicale on 127.0.0.1:5232 (CALDAV_DEMO_PORT) with htpasswd auth and its storage in data/radicale,
+ * or nothing when it is not installed (scripts/setup.sh installs it).
+ */
+async function startDemoCalDav(services: Service[]): Promise<DemoCalDav | undefined> {
+  const { spawnSync } = await import('node:child_process');
+  if (spawnSync('radicale', ['--version']).status !== 0) {
+    console.log('caldav    Radicale not installed: no CalDAV demo (scripts/setup.sh installs it)');
+    return undefined;
+  }
+  const dir = path.join(DATA, 'radicale');
+  mkdirSync(dir, { recursive: true });
+  const demo = { username: 'cleo@demo.calsync.test', password: 'demo-app-password' };
+  const htpasswd = path.join(dir, 'htpasswd');
+  writeFileSync(htpasswd, `${demo.username}:${demo.password}\n`, { mode: 0o600 });
+  const radicale = await startRadicale({
+    port: Number(process.env.CALDAV_DEMO_PORT ?? 5232),
+    htpasswdFile: htpasswd,
+    storageFolder: path.join(dir, 'collections'),
+    logFile: path.join(LOGS, 'radicale.log'),
+  });
+  services.push(radicale.service);
+  const url = radicale.url;
+  return { url, ...demo };
 }
 
 function printBanner(
   apiUrl: string,
-  demo?: { apiKey: string; email: string; emulatorUrl: string; benCalendar?: string },
+  demo?: { apiKey: string; email: string; emulatorUrl: string; benCalendar?: string; cleoCalendar?: string },
   mailUrl?: string,
 ) {
   const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
@@ -275,7 +339,12 @@ ${
     ? `  Ben (M365)   ${demo.benCalendar}   (self-signed: curl --cacert data/microsoft-emulator-ca.pem)
 `
     : ''
-}
+}${
+        demo.cleoCalendar
+          ? `  Cleo (CalDAV) ${demo.cleoCalendar}
+`
+          : ''
+      }
 Create an appointment for Anna:
 
   curl -X PUT ${apiUrl}/v1/appointments/demo-1 \\
@@ -289,7 +358,12 @@ ${
 Move it to Ben's Microsoft 365 calendar: the same PUT with "revision":2 and "staffIds":["ben"].
 `
     : ''
-}`
+}${
+        demo.cleoCalendar
+          ? `Or to Cleo's CalDAV calendar (Radicale; open it in any CalDAV app): "revision":3 and "staffIds":["cleo"].
+`
+          : ''
+      }`
     : ''
 }
 Ctrl-C stops everything.`);

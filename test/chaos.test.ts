@@ -10,7 +10,8 @@ const restartPostgres = process.env.CALSYNC_CHAOS_RESTART_POSTGRES === '1';
 /**
  * The short chaos run: hundreds of random operations under injected faults, a worker SIGKILL and
  * a Temporal restart (and a PostgreSQL restart with CALSYNC_CHAOS_RESTART_POSTGRES=1), then every
- * calendar compared with the desired state. `npm run chaos` runs the long one.
+ * calendar (Google's emulated ones and CalDAV ones on Radicale) compared with the desired state.
+ * `npm run chaos` runs the long one.
  */
 describe('chaos convergence (short)', () => {
   let stack: PrivateStack;
@@ -21,6 +22,7 @@ describe('chaos convergence (short)', () => {
       apis: production ? 2 : 1,
       workers: production ? 2 : 1,
       ownTemporal: true, // restarted in the middle: not the suite's shared one
+      caldav: true,
     });
   });
   afterAll(async () => {
@@ -39,6 +41,8 @@ describe('chaos convergence (short)', () => {
         restartPostgres,
         seed: 7,
         concurrency: 12,
+        // Two of the five calendars are CalDAV (Radicale behind the fault proxy).
+        caldavStaff: 2,
         log: (l) => lines.push(l),
       },
       stack,

@@ -7,6 +7,7 @@ import { PayloadEncryptionCodec } from '../lib/payloadCodec';
 import { SecretBox } from '../lib/secretBox';
 import { waitUntil } from './helpers/api';
 import { googleEmulator, microsoftEmulator } from './helpers/emulator';
+import { caldav, caldavServerUrl } from './helpers/caldav';
 import { connectByConsent } from './helpers/oauth';
 import { useAppStack } from './helpers/stack';
 import { TenantWorld, temporalClient, testDb } from './helpers/world';
@@ -27,9 +28,13 @@ function payloadsIn(node: unknown, found: Payload[] = []): Payload[] {
  */
 describe('no token anywhere', () => {
   // Refreshing every few seconds makes many access tokens (and Microsoft refresh tokens) to look for.
-  const stack = useAppStack({ LINK_TOKEN_REFRESH_AHEAD_MS: '3597000', LOG_LEVEL: 'debug' });
+  const stack = useAppStack({
+    LINK_TOKEN_REFRESH_AHEAD_MS: '3597000',
+    LOG_LEVEL: 'debug',
+    OUTBOUND_ALLOWED_HOSTS: '127.0.0.1',
+  });
 
-  test('histories, API responses and process logs carry no refresh or access token', async () => {
+  test('histories, API responses and process logs carry no refresh or access token, nor a CalDAV password', async () => {
     const world = await TenantWorld.create(stack.apiUrl, {
       calendarMode: 'dedicated',
       consentAccounts: { domains: ['example.test', 'contoso.test'] },
@@ -55,6 +60,26 @@ describe('no token anywhere', () => {
     const microsoftEmail = `pia-${randomUUID().slice(0, 8)}@contoso.test`;
     await connectByConsent(world, 'pia', 'google', googleEmail);
     await connectByConsent(world, 'pia', 'microsoft', microsoftEmail);
+    // A CalDAV account (Radicale) by username and app-specific password: the password is a token too,
+    // and so is every serialisation of it (the sealed secret is JSON holding it).
+    const caldavAccount = caldav.createAccount('pia', `pia-${randomUUID().slice(0, 8)}@example.test`);
+    tokens.add(caldavAccount.password);
+    const caldavLink = await call('POST', '/v1/staff/pia/links/caldav', {
+      serverUrl: caldavServerUrl(),
+      username: caldavAccount.username,
+      password: caldavAccount.password,
+    });
+    expect(caldavLink.status).toBe(201);
+    // A refused attempt is logged: without the password it was given.
+    expect(
+      (
+        await call('POST', '/v1/staff/pia/links/caldav', {
+          ...caldavAccount,
+          serverUrl: caldavServerUrl(),
+          password: `${caldavAccount.password}-x`,
+        })
+      ).status,
+    ).toBe(400);
     const links = (await call('GET', '/v1/staff/pia/links')).body.links as Array<{ id: string }>;
     for (const l of links) await world.linkConnected(l.id);
     await collectTokens();
@@ -91,7 +116,7 @@ describe('no token anywhere', () => {
     answers.push(JSON.stringify((await call('GET', '/v1/staff/pia/links')).body));
 
     // Sanity: tokens were collected (two accounts, several refreshes) and rotated.
-    expect(tokens.size).toBeGreaterThanOrEqual(6);
+    expect(tokens.size).toBeGreaterThanOrEqual(8);
     const sawToken = (text: string) =>
       [...tokens].find((t) => text.includes(t) || text.includes(encodeURIComponent(t)));
 

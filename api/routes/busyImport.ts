@@ -121,6 +121,8 @@ export function importRoutes(db: Knex, temporal: Client, providers: ProviderRegi
     return {
       linkId: link.id,
       calendarIds: importCalendarsOfLink(providers, link),
+      // How changes reach calsync: push notifications with polling behind them, or polling alone (CalDAV has no push).
+      updates: providers.find(link.provider)?.push ? 'push' : 'polled',
       importedEvents: Number(events[0]?.count ?? 0),
       calendars: cursors.map((c) => ({
         calendarId: c.calendar_id,

@@ -1,6 +1,7 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Config } from '../../lib/config';
+import type { Logger } from '../../lib/logger';
 import { messagePage } from '../connect/layout';
 import { sendPage } from '../connect/send';
 import { messagesFor, type Messages } from '../connect/i18n';
@@ -14,6 +15,7 @@ import {
 } from '../connectSession';
 import { idSchema, providerNameSchema } from '../schemas';
 import { HttpError, parse } from '../validation';
+import { credentialsFormHandler } from './connectCredentials';
 import { disconnectLink } from './links';
 import { startAuthorization } from './oauth';
 import type { LinkDeps } from './staff';
@@ -59,7 +61,7 @@ declare module 'express-serve-static-core' {
   }
 }
 
-export function connectPageRoutes(deps: LinkDeps, config: Config): Router {
+export function connectPageRoutes(deps: LinkDeps, config: Config, logger: Logger): Router {
   const { db, temporal, taskQueue } = deps;
   const router = Router();
   const signer = new ConnectSessionSigner(config.tokenKeys);
@@ -233,6 +235,15 @@ export function connectPageRoutes(deps: LinkDeps, config: Config): Router {
     });
     res.redirect(303, authorizeUrl);
   });
+
+  // Providers connected by username and password (CalDAV): connectCredentials.ts.
+  router.post(
+    '/connect/credentials/:provider',
+    requireSession,
+    form,
+    requireCsrf,
+    credentialsFormHandler(deps, config, logger, (req, staffId) => allowedStaff(req.connectSession!, staffId)),
+  );
 
   /** The staff member's own link, for the page's session; a 404 page otherwise. */
   async function pageLink(req: Request, staffId: unknown): Promise<{ staff: { id: string }; link: LinkView }> {

@@ -14,7 +14,7 @@ import { HttpError, param, parse } from '../validation';
 import { createLink, type LinkDeps } from './staff';
 
 /** What a connect-flow page says, in the reader's language: what happened, and what to do next. */
-type PageText = (t: Messages) => { title: string; body: string; next?: string };
+export type PageText = (t: Messages) => { title: string; body: string; next?: string };
 
 /** The connect flow failed in a way the person in the browser should read; nothing was stored. */
 class ConnectError extends Error {
@@ -90,7 +90,7 @@ export function consentOf(providers: ProviderRegistry, name: string): OAuthConse
  * undefined when it may: by default only the staff member's own e-mail, so nobody can link an
  * account of theirs to somebody else's calendar sync.
  */
-async function consentRefusal(
+export async function consentRefusal(
   db: LinkDeps['db'],
   tenantId: string,
   staffId: string,
@@ -131,6 +131,10 @@ function connectFailureMessage(failure: ConnectFailure, name: string): PageText 
       return failed((t) => t.errors.failed.noOfflineAccess(name));
     case 'no_account_address':
       return failed((t) => t.errors.failed.noAccountAddress(name));
+    // Consent by password (connectCredentials.ts) says these itself; never met in an OAuth flow.
+    case 'wrong_credentials':
+    case 'not_a_calendar_server':
+      return failed((t) => t.errors.failed.refused(name));
   }
 }
 

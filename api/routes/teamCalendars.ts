@@ -6,6 +6,7 @@ import { startCalendarResync } from '../../workflows/settingsResync/client';
 import { startCalendarSharing } from '../../workflows/teamCalendarSharing/client';
 import { teamCalendarBodySchema } from '../crmSchemas';
 import { idSchema } from '../schemas';
+import type { ProviderRegistry } from '../../providers/registry';
 import { HttpError, param, parse } from '../validation';
 
 function publicCalendar(row: any) {
@@ -25,7 +26,7 @@ function publicCalendar(row: any) {
  * Team calendars (`PUT /v1/calendars/:id`): appointments name them in `calendarIds` and land in
  * each one's remote calendar, besides their staff members' own calendars.
  */
-export function teamCalendarRoutes(db: Knex, temporal: Client, taskQueue: string): Router {
+export function teamCalendarRoutes(db: Knex, temporal: Client, taskQueue: string, providers: ProviderRegistry): Router {
   const router = Router();
 
   /** Its future appointments re-planned in the background: they follow the calendar's new backing, or leave it. */
@@ -51,11 +52,17 @@ export function teamCalendarRoutes(db: Knex, temporal: Client, taskQueue: string
     const link = await db('calendar_links')
       .where({ tenant_id: req.tenantId!, id: body.linkId })
       .whereNot('status', 'disconnected')
-      .first('id');
+      .first('id', 'provider');
     if (!link)
       throw new HttpError(400, 'invalid_request', 'linkId: unknown or disconnected calendar link', {
         issues: [{ field: 'linkId', message: 'unknown or disconnected calendar link' }],
       });
+    // A provider without sharing (CalDAV has no standard one) cannot give members access: say so, not fail later.
+    const provider = providers.find(link.provider);
+    if (body.members.length > 0 && !provider?.sharing) {
+      const message = `${provider?.displayName ?? link.provider} calendars cannot be shared by calsync (there is no standard sharing): leave members empty and share the calendar from the account's own app`;
+      throw new HttpError(400, 'invalid_request', `members: ${message}`, { issues: [{ field: 'members', message }] });
+    }
     const staffIds = body.members.map((m) => m.staffId);
     const known = new Set(
       (await db('staff').where({ tenant_id: req.tenantId! }).whereIn('id', staffIds).pluck('id')) as string[],

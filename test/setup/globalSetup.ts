@@ -6,7 +6,7 @@ import knex from 'knex';
 import { createDb, ensureDatabase, migrateLatest } from '../../lib/db';
 import { ensureEmulatorCertificate, extraCaCerts, trustCaInThisProcess } from '../../emulators/microsoft/certificate';
 import { SecretBox } from '../../lib/secretBox';
-import { ROOT, freePort, httpAnswers, spawnNode, spawnService, waitFor } from '../../scripts/stack';
+import { ROOT, freePort, httpAnswers, spawnNode, startCalDavProxy, startRadicale, waitFor } from '../../scripts/stack';
 import { engineName, startEngine } from '../../scripts/engine';
 import { prepareTemporalNamespace } from '../../scripts/temporalNamespace';
 
@@ -84,31 +84,30 @@ export default async function globalSetup(): Promise<void> {
   process.env.MICROSOFT_TOKEN_URL = `${msUrl}/common/oauth2/v2.0/token`;
   process.env.MICROSOFT_AUTHORIZE_URL = `${msUrl}/common/oauth2/v2.0/authorize`;
 
-  // Radicale (Debian's package, installed by scripts/setup.sh): a real CalDAV server that reads
-  // calsync's iCalendar back (test/caldav-roundtrip.test.ts). No auth, a fresh storage folder.
-  const radicalePort = await freePort();
-  services.push(
-    spawnService(
-      'radicale',
-      'radicale',
-      [
-        '--config',
-        '',
-        '--server-hosts',
-        `127.0.0.1:${radicalePort}`,
-        '--auth-type',
-        'none',
-        '--storage-filesystem-folder',
-        path.join(tmp, 'radicale'),
-        '--logging-level',
-        'warning',
-      ],
-      { logFile: path.join(tmp, 'radicale.log') },
-    ),
-  );
-  const radicaleUrl = `http://127.0.0.1:${radicalePort}`;
-  await waitFor('Radicale (apt-get install radicale)', () => httpAnswers(`${radicaleUrl}/.web/`));
-  process.env.RADICALE_URL = radicaleUrl;
+  // Radicale (Debian's package, installed by scripts/setup.sh): a real CalDAV server, for the
+  // iCalendar round trip (test/caldav-roundtrip.test.ts) and the CalDAV provider. htpasswd auth
+  // (plain: Radicale 3.1 reads the file at each login, so a test changes a password by rewriting
+  // its line and the next request gets 401), owner-only rights, a fresh storage folder.
+  const htpasswd = path.join(tmp, 'radicale.htpasswd');
+  writeFileSync(htpasswd, 'calsync:x\n');
+  const radicale = await startRadicale({
+    port: await freePort(),
+    htpasswdFile: htpasswd,
+    storageFolder: path.join(tmp, 'radicale'),
+    logFile: path.join(tmp, 'radicale.log'),
+  });
+  services.push(radicale.service);
+  process.env.RADICALE_URL = radicale.url;
+  process.env.RADICALE_HTPASSWD = htpasswd;
+
+  // calsync's CalDAV provider talks to Radicale through the fault-injecting proxy (emulators/caldav-proxy).
+  const proxy = await startCalDavProxy({
+    port: await freePort(),
+    target: radicale.url,
+    logFile: path.join(tmp, 'caldav-proxy.log'),
+  });
+  services.push(proxy.service);
+  process.env.CALDAV_PROXY_URL = proxy.url;
 
   const bundle = await bundleWorkflowCode({ workflowsPath: path.join(ROOT, 'workflows'), logger: quietLogger });
   const bundlePath = path.join(tmp, 'workflow-bundle.js');
