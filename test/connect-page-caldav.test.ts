@@ -1,10 +1,9 @@
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from './helpers/browser';
 import { caldav, caldavServerUrl } from './helpers/caldav';
 import { waitUntil } from './helpers/api';
 import { useAppStack } from './helpers/stack';
 import { TenantWorld, testDb } from './helpers/world';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** The connect page's CalDAV form in a real headless Chromium, against Radicale. */
 describe('connect page: CalDAV by username and app-specific password', () => {
@@ -12,16 +11,7 @@ describe('connect page: CalDAV by username and app-specific password', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-background-networking',
-        '--disable-dev-shm-usage',
-        '--disable-gpu',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import type { z } from 'zod';
 import type { Config } from '../../lib/config';
@@ -7,7 +6,9 @@ import { ConnectFailure } from '../../providers/errors';
 import type { CredentialsConsent, ProviderModule } from '../../providers/types';
 import { credentialsBodySchema, credentialsFormSchema, idSchema, providerNameSchema } from '../schemas';
 import { HttpError, param, parse } from '../validation';
-import { messagesOf } from '../connect/i18n';
+import { messagesFor, messagesOf } from '../connect/i18n';
+import { messagePage } from '../connect/layout';
+import { sendPage } from '../connect/send';
 import { consentRefusal } from './oauth';
 import { createLink, publicLink, type LinkDeps } from './staff';
 
@@ -132,24 +133,22 @@ export function credentialsApiRoutes(deps: LinkDeps, config: Config, logger: Log
   return router;
 }
 
-/** A refusal page for the form (the person goes back and corrects it); the message is escaped. */
-function refusalPage(res: Response, status: number, message: string): void {
-  const nonce = randomBytes(12).toString('base64');
-  res.status(status).setHeader('Cache-Control', 'no-store');
-  res.setHeader('Content-Security-Policy', `default-src 'none'; style-src 'nonce-${nonce}'; frame-ancestors 'none'`);
-  res
-    .type('html')
-    .send(
-      '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Not connected</title></head>' +
-        `<body><h1>Not connected</h1><p id="refusal">${escapeHtml(message)}</p><p>Go back and try again.</p></body></html>`,
-    );
-}
-
-const escapeHtml = (s: unknown): string =>
-  String(s ?? '').replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+/** A refusal page for the form, in the page's style and language: what the server said, and going back. */
+function refusalPage(req: Request, res: Response, message: string): void {
+  const t = messagesFor(req, req.connectTenant?.settings.connectLanguage);
+  sendPage(
+    res,
+    400,
+    messagePage(t, {
+      kind: 'bad',
+      id: 'refusal',
+      title: t.errors.credentialsRefused.title,
+      body: message,
+      next: t.errors.credentialsRefused.next,
+      back: { href: '/connect', label: t.backToCalendars },
+    }),
   );
+}
 
 /**
  * The connect page's form post (session and CSRF already checked by the page's router):
@@ -178,7 +177,7 @@ export function credentialsFormHandler(
         ...credentials,
       });
     } catch (err) {
-      if (err instanceof HttpError && err.status === 400) return refusalPage(res, 400, err.message);
+      if (err instanceof HttpError && err.status === 400) return refusalPage(req, res, err.message);
       throw err;
     }
     res.redirect(303, `/connect?staff=${encodeURIComponent(staff.id)}&connected=${encodeURIComponent(module.name)}`);

@@ -102,6 +102,10 @@ export const en = {
       body: 'Nothing was connected or changed.',
       next: 'Wait a moment and try again.',
     },
+    credentialsRefused: {
+      title: 'Not connected',
+      next: 'Go back, correct the details and try again.',
+    },
     refused: {
       title: 'Request refused',
       body: 'This request did not come from the calendar connection page.',

@@ -96,6 +96,10 @@ export const es: Messages = {
       body: 'No se conectó ni se cambió nada.',
       next: 'Espera un momento y vuelve a intentarlo.',
     },
+    credentialsRefused: {
+      title: 'No conectado',
+      next: 'Vuelve atrás, corrige los datos y inténtalo de nuevo.',
+    },
     refused: {
       title: 'Solicitud rechazada',
       body: 'Esta solicitud no vino de la página de conexión de calendarios.',

@@ -102,6 +102,10 @@ export const fr: Messages = {
       body: 'Rien n’a été connecté ni modifié.',
       next: 'Patientez un instant et réessayez.',
     },
+    credentialsRefused: {
+      title: 'Non connecté',
+      next: 'Revenez en arrière, corrigez les informations et réessayez.',
+    },
     refused: {
       title: 'Demande refusée',
       body: 'Cette demande ne vient pas de la page de connexion des agendas.',

@@ -97,6 +97,10 @@ export const pl: Messages = {
       body: 'Nic nie zostało połączone ani zmienione.',
       next: 'Poczekaj chwilę i spróbuj ponownie.',
     },
+    credentialsRefused: {
+      title: 'Nie połączono',
+      next: 'Wróć, popraw dane i spróbuj ponownie.',
+    },
     refused: {
       title: 'Żądanie odrzucone',
       body: 'To żądanie nie pochodzi ze strony połączeń kalendarza.',
