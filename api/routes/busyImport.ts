@@ -19,12 +19,13 @@ interface ChannelRow {
   id: string;
   tenant_id: string;
   link_id: string;
+  calendar_id: string;
   secret_hash: string;
 }
 
 /** Tells the link's import workflow to sync now; a workflow that is not running has nothing to sync. */
-async function syncNow(temporal: Client, logger: Logger, channel: ChannelRow): Promise<void> {
-  if (!(await requestImportSync(temporal, channel.tenant_id, channel.link_id)))
+async function syncNow(temporal: Client, logger: Logger, channel: ChannelRow, checkPush: boolean): Promise<void> {
+  if (!(await requestImportSync(temporal, channel.tenant_id, channel.link_id, checkPush ? { checkPush } : {})))
     logger.info({ linkId: channel.link_id }, 'push for a link that is not importing');
 }
 
@@ -66,17 +67,26 @@ export function importWebhookRoutes(db: Knex, temporal: Client, logger: Logger, 
       : [];
     const byId = new Map(rows.map((r) => [r.id, r]));
     let verified = 0;
-    const changed = new Map<string, ChannelRow>();
+    const toSync = new Map<string, { channel: ChannelRow; checkPush: boolean }>();
     for (const notice of request.notices) {
       const found = byId.get(notice.channelId);
       if (!found || !secretMatches(notice.secret, found.secret_hash)) continue;
       verified++;
-      // A removed channel is made again at the next push check.
+      // A removed channel is made again at the push check this signal asks for.
       if (notice.channelRemoved) await db('import_channels').where({ id: found.id }).delete();
-      if (notice.changed) changed.set(found.link_id, found);
+      // Due now: the push check renews it (PATCH expirationDateTime).
+      else if (notice.renewChannel) await db('import_channels').where({ id: found.id }).update({ expires_at: new Date() });
+      // No cursor: the next pass of that calendar is a full one.
+      if (notice.fullPassNeeded)
+        await db('import_cursors').where({ link_id: found.link_id, calendar_id: found.calendar_id }).update({ cursor: null });
+      const checkPush = Boolean(notice.channelRemoved || notice.renewChannel);
+      if (notice.changed || checkPush) {
+        const prior = toSync.get(found.link_id);
+        toSync.set(found.link_id, { channel: found, checkPush: checkPush || Boolean(prior?.checkPush) });
+      }
     }
     if (verified === 0) return rejected(res);
-    for (const found of changed.values()) await syncNow(temporal, logger, found);
+    for (const { channel, checkPush } of toSync.values()) await syncNow(temporal, logger, channel, checkPush);
     res.status(request.ackStatus).end();
   });
   return router;
