@@ -75,10 +75,13 @@ export function importWebhookRoutes(db: Knex, temporal: Client, logger: Logger, 
       // A removed channel is made again at the push check this signal asks for.
       if (notice.channelRemoved) await db('import_channels').where({ id: found.id }).delete();
       // Due now: the push check renews it (PATCH expirationDateTime).
-      else if (notice.renewChannel) await db('import_channels').where({ id: found.id }).update({ expires_at: new Date() });
+      else if (notice.renewChannel)
+        await db('import_channels').where({ id: found.id }).update({ expires_at: new Date() });
       // No cursor: the next pass of that calendar is a full one.
       if (notice.fullPassNeeded)
-        await db('import_cursors').where({ link_id: found.link_id, calendar_id: found.calendar_id }).update({ cursor: null });
+        await db('import_cursors')
+          .where({ link_id: found.link_id, calendar_id: found.calendar_id })
+          .update({ cursor: null });
       const checkPush = Boolean(notice.channelRemoved || notice.renewChannel);
       if (notice.changed || checkPush) {
         const prior = toSync.get(found.link_id);
