@@ -67,26 +67,38 @@ export function importWebhookRoutes(db: Knex, temporal: Client, logger: Logger, 
       : [];
     const byId = new Map(rows.map((r) => [r.id, r]));
     let verified = 0;
-    const toSync = new Map<string, { channel: ChannelRow; checkPush: boolean }>();
+    // What the verified notices ask, gathered per channel first: at most two writes per channel however many notices repeat it.
+    const asked = new Map<
+      string,
+      { channel: ChannelRow; removed: boolean; renew: boolean; full: boolean; sync: boolean }
+    >();
     for (const notice of request.notices) {
       const found = byId.get(notice.channelId);
       if (!found || !secretMatches(notice.secret, found.secret_hash)) continue;
       verified++;
-      // A removed channel is made again at the push check this signal asks for.
-      if (notice.channelRemoved) await db('import_channels').where({ id: found.id }).delete();
-      // Due now: the push check renews it (PATCH expirationDateTime).
-      else if (notice.renewChannel)
-        await db('import_channels').where({ id: found.id }).update({ expires_at: new Date() });
+      const a = asked.get(found.id) ?? { channel: found, removed: false, renew: false, full: false, sync: false };
+      a.removed ||= Boolean(notice.channelRemoved);
+      a.renew ||= Boolean(notice.renewChannel);
+      a.full ||= Boolean(notice.fullPassNeeded);
+      a.sync ||= notice.changed;
+      asked.set(found.id, a);
+    }
+    const toSync = new Map<string, { channel: ChannelRow; checkPush: boolean }>();
+    for (const a of asked.values()) {
+      const { channel } = a;
+      // A removed channel is made again at the push check the signal asks for.
+      if (a.removed) await db('import_channels').where({ id: channel.id }).delete();
+      // Due now: the push check renews it (Graph: PATCH expirationDateTime).
+      else if (a.renew) await db('import_channels').where({ id: channel.id }).update({ expires_at: new Date() });
       // No cursor: the next pass of that calendar is a full one.
-      if (notice.fullPassNeeded)
+      if (a.full)
         await db('import_cursors')
-          .where({ link_id: found.link_id, calendar_id: found.calendar_id })
+          .where({ link_id: channel.link_id, calendar_id: channel.calendar_id })
           .update({ cursor: null });
-      const checkPush = Boolean(notice.channelRemoved || notice.renewChannel);
-      if (notice.changed || checkPush) {
-        const prior = toSync.get(found.link_id);
-        toSync.set(found.link_id, { channel: found, checkPush: checkPush || Boolean(prior?.checkPush) });
-      }
+      const checkPush = a.removed || a.renew;
+      if (!a.sync && !checkPush) continue;
+      const prior = toSync.get(channel.link_id);
+      toSync.set(channel.link_id, { channel, checkPush: checkPush || Boolean(prior?.checkPush) });
     }
     if (verified === 0) return rejected(res);
     for (const { channel, checkPush } of toSync.values()) await syncNow(temporal, logger, channel, checkPush);
