@@ -177,8 +177,12 @@ export interface PushNotice {
   secret?: string;
   /** False for a channel's first "hello" message: nothing changed yet. */
   changed: boolean;
-  /** The provider dropped the channel: it is made again at the next push check. */
+  /** The provider dropped the channel: it is made again at once, and a full pass covers what was missed. */
   channelRemoved?: boolean;
+  /** The provider asks for the channel to be renewed now, or it stops delivering. */
+  renewChannel?: boolean;
+  /** Notifications were lost: only a full pass of the channel's calendar is sure to see every change. */
+  fullPassNeeded?: boolean;
 }
 
 /** What a request to the provider's webhook is: a handshake to answer as given, or notices. */

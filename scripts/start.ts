@@ -145,7 +145,12 @@ async function main() {
       microsoftUrl = `https://127.0.0.1:${port}`;
       services.push(
         spawnNode('microsoft-emulator', 'emulators/microsoft/main.ts', {
-          env: { MICROSOFT_EMULATOR_PORT: port, MICROSOFT_EMULATOR_CERT_DIR: DATA },
+          env: {
+            MICROSOFT_EMULATOR_PORT: port,
+            MICROSOFT_EMULATOR_CERT_DIR: DATA,
+            // The local API listens on http://127.0.0.1: Graph would insist on https (see emulators/README.md).
+            MS_EMULATOR_ALLOW_HTTP_LOOPBACK: '1',
+          },
           logFile: path.join(LOGS, 'microsoft-emulator.log'),
         }),
       );

@@ -216,6 +216,111 @@ describe('busy-time import by push', () => {
   });
 });
 
+describe('Graph subscription lifecycle notifications', () => {
+  const stack = useAppStack({ IMPORT_POLL_INTERVAL_MS: '120000' });
+  let world: TenantWorld;
+  let lea: LinkedStaff;
+  const day = dayAhead(6);
+  const from = `${day}T00:00:00Z`;
+  const to = `${day}T23:59:00Z`;
+  const subscriptionOf = async () => {
+    const subs = (await outlookCalendar.subscriptions(lea.email)).subscriptions;
+    expect(subs).toHaveLength(1);
+    return subs[0]!;
+  };
+  const fullSyncs = async () =>
+    (await world.call('GET', `/v1/links/${lea.linkId}/import`)).body.calendars[0].fullSyncs as number;
+  const lifecycle = (id: string, event: string) =>
+    microsoft('POST', `/_emulator/subscriptions/${id}/lifecycle`, { event });
+  const unannounced = async (subject: string, hour: number) => {
+    await microsoft('POST', `/_emulator/subscriptions/${(await subscriptionOf()).id}/lose-notifications`);
+    await outlookCalendar.create(lea.email, {
+      subject,
+      start: { dateTime: `${day}T${hour}:00:00`, timeZone: 'UTC' },
+      end: { dateTime: `${day}T${hour}:30:00`, timeZone: 'UTC' },
+    });
+  };
+
+  beforeAll(async () => {
+    world = await TenantWorld.create(stack.apiUrl);
+    lea = await linkedStaff(world, 'microsoft', 'lea');
+    await waitUntil(
+      'subscription',
+      async () => (await outlookCalendar.subscriptions(lea.email)).subscriptions.length === 1,
+      20000,
+    );
+  });
+
+  test('reauthorizationRequired: the same subscription is renewed and keeps delivering', async () => {
+    const before = await subscriptionOf();
+    await lifecycle(before.id, 'reauthorizationRequired');
+    await waitUntil(
+      'renewed',
+      async () => {
+        const now = await subscriptionOf();
+        return now.id === before.id && Date.parse(now.expirationDateTime) > Date.parse(before.expirationDateTime);
+      },
+      PUSH_WITHIN_MS,
+      200,
+    );
+    await outlookCalendar.create(lea.email, {
+      subject: 'After reauthorization',
+      start: { dateTime: `${day}T08:00:00`, timeZone: 'UTC' },
+      end: { dateTime: `${day}T08:30:00`, timeZone: 'UTC' },
+    });
+    await busyBecomes(world, 'lea', from, to, (b) => b.busy.length === 1, PUSH_WITHIN_MS);
+  });
+
+  test('a lifecycle notice with the wrong clientState is refused and changes nothing', async () => {
+    const sub = await subscriptionOf();
+    const progress = await importProgress(world, lea);
+    const forged = await call(stack.apiUrl, 'POST', '/webhooks/microsoft?lifecycle=1', {
+      body: { value: [{ subscriptionId: sub.id, clientState: 'guessed', lifecycleEvent: 'subscriptionRemoved' }] },
+    });
+    expect(forged.status).toBe(403);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect((await subscriptionOf()).id).toBe(sub.id);
+    expect((await world.call('GET', `/v1/links/${lea.linkId}/import`)).body.calendars[0].pushExpiresAt).not.toBeNull();
+    expect(await importProgress(world, lea)).toMatchObject({ pushes: progress.pushes, rounds: progress.rounds });
+  });
+
+  test('subscriptionRemoved: a new subscription is made and a change made meanwhile is imported by a full pass', async () => {
+    const old = await subscriptionOf();
+    const fullBefore = await fullSyncs();
+    await unannounced('While removed', 10);
+    await lifecycle(old.id, 'subscriptionRemoved');
+    await busyBecomes(world, 'lea', from, to, (b) => b.busy.length === 2, PUSH_WITHIN_MS);
+    expect(await fullSyncs()).toBe(fullBefore + 1);
+    const renewed = await waitUntil(
+      'new subscription',
+      async () => {
+        const subs = (await outlookCalendar.subscriptions(lea.email)).subscriptions;
+        return subs.length === 1 && subs[0]!.id !== old.id && subs[0]!;
+      },
+      PUSH_WITHIN_MS,
+      200,
+    );
+    expect(renewed.id).not.toBe(old.id);
+    // The new subscription delivers.
+    await outlookCalendar.create(lea.email, {
+      subject: 'After resubscribing',
+      start: { dateTime: `${day}T12:00:00`, timeZone: 'UTC' },
+      end: { dateTime: `${day}T12:30:00`, timeZone: 'UTC' },
+    });
+    await busyBecomes(world, 'lea', from, to, (b) => b.busy.length === 3, PUSH_WITHIN_MS);
+  });
+
+  test('missed: the change made while notifications were lost is imported by a full pass', async () => {
+    const fullBefore = await fullSyncs();
+    await unannounced('While lost', 14);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect((await busy(world, 'lea', from, to)).busy).toHaveLength(3);
+    await lifecycle((await subscriptionOf()).id, 'missed');
+    await busyBecomes(world, 'lea', from, to, (b) => b.busy.length === 4, PUSH_WITHIN_MS);
+    expect(await fullSyncs()).toBe(fullBefore + 1);
+  });
+});
+
 describe('push channels are renewed before they expire', () => {
   // Lifetimes are configuration: 30 s here, renewed 20 s before they end.
   const stack = useAppStack({

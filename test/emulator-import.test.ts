@@ -27,6 +27,8 @@ beforeAll(async () => {
   googleEmu = await createGoogleEmulator().listen(0);
   msEmu = await createMicrosoftEmulator({
     tls: await ensureEmulatorCertificate(process.env.MICROSOFT_EMULATOR_CERT_DIR!),
+    // The receiver below is plain http on 127.0.0.1.
+    allowHttpLoopback: true,
   }).listen(0);
   receiver = createServer((req, res) => {
     let body = '';
@@ -230,5 +232,75 @@ describe('Microsoft emulator: calendarView/delta and subscriptions', () => {
     expect(renewed && renewed.expiresAt.getTime()).toBeGreaterThan(sub.expiresAt.getTime());
     await reader.stop(sub);
     expect(await reader.renew(sub, new Date(Date.now() + 7200_000))).toBe(false);
+  });
+
+  test('notification URLs must be https: http is refused (400) unless the loopback flag is set, and then only for loopback', async () => {
+    const strict = await createMicrosoftEmulator({
+      tls: await ensureEmulatorCertificate(process.env.MICROSOFT_EMULATOR_CERT_DIR!),
+    }).listen(0);
+    try {
+      const user = await controlCall(() => strict.url)('POST', '/_emulator/users', { email: 'strict@contoso.test' });
+      const watch = (address: string) =>
+        new MicrosoftBusyReader({ baseUrl: strict.url, accessToken: user.accessToken }).watch('calendar', {
+          channelId: 'x',
+          address,
+          secret: 's',
+          expiresAt: new Date(Date.now() + 3600_000),
+        });
+      await expect(watch(hookUrl)).rejects.toMatchObject({ status: 400, code: 'ValidationError' });
+    } finally {
+      await strict.close();
+    }
+    // The flagged emulator takes http on 127.0.0.1 (above) but not on any other host.
+    const user = await control('POST', '/_emulator/users', { email: 'http@contoso.test' });
+    const reader = new MicrosoftBusyReader({ baseUrl: msEmu.url, accessToken: user.accessToken });
+    await expect(
+      reader.watch('calendar', {
+        channelId: 'x',
+        address: 'http://calsync.example.test/webhooks/microsoft',
+        secret: 's',
+        expiresAt: new Date(Date.now() + 3600_000),
+      }),
+    ).rejects.toMatchObject({ status: 400, code: 'ValidationError' });
+  });
+
+  test('lifecycle: both URLs are validated; reauthorizationRequired comes before expiry with the clientState; control sends removed and missed', async () => {
+    const user = await control('POST', '/_emulator/users', { email: 'lifecycle@contoso.test' });
+    const reader = new MicrosoftBusyReader({ baseUrl: msEmu.url, accessToken: user.accessToken });
+    // A 4 s life: reauthorizationRequired comes halfway through it.
+    const sub = await reader.watch('calendar', {
+      channelId: 'x',
+      address: hookUrl,
+      secret: 'life-1',
+      expiresAt: new Date(Date.now() + 4000),
+    });
+    const listed = await control('GET', `/_emulator/subscriptions?user=${user.email}`);
+    expect(listed.subscriptions[0]).toMatchObject({ id: sub.id, lifecycleNotificationUrl: `${hookUrl}?lifecycle=1` });
+    await waitUntil('reauthorizationRequired', async () => received.length === 1, 5000, 100);
+    expect(received[0]!.url).toBe('/hook?lifecycle=1');
+    expect(JSON.parse(received[0]!.body).value[0]).toMatchObject({
+      subscriptionId: sub.id,
+      clientState: 'life-1',
+      lifecycleEvent: 'reauthorizationRequired',
+    });
+    // Renewed for an hour, the next one is due 10 minutes before that; the reauthorize action answers 204 as Graph's does.
+    expect(await reader.renew(sub, new Date(Date.now() + 3600_000))).toBeTruthy();
+    const reauthorized = await fetch(`${msEmu.url}/v1.0/subscriptions/${sub.id}/reauthorize`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${user.accessToken}` },
+    });
+    expect(reauthorized.status).toBe(204);
+
+    await control('POST', `/_emulator/subscriptions/${sub.id}/lose-notifications`);
+    await control('POST', `/_emulator/users/${user.email}/calendars/calendar/events`, {
+      subject: 'lost',
+      start: { dateTime: `${day(1)}T09:00:00`, timeZone: 'UTC' },
+      end: { dateTime: `${day(1)}T10:00:00`, timeZone: 'UTC' },
+    });
+    received.length = 0;
+    await control('POST', `/_emulator/subscriptions/${sub.id}/lifecycle`, { event: 'missed' });
+    await control('POST', `/_emulator/subscriptions/${sub.id}/lifecycle`, { event: 'subscriptionRemoved' });
+    expect(received.map((r) => JSON.parse(r.body).value[0].lifecycleEvent)).toEqual(['missed', 'subscriptionRemoved']);
+    expect((await control('GET', `/_emulator/subscriptions?user=${user.email}`)).subscriptions).toEqual([]);
   });
 });

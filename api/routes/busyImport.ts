@@ -19,12 +19,13 @@ interface ChannelRow {
   id: string;
   tenant_id: string;
   link_id: string;
+  calendar_id: string;
   secret_hash: string;
 }
 
 /** Tells the link's import workflow to sync now; a workflow that is not running has nothing to sync. */
-async function syncNow(temporal: Client, logger: Logger, channel: ChannelRow): Promise<void> {
-  if (!(await requestImportSync(temporal, channel.tenant_id, channel.link_id)))
+async function syncNow(temporal: Client, logger: Logger, channel: ChannelRow, checkPush: boolean): Promise<void> {
+  if (!(await requestImportSync(temporal, channel.tenant_id, channel.link_id, checkPush ? { checkPush } : {})))
     logger.info({ linkId: channel.link_id }, 'push for a link that is not importing');
 }
 
@@ -66,17 +67,41 @@ export function importWebhookRoutes(db: Knex, temporal: Client, logger: Logger, 
       : [];
     const byId = new Map(rows.map((r) => [r.id, r]));
     let verified = 0;
-    const changed = new Map<string, ChannelRow>();
+    // What the verified notices ask, gathered per channel first: at most two writes per channel however many notices repeat it.
+    const asked = new Map<
+      string,
+      { channel: ChannelRow; removed: boolean; renew: boolean; full: boolean; sync: boolean }
+    >();
     for (const notice of request.notices) {
       const found = byId.get(notice.channelId);
       if (!found || !secretMatches(notice.secret, found.secret_hash)) continue;
       verified++;
-      // A removed channel is made again at the next push check.
-      if (notice.channelRemoved) await db('import_channels').where({ id: found.id }).delete();
-      if (notice.changed) changed.set(found.link_id, found);
+      const a = asked.get(found.id) ?? { channel: found, removed: false, renew: false, full: false, sync: false };
+      a.removed ||= Boolean(notice.channelRemoved);
+      a.renew ||= Boolean(notice.renewChannel);
+      a.full ||= Boolean(notice.fullPassNeeded);
+      a.sync ||= notice.changed;
+      asked.set(found.id, a);
+    }
+    const toSync = new Map<string, { channel: ChannelRow; checkPush: boolean }>();
+    for (const a of asked.values()) {
+      const { channel } = a;
+      // A removed channel is made again at the push check the signal asks for.
+      if (a.removed) await db('import_channels').where({ id: channel.id }).delete();
+      // Due now: the push check renews it (Graph: PATCH expirationDateTime).
+      else if (a.renew) await db('import_channels').where({ id: channel.id }).update({ expires_at: new Date() });
+      // No cursor: the next pass of that calendar is a full one.
+      if (a.full)
+        await db('import_cursors')
+          .where({ link_id: channel.link_id, calendar_id: channel.calendar_id })
+          .update({ cursor: null });
+      const checkPush = a.removed || a.renew;
+      if (!a.sync && !checkPush) continue;
+      const prior = toSync.get(channel.link_id);
+      toSync.set(channel.link_id, { channel, checkPush: checkPush || Boolean(prior?.checkPush) });
     }
     if (verified === 0) return rejected(res);
-    for (const found of changed.values()) await syncNow(temporal, logger, found);
+    for (const { channel, checkPush } of toSync.values()) await syncNow(temporal, logger, channel, checkPush);
     res.status(request.ackStatus).end();
   });
   return router;

@@ -175,9 +175,30 @@ export function controlRoutes(state: EmulatorState): Router {
       ),
     });
   });
+  // Lifecycle notifications on demand (https://learn.microsoft.com/graph/change-notifications-lifecycle-events).
+  router.post('/subscriptions/:id/lifecycle', async (req, res) => {
+    const body = parseBody(
+      z.object({ event: z.enum(['reauthorizationRequired', 'subscriptionRemoved', 'missed']) }).strict(),
+      req,
+      res,
+    );
+    if (!body) return;
+    const sent = await state.subscriptions.lifecycle(String(req.params.id), body.event);
+    if (!sent) res.status(404).json({ error: 'no such subscription with a lifecycleNotificationUrl' });
+    else res.json({ sent: body.event });
+  });
+  // Change notifications of one subscription are lost until `missed` is sent.
+  router.post('/subscriptions/:id/lose-notifications', (req, res) => {
+    if (!state.subscriptions.loseNotifications(String(req.params.id)))
+      res.status(404).json({ error: 'no such subscription' });
+    else res.json({ losing: true });
+  });
   router.post('/push', (req, res) => {
     const body = parseBody(
-      z.object({ enabled: z.boolean().optional(), maxLifetimeMinutes: z.number().int().min(1).optional() }),
+      z.object({
+        enabled: z.boolean().optional(),
+        maxLifetimeMinutes: z.number().int().min(1).optional(),
+      }),
       req,
       res,
     );

@@ -12,7 +12,10 @@ runEmulatorMain(async () => {
   const port = Number(process.env.MICROSOFT_EMULATOR_PORT ?? 4200);
   const dir = process.env.MICROSOFT_EMULATOR_CERT_DIR ?? path.resolve(__dirname, '..', '..', 'data');
   const tls = await ensureEmulatorCertificate(dir);
-  const running = await createMicrosoftEmulator({ tls }).listen(port, '127.0.0.1');
+  const running = await createMicrosoftEmulator({
+    tls,
+    allowHttpLoopback: process.env.MS_EMULATOR_ALLOW_HTTP_LOOPBACK === '1',
+  }).listen(port, '127.0.0.1');
   console.log(`microsoft-emulator listening on ${running.url} (CA: ${tls.caPath})`);
   return running;
 });

@@ -162,6 +162,13 @@ export function pushRoutes(state: EmulatorState): Router {
       body: subscriptions.renew(email, String(req.params.id), (req.body ?? {}) as Record<string, unknown>),
     })),
   );
+  router.post(
+    '/subscriptions/:id/reauthorize',
+    operation(state, 'subscriptions.reauthorize', (email, req) => {
+      subscriptions.reauthorize(email, String(req.params.id));
+      return { status: 204 };
+    }),
+  );
   router.delete(
     '/subscriptions/:id',
     operation(state, 'subscriptions.delete', (email, req) => {

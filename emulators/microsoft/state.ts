@@ -15,6 +15,11 @@ export interface MicrosoftEmulatorOptions {
   /** Retry-After of a MailboxConcurrency 429. */
   concurrencyRetryAfterSeconds?: number;
   accessTokenTtlSeconds?: number;
+  /**
+   * Accept http notification URLs on loopback addresses (Graph takes HTTPS only). Set by the test
+   * and harness stacks, whose API listens on plain http; main.ts reads MS_EMULATOR_ALLOW_HTTP_LOOPBACK=1.
+   */
+  allowHttpLoopback?: boolean;
 }
 
 /** Everything the route modules share; one instance per emulator. */
@@ -24,10 +29,11 @@ export class EmulatorState extends EmulatorStateBase<MicrosoftStore, GraphError>
   readonly changes = new ChangeLog();
   /** Event ids in Outlook's default form, which change when an event moves. */
   readonly ids = new ItemIds();
-  readonly subscriptions = new GraphSubscriptions(this.ids);
+  readonly subscriptions: GraphSubscriptions;
 
   constructor(private readonly defaults: MicrosoftEmulatorOptions = {}) {
     super(new MicrosoftStore(), graphFaults());
+    this.subscriptions = new GraphSubscriptions(this.ids, defaults.allowHttpLoopback ?? false);
     this.store.onEventChange = (cal, before, after) => {
       this.changes.record(cal.id, before, after);
       this.subscriptions.changed(

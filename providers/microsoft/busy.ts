@@ -3,6 +3,7 @@ import { DateTime } from 'luxon';
 import { ianaZoneOf } from './zones';
 import { ProviderError } from '../errors';
 import { classifyGraphError, graphClient } from './graphCalendar';
+import { lifecycleUrlOf } from './push';
 import { CALSYNC_PROPERTY_SET, graphAllDayDate, MICROSOFT_DEFAULT_CALENDAR } from './eventMapping';
 import {
   CursorExpired,
@@ -226,6 +227,8 @@ export class MicrosoftBusyReader implements BusyReader {
       const created = await this.client.api('/subscriptions').post({
         changeType: 'created,updated,deleted',
         notificationUrl: input.address,
+        // Without it Graph sends no reauthorizationRequired / subscriptionRemoved / missed.
+        lifecycleNotificationUrl: lifecycleUrlOf(input.address),
         resource,
         expirationDateTime: input.expiresAt.toISOString(),
         clientState: input.secret,

@@ -73,7 +73,12 @@ export default async function globalSetup(): Promise<void> {
   const msPort = await freePort();
   services.push(
     spawnNode('microsoft-emulator', 'emulators/microsoft/main.ts', {
-      env: { MICROSOFT_EMULATOR_PORT: String(msPort), MICROSOFT_EMULATOR_CERT_DIR: tmp },
+      env: {
+        MICROSOFT_EMULATOR_PORT: String(msPort),
+        MICROSOFT_EMULATOR_CERT_DIR: tmp,
+        // The test API listens on http://127.0.0.1: Graph would insist on https (see emulators/README.md).
+        MS_EMULATOR_ALLOW_HTTP_LOOPBACK: '1',
+      },
       logFile: path.join(tmp, 'microsoft-emulator.log'),
     }),
   );

@@ -13,8 +13,13 @@ export interface BusyImportProgress {
   last?: ImportRoundResult['calendars'];
 }
 
+/** What a push asks beyond a pass: check the push channels now (one must be renewed or made again). */
+export interface SyncNowRequest {
+  checkPush?: boolean;
+}
+
 /** A push notification arrived (or someone asks): sync the link's calendars now. */
-export const syncNowSignal = defineSignal('syncNow');
+export const syncNowSignal = defineSignal<[SyncNowRequest?]>('syncNow');
 /** The link is being disconnected: erase what was imported and stop. */
 export const stopImportSignal = defineSignal('stopImport');
 export const importProgressQuery = defineQuery<BusyImportProgress>('importProgress');

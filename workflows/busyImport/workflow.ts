@@ -30,16 +30,18 @@ export async function busyImport(input: BusyImportInput): Promise<BusyImportProg
   const progress: BusyImportProgress = { status: 'starting', rounds: 0, pushes: 0 };
   let syncRequested = false;
   let stopRequested = false;
+  let pushCheckAt = 0;
   setHandler(importProgressQuery, () => progress);
-  setHandler(syncNowSignal, () => {
+  setHandler(syncNowSignal, (request) => {
     syncRequested = true;
     progress.pushes += 1;
+    // A channel to renew or make again (a Graph lifecycle event): checked after this pass, not at its due time.
+    if (request?.checkPush) pushCheckAt = 0;
   });
   setHandler(stopImportSignal, () => {
     stopRequested = true;
   });
 
-  let pushCheckAt = 0;
   for (let round = 0; round < ROUNDS_PER_RUN && !stopRequested; round++) {
     syncRequested = false;
     let waitMs: number;
