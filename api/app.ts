@@ -20,6 +20,7 @@ import { codecRoutes } from './routes/codec';
 import { connectPageRoutes } from './routes/connectPage';
 import { appointmentRoutes } from './routes/appointments';
 import { availabilityRoutes } from './routes/availability';
+import { BusyReads } from './busyReads';
 import { importRoutes, importWebhookRoutes } from './routes/busyImport';
 import { failureRoutes } from './routes/failures';
 import { linkRoutes } from './routes/links';
@@ -140,7 +141,7 @@ export function createApp(deps: ApiDeps) {
   // POST /v1/staff/:id/links (tenant key) and GET /oauth/callback/:provider (the browser: no key).
   app.use(oauthRoutes(linkDeps, config, logger));
   app.use(settingsRoutes(db, deps.secrets, temporal, config.taskQueue, { allowedHosts: config.outboundAllowedHosts }));
-  app.use(availabilityRoutes(db));
+  app.use(availabilityRoutes(db, new BusyReads(config.busyReads)));
   app.use(importRoutes(db, temporal, providers));
   app.use(teamCalendarRoutes(db, temporal, config.taskQueue, providers));
   app.use(linkRoutes(db, temporal, config.taskQueue));
@@ -154,6 +155,7 @@ export function createApp(deps: ApiDeps) {
   });
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (err instanceof HttpError) {
+      if (err.headers) res.set(err.headers);
       res.status(err.status).json({ error: err.code, message: err.message, details: err.details });
       return;
     }

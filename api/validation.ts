@@ -8,6 +8,8 @@ export class HttpError extends Error {
     readonly code: string,
     message: string,
     readonly details?: unknown,
+    /** Headers the answer carries (Retry-After of a 429 or 503). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }

@@ -1,7 +1,8 @@
 /** A stretch of time during which a staff member cannot be booked, and where that knowledge comes from. */
 export interface BusyInterval {
-  start: Date;
-  end: Date;
+  /** Epoch milliseconds: thousands per answer, compared and written, never a Date each. */
+  start: number;
+  end: number;
   /** calsync's own appointment, or an event imported from the staff member's calendar. */
   source: 'appointment' | 'imported';
   appointmentId?: string;
@@ -13,15 +14,15 @@ export interface BusyInterval {
 }
 
 /** Overlapping or touching intervals merged into one, sorted by start. */
-export function mergeIntervals(intervals: { start: Date; end: Date }[]): { start: Date; end: Date }[] {
-  const sorted = [...intervals].sort((a, b) => a.start.getTime() - b.start.getTime());
-  const merged: { start: Date; end: Date }[] = [];
+export function mergeIntervals(intervals: { start: number; end: number }[]): { start: number; end: number }[] {
+  const sorted = [...intervals].sort((a, b) => a.start - b.start);
+  const merged: { start: number; end: number }[] = [];
   for (const next of sorted) {
     const last = merged.at(-1);
-    if (last && next.start.getTime() <= last.end.getTime()) {
+    if (last && next.start <= last.end) {
       if (next.end > last.end) last.end = next.end;
     } else {
-      merged.push({ start: new Date(next.start), end: new Date(next.end) });
+      merged.push({ start: next.start, end: next.end });
     }
   }
   return merged;

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { SyncPolicy } from './types';
 
 /** Every setting calsync reads from the environment, in one place, with development defaults. */
@@ -55,6 +56,23 @@ export interface Config {
   outboundAllowedHosts: string[];
   /** A link's workflow refreshes its access token this long before it expires (and so notices a revoked grant without a write). */
   linkTokenRefreshAheadMs: number;
+  /** Busy time and availability: their CPU work off the API's event loop, bounded and fair (api/busyReads.ts). */
+  busyReads: BusyReadsConfig;
+}
+
+export interface BusyReadsConfig {
+  /** Worker threads that expand series and write busy answers. */
+  threads: number;
+  /** A read whose series may make more intervals than this goes to a thread; smaller ones stay inline. */
+  inlineMaxIntervals: number;
+  /** A thread still working on one read after this long is stopped: the read answers 503. */
+  workBudgetMs: number;
+  /** Reads waiting for a thread, all tenants together, beyond which a read answers 503 at once. */
+  maxQueued: number;
+  /** Expensive reads of one tenant in flight at once (per API process); as many again may wait. */
+  perTenant: number;
+  /** How long such a read waits for its tenant's turn before it answers 429. */
+  tenantWaitMs: number;
 }
 
 export interface ReconcilePolicy {
@@ -160,6 +178,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .map((h) => h.trim().toLowerCase())
       .filter(Boolean),
     linkTokenRefreshAheadMs: num(env.LINK_TOKEN_REFRESH_AHEAD_MS, 5 * 60 * 1000),
+    busyReads: {
+      // One core is the event loop's.
+      threads: Math.max(1, num(env.BUSY_THREADS, os.availableParallelism() - 1)),
+      inlineMaxIntervals: num(env.BUSY_INLINE_MAX_INTERVALS, 50),
+      workBudgetMs: num(env.BUSY_WORK_BUDGET_MS, 2000),
+      maxQueued: num(env.BUSY_MAX_QUEUED, 64),
+      perTenant: Math.max(1, num(env.BUSY_TENANT_CONCURRENCY, 2)),
+      tenantWaitMs: num(env.BUSY_TENANT_WAIT_MS, 500),
+    },
   };
 }
 

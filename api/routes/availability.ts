@@ -1,10 +1,15 @@
-import { Router } from 'express';
+import { Router, type Response } from 'express';
 import type { Knex } from 'knex';
-import { DateTime, Info } from 'luxon';
-import { mergeIntervals, type BusyInterval } from '../../lib/busy';
-import { occurrenceSpans } from '../../lib/recurrence';
 import type { AppointmentRecurrence } from '../../lib/types';
-import { computeSlots, type BusySpan, type WorkingHours } from '../../lib/slots';
+import type { BusySpan, WorkingHours } from '../../lib/slots';
+import {
+  occurrenceBound,
+  type AppointmentRow,
+  type AvailabilityInput,
+  type BusyInput,
+  type ImportedInterval,
+} from '../busyAnswers';
+import type { BusyReads } from '../busyReads';
 import {
   MAX_AVAILABILITY_STAFF,
   availabilityBodySchema,
@@ -17,51 +22,27 @@ import { notEndedBy } from '../../lib/seriesQuery';
 
 /**
  * Busy time a booking engine asks before offering a slot. Answers from PostgreSQL only, never from
- * a provider: calsync's own appointments and the busy time imported from staff calendars.
+ * a provider: calsync's own appointments and the busy time imported from staff calendars. The rows
+ * are read here; expanding series and writing the answer is api/busyAnswers.ts, inline or on a
+ * thread (api/busyReads.ts).
  */
-async function busyIntervals(
-  db: Knex,
-  tenantId: string,
-  staffId: string,
-  from: Date,
-  to: Date,
-  excludeAppointmentId?: string,
-): Promise<BusyInterval[]> {
-  return (await busyByStaff(db, tenantId, [staffId], from, to, excludeAppointmentId)).get(staffId)!;
-}
 
-/** The same for several staff members at once (two queries in all), each person's list sorted by start. */
-async function busyByStaff(
+/** calsync's own appointments of the staff members that may be busy in the window (series not expanded). */
+async function appointmentRows(
   db: Knex,
   tenantId: string,
   staffIds: string[],
   from: Date,
   to: Date,
   excludeAppointmentId?: string,
-): Promise<Map<string, BusyInterval[]>> {
-  const byStaff = await appointmentsByStaff(db, tenantId, staffIds, from, to, excludeAppointmentId);
-  for (const i of await importedIntervals(db, tenantId, staffIds, from, to)) byStaff.get(i.staffId)!.push(i);
-  for (const list of byStaff.values()) list.sort((a, b) => a.start.getTime() - b.start.getTime());
-  return byStaff;
-}
-
-/** calsync's own appointments (series occurrences included) of each staff member in the window. */
-async function appointmentsByStaff(
-  db: Knex,
-  tenantId: string,
-  staffIds: string[],
-  from: Date,
-  to: Date,
-  excludeAppointmentId?: string,
-): Promise<Map<string, BusyInterval[]>> {
-  const byStaff = new Map<string, BusyInterval[]>(staffIds.map((id) => [id, []]));
+): Promise<AppointmentRow[]> {
   const rows = await db('appointments')
     .where({ tenant_id: tenantId })
     .whereRaw('staff_ids && ?::text[]', [staffIds])
     .whereNull('deleted_at')
     .whereNot('status', 'cancelled')
     .where('start_at', '<', to)
-    // A series reaches past its first occurrence: its occurrences in the window are counted below.
+    // A series reaches past its first occurrence: its occurrences in the window are counted later.
     .where(notEndedBy(from))
     .modify((q) => {
       if (excludeAppointmentId) q.whereNot('id', excludeAppointmentId);
@@ -69,42 +50,32 @@ async function appointmentsByStaff(
     .orderBy('start_at')
     .select(
       'id',
-      'start_at',
-      'end_at',
+      db.raw(`round(date_part('epoch', start_at) * 1000) as start_ms`),
+      db.raw(`round(date_part('epoch', end_at) * 1000) as end_ms`),
       'staff_ids',
       db.raw(`desired->'recurrence' as recurrence`),
       db.raw(`desired->>'timeZone' as time_zone`),
       db.raw(`coalesce((desired->>'allDay')::boolean, false) as all_day`),
     );
-  for (const r of rows as (AppointmentRow & { staff_ids: string[] })[]) {
-    const intervals = appointmentIntervals(r, from, to);
-    for (const staffId of r.staff_ids) byStaff.get(staffId)?.push(...intervals);
-  }
-  return byStaff;
-}
-
-interface AppointmentRow {
-  id: string;
-  start_at: Date;
-  end_at: Date;
-  recurrence: AppointmentRecurrence | null;
-  time_zone: string;
-  all_day: boolean;
-}
-
-/** An appointment's busy time in the window: itself, or a series' occurrences there (exceptions applied). */
-function appointmentIntervals(r: AppointmentRow, from: Date, to: Date): BusyInterval[] {
-  const of = (start: Date, end: Date): BusyInterval => ({ start, end, source: 'appointment', appointmentId: r.id });
-  if (!r.recurrence) return [of(r.start_at, r.end_at)];
-  // An all-day series' occurrences are whole local days, 23 or 25 hours long across a DST change.
-  const series = {
-    start: r.start_at.toISOString(),
-    end: r.end_at.toISOString(),
-    timeZone: r.time_zone,
-    allDay: r.all_day,
-    recurrence: r.recurrence,
-  };
-  return occurrenceSpans(series, from.getTime(), to.getTime()).map((o) => of(new Date(o.startMs), new Date(o.endMs)));
+  return rows.map(
+    (r: {
+      id: string;
+      start_ms: number;
+      end_ms: number;
+      staff_ids: string[];
+      recurrence: AppointmentRecurrence | null;
+      time_zone: string;
+      all_day: boolean;
+    }) => ({
+      id: r.id,
+      startMs: Number(r.start_ms),
+      endMs: Number(r.end_ms),
+      staffIds: r.staff_ids,
+      recurrence: r.recurrence,
+      timeZone: r.time_zone,
+      allDay: r.all_day,
+    }),
+  );
 }
 
 /** The imported busy time that counts, for the staff members in the window (select to add). */
@@ -144,7 +115,7 @@ async function importedIntervals(
   staffIds: string[],
   from: Date,
   to: Date,
-): Promise<(BusyInterval & { staffId: string })[]> {
+): Promise<ImportedInterval[]> {
   const rows = await countedImports(db, tenantId, staffIds, from, to)
     // Instants as epoch milliseconds: parsing thousands of timestamp strings into Dates costs more than the query.
     .select(
@@ -167,8 +138,8 @@ async function importedIntervals(
       provider: string;
     }) => ({
       staffId: r.staff_id,
-      start: new Date(r.start_ms),
-      end: new Date(r.end_ms),
+      start: r.start_ms,
+      end: r.end_ms,
       source: 'imported' as const,
       provider: r.provider,
       showAs: r.show_as,
@@ -205,58 +176,12 @@ async function importedSpans(
   return byStaff;
 }
 
-/** One interval as answered: times in the caller's zone, the source and what is known about it. */
-function describeInterval(i: BusyInterval, zone: string) {
-  return {
-    start: inZone(i.start, zone),
-    end: inZone(i.end, zone),
-    source: i.source,
-    ...(i.appointmentId !== undefined ? { appointmentId: i.appointmentId } : {}),
-    ...(i.provider !== undefined ? { provider: i.provider, showAs: i.showAs, allDay: i.allDay } : {}),
-    ...(i.title !== undefined ? { title: i.title } : {}),
-  };
+/** `db;dur=…, <work>;dur=…;desc="inline|thread"`: the time reading PostgreSQL, then computing, and where. */
+function serverTiming(began: number, read: number, work: string, on: string): string {
+  return `db;dur=${(read - began).toFixed(1)}, ${work};dur=${(performance.now() - read).toFixed(1)};desc="${on}"`;
 }
 
-/**
- * An instant as ISO 8601 in `zone`, exactly as luxon's toISO({ suppressMilliseconds }) writes it, at
- * a fraction of its cost: a month of busy time is hundreds of intervals per answer.
- */
-const offsetCache = new Map<string, Map<number, number>>();
-// Bounded over all zones together (a few MB at most): cleared when full.
-const OFFSET_CACHE_LIMIT = 100_000;
-let offsetCacheSize = 0;
-
-/** The zone's UTC offset in minutes at `ms`; zone offsets change on whole minutes, so per minute is exact. */
-function offsetAt(zone: string, z: ReturnType<typeof Info.normalizeZone>, ms: number): number {
-  let byMinute = offsetCache.get(zone);
-  if (!byMinute) offsetCache.set(zone, (byMinute = new Map()));
-  const minute = Math.floor(ms / 60_000);
-  let offset = byMinute.get(minute);
-  if (offset === undefined) {
-    if (offsetCacheSize >= OFFSET_CACHE_LIMIT) {
-      for (const m of offsetCache.values()) m.clear();
-      offsetCacheSize = 0;
-    }
-    byMinute.set(minute, (offset = z.offset(minute * 60_000)));
-    offsetCacheSize += 1;
-  }
-  return offset;
-}
-
-function inZone(d: Date, zone: string): string {
-  const z = Info.normalizeZone(zone);
-  const ms = d.getTime();
-  const offset = z.isValid ? offsetAt(zone, z, ms) : NaN;
-  if (!z.isValid || !Number.isFinite(offset))
-    return DateTime.fromJSDate(d).setZone(zone).toISO({ suppressMilliseconds: true })!;
-  const local = new Date(ms + offset * 60_000).toISOString();
-  const wall = local.endsWith('.000Z') ? local.slice(0, -5) : local.slice(0, -1);
-  if (z.isUniversal && offset === 0) return `${wall}Z`;
-  const abs = Math.abs(offset);
-  return `${wall}${offset < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
-}
-
-export function availabilityRoutes(db: Knex): Router {
+export function availabilityRoutes(db: Knex, reads: BusyReads): Router {
   const router = Router();
 
   async function assertStaff(tenantId: string, staffId: string) {
@@ -264,32 +189,54 @@ export function availabilityRoutes(db: Knex): Router {
       throw new HttpError(404, 'not_found', `staff member ${staffId} not found`);
   }
 
+  /**
+   * One person's rows and imported busy time in the window, read within the tenant's budget, then
+   * answered. Server-Timing: reading PostgreSQL (`db`), then the answer (`answer`, inline or on a thread).
+   */
+  async function answerFor(
+    res: Response,
+    name: 'busyAnswer' | 'checkAnswer',
+    tenantId: string,
+    staffId: string,
+    window: { from: Date; to: Date; timeZone: string; excludeAppointmentId?: string },
+  ): Promise<void> {
+    const answer = await reads.forTenant(tenantId, async () => {
+      const began = performance.now();
+      const { from, to } = window;
+      const [rows, imported] = await Promise.all([
+        appointmentRows(db, tenantId, [staffId], from, to, window.excludeAppointmentId),
+        importedIntervals(db, tenantId, [staffId], from, to),
+      ]);
+      const read = performance.now();
+      const input: BusyInput = {
+        staffId,
+        timeZone: window.timeZone,
+        fromMs: from.getTime(),
+        toMs: to.getTime(),
+        rows,
+        imported,
+      };
+      const bound = occurrenceBound(rows, input.fromMs, input.toMs) + imported.length;
+      const done = await reads.answer(tenantId, name, input, bound);
+      res.setHeader('Server-Timing', serverTiming(began, read, 'answer', done.on));
+      return done;
+    });
+    res.type('json').send(answer.body);
+  }
+
   router.get('/v1/staff/:id/busy', async (req, res) => {
     const staffId = param(req, 'id', idSchema);
     const q = parse(busyQuerySchema, req.query, 'query');
     await assertStaff(req.tenantId!, staffId);
-    const intervals = await busyIntervals(db, req.tenantId!, staffId, q.from, q.to);
-    const merged = mergeIntervals(intervals);
-    res.json({
-      staffId,
-      timeZone: q.timeZone,
-      from: inZone(q.from, q.timeZone),
-      to: inZone(q.to, q.timeZone),
-      busy: merged.map((i) => ({ start: inZone(i.start, q.timeZone), end: inZone(i.end, q.timeZone) })),
-      // Before merging, each with its source: calsync's appointments and imported busy time.
-      intervals: intervals.map((i) => describeInterval(i, q.timeZone)),
-    });
+    await answerFor(res, 'busyAnswer', req.tenantId!, staffId, q);
   });
 
   router.post('/v1/staff/:id/availability/check', async (req, res) => {
     const staffId = param(req, 'id', idSchema);
     const b = parse(availabilityCheckSchema, req.body);
     await assertStaff(req.tenantId!, staffId);
-    const conflicts = await busyIntervals(db, req.tenantId!, staffId, b.start, b.end, b.excludeAppointmentId);
-    res.json({
-      free: conflicts.length === 0,
-      conflicts: conflicts.map((c) => describeInterval(c, b.timeZone)),
-    });
+    const window = { from: b.start, to: b.end, timeZone: b.timeZone, excludeAppointmentId: b.excludeAppointmentId };
+    await answerFor(res, 'checkAnswer', req.tenantId!, staffId, window);
   });
 
   router.post('/v1/availability', async (req, res) => {
@@ -318,58 +265,51 @@ export function availabilityRoutes(db: Knex): Router {
     const reach = (m: number) => m * 60_000;
     const busyFrom = new Date(b.from.getTime() - reach(b.bufferBeforeMinutes));
     const busyTo = new Date(b.to.getTime() + reach(b.bufferAfterMinutes));
-    const began = performance.now();
-    const [appointments, imported, tenant, freshness] = await Promise.all([
-      appointmentsByStaff(db, tenantId, staffIds, busyFrom, busyTo, b.excludeAppointmentId),
-      importedSpans(db, tenantId, staffIds, busyFrom, busyTo),
-      db('tenants').where({ id: tenantId }).first('settings'),
-      importFreshness(tenantId, staffIds),
-    ]);
-    const read = performance.now();
-    const { slots, truncated } = computeSlots(
-      staffIds.map((staffId) => {
-        const own = appointments.get(staffId)!;
-        return {
+    const body = await reads.forTenant(tenantId, async () => {
+      const began = performance.now();
+      const [rows, imported, tenant, freshness] = await Promise.all([
+        appointmentRows(db, tenantId, staffIds, busyFrom, busyTo, b.excludeAppointmentId),
+        importedSpans(db, tenantId, staffIds, busyFrom, busyTo),
+        db('tenants').where({ id: tenantId }).first('settings'),
+        importFreshness(tenantId, staffIds),
+      ]);
+      const read = performance.now();
+      const input: AvailabilityInput = {
+        staff: staffIds.map((staffId) => ({
           staffId,
           workingHours: b.workingHours?.[staffId] ?? known.get(staffId) ?? undefined,
-          busy: [...own.map((i) => ({ start: i.start.getTime(), end: i.end.getTime() })), ...imported.get(staffId)!],
-          booked: own.length,
-        };
-      }),
-      {
-        from: b.from.getTime(),
-        to: b.to.getTime(),
-        now: Date.now(),
-        timeZone: b.timeZone,
-        durationMinutes: b.durationMinutes,
-        slotIntervalMinutes: b.slotIntervalMinutes,
-        bufferBeforeMinutes: b.bufferBeforeMinutes,
-        bufferAfterMinutes: b.bufferAfterMinutes,
-        minimumNoticeMinutes: b.minimumNoticeMinutes,
-        mode: b.mode,
-        pick: b.pick,
-        maxSlots: b.maxSlots,
-        tentativeBlocks: tenant?.settings?.tentativeBlocks !== false,
-      },
-    );
-    // Where the time went, for operators and the bench: reading PostgreSQL, and the slot arithmetic.
-    res.setHeader(
-      'Server-Timing',
-      `db;dur=${(read - began).toFixed(1)}, slots;dur=${(performance.now() - read).toFixed(1)}`,
-    );
-    res.json({
-      timeZone: b.timeZone,
-      slots: slots.map((slot) => ({
-        start: inZone(new Date(slot.start), b.timeZone),
-        end: inZone(new Date(slot.end), b.timeZone),
-        staffIds: slot.staffIds,
-      })),
-      truncated,
-      staff: staffIds.map((staffId) => ({
-        staffId,
-        ...(freshness.get(staffId) ?? { importedAsOf: null, needsReauth: false }),
-      })),
+        })),
+        busyFromMs: busyFrom.getTime(),
+        busyToMs: busyTo.getTime(),
+        rows,
+        imported,
+        freshness,
+        options: {
+          from: b.from.getTime(),
+          to: b.to.getTime(),
+          now: Date.now(),
+          timeZone: b.timeZone,
+          durationMinutes: b.durationMinutes,
+          slotIntervalMinutes: b.slotIntervalMinutes,
+          bufferBeforeMinutes: b.bufferBeforeMinutes,
+          bufferAfterMinutes: b.bufferAfterMinutes,
+          minimumNoticeMinutes: b.minimumNoticeMinutes,
+          mode: b.mode,
+          pick: b.pick,
+          maxSlots: b.maxSlots,
+          tentativeBlocks: tenant?.settings?.tentativeBlocks !== false,
+        },
+      };
+      // The work: series' occurrences and imported spans, and the slot grid of each person.
+      let spans = occurrenceBound(rows, input.busyFromMs, input.busyToMs);
+      for (const list of imported.values()) spans += list.length;
+      const grid = ((b.to.getTime() - b.from.getTime()) / reach(b.slotIntervalMinutes)) * staffIds.length;
+      const answer = await reads.answer(tenantId, 'availabilityAnswer', input, spans + grid);
+      // Where the time went, for operators and the bench: reading PostgreSQL, and the slot arithmetic.
+      res.setHeader('Server-Timing', serverTiming(began, read, 'slots', answer.on));
+      return answer;
     });
+    res.type('json').send(body.body);
   });
 
   /** A team calendar's members (this tenant's, not deleted), as many as one request may ask about. */

@@ -1,0 +1,167 @@
+import { mergeIntervals, type BusyInterval } from '../lib/busy';
+import { isoInZone } from '../lib/isoInZone';
+import { occurrenceSpans } from '../lib/recurrence';
+import { computeSlots, type BusySpan, type SlotOptions, type WorkingHours } from '../lib/slots';
+import type { AppointmentRecurrence } from '../lib/types';
+
+/**
+ * The CPU side of busy time and availability: series expanded, intervals merged, slots computed
+ * and the answer written as JSON. Plain data in, a JSON body out, so the same functions run inline
+ * or on a thread of the busy pool (api/busyReads.ts): what PostgreSQL returned goes in, nothing else.
+ */
+
+/** One of calsync's appointments as read for busy time (instants as epoch milliseconds). */
+export interface AppointmentRow {
+  id: string;
+  startMs: number;
+  endMs: number;
+  staffIds: string[];
+  recurrence: AppointmentRecurrence | null;
+  timeZone: string;
+  allDay: boolean;
+}
+
+export type ImportedInterval = BusyInterval & { staffId: string };
+
+const DAY_MS = 86400000;
+
+/**
+ * An upper bound of the intervals a read makes: a series has at most one occurrence a day (the
+ * rules calsync accepts are daily at the finest), plus one for an occurrence reaching into the window.
+ */
+export function occurrenceBound(rows: AppointmentRow[], fromMs: number, toMs: number): number {
+  const perSeries = Math.ceil((toMs - fromMs) / DAY_MS) + 2;
+  let bound = 0;
+  for (const r of rows) bound += r.recurrence ? perSeries : 1;
+  return bound;
+}
+
+/** An appointment's busy time in the window: itself, or a series' occurrences there (exceptions applied). */
+function appointmentIntervals(r: AppointmentRow, fromMs: number, toMs: number): BusyInterval[] {
+  const of = (start: number, end: number): BusyInterval => ({ start, end, source: 'appointment', appointmentId: r.id });
+  if (!r.recurrence) return [of(r.startMs, r.endMs)];
+  // An all-day series' occurrences are whole local days, 23 or 25 hours long across a DST change.
+  const series = {
+    start: new Date(r.startMs).toISOString(),
+    end: new Date(r.endMs).toISOString(),
+    timeZone: r.timeZone,
+    allDay: r.allDay,
+    recurrence: r.recurrence,
+  };
+  return occurrenceSpans(series, fromMs, toMs).map((o) => of(o.startMs, o.endMs));
+}
+
+/** calsync's own appointments (series occurrences included) of each staff member in the window. */
+export function appointmentsByStaff(
+  rows: AppointmentRow[],
+  staffIds: string[],
+  fromMs: number,
+  toMs: number,
+): Map<string, BusyInterval[]> {
+  const byStaff = new Map<string, BusyInterval[]>(staffIds.map((id) => [id, []]));
+  for (const r of rows) {
+    const intervals = appointmentIntervals(r, fromMs, toMs);
+    for (const staffId of r.staffIds) byStaff.get(staffId)?.push(...intervals);
+  }
+  return byStaff;
+}
+
+/** One person's busy time, appointments and imported together, sorted by start. */
+function busyOf(input: BusyInput): BusyInterval[] {
+  const list = appointmentsByStaff(input.rows, [input.staffId], input.fromMs, input.toMs).get(input.staffId)!;
+  for (const i of input.imported) if (i.staffId === input.staffId) list.push(withoutStaff(i));
+  return list.sort((a, b) => a.start - b.start);
+}
+
+function withoutStaff(i: ImportedInterval): BusyInterval {
+  const { staffId: _, ...interval } = i;
+  return interval;
+}
+
+/** One interval as answered: times in the caller's zone, the source and what is known about it. */
+function describeInterval(i: BusyInterval, zone: string) {
+  return {
+    start: isoInZone(i.start, zone),
+    end: isoInZone(i.end, zone),
+    source: i.source,
+    ...(i.appointmentId !== undefined ? { appointmentId: i.appointmentId } : {}),
+    ...(i.provider !== undefined ? { provider: i.provider, showAs: i.showAs, allDay: i.allDay } : {}),
+    ...(i.title !== undefined ? { title: i.title } : {}),
+  };
+}
+
+export interface BusyInput {
+  staffId: string;
+  timeZone: string;
+  fromMs: number;
+  toMs: number;
+  rows: AppointmentRow[];
+  imported: ImportedInterval[];
+}
+
+/** GET /v1/staff/:id/busy's answer. */
+export function busyAnswer(input: BusyInput): string {
+  const intervals = busyOf(input);
+  const zone = input.timeZone;
+  return JSON.stringify({
+    staffId: input.staffId,
+    timeZone: zone,
+    from: isoInZone(input.fromMs, zone),
+    to: isoInZone(input.toMs, zone),
+    busy: mergeIntervals(intervals).map((i) => ({ start: isoInZone(i.start, zone), end: isoInZone(i.end, zone) })),
+    // Before merging, each with its source: calsync's appointments and imported busy time.
+    intervals: intervals.map((i) => describeInterval(i, zone)),
+  });
+}
+
+/** POST /v1/staff/:id/availability/check's answer: the proposed slot is the window. */
+export function checkAnswer(input: BusyInput): string {
+  const conflicts = busyOf(input);
+  return JSON.stringify({
+    free: conflicts.length === 0,
+    conflicts: conflicts.map((c) => describeInterval(c, input.timeZone)),
+  });
+}
+
+export interface AvailabilityInput {
+  staff: { staffId: string; workingHours?: WorkingHours }[];
+  /** Busy time is read this much wider than the window: it matters to the buffers of slots at its edges. */
+  busyFromMs: number;
+  busyToMs: number;
+  rows: AppointmentRow[];
+  imported: Map<string, BusySpan[]>;
+  options: SlotOptions;
+  freshness: Map<string, { importedAsOf: string | null; needsReauth: boolean }>;
+}
+
+/** POST /v1/availability's answer. */
+export function availabilityAnswer(input: AvailabilityInput): string {
+  const ids = input.staff.map((s) => s.staffId);
+  const appointments = appointmentsByStaff(input.rows, ids, input.busyFromMs, input.busyToMs);
+  const { slots, truncated } = computeSlots(
+    input.staff.map(({ staffId, workingHours }) => {
+      const own = appointments.get(staffId)!;
+      return {
+        staffId,
+        workingHours,
+        busy: [...own.map((i) => ({ start: i.start, end: i.end })), ...(input.imported.get(staffId) ?? [])],
+        booked: own.length,
+      };
+    }),
+    input.options,
+  );
+  const zone = input.options.timeZone;
+  return JSON.stringify({
+    timeZone: zone,
+    slots: slots.map((slot) => ({
+      start: isoInZone(slot.start, zone),
+      end: isoInZone(slot.end, zone),
+      staffIds: slot.staffIds,
+    })),
+    truncated,
+    staff: ids.map((staffId) => ({
+      staffId,
+      ...(input.freshness.get(staffId) ?? { importedAsOf: null, needsReauth: false }),
+    })),
+  });
+}

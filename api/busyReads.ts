@@ -1,0 +1,82 @@
+import type { BusyReadsConfig } from '../lib/config';
+import { KeyedLimiter, LimitReached } from '../lib/keyedLimiter';
+import { PoolSaturated, WorkBudgetExceeded, WorkerPool } from '../lib/workerPool';
+import * as answers from './busyAnswers';
+import { HttpError } from './validation';
+
+type AnswerName = 'busyAnswer' | 'checkAnswer' | 'availabilityAnswer';
+
+/** An answer's JSON and where it was computed (the Server-Timing header says so). */
+export interface Answer {
+  body: string;
+  on: 'inline' | 'thread';
+}
+
+/**
+ * Busy time and availability are the API's expensive reads: a tenant's old series make thousands
+ * of intervals per answer. Each such read takes a place in its tenant's budget (KeyedLimiter: one
+ * tenant's reads wait for each other, never for another tenant's), and its CPU work (expanding,
+ * merging, writing the JSON) runs on a worker thread when it is more than a little, so the event
+ * loop stays free for every other request. Small reads stay inline: a thread's round trip costs
+ * more than they do.
+ */
+export class BusyReads {
+  private readonly limiter: KeyedLimiter;
+  private readonly pool: WorkerPool;
+
+  constructor(private readonly config: BusyReadsConfig) {
+    this.limiter = new KeyedLimiter({ perKey: config.perTenant, waitMs: config.tenantWaitMs });
+    this.pool = new WorkerPool({
+      module: require.resolve('./busyAnswers'),
+      threads: config.threads,
+      budgetMs: config.workBudgetMs,
+      maxQueued: config.maxQueued,
+    });
+  }
+
+  /** `read()` within the tenant's budget; a 429 with Retry-After when the tenant has too many in flight. */
+  async forTenant<T>(tenantId: string, read: () => Promise<T>): Promise<T> {
+    try {
+      return await this.limiter.run(tenantId, read);
+    } catch (err) {
+      if (!(err instanceof LimitReached)) throw err;
+      throw new HttpError(
+        429,
+        'too_many_concurrent_reads',
+        `at most ${this.config.perTenant} busy-time or availability reads of a tenant at once; retry shortly`,
+        undefined,
+        { 'Retry-After': '1' },
+      );
+    }
+  }
+
+  /**
+   * The answer's JSON, from `answers[name](input)`: inline when the read makes at most
+   * `inlineMaxIntervals` intervals (by `occurrenceBound`), else on a thread, in the tenant's turn.
+   */
+  async answer<I>(tenantId: string, name: AnswerName, input: I, intervals: number): Promise<Answer> {
+    const run = answers[name] as (input: I) => string;
+    if (intervals <= this.config.inlineMaxIntervals) return { body: run(input), on: 'inline' };
+    try {
+      return { body: await this.pool.run<string>(name, input, tenantId), on: 'thread' };
+    } catch (err) {
+      if (err instanceof WorkBudgetExceeded)
+        throw new HttpError(
+          503,
+          'work_budget_exceeded',
+          `computing this answer took more than ${err.budgetMs} ms and was stopped; ask for a shorter window or fewer staff`,
+          undefined,
+          { 'Retry-After': '5' },
+        );
+      if (err instanceof PoolSaturated)
+        throw new HttpError(503, 'busy', 'too many busy-time reads are waiting; retry shortly', undefined, {
+          'Retry-After': '1',
+        });
+      throw err;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}

@@ -1,0 +1,16 @@
+/** Functions for lib/workerPool.ts's tests to run on its threads. */
+
+export function echo<T>(input: T): T {
+  return input;
+}
+
+/** Keeps its thread busy for `ms` (a stand-in for a read that takes too long). */
+export function spin(ms: number): number {
+  const end = Date.now() + ms;
+  while (Date.now() < end);
+  return ms;
+}
+
+export function fail(message: string): never {
+  throw new RangeError(message);
+}
