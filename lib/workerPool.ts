@@ -6,7 +6,8 @@ import { Worker } from 'node:worker_threads';
  * Bounded three ways: a fixed number of threads, a queue of at most `maxQueued` tasks (served round
  * robin by key, so one tenant's burst waits behind its own tasks, not in front of everyone's), and a
  * budget per task: a task still running after `budgetMs` has its thread stopped (and later replaced),
- * so no request can hold a thread for long.
+ * so no request can hold a thread for long, and a task that waited longer than that for a thread
+ * is turned away rather than started late.
  */
 
 /** A task that ran past the budget; its thread was stopped. */
@@ -16,12 +17,8 @@ export class WorkBudgetExceeded extends Error {
   }
 }
 
-/** The queue is full: the pool takes no more tasks now. */
-export class PoolSaturated extends Error {
-  constructor(readonly queued: number) {
-    super(`${queued} tasks are already waiting for a thread`);
-  }
-}
+/** The queue is full, or a task waited longer than a budget for a thread: the pool is behind. */
+export class PoolSaturated extends Error {}
 
 export interface WorkerPoolOptions {
   /** Absolute path of the module whose exported functions the threads run (a .ts file under tsx). */
@@ -32,6 +29,7 @@ export interface WorkerPoolOptions {
 }
 
 interface Task {
+  queuedAt: number;
   fn: string;
   input: unknown;
   resolve(value: unknown): void;
@@ -74,10 +72,11 @@ export class WorkerPool {
   /** `fn(input)` of the module on a thread: its result, or its error, WorkBudgetExceeded or PoolSaturated. */
   run<T>(fn: string, input: unknown, key = ''): Promise<T> {
     if (this.closed) return Promise.reject(new Error('the worker pool is closed'));
-    if (this.queued >= this.opts.maxQueued) return Promise.reject(new PoolSaturated(this.queued));
+    if (this.queued >= this.opts.maxQueued)
+      return Promise.reject(new PoolSaturated(`${this.queued} tasks are already waiting for a thread`));
     return new Promise<T>((resolve, reject) => {
       const list = this.queues.get(key) ?? [];
-      list.push({ fn, input, resolve: resolve as (value: unknown) => void, reject });
+      list.push({ queuedAt: performance.now(), fn, input, resolve: resolve as (value: unknown) => void, reject });
       this.queues.set(key, list);
       this.queued += 1;
       // Threads start on first use, and again after one was stopped.
@@ -106,7 +105,9 @@ export class WorkerPool {
       this.queues.delete(key);
       if (list.length > 0) this.queues.set(key, list);
       this.queued -= 1;
-      return task;
+      const waited = performance.now() - task.queuedAt;
+      if (waited <= this.opts.budgetMs) return task;
+      task.reject(new PoolSaturated(`waited ${Math.round(waited)} ms for a thread`));
     }
     return undefined;
   }

@@ -1,4 +1,4 @@
-import { DateTime } from 'luxon';
+import { DateTime, IANAZone } from 'luxon';
 import { isoInZone } from '../lib/isoInZone';
 import { KeyedLimiter, LimitReached } from '../lib/keyedLimiter';
 import { PoolSaturated, WorkBudgetExceeded, WorkerPool } from '../lib/workerPool';
@@ -25,17 +25,26 @@ describe('isoInZone', () => {
 
   test('writes what luxon writes, across DST changes, odd offsets and milliseconds', () => {
     const luxon = (ms: number, zone: string) => DateTime.fromMillis(ms, { zone }).toISO({ suppressMilliseconds: true });
-    // Every 7 minutes 13 seconds over two years, and random instants from 1900 to 2100 (some with milliseconds).
+    // Every 97 minutes over two years, and random instants from 1900 to 2100 (some with milliseconds).
     const instants: number[] = [];
-    for (let ms = Date.UTC(2026, 0, 1); ms < Date.UTC(2028, 0, 1); ms += 433_000) instants.push(ms);
+    for (let ms = Date.UTC(2026, 0, 1); ms < Date.UTC(2028, 0, 1); ms += 97 * 60_000) instants.push(ms);
     let seed = 42;
     const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    for (let i = 0; i < 20_000; i++) {
+    for (let i = 0; i < 3000; i++) {
       const ms = Date.UTC(1900, 0, 1) + Math.floor(random() * (Date.UTC(2100, 0, 1) - Date.UTC(1900, 0, 1)));
       instants.push(i % 3 === 0 ? ms : ms - (ms % 60_000));
     }
+    // Every 10 minutes (and a second before each) of the days the zone's offset changes, 2026 to 2028.
+    const changeDays = (zone: string) => {
+      const out: number[] = [];
+      const z = IANAZone.create(zone);
+      for (let day = Date.UTC(2026, 0, 1); day < Date.UTC(2028, 0, 1); day += 86400000)
+        if (z.offset(day) !== z.offset(day + 86400000))
+          for (let ms = day; ms < day + 86400000; ms += 600_000) out.push(ms, ms - 1000);
+      return out;
+    };
     for (const zone of zones) {
-      const wrong = instants.filter((ms) => isoInZone(ms, zone) !== luxon(ms, zone));
+      const wrong = [...instants, ...changeDays(zone)].filter((ms) => isoInZone(ms, zone) !== luxon(ms, zone));
       expect({ zone, wrong: wrong.slice(0, 3).map((ms) => [isoInZone(ms, zone), luxon(ms, zone)]) }).toEqual({
         zone,
         wrong: [],
@@ -134,6 +143,15 @@ describe('WorkerPool', () => {
     const queued = [pool.run('spin', 200), pool.run('spin', 10)];
     await expect(pool.run('echo', 'one too many')).rejects.toBeInstanceOf(PoolSaturated);
     await Promise.all(queued);
+  });
+
+  test('a task that waited longer than the budget for a thread is turned away, not started late', async () => {
+    pool = new WorkerPool({ module, threads: 1, budgetMs: 300, maxQueued: 10 });
+    await pool.run('echo', 'warm');
+    const ahead = [pool.run('spin', 250), pool.run('spin', 250)];
+    const late = pool.run('echo', 'late');
+    await Promise.all(ahead);
+    await expect(late).rejects.toBeInstanceOf(PoolSaturated);
   });
 
   test('keys are served in turn: one tenant’s burst does not go before another’s single task', async () => {
