@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { mainThreadCpuMs, processTreeCpuMs } from './cpu';
 import { jsonCall, percentile, seedTenant, startPrivateStack, type PrivateStack } from './harness';
 
 /**
@@ -138,6 +139,15 @@ async function oldSeries(
   // Every occurrence in the window, however old the series: fewer is a double booking waiting to happen.
   if (got < expected) console.log(`bench:busy series WRONG: ${got} intervals, expected ${expected}`);
 
+  // CPU of the API per busy read, sequential: all of it, and its event loop's share (what other tenants wait for).
+  for (let i = 0; i < 20; i++) await api('GET', path(staffIds[i % seriesStaff]!));
+  const apiPid = stack.apiPid()!;
+  const [cpuBefore, loopBefore] = [processTreeCpuMs(apiPid), mainThreadCpuMs(apiPid)];
+  const cpuRequests = Math.max(50, Math.round(requests / 3));
+  for (let i = 0; i < cpuRequests; i++) await api('GET', path(staffIds[i % seriesStaff]!));
+  const perRead = (before: number, now: number) => ((now - before) / cpuRequests).toFixed(1);
+  const cpuLine = `bench:busy old-series api cpu_ms_per_busy=${perRead(cpuBefore, processTreeCpuMs(apiPid))} event_loop_cpu_ms_per_busy=${perRead(loopBefore, mainThreadCpuMs(apiPid))} (n=${cpuRequests}, sequential)`;
+
   // A connection the API closed while its event loop was stalled is a failed request: counted, tried again.
   let resets = 0;
   const again = async <T>(call: () => Promise<T>): Promise<T> => {
@@ -179,6 +189,7 @@ async function oldSeries(
   console.log(
     `bench:busy old-series busy p50_ms=${f(percentile(busyTimes, 50))} p99_ms=${f(percentile(busyTimes, 99))} max_ms=${f(Math.max(...busyTimes))} (n=${busyTimes.length})`,
   );
+  console.log(cpuLine);
   console.log(
     `bench:busy other tenant's settings meanwhile p50_ms=${f(percentile(settingsTimes, 50))} p99_ms=${f(percentile(settingsTimes, 99))} max_ms=${f(Math.max(...settingsTimes))} (n=${settingsTimes.length}) connection resets=${resets}`,
   );

@@ -18,10 +18,10 @@ interface ProcStat {
 }
 
 /** /proc/<pid>/stat; undefined when the process is gone. The command name may hold spaces: fields count from its ')'. */
-export function readProcStat(pid: number): ProcStat | undefined {
+export function readProcStat(pid: number, file = `/proc/${pid}/stat`): ProcStat | undefined {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch {
     return undefined;
   }
@@ -29,6 +29,11 @@ export function readProcStat(pid: number): ProcStat | undefined {
   // After the name: state(3) ppid(4) … utime(14) stime(15) cutime(16) cstime(17); fields[0] is field 3.
   const at = (n: number) => Number(fields[n - 3]);
   return { pid, ppid: at(4), cpuMs: (at(14) + at(15)) * MS_PER_TICK, childrenCpuMs: (at(16) + at(17)) * MS_PER_TICK };
+}
+
+/** CPU of a process's main thread alone, in ms (a Node process: its event loop, without its worker threads). */
+export function mainThreadCpuMs(pid: number): number {
+  return readProcStat(pid, `/proc/${pid}/task/${pid}/stat`)?.cpuMs ?? NaN;
 }
 
 /** CPU of a process and every live descendant (a wrapper's child does the work), plus children already reaped. */
