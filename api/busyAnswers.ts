@@ -8,7 +8,15 @@ import type { AppointmentRecurrence } from '../lib/types';
  * The CPU side of busy time and availability: series expanded, intervals merged, slots computed
  * and the answer written as JSON. Plain data in, a JSON body out, so the same functions run inline
  * or on a thread of the busy pool (api/busyReads.ts): what PostgreSQL returned goes in, nothing else.
+ * The body comes out as UTF-8 bytes: from a thread they move to the event loop without a copy, and
+ * the event loop never encodes a large string for the socket.
  */
+
+const encoder = new TextEncoder();
+
+function utf8Json(value: unknown): Uint8Array {
+  return encoder.encode(JSON.stringify(value));
+}
 
 /** One of calsync's appointments as read for busy time (instants as epoch milliseconds). */
 export interface AppointmentRow {
@@ -100,10 +108,10 @@ export interface BusyInput {
 }
 
 /** GET /v1/staff/:id/busy's answer. */
-export function busyAnswer(input: BusyInput): string {
+export function busyAnswer(input: BusyInput): Uint8Array {
   const intervals = busyOf(input);
   const zone = input.timeZone;
-  return JSON.stringify({
+  return utf8Json({
     staffId: input.staffId,
     timeZone: zone,
     from: isoInZone(input.fromMs, zone),
@@ -115,9 +123,9 @@ export function busyAnswer(input: BusyInput): string {
 }
 
 /** POST /v1/staff/:id/availability/check's answer: the proposed slot is the window. */
-export function checkAnswer(input: BusyInput): string {
+export function checkAnswer(input: BusyInput): Uint8Array {
   const conflicts = busyOf(input);
-  return JSON.stringify({
+  return utf8Json({
     free: conflicts.length === 0,
     conflicts: conflicts.map((c) => describeInterval(c, input.timeZone)),
   });
@@ -135,7 +143,7 @@ export interface AvailabilityInput {
 }
 
 /** POST /v1/availability's answer. */
-export function availabilityAnswer(input: AvailabilityInput): string {
+export function availabilityAnswer(input: AvailabilityInput): Uint8Array {
   const ids = input.staff.map((s) => s.staffId);
   const appointments = appointmentsByStaff(input.rows, ids, input.busyFromMs, input.busyToMs);
   const { slots, truncated } = computeSlots(
@@ -151,7 +159,7 @@ export function availabilityAnswer(input: AvailabilityInput): string {
     input.options,
   );
   const zone = input.options.timeZone;
-  return JSON.stringify({
+  return utf8Json({
     timeZone: zone,
     slots: slots.map((slot) => ({
       start: isoInZone(slot.start, zone),

@@ -6,9 +6,9 @@ import { HttpError } from './validation';
 
 type AnswerName = 'busyAnswer' | 'checkAnswer' | 'availabilityAnswer';
 
-/** An answer's JSON and where it was computed (the Server-Timing header says so). */
+/** An answer's JSON (UTF-8) and where it was computed (the Server-Timing header says so). */
 export interface Answer {
-  body: string;
+  body: Buffer;
   on: 'inline' | 'thread';
 }
 
@@ -20,6 +20,11 @@ export interface Answer {
  * loop stays free for every other request. Small reads stay inline: a thread's round trip costs
  * more than they do.
  */
+/** The same bytes as a Buffer (no copy), which Express sends as they are. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 export class BusyReads {
   private readonly limiter: KeyedLimiter;
   private readonly pool: WorkerPool;
@@ -55,10 +60,10 @@ export class BusyReads {
    * `inlineMaxIntervals` intervals (by `occurrenceBound`), else on a thread, in the tenant's turn.
    */
   async answer<I>(tenantId: string, name: AnswerName, input: I, intervals: number): Promise<Answer> {
-    const run = answers[name] as (input: I) => string;
-    if (intervals <= this.config.inlineMaxIntervals) return { body: run(input), on: 'inline' };
+    const run = answers[name] as (input: I) => Uint8Array;
+    if (intervals <= this.config.inlineMaxIntervals) return { body: asBuffer(run(input)), on: 'inline' };
     try {
-      return { body: await this.pool.run<string>(name, input, tenantId), on: 'thread' };
+      return { body: asBuffer(await this.pool.run<Uint8Array>(name, input, tenantId)), on: 'thread' };
     } catch (err) {
       if (err instanceof WorkBudgetExceeded)
         throw new HttpError(

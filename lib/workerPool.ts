@@ -6,8 +6,8 @@ import { Worker } from 'node:worker_threads';
  * Bounded three ways: a fixed number of threads, a queue of at most `maxQueued` tasks (served round
  * robin by key, so one tenant's burst waits behind its own tasks, not in front of everyone's), and a
  * budget per task: a task still running after `budgetMs` has its thread stopped (and later replaced),
- * so no request can hold a thread for long, and a task that waited longer than that for a thread
- * is turned away rather than started late.
+ * so no request can hold a thread for long, and a task that waited longer than that for a busy
+ * thread is turned away rather than started late.
  */
 
 /** A task that ran past the budget; its thread was stopped. */
@@ -50,12 +50,17 @@ if (workerData.tsx) require(workerData.tsx);
 const functions = require(workerData.module);
 parentPort.on('message', ({ fn, input }) => {
   let reply;
+  let transfer = [];
   try {
-    reply = { result: functions[fn](input) };
+    const result = functions[fn](input);
+    // Bytes that own their whole buffer move to the caller instead of being copied.
+    if (result instanceof Uint8Array && result.byteOffset === 0 && result.byteLength === result.buffer.byteLength)
+      transfer = [result.buffer];
+    reply = { result };
   } catch (err) {
     reply = { error: { name: err && err.name, message: String(err && err.message) } };
   }
-  parentPort.postMessage(reply);
+  parentPort.postMessage(reply, transfer);
 });
 parentPort.postMessage({ ready: true });
 `;
@@ -66,6 +71,8 @@ export class WorkerPool {
   private queues = new Map<string, Task[]>();
   private queued = 0;
   private closed = false;
+  /** When a thread last became ready: time spent waiting for a thread to start is no task's fault. */
+  private readySince = 0;
 
   constructor(private readonly opts: WorkerPoolOptions) {}
 
@@ -105,7 +112,7 @@ export class WorkerPool {
       this.queues.delete(key);
       if (list.length > 0) this.queues.set(key, list);
       this.queued -= 1;
-      const waited = performance.now() - task.queuedAt;
+      const waited = performance.now() - Math.max(task.queuedAt, this.readySince);
       if (waited <= this.opts.budgetMs) return task;
       task.reject(new PoolSaturated(`waited ${Math.round(waited)} ms for a thread`));
     }
@@ -135,6 +142,7 @@ export class WorkerPool {
     worker.on('message', (reply: { ready?: true; result?: unknown; error?: { name: string; message: string } }) => {
       if (reply.ready) {
         thread.ready = true;
+        this.readySince = performance.now();
       } else {
         const task = thread.task!;
         clearTimeout(thread.timer);

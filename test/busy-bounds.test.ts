@@ -122,6 +122,7 @@ describe('WorkerPool', () => {
     expect(await pool.run('echo', { a: [1, 2] })).toEqual({ a: [1, 2] });
     await expect(pool.run('fail', 'no good')).rejects.toMatchObject({ name: 'RangeError', message: 'no good' });
     expect(await pool.run('echo', 'still there')).toBe('still there');
+    expect(new TextDecoder().decode(await pool.run<Uint8Array>('bytes', 'déjà vu'))).toBe('déjà vu');
   });
 
   test('a task past its budget is stopped, the event loop never waits for it, and the pool goes on', async () => {
@@ -152,6 +153,17 @@ describe('WorkerPool', () => {
     const late = pool.run('echo', 'late');
     await Promise.all(ahead);
     await expect(late).rejects.toBeInstanceOf(PoolSaturated);
+  });
+
+  test('time waiting for a thread to start counts against no task', async () => {
+    // Its module takes 500 ms to load; the task waits that long, within a budget of 200.
+    pool = new WorkerPool({
+      module: require.resolve('./helpers/poolSlowStart'),
+      threads: 1,
+      budgetMs: 200,
+      maxQueued: 10,
+    });
+    expect(await pool.run('echo', 'started late')).toBe('started late');
   });
 
   test('keys are served in turn: one tenant’s burst does not go before another’s single task', async () => {

@@ -14,3 +14,8 @@ export function spin(ms: number): number {
 export function fail(message: string): never {
   throw new RangeError(message);
 }
+
+/** UTF-8 bytes of `text`, which the pool moves back rather than copies. */
+export function bytes(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
+}
