@@ -36,6 +36,7 @@ export class BusyReads {
       threads: config.threads,
       budgetMs: config.workBudgetMs,
       maxQueued: config.maxQueued,
+      maxHeapMb: config.threadHeapMb,
     });
   }
 
@@ -69,7 +70,7 @@ export class BusyReads {
         throw new HttpError(
           503,
           'work_budget_exceeded',
-          `computing this answer took more than ${err.budgetMs} ms and was stopped; ask for a shorter window or fewer staff`,
+          `computing this answer went over its budget (${err.message}) and was stopped; ask for a shorter window or fewer staff`,
           undefined,
           { 'Retry-After': '5' },
         );

@@ -67,6 +67,8 @@ export interface BusyReadsConfig {
   inlineMaxIntervals: number;
   /** A thread still working on one read after this long is stopped: the read answers 503. */
   workBudgetMs: number;
+  /** Each thread's heap (old generation, MB): an answer that needs more answers 503, the API lives on. */
+  threadHeapMb: number;
   /** Reads waiting for a thread, all tenants together, beyond which a read answers 503 at once. */
   maxQueued: number;
   /** Expensive reads of one tenant in flight at once (per API process); as many again may wait. */
@@ -183,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       threads: Math.max(1, num(env.BUSY_THREADS, os.availableParallelism() - 1)),
       inlineMaxIntervals: num(env.BUSY_INLINE_MAX_INTERVALS, 50),
       workBudgetMs: num(env.BUSY_WORK_BUDGET_MS, 2000),
+      threadHeapMb: num(env.BUSY_THREAD_HEAP_MB, 256),
       maxQueued: num(env.BUSY_MAX_QUEUED, 64),
       perTenant: Math.max(1, num(env.BUSY_TENANT_CONCURRENCY, 2)),
       tenantWaitMs: num(env.BUSY_TENANT_WAIT_MS, 500),

@@ -6,16 +6,13 @@ import { Worker } from 'node:worker_threads';
  * Bounded three ways: a fixed number of threads, a queue of at most `maxQueued` tasks (served round
  * robin by key, so one tenant's burst waits behind its own tasks, not in front of everyone's), and a
  * budget per task: a task still running after `budgetMs` has its thread stopped (and later replaced),
- * so no request can hold a thread for long, and a task that waited longer than that for a busy
+ * so no request can hold a thread for long (nor, with `maxHeapMb`, fill the process's memory: the
+ * thread runs out of heap and is stopped instead), and a task that waited longer than that for a busy
  * thread is turned away rather than started late.
  */
 
-/** A task that ran past the budget; its thread was stopped. */
-export class WorkBudgetExceeded extends Error {
-  constructor(readonly budgetMs: number) {
-    super(`the work took longer than its budget of ${budgetMs} ms`);
-  }
-}
+/** A task that ran past its time budget, or its thread's heap: its thread was stopped. */
+export class WorkBudgetExceeded extends Error {}
 
 /** The queue is full, or a task waited longer than a budget for a thread: the pool is behind. */
 export class PoolSaturated extends Error {}
@@ -26,6 +23,8 @@ export interface WorkerPoolOptions {
   threads: number;
   budgetMs: number;
   maxQueued: number;
+  /** Each thread's old-generation heap; a task that needs more fails as over budget. Default: V8's. */
+  maxHeapMb?: number;
 }
 
 interface Task {
@@ -126,7 +125,7 @@ export class WorkerPool {
       if (!task) return;
       thread.task = task;
       thread.timer = setTimeout(() => {
-        task.reject(new WorkBudgetExceeded(this.opts.budgetMs));
+        task.reject(new WorkBudgetExceeded(`the work took longer than its budget of ${this.opts.budgetMs} ms`));
         this.drop(thread);
       }, this.opts.budgetMs);
       thread.worker.postMessage({ fn: task.fn, input: task.input });
@@ -135,7 +134,11 @@ export class WorkerPool {
 
   private spawn(): Thread {
     const tsx = this.opts.module.endsWith('.ts') ? require.resolve('tsx/cjs') : undefined;
-    const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { module: this.opts.module, tsx } });
+    const worker = new Worker(BOOTSTRAP, {
+      eval: true,
+      workerData: { module: this.opts.module, tsx },
+      ...(this.opts.maxHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: this.opts.maxHeapMb } } : {}),
+    });
     // An idle pool never keeps the process alive.
     worker.unref();
     const thread: Thread = { worker, ready: false };
@@ -152,8 +155,12 @@ export class WorkerPool {
       }
       this.dispatch();
     });
-    worker.on('error', (err) => {
-      thread.task?.reject(err);
+    worker.on('error', (err: Error & { code?: string }) => {
+      thread.task?.reject(
+        err.code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? new WorkBudgetExceeded(`the work needed more than ${this.opts.maxHeapMb} MB of memory`)
+          : err,
+      );
       // A thread that cannot even load its module never will: fail what waits rather than wait forever.
       if (!thread.ready) for (let task = this.next(); task; task = this.next()) task.reject(err);
       this.drop(thread);

@@ -139,6 +139,14 @@ describe('WorkerPool', () => {
     expect(await pool.run('echo', 'after')).toBe('after');
   });
 
+  test('a task that needs more than the thread’s heap fails as over budget, and the process lives on', async () => {
+    pool = new WorkerPool({ module, threads: 1, budgetMs: 60_000, maxQueued: 10, maxHeapMb: 64 });
+    await expect(pool.run('hog', null)).rejects.toThrow(
+      new WorkBudgetExceeded('the work needed more than 64 MB of memory'),
+    );
+    expect(await pool.run('echo', 'after')).toBe('after');
+  });
+
   test('a full queue refuses at once', async () => {
     pool = new WorkerPool({ module, threads: 1, budgetMs: 5000, maxQueued: 2 });
     const queued = [pool.run('spin', 200), pool.run('spin', 10)];

@@ -19,3 +19,9 @@ export function fail(message: string): never {
 export function bytes(text: string): Uint8Array {
   return new TextEncoder().encode(text);
 }
+
+/** Allocates until something stops it (a thread's heap limit). */
+export function hog(): number {
+  const kept: number[][] = [];
+  for (;;) kept.push(Array.from({ length: 100_000 }, (_, i) => i));
+}
