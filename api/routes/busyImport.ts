@@ -140,7 +140,7 @@ export function importRoutes(db: Knex, temporal: Client, providers: ProviderRegi
   }) {
     const cursors = await db('import_cursors')
       .where({ link_id: link.id })
-      .select('calendar_id', 'synced_at', 'full_synced_at', 'full_syncs');
+      .select('calendar_id', 'synced_at', 'full_synced_at', 'full_syncs', 'problems');
     const channels = await db('import_channels').where({ link_id: link.id }).select('calendar_id', 'expires_at');
     const events = await db('imported_busy').where({ link_id: link.id }).count<{ count: string }[]>('* as count');
     return {
@@ -155,6 +155,11 @@ export function importRoutes(db: Knex, temporal: Client, providers: ProviderRegi
         fullSyncedAt: c.full_synced_at,
         fullSyncs: c.full_syncs,
         pushExpiresAt: channels.find((ch) => ch.calendar_id === c.calendar_id)?.expires_at ?? null,
+        // Events whose busy time is missing or cut (a series beyond the expansion's bounds), and why.
+        problems: Object.entries((c.problems ?? {}) as Record<string, string>).map(([remoteId, reason]) => ({
+          remoteId,
+          reason,
+        })),
       })),
     };
   }
