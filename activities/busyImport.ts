@@ -150,11 +150,16 @@ async function eraseImport(deps: ActivityDeps, link: LinkRow | undefined, linkId
 
 /**
  * One import round for a link: an incremental pass per selected calendar (a full one the first
- * time, after the cursor expired, or when the window must roll forward), applied to PostgreSQL.
+ * time, after the cursor expired, when the window must roll forward, or when the workflow asks),
+ * applied to PostgreSQL.
  */
 export async function importBusyTime(
   deps: ActivityDeps,
-  input: ImportLinkInput & { stop?: boolean },
+  input: ImportLinkInput & {
+    stop?: boolean;
+    /** Calendars whose pass is a full one whatever their cursor (the provider may have lost changes). */
+    fullPass?: string[];
+  },
 ): Promise<ImportRoundResult> {
   const cfg = deps.config.import;
   const result: ImportRoundResult = {
@@ -197,7 +202,8 @@ export async function importBusyTime(
       // Roll the window (Graph's delta window is fixed; Google's list is cut to it here) and heal.
       const stale =
         !saved?.full_synced_at || now - new Date(saved.full_synced_at).getTime() > cfg.fullResyncHours * 3600_000;
-      let cursor: string | undefined = saved?.cursor && !stale ? saved.cursor : undefined;
+      const forced = input.fullPass?.includes(calendarId) ?? false;
+      let cursor: string | undefined = saved?.cursor && !stale && !forced ? saved.cursor : undefined;
       let pass: ImportPass;
       try {
         pass = await reader.read(calendarId, cursor, window);
