@@ -21,6 +21,8 @@ export interface PushInput {
   maxAttempts: number;
   /** This copy of the event is the one that tells its attendees (set by the workflow on one target). */
   notifyAttendees?: boolean;
+  /** Attempts made before this activity's own (the workflow's local first attempt). */
+  attemptsBefore?: number;
 }
 
 export interface PushResult {
@@ -54,7 +56,7 @@ function renderForTarget(
  */
 export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promise<PushResult> {
   const { target, desired, mode } = input;
-  const attempt = Context.current().info.attempt;
+  const attempt = (input.attemptsBefore ?? 0) + Context.current().info.attempt;
   const startedAt = Date.now();
   const log = deps.logger.child({
     requestId: desired.requestId,
@@ -65,19 +67,8 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
     attempt,
   });
   if (attempt > 1) syncRetries.inc({ provider: target.provider });
-  const [link, stored, tenant]: [
-    LinkRow | undefined,
-    { remote_id: string | null; applied_mode: string | null; remote_exists: boolean } | undefined,
-    { settings: Record<string, any> } | undefined,
-  ] = await Promise.all([
-    deps.db('calendar_links').where({ id: target.linkId, tenant_id: desired.tenantId }).first(),
-    deps
-      .db('appointment_targets')
-      .where({ tenant_id: desired.tenantId, appointment_id: desired.appointmentId, target_key: target.targetKey })
-      .first('remote_id', 'applied_mode', 'remote_exists'),
-    deps.db('tenants').where({ id: desired.tenantId }).first('settings'),
-  ]);
-  const rendered = renderForTarget(desired, tenant?.settings, mode, input.notifyAttendees);
+  const { link, stored, settings } = await pushContext(deps, target, desired);
+  const rendered = renderForTarget(desired, settings, mode, input.notifyAttendees);
   // Attendees hear only of changes they care about, and of a removal only if they were ever told.
   const noticeKey = { tenantId: desired.tenantId, appointmentId: desired.appointmentId, targetKey: target.targetKey };
   const noticeContent = mode === 'remove' ? undefined : rendered;
@@ -169,6 +160,55 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
     log.warn({ code: failure.code, status: failure.status, final }, 'push failed');
     throw activityFailure(failure);
   }
+}
+
+interface StoredTarget {
+  remote_id: string | null;
+  applied_mode: string | null;
+  remote_exists: boolean;
+}
+
+/**
+ * What an attempt reads before it writes: the link, what the target's earlier attempts left, the
+ * tenant's settings. One query (each of the three read alone cost a round trip per push).
+ */
+async function pushContext(
+  deps: ActivityDeps,
+  target: TargetSpec,
+  desired: DesiredAppointment,
+): Promise<{ link?: LinkRow; stored?: StoredTarget; settings?: Record<string, any> }> {
+  const row = await deps
+    .db('tenants as tn')
+    .leftJoin('calendar_links as l', (j) => j.on('l.tenant_id', '=', 'tn.id').andOnVal('l.id', '=', target.linkId))
+    .leftJoin('appointment_targets as t', (j) =>
+      j
+        .on('t.tenant_id', '=', 'tn.id')
+        .andOnVal('t.appointment_id', '=', desired.appointmentId)
+        .andOnVal('t.target_key', '=', target.targetKey),
+    )
+    .where('tn.id', desired.tenantId)
+    .first(
+      'l.*',
+      'tn.settings as tenant_settings',
+      't.target_key as stored_target_key',
+      't.remote_id as stored_remote_id',
+      't.applied_mode as stored_applied_mode',
+      't.remote_exists as stored_remote_exists',
+    );
+  if (!row) return {};
+  const {
+    tenant_settings: settings,
+    stored_target_key: storedKey,
+    stored_remote_id: remoteId,
+    stored_applied_mode: appliedMode,
+    stored_remote_exists: remoteExists,
+    ...linkColumns
+  } = row;
+  return {
+    settings,
+    link: linkColumns.id ? (linkColumns as LinkRow) : undefined,
+    stored: storedKey ? { remote_id: remoteId, applied_mode: appliedMode, remote_exists: remoteExists } : undefined,
+  };
 }
 
 /** Whether the link's provider keeps calsync's id as the event id (then the id is known before any write). */

@@ -62,6 +62,16 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     localRetryThreshold: '10 seconds',
     retry: { initialInterval: '200 ms', maximumInterval: '10 seconds' },
   });
+  // A write's first attempt runs as a local activity, inside the workflow task that decided it: no
+  // activity task through the server and no second workflow task for its result, which is most of
+  // what a change costs Temporal. Only a failed first attempt goes on as a normal activity, with the
+  // server's retries, backoff and cancellation by a newer revision. The push is idempotent either
+  // way (a worker lost mid-attempt repeats it, as it would a normal activity's).
+  const firstAttempt = proxyLocalActivities<CalsyncActivities>({
+    startToCloseTimeout: policy.activityTimeoutMs,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { maximumAttempts: 1 },
+  });
   const remote = proxyActivities<CalsyncActivities>({
     startToCloseTimeout: policy.activityTimeoutMs,
     // A newer revision cancels the pushes of an older one (see reconcile). Waiting for the
@@ -73,7 +83,8 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
       initialInterval: policy.activityInitialRetryMs,
       backoffCoefficient: 2,
       maximumInterval: policy.activityMaxRetryMs,
-      maximumAttempts: policy.activityMaxAttempts,
+      // The first attempt was the local one.
+      maximumAttempts: policy.activityMaxAttempts > 0 ? Math.max(1, policy.activityMaxAttempts - 1) : 0,
     },
   });
 
@@ -163,8 +174,7 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
         ...(notifyAttendees ? { notifyAttendees } : {}),
       };
       // The client's e-mail invitation is a target too: same states, same trail, another activity.
-      const result =
-        spec.kind === 'invitation' ? await remote.sendClientInvitation(args) : await remote.pushToTarget(args);
+      const result = spec.kind === 'invitation' ? await remote.sendClientInvitation(args) : await pushToCalendar(args);
       targets.set(spec.targetKey, appliedStatus(entry, mode, current.revision, result.remoteExists));
     } catch (err) {
       // Superseded by a newer revision: not a failure; the next round writes the newer one.
@@ -172,6 +182,21 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
       const cause = err instanceof ActivityFailure ? err.cause : err;
       const code = cause instanceof ApplicationFailure ? (cause.type ?? 'unknown') : 'unknown';
       targets.set(spec.targetKey, failedStatus(entry, code, (cause as Error)?.message ?? String(cause)));
+    }
+  }
+
+  /** A calendar write: the local first attempt, then (if it failed and may be retried) the server's retries. */
+  async function pushToCalendar(args: Parameters<CalsyncActivities['pushToTarget']>[0]) {
+    try {
+      return await firstAttempt.pushToTarget(args);
+    } catch (err) {
+      const cause = err instanceof ActivityFailure ? err.cause : undefined;
+      const refused = cause instanceof ApplicationFailure && cause.nonRetryable;
+      if (refused || isCancellation(err) || policy.activityMaxAttempts === 1) throw err;
+      // The provider's Retry-After, else the first backoff; a newer revision cancels the wait.
+      const retryAfter = cause instanceof ApplicationFailure ? cause.nextRetryDelay : undefined;
+      await sleep(retryAfter ?? policy.activityInitialRetryMs);
+      return remote.pushToTarget({ ...args, attemptsBefore: 1 });
     }
   }
 
