@@ -1,6 +1,6 @@
 import ICAL from 'ical.js';
 import { DateTime, type DurationLike } from 'luxon';
-import { dayNumber, ruleDays } from './recurrenceDays';
+import { anyDayMatches, dayNumber, partsOutOfRange, ruleDays } from './recurrenceDays';
 import type { DesiredAppointment, RecurrenceException } from './types';
 import { ianaZone, wallClockToInstant } from './zoneTime';
 
@@ -238,6 +238,11 @@ function icalStarts(
   allDay: boolean,
   limit: number,
 ): DateTime[] {
+  const parts = partsOf(normalizeRule(rule));
+  const outOfRange = partsOutOfRange(parts);
+  if (outOfRange) throw new Error(outOfRange);
+  // A rule no day can match has its first start only (ical.js would search for the next forever).
+  if (!anyDayMatches(parts)) return first.toMillis() >= fromMs && first.toMillis() <= untilMs ? [first] : [];
   const jump = Number.isFinite(fromMs) ? windowStart(normalizeRule(rule), first, fromMs, allDay) : undefined;
   const start = jump?.start ?? floating(first);
   const dtstart = ICAL.Time.fromData({

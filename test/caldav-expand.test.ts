@@ -261,4 +261,21 @@ describe('CalDAV series expanded in the import window', () => {
     expect(kept.length).toBeLessThanOrEqual(10000);
     expect(kept[0]!.start).toBe(window.start.toISOString());
   });
+
+  test('rules no day can match, which ical.js would search forever, give their first start only and take little time', () => {
+    const first = DateTime.fromISO('2026-12-08T09:00:00Z', { zone: 'utc' });
+    for (const rule of [
+      'FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30;BYHOUR=9',
+      'FREQ=DAILY;BYWEEKNO=1;BYMONTH=7',
+      'FREQ=HOURLY;BYMONTH=4;BYMONTHDAY=31',
+    ]) {
+      const text = ics([vevent([`DTSTART:${utc(first)}`, `DTEND:${utc(first.plus({ hours: 1 }))}`, `RRULE:${rule}`])]);
+      const started = Date.now();
+      expect({ rule, got: events(text) }).toEqual({
+        rule,
+        got: [{ start: first.toISO(), end: first.plus({ hours: 1 }).toISO() }],
+      });
+      expect(Date.now() - started).toBeLessThan(1000);
+    }
+  });
 });
