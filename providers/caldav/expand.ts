@@ -12,6 +12,7 @@ import { epochOf, parseResource, showAsOf, tagProperty } from './eventIcs';
 export const MAX_EXPANDED_OCCURRENCES = 10_000;
 const DAY_MS = 86400_000;
 const HOUR_MS = 3600_000;
+const MAX_RULES = 5;
 const tooMany = `the series has more than ${MAX_EXPANDED_OCCURRENCES} occurrences in the import window: only the first ${MAX_EXPANDED_OCCURRENCES} count`;
 
 /** An ICAL.Time as an instant; a DATE (all-day) is midnight in `zone`, a floating time is local to `zone`. */
@@ -168,7 +169,12 @@ function seriesStarts(
   const wallOfInstant = (d: Date) => wallIn(first, ICAL.Time.fromJSDate(d, true), zone);
   const fromWall = wallOfInstant(window.start) - lengthMs - (first.isDate ? DAY_MS : HOUR_MS);
   const toWall = wallOfInstant(window.end) + HOUR_MS;
-  const rules = master.getAllProperties('rrule').map((p) => ruleIn(first, p.getFirstValue() as ICAL.Recur, zone));
+  const ruleProps = master.getAllProperties('rrule');
+  let incomplete: string | undefined;
+  // RFC 5545 wants one RRULE: a few are read, not as many as a resource can hold.
+  if (ruleProps.length > MAX_RULES)
+    incomplete = `the series has ${ruleProps.length} RRULEs: only the first ${MAX_RULES} are read`;
+  const rules = ruleProps.slice(0, MAX_RULES).map((p) => ruleIn(first, p.getFirstValue() as ICAL.Recur, zone));
   const rdates = master
     .getAllProperties('rdate')
     .flatMap((p) => p.getValues() as Array<ICAL.Time | ICAL.Period>)
@@ -181,7 +187,6 @@ function seriesStarts(
   );
   const isExcluded = (wall: number) =>
     excluded.has(wall) || excluded.has(`date:${new Date(wall).toISOString().slice(0, 10)}`);
-  let incomplete: string | undefined;
   const starts = new Set<number>([firstWall, ...rdates].filter((w) => w >= fromWall && w <= toWall));
   for (const rule of rules) {
     try {
