@@ -48,19 +48,9 @@ export async function planTargets(
 ): Promise<TargetPlan> {
   // People the event is shared with get it in their calendars as the assigned staff do.
   const people = [...new Set([...input.staffIds, ...(input.sharedWithStaffIds ?? [])])];
-  const [staffLinks, teamLinks, tenant, stored] = await Promise.all([
-    people.length === 0
-      ? []
-      : deps
-          .db('calendar_links')
-          .where({ tenant_id: input.tenantId })
-          // A link that needs re-authorisation stays a target: its writes are held until it is reconnected.
-          .whereIn('status', ['active', 'needs_reauth'])
-          .whereIn('staff_id', people)
-          .orderBy('id')
-          .select('id', 'staff_id', 'provider', 'account_email', 'calendar_id'),
+  const [{ tenant, staffLinks }, teamLinks, stored] = await Promise.all([
+    tenantAndStaffLinks(deps, input.tenantId, people),
     teamCalendarLinks(deps, input.tenantId, input.calendarIds ?? []),
-    deps.db('tenants').where({ id: input.tenantId }).first('settings'),
     input.withStoredTargets ? loadTargetStatuses(deps, input) : undefined,
   ]);
   const links = staffLinks as { id: string; staff_id: string }[];
@@ -103,6 +93,30 @@ export async function planTargets(
     staffWithoutCalendar: syncOff ? [] : input.staffIds.filter((id) => !linked.has(id)),
     invitationTarget: clientInvitationTarget(input.tenantId, input.appointmentId),
     ...(stored ? { storedTargets: stored } : {}),
+  };
+}
+
+/**
+ * The tenant's settings and the people's calendar links, in one query (a round trip less on every
+ * change). A link that needs re-authorisation stays a target: its writes are held until it is reconnected.
+ */
+async function tenantAndStaffLinks(deps: ActivityDeps, tenantId: string, people: string[]) {
+  const row = await deps
+    .db('tenants as tn')
+    .where('tn.id', tenantId)
+    .first(
+      'tn.settings',
+      deps.db.raw(
+        `(select coalesce(json_agg(json_build_object('id', l.id, 'staff_id', l.staff_id, 'provider', l.provider,
+            'account_email', l.account_email, 'calendar_id', l.calendar_id) order by l.id), '[]'::json)
+          from calendar_links l
+          where l.tenant_id = tn.id and l.status in ('active', 'needs_reauth') and l.staff_id = any(?::text[])) as staff_links`,
+        [people],
+      ),
+    );
+  return {
+    tenant: row as { settings: Record<string, any> } | undefined,
+    staffLinks: (row?.staff_links ?? []) as { id: string; staff_id: string }[],
   };
 }
 

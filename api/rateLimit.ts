@@ -95,7 +95,7 @@ export class RateLimiter {
   }
 
   private async charge(res: Response, bucket: string, cost: number, limit: number, per: string): Promise<void> {
-    const { totalHits, resetTime } = await this.store.add(bucket, cost);
+    const { totalHits, resetTime } = await this.store.add(bucket, cost, limit);
     const resetSeconds = Math.max(1, Math.ceil((resetTime.getTime() - Date.now()) / 1000));
     // IETF draft-7 RateLimit headers, as express-rate-limit wrote them before.
     res.setHeader('RateLimit-Policy', `${limit};w=${WINDOW_MS / 1000}`);

@@ -190,7 +190,7 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     try {
       return await firstAttempt.pushToTarget(args);
     } catch (err) {
-      const cause = err instanceof ActivityFailure ? err.cause : undefined;
+      const cause = err instanceof ActivityFailure ? err.cause : err;
       const refused = cause instanceof ApplicationFailure && cause.nonRetryable;
       if (refused || isCancellation(err) || policy.activityMaxAttempts === 1) throw err;
       // The provider's Retry-After, else the first backoff; a newer revision cancels the wait.
