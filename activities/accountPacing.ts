@@ -10,10 +10,15 @@ const MAX_WAIT_MS = 15_000;
  * most `perMinute` requests start per minute on average, and up to `burst` may start at once when the
  * account has been quiet (a write right after an import read does not wait). The reservation is one
  * row update in PostgreSQL, so every worker process shares the account's budget. A slot further away
- * than MAX_WAIT_MS is not taken: the attempt ends as retryable with that delay (Temporal's next
+ * than MAX_WAIT_MS (or the caller's bound) is not taken: the attempt ends as retryable with that delay (Temporal's next
  * attempt), rather than sitting out its timeout.
  */
-export async function paceAccount(deps: ActivityDeps, accountKey: string, budget: AccountBudget): Promise<void> {
+export async function paceAccount(
+  deps: ActivityDeps,
+  accountKey: string,
+  budget: AccountBudget,
+  maxWaitMs = MAX_WAIT_MS,
+): Promise<void> {
   if (!(budget.perMinute > 0)) return;
   const intervalMs = 60_000 / budget.perMinute;
   const toleranceMs = Math.max(0, budget.burst - 1) * intervalMs;
@@ -24,7 +29,7 @@ export async function paceAccount(deps: ActivityDeps, accountKey: string, budget
        set next_at = greatest(p.next_at, clock_timestamp()) + (? * interval '1 millisecond')
        where greatest(p.next_at, clock_timestamp()) <= clock_timestamp() + (? * interval '1 millisecond')
      returning extract(epoch from (next_at - clock_timestamp())) * 1000 - ? as wait_ms`,
-    [accountKey, intervalMs, intervalMs, MAX_WAIT_MS + toleranceMs, intervalMs + toleranceMs],
+    [accountKey, intervalMs, intervalMs, maxWaitMs + toleranceMs, intervalMs + toleranceMs],
   );
   if (rows.length === 0) {
     const row = await deps
@@ -49,6 +54,7 @@ export function paceLink(
   deps: ActivityDeps,
   link: { provider: string; account_email: string },
   budget: AccountBudget,
+  maxWaitMs?: number,
 ): Promise<void> {
-  return paceAccount(deps, `${link.provider}:${link.account_email.toLowerCase()}`, budget);
+  return paceAccount(deps, `${link.provider}:${link.account_email.toLowerCase()}`, budget, maxWaitMs);
 }

@@ -23,6 +23,28 @@ export interface ImportRoundResult {
 
 type ImportLink = LinkRow & { import_calendar_ids: string[] | null };
 
+/** Problems kept per calendar at most: enough to name what to fix, bounded whatever a calendar holds. */
+const MAX_PROBLEMS = 20;
+
+/**
+ * What the calendar's import could not take in full after this pass: a full pass says it all; an
+ * incremental one keeps the earlier problems of events it did not touch.
+ */
+function problemsAfter(
+  saved: Record<string, string> | null | undefined,
+  pass: ImportPass,
+): Record<string, string> | null {
+  const problems = new Map(pass.full ? [] : Object.entries(saved ?? {}));
+  for (const id of [...pass.removed, ...pass.removedSeries, ...pass.upserts.flatMap((e) => [e.remoteId, e.seriesId])])
+    if (id) problems.delete(id);
+  for (const p of [...(pass.skipped ?? []), ...(pass.incomplete ?? [])]) {
+    problems.delete(p.remoteId);
+    problems.set(p.remoteId, p.reason);
+  }
+  const kept = [...problems].slice(-MAX_PROBLEMS);
+  return kept.length ? Object.fromEntries(kept) : null;
+}
+
 const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
 
 /**
@@ -128,11 +150,16 @@ async function eraseImport(deps: ActivityDeps, link: LinkRow | undefined, linkId
 
 /**
  * One import round for a link: an incremental pass per selected calendar (a full one the first
- * time, after the cursor expired, or when the window must roll forward), applied to PostgreSQL.
+ * time, after the cursor expired, when the window must roll forward, or when the workflow asks),
+ * applied to PostgreSQL.
  */
 export async function importBusyTime(
   deps: ActivityDeps,
-  input: ImportLinkInput & { stop?: boolean },
+  input: ImportLinkInput & {
+    stop?: boolean;
+    /** Calendars whose pass is a full one whatever their cursor (the provider may have lost changes). */
+    fullPass?: string[];
+  },
 ): Promise<ImportRoundResult> {
   const cfg = deps.config.import;
   const result: ImportRoundResult = {
@@ -175,7 +202,8 @@ export async function importBusyTime(
       // Roll the window (Graph's delta window is fixed; Google's list is cut to it here) and heal.
       const stale =
         !saved?.full_synced_at || now - new Date(saved.full_synced_at).getTime() > cfg.fullResyncHours * 3600_000;
-      let cursor: string | undefined = saved?.cursor && !stale ? saved.cursor : undefined;
+      const forced = input.fullPass?.includes(calendarId) ?? false;
+      let cursor: string | undefined = saved?.cursor && !stale && !forced ? saved.cursor : undefined;
       let pass: ImportPass;
       try {
         pass = await reader.read(calendarId, cursor, window);
@@ -190,12 +218,18 @@ export async function importBusyTime(
           { linkId: link.id, calendarId, remoteId: skip.remoteId, reason: skip.reason, code: 'import_event_skipped' },
           'busy-time import skipped an event',
         );
+      for (const cut of pass.incomplete ?? [])
+        deps.logger.warn(
+          { linkId: link.id, calendarId, remoteId: cut.remoteId, reason: cut.reason, code: 'import_event_incomplete' },
+          'busy-time import took only part of an event',
+        );
       await applyPass(deps.db, link, calendarId, pass, window, keepTitles);
       const row = {
         link_id: link.id,
         calendar_id: calendarId,
         cursor: pass.cursor || null,
         synced_at: new Date(),
+        problems: JSON.stringify(problemsAfter(saved?.problems, pass)),
         ...(pass.full ? { window_start: window.start, window_end: window.end, full_synced_at: new Date() } : {}),
       };
       await deps

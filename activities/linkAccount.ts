@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { HELD_CODE } from '../lib/heldSyncs';
+import { HELD_CODE, NOT_STARTED_CODE } from '../lib/heldSyncs';
 import type { BusyReader } from '../providers/busyTypes';
 import { ProviderError, asProviderError } from '../providers/errors';
 import { providerRegistry } from '../providers/registry';
@@ -25,6 +25,11 @@ export interface ActAsLinkOptions {
   requestId?: string;
   /** Refresh the access token when it expires within this long (token upkeep asks for more than the default). */
   refreshAheadMs?: number;
+  /**
+   * The longest wait for the account's next request slot. A slot further away is a retryable
+   * `account_paced`, or NOT_STARTED_CODE when no request of this work had been sent yet.
+   */
+  maxPacingWaitMs?: number;
 }
 
 /** The provider a link was made with; an unknown name is a permanent `provider_unsupported`. */
@@ -52,15 +57,22 @@ export async function actAsLink<T>(
 ): Promise<T> {
   try {
     const provider = providerOfLink(deps, link);
+    let requestsPaced = 0;
     const session: ProviderSession = {
       accessToken: await accessTokenFor(deps, link, provider, opts.refreshAheadMs),
       // Pacing is calsync's own PostgreSQL, queried from inside the provider's request: its failure (a
       // restart, a full connection pool) stays calsync's retryable one instead of reading as the
       // provider's answer (an error without a status is a permanent client_error to the classifiers).
       pace: () =>
-        paceLink(deps, link, provider.pacing).catch((err) => {
-          throw asProviderError(err);
-        }),
+        paceLink(deps, link, provider.pacing, opts.maxPacingWaitMs).then(
+          () => void requestsPaced++,
+          (err) => {
+            const failure = asProviderError(err);
+            if (requestsPaced === 0 && opts.maxPacingWaitMs !== undefined && failure.code === 'account_paced')
+              throw new ProviderError('retryable', NOT_STARTED_CODE, failure.message, undefined, failure.retryAfterMs);
+            throw failure;
+          },
+        ),
       requestId: opts.requestId,
       timeoutMs: deps.config.sync.activityTimeoutMs,
       onRequest: (operation, seconds) =>

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ProviderError, asProviderError } from '../providers/errors';
 import { OWNER_TAG, calsyncTag, ownerTag, renderEventContent } from '../content/eventContent';
+import { NOT_STARTED_CODE } from '../lib/heldSyncs';
 import { remoteEventId } from '../lib/remoteIds';
 import { resolveCrmSettings } from '../lib/crmSettings';
 import { providerRegistry } from '../providers/registry';
@@ -24,6 +25,9 @@ export interface PushInput {
   /** Attempts made before this activity's own (the workflow's local first attempt). */
   attemptsBefore?: number;
 }
+
+/** How long a local first attempt waits for the account's request slot before leaving the write to a normal activity. */
+const LOCAL_MAX_PACING_WAIT_MS = 2000;
 
 export interface PushResult {
   outcome: UpsertOutcome | DeleteOutcome | 'skipped';
@@ -56,7 +60,8 @@ function renderForTarget(
  */
 export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promise<PushResult> {
   const { target, desired, mode } = input;
-  const attempt = (input.attemptsBefore ?? 0) + Context.current().info.attempt;
+  const { attempt: ownAttempt, isLocal: local } = Context.current().info;
+  const attempt = (input.attemptsBefore ?? 0) + ownAttempt;
   const startedAt = Date.now();
   const log = deps.logger.child({
     requestId: desired.requestId,
@@ -124,7 +129,8 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
           });
           return { outcome: written.outcome, remoteExists: true, remoteId: written.remoteId };
         },
-        { requestId: desired.requestId },
+        // A local first attempt holds its workflow task: it does not sit out a busy account's queue.
+        { requestId: desired.requestId, ...(local ? { maxPacingWaitMs: LOCAL_MAX_PACING_WAIT_MS } : {}) },
       );
       if (tell) await recordAttendeeNotice(deps, noticeKey, noticeContent);
     }
@@ -145,6 +151,8 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
     return result;
   } catch (err) {
     const failure = asProviderError(err);
+    // Nothing was sent: not an attempt. The workflow goes on with a normal activity.
+    if (failure.code === NOT_STARTED_CODE) throw activityFailure(failure);
     // The account must be reconnected first: the write is held (no more retries), not failed, and
     // the link's workflow resumes it after the reconnect.
     const held = isHeld(failure);

@@ -1,6 +1,6 @@
 import ICAL from 'ical.js';
 import { DateTime, type DurationLike } from 'luxon';
-import { dayNumber, ruleDays } from './recurrenceDays';
+import { anyDayMatches, dayNumber, partsOutOfRange, ruleDays } from './recurrenceDays';
 import type { DesiredAppointment, RecurrenceException } from './types';
 import { ianaZone, wallClockToInstant } from './zoneTime';
 
@@ -163,6 +163,8 @@ function arithmeticOccurrences(
   limit: number,
 ): PatternOccurrence[] | undefined {
   const parts = partsOf(normalizeRule(rawRule));
+  // ruleDays reads only the parts calsync accepts: a calendar's own rule with others (BYHOUR, BYSETPOS…) goes to ical.js.
+  if ([...parts.keys()].some((k) => !ALLOWED_PARTS.has(k))) return undefined;
   const until = parts.get('UNTIL');
   const untilParts = until ? /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})(Z)?)?$/.exec(until) : undefined;
   if (until && !untilParts) return undefined;
@@ -211,6 +213,19 @@ function arithmeticOccurrences(
   return out;
 }
 
+/** Occurrences ical.js may step through per expansion: the window's work, however the rule is made. */
+const MAX_ICAL_STEPS = 100_000;
+/** Steps of a sub-daily rule's INTERVAL ical.js may take (a minutely rule over two years). */
+const MAX_RAW_STEPS = 1_000_000;
+
+/** An expansion would have had to walk further than its bound: what it would give is unknown, not empty. */
+export class ExpansionBoundReached extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ExpansionBoundReached';
+  }
+}
+
 /**
  * The same by ical.js, for rules the arithmetic does not cover: from a start moved near the window
  * (`windowStart`), so the work is still the window's.
@@ -223,6 +238,11 @@ function icalStarts(
   allDay: boolean,
   limit: number,
 ): DateTime[] {
+  const parts = partsOf(normalizeRule(rule));
+  const outOfRange = partsOutOfRange(parts);
+  if (outOfRange) throw new Error(outOfRange);
+  // A rule no day can match has its first start only (ical.js would search for the next forever).
+  if (!anyDayMatches(parts)) return first.toMillis() >= fromMs && first.toMillis() <= untilMs ? [first] : [];
   const jump = Number.isFinite(fromMs) ? windowStart(normalizeRule(rule), first, fromMs, allDay) : undefined;
   const start = jump?.start ?? floating(first);
   const dtstart = ICAL.Time.fromData({
@@ -234,9 +254,25 @@ function icalStarts(
     second: start.second,
     isDate: allDay,
   });
-  const iterator = ICAL.Recur.fromString(jump?.rule ?? rule).iterator(dtstart);
+  const recur = ICAL.Recur.fromString(jump?.rule ?? rule);
+  // ical.js steps a sub-daily rule with BY* limits one INTERVAL at a time inside next(), yielding
+  // or not: the steps to the window's end are bounded before any is taken.
+  const step = STEP_MS[recur.freq];
+  if (step && Number.isFinite(untilMs) && !Object.keys(recur.parts).every((k) => PLAIN_PARTS.has(k))) {
+    const raw = (untilMs - start.toMillis()) / (step * (recur.interval || 1));
+    if (raw > MAX_RAW_STEPS)
+      throw new ExpansionBoundReached(
+        `the rule ${rule} would step ${Math.round(raw)} times from ${start.toISO({ includeOffset: false })} (at most ${MAX_RAW_STEPS})`,
+      );
+  }
+  const iterator = recur.iterator(dtstart);
   const out: DateTime[] = [];
+  let steps = 0;
   for (let t = iterator.next(); t && out.length < limit; t = iterator.next()) {
+    if (++steps > MAX_ICAL_STEPS)
+      throw new ExpansionBoundReached(
+        `the rule ${rule} needs more than ${MAX_ICAL_STEPS} steps from ${start.toISO({ includeOffset: false })} to cover the window`,
+      );
     const at = DateTime.fromObject(
       { year: t.year, month: t.month, day: t.day, hour: t.hour, minute: t.minute, second: t.second },
       { zone: first.zone },
@@ -263,6 +299,7 @@ function windowStart(
   allDay: boolean,
 ): { start: DateTime; rule: string } | undefined {
   const parts = partsOf(rule);
+  if (parts.get('FREQ')! in STEP_MS) return subDailyStart(parts, first, fromMs);
   const freq = parts.get('FREQ') as Freq;
   const unit = PERIOD_UNIT[freq];
   if (!unit) return undefined;
@@ -283,7 +320,8 @@ function windowStart(
   if (periods < 1) return undefined;
   if (freq === 'WEEKLY' && !parts.has('BYDAY')) parts.set('BYDAY', ICAL_DAYS[local.weekday - 1]!);
   if (freq === 'MONTHLY' && !parts.has('BYDAY') && !parts.has('BYMONTHDAY')) parts.set('BYMONTHDAY', String(local.day));
-  if (freq === 'YEARLY') {
+  // ical.js takes no month or day from DTSTART for a rule that names its days of the year or weeks.
+  if (freq === 'YEARLY' && !parts.has('BYYEARDAY') && !parts.has('BYWEEKNO')) {
     if (!parts.has('BYMONTH')) parts.set('BYMONTH', String(local.month));
     if (!parts.has('BYDAY') && !parts.has('BYMONTHDAY')) parts.set('BYMONTHDAY', String(local.day));
   }
@@ -299,6 +337,59 @@ function windowStart(
     start: periodStart.plus({ [unit]: periods * interval }),
     rule: [...parts].map(([k, v]) => `${k}=${v}`).join(';'),
   };
+}
+
+/** The step of each sub-daily FREQ (a calendar's own series: calsync accepts none). */
+const STEP_MS: Record<string, number> = { HOURLY: 3600_000, MINUTELY: 60_000, SECONDLY: 1000 };
+/** Parts that neither limit nor expand a rule. */
+const PLAIN_PARTS = new Set(['FREQ', 'INTERVAL', 'COUNT', 'UNTIL', 'WKST']);
+
+/**
+ * The jump for an HOURLY, MINUTELY or SECONDLY rule: a whole number of INTERVALs from the first
+ * start (wall-clock, as ical.js steps), just before the window, so the steps taken are the
+ * window's. A rule with BY* parts cycles through them within a day: it starts a day earlier.
+ * A COUNT becomes its last start's UNTIL, by arithmetic when no BY* part limits the steps; with
+ * one, only a walk from the first start can count (bounded: see icalStarts).
+ */
+function subDailyStart(
+  parts: Map<string, string>,
+  first: DateTime,
+  fromMs: number,
+): { start: DateTime; rule: string } | undefined {
+  const step = STEP_MS[parts.get('FREQ')!]! * (Number(parts.get('INTERVAL') ?? 1) || 1);
+  const plain = [...parts.keys()].every((k) => PLAIN_PARTS.has(k));
+  if (parts.has('COUNT')) {
+    if (!plain) return undefined;
+    const last = floating(first).plus({ milliseconds: (Number(parts.get('COUNT')) - 1) * step });
+    parts.delete('COUNT');
+    parts.set('UNTIL', last.toFormat("yyyyMMdd'T'HHmmss"));
+  }
+  const local = floating(first);
+  // An hour's slack for a DST change between the instant and the wall clock.
+  const target = floating(DateTime.fromMillis(fromMs, { zone: first.zone })).minus({ hours: plain ? 1 : 25 });
+  const steps = Math.floor(target.diff(local).as('milliseconds') / step);
+  if (steps < 1) return undefined;
+  return { start: local.plus({ milliseconds: steps * step }), rule: [...parts].map(([k, v]) => `${k}=${v}`).join(';') };
+}
+
+/**
+ * Occurrence starts of any RFC 5545 rule (a calendar's own series, which calsync did not check)
+ * from a first start given as wall-clock ms (its fields as UTC), within [fromWall, toWall], at
+ * most `limit`: the caller turns wall-clock into instants in the series' own zone. The work is
+ * the window's; a rule that cannot be brought near the window (a COUNT with BY* parts on an
+ * hourly rule) is walked at most MAX_ICAL_STEPS, else ExpansionBoundReached. The first start
+ * itself is the caller's (RFC 5545 counts it whether or not the rule falls on it).
+ */
+export function wallClockStarts(
+  rule: string,
+  firstWall: number,
+  fromWall: number,
+  toWall: number,
+  allDay: boolean,
+  limit: number,
+): number[] {
+  const first = DateTime.fromMillis(firstWall, { zone: 'utc' });
+  return patternOccurrences(normalizeRule(rule), first, fromWall, toWall, allDay, limit).map((o) => o.ms);
 }
 
 /** The most occurrences a COUNT may ask for (a daily series of almost three years). */

@@ -180,3 +180,70 @@ export function ruleDays(
     }
   }
 }
+
+/** The values each BY* part may take (RFC 5545 §3.3.10); ical.js does not check them all, and loops on some. */
+const RANGES: Record<string, [number, number]> = {
+  BYSECOND: [0, 60],
+  BYMINUTE: [0, 59],
+  BYHOUR: [0, 23],
+  BYMONTHDAY: [-31, 31],
+  BYYEARDAY: [-366, 366],
+  BYWEEKNO: [-53, 53],
+  BYMONTH: [1, 12],
+  BYSETPOS: [-366, 366],
+};
+/** A Gregorian cycle: a day pattern that matches no day in it matches none ever. */
+const CYCLE_DAYS = 146097;
+
+/** Why a rule's BY* values are out of range, or undefined. */
+export function partsOutOfRange(parts: Map<string, string>): string | undefined {
+  for (const [name, [min, max]] of Object.entries(RANGES)) {
+    const values = parts.get(name)?.split(',');
+    const bad = values?.find(
+      (v) => !/^[+-]?\d{1,3}$/.test(v) || Number(v) < min || Number(v) > max || (Number(v) === 0 && min < 0),
+    );
+    if (bad !== undefined) return `${name}=${bad} is out of range`;
+  }
+  return undefined;
+}
+
+/**
+ * Whether any day can match the rule's day parts (BYMONTH, BYMONTHDAY, BYYEARDAY, BYDAY's
+ * weekdays, ISO BYWEEKNO): ical.js searches a DAILY, WEEKLY or sub-daily rule that can never
+ * match (30 February) forever. Read loosely (ordinals ignored), so a rule said impossible is.
+ */
+export function anyDayMatches(parts: Map<string, string>): boolean {
+  const ints = (name: string) => parts.get(name)?.split(',').map(Number);
+  const months = ints('BYMONTH');
+  const monthDays = ints('BYMONTHDAY');
+  const yearDays = ints('BYYEARDAY');
+  const weekNos = (parts.get('WKST') ?? 'MO') === 'MO' ? ints('BYWEEKNO') : undefined;
+  const weekdays = parts
+    .get('BYDAY')
+    ?.split(',')
+    .map((d) => WEEKDAYS.indexOf(d.slice(-2)));
+  if (!months && !monthDays && !yearDays && !weekNos && !weekdays) return true;
+  for (let dn = 0; dn < CYCLE_DAYS; dn++) {
+    const { year, month, day } = ymdOf(dn);
+    if (months && !months.includes(month)) continue;
+    if (weekdays && !weekdays.includes(weekdayOf(dn))) continue;
+    const length = daysInMonth(year, month);
+    if (monthDays && !monthDays.some((d) => (d > 0 ? d : length + d + 1) === day)) continue;
+    const yearLength = dayNumber(year + 1, 1, 1) - dayNumber(year, 1, 1);
+    const yearDay = dn - dayNumber(year, 1, 1) + 1;
+    if (yearDays && !yearDays.some((d) => (d > 0 ? d : yearLength + d + 1) === yearDay)) continue;
+    if (weekNos) {
+      // ISO week: the week (from Monday) holding the year's first Thursday is week 1.
+      const thursday = dn - weekdayOf(dn) + 3;
+      const isoYear = ymdOf(thursday).year;
+      const week = Math.floor((thursday - dayNumber(isoYear, 1, 1)) / 7) + 1;
+      const weeks =
+        Math.floor(
+          (dayNumber(isoYear, 12, 28) - weekdayOf(dayNumber(isoYear, 12, 28)) + 3 - dayNumber(isoYear, 1, 1)) / 7,
+        ) + 1;
+      if (!weekNos.some((w) => (w > 0 ? w : weeks + w + 1) === week)) continue;
+    }
+    return true;
+  }
+  return false;
+}

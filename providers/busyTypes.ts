@@ -26,6 +26,8 @@ export interface ImportPass {
   removedSeries: string[];
   /** Events left out because they cannot be read right (an unknown time zone): a warning each, with the reason. */
   skipped?: Array<{ remoteId: string; reason: string }>;
+  /** Events imported only in part (a series cut at a bound): the calendar's import shows why. */
+  incomplete?: Array<{ remoteId: string; reason: string }>;
   cursor: string;
 }
 

@@ -318,6 +318,9 @@ describe('Graph subscription lifecycle notifications', () => {
     await lifecycle((await subscriptionOf()).id, 'missed');
     await busyBecomes(world, 'lea', from, to, (b) => b.busy.length === 4, PUSH_WITHIN_MS);
     expect(await fullSyncs()).toBe(fullBefore + 1);
+    // The workflow asked for it (the API leaves the import's cursors alone): its last round was the full pass.
+    const progress = (await importProgress(world, lea)) as { last?: Array<{ full: boolean }> };
+    expect(progress.last).toEqual([expect.objectContaining({ full: true })]);
   });
 });
 

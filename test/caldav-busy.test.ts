@@ -195,4 +195,107 @@ describe('busy-time import from CalDAV (Radicale)', () => {
     );
     expect(shape(await busy(world, 'mia', from, to))).toEqual(after);
   });
+
+  test('series begun years ago: an hourly one fills every hour, a daily one keeps its EXDATE, an override moved in from before the window counts; a series beyond the bound is flagged', async () => {
+    const world = await TenantWorld.create(stack.apiUrl, { consentAccounts: 'any' });
+    const account = caldav.createAccount('noa');
+    const personal = await caldav.makeCalendar(account, 'personal', 'Europe/Madrid');
+    const noa = await staffWithCalDav(world, 'noa', account);
+    const utc = (d: DateTime) => d.toUTC().toFormat("yyyyMMdd'T'HHmmss'Z'");
+    const local = (d: DateTime) => d.toFormat("yyyyMMdd'T'HHmmss");
+    const day = DateTime.utc().startOf('day').plus({ days: 10 });
+    const series = (uid: string, lines: string[], overrides: string[][] = []) =>
+      ics([
+        ...['BEGIN:VEVENT', `UID:${uid}@test`, 'DTSTAMP:20260101T000000Z', `SUMMARY:${uid}`, ...lines, 'END:VEVENT'],
+        ...overrides.flatMap((o) => [
+          'BEGIN:VEVENT',
+          `UID:${uid}@test`,
+          'DTSTAMP:20260101T000000Z',
+          ...o,
+          'END:VEVENT',
+        ]),
+      ]);
+    // Half of every hour, for three years now.
+    const hourly = day.minus({ years: 3 });
+    await caldav.put(
+      account,
+      personal,
+      'oncall',
+      series('oncall', [`DTSTART:${utc(hourly)}`, 'DURATION:PT30M', 'RRULE:FREQ=HOURLY']),
+    );
+    // 07:40 in Madrid (the calendar's zone) every day for five years, but not on the second day.
+    const daily = DateTime.fromObject(
+      { year: day.year - 5, month: 3, day: 2, hour: 7, minute: 40 },
+      { zone: 'Europe/Madrid' },
+    );
+    const skipped = day.plus({ days: 1 }).setZone('Europe/Madrid').set({ hour: 7, minute: 40 });
+    await caldav.put(
+      account,
+      personal,
+      'walk',
+      series('walk', [
+        `DTSTART;TZID=Europe/Madrid:${local(daily)}`,
+        `DTEND;TZID=Europe/Madrid:${local(daily.plus({ minutes: 15 }))}`,
+        'RRULE:FREQ=DAILY',
+        `EXDATE;TZID=Europe/Madrid:${local(skipped)}`,
+      ]),
+    );
+    // Weekly for four years on a weekday outside the two days; the one of about a month ago moved onto the second day.
+    const weekly = day
+      .plus({ days: 3 })
+      .minus({ weeks: 4 * 52 })
+      .set({ hour: 12 });
+    const moved = weekly.plus({ weeks: 4 * 52 - 6 });
+    const into = day.plus({ days: 1 }).set({ hour: 20, minute: 35 });
+    await caldav.put(
+      account,
+      personal,
+      'review',
+      series(
+        'review',
+        [`DTSTART:${utc(weekly)}`, `DTEND:${utc(weekly.plus({ hours: 1 }))}`, 'RRULE:FREQ=WEEKLY'],
+        [[`RECURRENCE-ID:${utc(moved)}`, `DTSTART:${utc(into)}`, `DTEND:${utc(into.plus({ minutes: 15 }))}`]],
+      ),
+    );
+    // Every minute for the import window's last ten days: more than a series may hold.
+    const flood = DateTime.utc().startOf('day').plus({ days: 390 });
+    await caldav.put(
+      account,
+      personal,
+      'flood',
+      series('flood', [`DTSTART:${utc(flood)}`, 'DURATION:PT1M', 'RRULE:FREQ=MINUTELY']),
+    );
+
+    const iso = (d: DateTime) => d.toUTC().toISO({ suppressMilliseconds: true })!;
+    const expected = [
+      ...Array.from({ length: 48 }, (_, h) => ({
+        start: iso(day.plus({ hours: h })),
+        end: iso(day.plus({ hours: h, minutes: 30 })),
+      })),
+      {
+        start: iso(day.setZone('Europe/Madrid').set({ hour: 7, minute: 40 })),
+        end: iso(day.setZone('Europe/Madrid').set({ hour: 7, minute: 55 })),
+      },
+      { start: iso(into), end: iso(into.plus({ minutes: 15 })) },
+    ].sort((a, b) => a.start.localeCompare(b.start));
+    const shape = (b: Awaited<ReturnType<typeof busy>>) =>
+      b.intervals
+        .map((i) => ({
+          start: DateTime.fromISO(i.start).toUTC().toISO({ suppressMilliseconds: true }),
+          end: DateTime.fromISO(i.end).toUTC().toISO({ suppressMilliseconds: true }),
+        }))
+        .sort((a, b) => a.start!.localeCompare(b.start!));
+    const [from, to] = [iso(day), iso(day.plus({ days: 2 }))];
+    await busyBecomes(world, 'noa', from, to, (b) => shape(b).length >= expected.length, 30000).catch(() => undefined);
+    expect(shape(await busy(world, 'noa', from, to))).toEqual(expected);
+
+    // The series cut at its bound is named in the calendar's import status, not dropped quietly.
+    const status = await waitUntil('the problem shown', async () => {
+      const body = (await world.call('GET', `/v1/links/${noa.linkId}/import`)).body;
+      return body.calendars.some((c: { problems: unknown[] }) => c.problems.length > 0) && body;
+    });
+    expect(status.calendars.flatMap((c: { problems: unknown[] }) => c.problems)).toEqual([
+      { remoteId: expect.stringContaining('flood'), reason: expect.stringMatching(/more than 10000 occurrences/) },
+    ]);
+  });
 });

@@ -5,6 +5,7 @@ import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { Logger } from '../../lib/logger';
 import { requestImportSync } from '../../workflows/busyImport/client';
+import type { SyncNowRequest } from '../../workflows/busyImport/contract';
 import { importCalendarsOf, type ProviderRegistry } from '../../providers/registry';
 import { idSchema } from '../schemas';
 import { HttpError, param, parse } from '../validation';
@@ -24,8 +25,8 @@ interface ChannelRow {
 }
 
 /** Tells the link's import workflow to sync now; a workflow that is not running has nothing to sync. */
-async function syncNow(temporal: Client, logger: Logger, channel: ChannelRow, checkPush: boolean): Promise<void> {
-  if (!(await requestImportSync(temporal, channel.tenant_id, channel.link_id, checkPush ? { checkPush } : {})))
+async function syncNow(temporal: Client, logger: Logger, channel: ChannelRow, request: SyncNowRequest): Promise<void> {
+  if (!(await requestImportSync(temporal, channel.tenant_id, channel.link_id, request)))
     logger.info({ linkId: channel.link_id }, 'push for a link that is not importing');
 }
 
@@ -83,25 +84,27 @@ export function importWebhookRoutes(db: Knex, temporal: Client, logger: Logger, 
       a.sync ||= notice.changed;
       asked.set(found.id, a);
     }
-    const toSync = new Map<string, { channel: ChannelRow; checkPush: boolean }>();
+    const toSync = new Map<string, { channel: ChannelRow; checkPush: boolean; fullPass: string[] }>();
     for (const a of asked.values()) {
       const { channel } = a;
       // A removed channel is made again at the push check the signal asks for.
       if (a.removed) await db('import_channels').where({ id: channel.id }).delete();
       // Due now: the push check renews it (Graph: PATCH expirationDateTime).
       else if (a.renew) await db('import_channels').where({ id: channel.id }).update({ expires_at: new Date() });
-      // No cursor: the next pass of that calendar is a full one.
-      if (a.full)
-        await db('import_cursors')
-          .where({ link_id: channel.link_id, calendar_id: channel.calendar_id })
-          .update({ cursor: null });
       const checkPush = a.removed || a.renew;
-      if (!a.sync && !checkPush) continue;
-      const prior = toSync.get(channel.link_id);
-      toSync.set(channel.link_id, { channel, checkPush: checkPush || Boolean(prior?.checkPush) });
+      if (!a.sync && !checkPush && !a.full) continue;
+      const prior = toSync.get(channel.link_id) ?? { channel, checkPush: false, fullPass: [] };
+      prior.checkPush ||= checkPush;
+      // Changes may have been lost: the workflow makes that calendar's next pass a full one.
+      if (a.full && !prior.fullPass.includes(channel.calendar_id)) prior.fullPass.push(channel.calendar_id);
+      toSync.set(channel.link_id, prior);
     }
     if (verified === 0) return rejected(res);
-    for (const { channel, checkPush } of toSync.values()) await syncNow(temporal, logger, channel, checkPush);
+    for (const { channel, checkPush, fullPass } of toSync.values())
+      await syncNow(temporal, logger, channel, {
+        ...(checkPush ? { checkPush } : {}),
+        ...(fullPass.length ? { fullPass } : {}),
+      });
     res.status(request.ackStatus).end();
   });
   return router;
@@ -140,7 +143,7 @@ export function importRoutes(db: Knex, temporal: Client, providers: ProviderRegi
   }) {
     const cursors = await db('import_cursors')
       .where({ link_id: link.id })
-      .select('calendar_id', 'synced_at', 'full_synced_at', 'full_syncs');
+      .select('calendar_id', 'synced_at', 'full_synced_at', 'full_syncs', 'problems');
     const channels = await db('import_channels').where({ link_id: link.id }).select('calendar_id', 'expires_at');
     const events = await db('imported_busy').where({ link_id: link.id }).count<{ count: string }[]>('* as count');
     return {
@@ -155,6 +158,11 @@ export function importRoutes(db: Knex, temporal: Client, providers: ProviderRegi
         fullSyncedAt: c.full_synced_at,
         fullSyncs: c.full_syncs,
         pushExpiresAt: channels.find((ch) => ch.calendar_id === c.calendar_id)?.expires_at ?? null,
+        // Events whose busy time is missing or cut (a series beyond the expansion's bounds), and why.
+        problems: Object.entries((c.problems ?? {}) as Record<string, string>).map(([remoteId, reason]) => ({
+          remoteId,
+          reason,
+        })),
       })),
     };
   }

@@ -26,6 +26,7 @@ import {
   CalsyncTenant,
   type CalsyncStateValue,
 } from '../../lib/searchAttributes';
+import { NOT_STARTED_CODE } from '../../lib/heldSyncs';
 import type { AppointmentSyncState } from '../../lib/syncState';
 import type { DesiredAppointment, TargetStatus } from '../../lib/types';
 import { webhookWorkflowId, type WebhookDelivery } from '../deliverWebhook/contract';
@@ -49,6 +50,9 @@ import {
   type TargetWrite,
 } from './plan';
 
+/** The longest a local first attempt may take (a workflow task times out after 10 s). */
+const LOCAL_ATTEMPT_TIMEOUT_MS = 5000;
+
 /**
  * One appointment's lifecycle: holds the newest desired state and makes every target match it.
  * The loop, timers, signals and activity calls live here; what to write is decided in plan.ts.
@@ -68,7 +72,8 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
   // server's retries, backoff and cancellation by a newer revision. The push is idempotent either
   // way (a worker lost mid-attempt repeats it, as it would a normal activity's).
   const firstAttempt = proxyLocalActivities<CalsyncActivities>({
-    startToCloseTimeout: policy.activityTimeoutMs,
+    // Short, so it never needs the workflow task kept alive: a slow write goes on as an activity.
+    startToCloseTimeout: Math.min(policy.activityTimeoutMs, LOCAL_ATTEMPT_TIMEOUT_MS),
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { maximumAttempts: 1 },
   });
@@ -196,7 +201,9 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
       // The provider's Retry-After, else the first backoff; a newer revision cancels the wait.
       const retryAfter = cause instanceof ApplicationFailure ? cause.nextRetryDelay : undefined;
       await sleep(retryAfter ?? policy.activityInitialRetryMs);
-      return remote.pushToTarget({ ...args, attemptsBefore: 1 });
+      // A local attempt that found the account busy sent nothing: the activity's first attempt is the first.
+      const notStarted = cause instanceof ApplicationFailure && cause.type === NOT_STARTED_CODE;
+      return remote.pushToTarget({ ...args, attemptsBefore: notStarted ? 0 : 1 });
     }
   }
 

@@ -4,6 +4,8 @@ import type { ImportRoundResult } from '../../activities/busyImport';
 export interface BusyImportInput {
   tenantId: string;
   linkId: string;
+  /** Calendars whose next pass must be a full one, asked for before the run continued as new. */
+  fullPass?: string[];
 }
 
 export interface BusyImportProgress {
@@ -13,9 +15,13 @@ export interface BusyImportProgress {
   last?: ImportRoundResult['calendars'];
 }
 
-/** What a push asks beyond a pass: check the push channels now (one must be renewed or made again). */
+/**
+ * What a push asks beyond a pass: check the push channels now (one must be renewed or made again);
+ * make the next pass of these calendars a full one (the provider says changes may have been lost).
+ */
 export interface SyncNowRequest {
   checkPush?: boolean;
+  fullPass?: string[];
 }
 
 /** A push notification arrived (or someone asks): sync the link's calendars now. */
