@@ -12,6 +12,11 @@ export interface Answer {
   on: 'inline' | 'thread';
 }
 
+/** The same bytes as a Buffer (no copy), which Express sends as they are. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /**
  * Busy time and availability are the API's expensive reads: a tenant's old series make thousands
  * of intervals per answer. Each such read takes a place in its tenant's budget (KeyedLimiter: one
@@ -20,11 +25,6 @@ export interface Answer {
  * loop stays free for every other request. Small reads stay inline: a thread's round trip costs
  * more than they do.
  */
-/** The same bytes as a Buffer (no copy), which Express sends as they are. */
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
 export class BusyReads {
   private readonly limiter: KeyedLimiter;
   private readonly pool: WorkerPool;
