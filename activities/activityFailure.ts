@@ -14,6 +14,7 @@ export function activityFailure(err: unknown): ApplicationFailure {
     message: failure.message,
     nonRetryable: failure.kind !== 'retryable',
     nextRetryDelay: failure.retryAfterMs !== undefined ? Math.max(failure.retryAfterMs, 100) : undefined,
-    details: [{ kind: failure.kind, status: failure.status ?? null }],
+    // retryAfterMs again in the details: a local activity's failure reaches its workflow without nextRetryDelay.
+    details: [{ kind: failure.kind, status: failure.status ?? null, retryAfterMs: failure.retryAfterMs ?? null }],
   });
 }

@@ -48,10 +48,9 @@ export async function planTargets(
 ): Promise<TargetPlan> {
   // People the event is shared with get it in their calendars as the assigned staff do.
   const people = [...new Set([...input.staffIds, ...(input.sharedWithStaffIds ?? [])])];
-  const [{ tenant, staffLinks }, teamLinks, stored] = await Promise.all([
-    tenantAndStaffLinks(deps, input.tenantId, people),
+  const [{ tenant, staffLinks, stored }, teamLinks] = await Promise.all([
+    tenantAndStaffLinks(deps, input, people),
     teamCalendarLinks(deps, input.tenantId, input.calendarIds ?? []),
-    input.withStoredTargets ? loadTargetStatuses(deps, input) : undefined,
   ]);
   const links = staffLinks as { id: string; staff_id: string }[];
   const byKey = new Map<string, TargetSpec>();
@@ -97,13 +96,18 @@ export async function planTargets(
 }
 
 /**
- * The tenant's settings and the people's calendar links, in one query (a round trip less on every
- * change). A link that needs re-authorisation stays a target: its writes are held until it is reconnected.
+ * The tenant's settings, the people's calendar links and (asked by a new run) the appointment's
+ * stored target states, in one query: round trips less on every change. A link that needs
+ * re-authorisation stays a target: its writes are held until it is reconnected.
  */
-async function tenantAndStaffLinks(deps: ActivityDeps, tenantId: string, people: string[]) {
+async function tenantAndStaffLinks(
+  deps: ActivityDeps,
+  input: { tenantId: string; appointmentId: string; withStoredTargets?: boolean },
+  people: string[],
+) {
   const row = await deps
     .db('tenants as tn')
-    .where('tn.id', tenantId)
+    .where('tn.id', input.tenantId)
     .first(
       'tn.settings',
       deps.db.raw(
@@ -113,10 +117,18 @@ async function tenantAndStaffLinks(deps: ActivityDeps, tenantId: string, people:
           where l.tenant_id = tn.id and l.status in ('active', 'needs_reauth') and l.staff_id = any(?::text[])) as staff_links`,
         [people],
       ),
+      input.withStoredTargets
+        ? deps.db.raw(
+            `(select coalesce(json_agg(t), '[]'::json) from appointment_targets t
+              where t.tenant_id = tn.id and t.appointment_id = ?) as stored_targets`,
+            [input.appointmentId],
+          )
+        : deps.db.raw('null as stored_targets'),
     );
   return {
     tenant: row as { settings: Record<string, any> } | undefined,
     staffLinks: (row?.staff_links ?? []) as { id: string; staff_id: string }[],
+    stored: input.withStoredTargets ? ((row?.stored_targets ?? []) as any[]).map(rowToTargetStatus) : undefined,
   };
 }
 

@@ -199,8 +199,7 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
       const refused = cause instanceof ApplicationFailure && cause.nonRetryable;
       if (refused || isCancellation(err) || policy.activityMaxAttempts === 1) throw err;
       // The provider's Retry-After, else the first backoff; a newer revision cancels the wait.
-      const retryAfter = cause instanceof ApplicationFailure ? cause.nextRetryDelay : undefined;
-      await sleep(retryAfter ?? policy.activityInitialRetryMs);
+      await sleep(retryAfterOf(cause) ?? policy.activityInitialRetryMs);
       // A local attempt that found the account busy sent nothing: the activity's first attempt is the first.
       const notStarted = cause instanceof ApplicationFailure && cause.type === NOT_STARTED_CODE;
       return remote.pushToTarget({ ...args, attemptsBefore: notStarted ? 0 : 1 });
@@ -360,6 +359,14 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
   setState('closed');
   setCurrentDetails(`closed at revision ${desired?.revision ?? '-'}`);
   return desired?.deleted ? 'deleted' : 'closed';
+}
+
+/** The provider's Retry-After carried by an activity's failure (activities/activityFailure.ts), if any. */
+function retryAfterOf(failure: unknown): number | undefined {
+  if (!(failure instanceof ApplicationFailure)) return undefined;
+  const [details] = (failure.details ?? []) as { retryAfterMs?: number | null }[];
+  if (typeof details?.retryAfterMs === 'number') return Math.max(details.retryAfterMs, 100);
+  return typeof failure.nextRetryDelay === 'number' ? failure.nextRetryDelay : undefined;
 }
 
 /** The workflow's current details in Temporal UI: one line per target. */
