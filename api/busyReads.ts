@@ -37,6 +37,8 @@ export class BusyReads {
       budgetMs: config.workBudgetMs,
       maxQueued: config.maxQueued,
       maxHeapMb: config.threadHeapMb,
+      // Other tenants' requests on the event loop come first; the threads take what CPU is left.
+      nice: config.threadNice,
     });
   }
 

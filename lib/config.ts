@@ -69,6 +69,8 @@ export interface BusyReadsConfig {
   workBudgetMs: number;
   /** Each thread's heap (old generation, MB): an answer that needs more answers 503, the API lives on. */
   threadHeapMb: number;
+  /** Niceness of the busy threads (0–19), so the event loop wins the CPU when both want it. */
+  threadNice: number;
   /** Reads waiting for a thread, all tenants together, beyond which a read answers 503 at once. */
   maxQueued: number;
   /** Expensive reads of one tenant in flight at once (per API process); as many again may wait. */
@@ -186,6 +188,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       inlineMaxIntervals: num(env.BUSY_INLINE_MAX_INTERVALS, 50),
       workBudgetMs: num(env.BUSY_WORK_BUDGET_MS, 2000),
       threadHeapMb: num(env.BUSY_THREAD_HEAP_MB, 256),
+      threadNice: Math.min(19, Math.max(0, num(env.BUSY_THREAD_NICE, 10))),
       maxQueued: num(env.BUSY_MAX_QUEUED, 64),
       perTenant: Math.max(1, num(env.BUSY_TENANT_CONCURRENCY, 2)),
       tenantWaitMs: num(env.BUSY_TENANT_WAIT_MS, 500),

@@ -25,6 +25,8 @@ export interface WorkerPoolOptions {
   maxQueued: number;
   /** Each thread's old-generation heap; a task that needs more fails as over budget. Default: V8's. */
   maxHeapMb?: number;
+  /** Niceness of the threads (Linux: per thread; elsewhere ignored): expensive work yields to the event loop. */
+  nice?: number;
 }
 
 interface Task {
@@ -45,6 +47,13 @@ interface Thread {
 // Plain JavaScript, so it needs no loader; it loads tsx itself when the module is TypeScript.
 const BOOTSTRAP = `
 const { parentPort, workerData } = require('node:worker_threads');
+if (workerData.nice) {
+  // Linux schedules threads by their own niceness: this one yields the CPU to the event loop it serves.
+  try {
+    const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
+    require('node:os').setPriority(tid, workerData.nice);
+  } catch {}
+}
 if (workerData.tsx) require(workerData.tsx);
 const functions = require(workerData.module);
 parentPort.on('message', ({ fn, input }) => {
@@ -136,7 +145,7 @@ export class WorkerPool {
     const tsx = this.opts.module.endsWith('.ts') ? require.resolve('tsx/cjs') : undefined;
     const worker = new Worker(BOOTSTRAP, {
       eval: true,
-      workerData: { module: this.opts.module, tsx },
+      workerData: { module: this.opts.module, tsx, nice: this.opts.nice ?? 0 },
       ...(this.opts.maxHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: this.opts.maxHeapMb } } : {}),
     });
     // An idle pool never keeps the process alive.

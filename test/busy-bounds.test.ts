@@ -125,6 +125,11 @@ describe('WorkerPool', () => {
     expect(new TextDecoder().decode(await pool.run<Uint8Array>('bytes', 'déjà vu'))).toBe('déjà vu');
   });
 
+  test('its threads run at the niceness asked, so the event loop wins the CPU when both want it', async () => {
+    pool = new WorkerPool({ module, threads: 1, budgetMs: 5000, maxQueued: 10, nice: 7 });
+    expect(await pool.run('ownNice', null)).toBe(7);
+  });
+
   test('a task past its budget is stopped, the event loop never waits for it, and the pool goes on', async () => {
     pool = new WorkerPool({ module, threads: 1, budgetMs: 300, maxQueued: 10 });
     await pool.run('echo', 'warm');

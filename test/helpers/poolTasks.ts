@@ -1,3 +1,6 @@
+import { readlinkSync } from 'node:fs';
+import { getPriority } from 'node:os';
+
 /** Functions for lib/workerPool.ts's tests to run on its threads. */
 
 export function echo<T>(input: T): T {
@@ -24,4 +27,10 @@ export function bytes(text: string): Uint8Array {
 export function hog(): number {
   const kept: number[][] = [];
   for (;;) kept.push(Array.from({ length: 100_000 }, (_, i) => i));
+}
+
+/** The niceness of the thread it runs on (Linux: each thread has its own). */
+export function ownNice(): number {
+  const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+  return getPriority(tid);
 }
