@@ -197,11 +197,11 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     } catch (err) {
       const cause = err instanceof ActivityFailure ? err.cause : err;
       const refused = cause instanceof ApplicationFailure && cause.nonRetryable;
-      if (refused || isCancellation(err) || policy.activityMaxAttempts === 1) throw err;
-      // The provider's Retry-After, else the first backoff; a newer revision cancels the wait.
-      await sleep(retryAfterOf(cause) ?? policy.activityInitialRetryMs);
       // A local attempt that found the account busy sent nothing: the activity's first attempt is the first.
       const notStarted = cause instanceof ApplicationFailure && cause.type === NOT_STARTED_CODE;
+      if (refused || isCancellation(err) || (policy.activityMaxAttempts === 1 && !notStarted)) throw err;
+      // The provider's Retry-After, else the first backoff; a newer revision cancels the wait.
+      await sleep(retryAfterOf(cause) ?? policy.activityInitialRetryMs);
       return remote.pushToTarget({ ...args, attemptsBefore: notStarted ? 0 : 1 });
     }
   }
