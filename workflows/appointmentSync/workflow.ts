@@ -50,9 +50,6 @@ import {
   type TargetWrite,
 } from './plan';
 
-/** The longest a local first attempt may take (a workflow task times out after 10 s). */
-const LOCAL_ATTEMPT_TIMEOUT_MS = 5000;
-
 /**
  * One appointment's lifecycle: holds the newest desired state and makes every target match it.
  * The loop, timers, signals and activity calls live here; what to write is decided in plan.ts.
@@ -72,8 +69,9 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
   // server's retries, backoff and cancellation by a newer revision. The push is idempotent either
   // way (a worker lost mid-attempt repeats it, as it would a normal activity's).
   const firstAttempt = proxyLocalActivities<CalsyncActivities>({
-    // Short, so it never needs the workflow task kept alive: a slow write goes on as an activity.
-    startToCloseTimeout: Math.min(policy.activityTimeoutMs, LOCAL_ATTEMPT_TIMEOUT_MS),
+    // As long as a provider request may take (SYNC_ACTIVITY_TIMEOUT_MS): a shorter one would end the
+    // attempt while its request is still under way, and a write landing after it could undo a newer one.
+    startToCloseTimeout: policy.activityTimeoutMs,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { maximumAttempts: 1 },
   });
