@@ -173,17 +173,6 @@ function syncSwitchedOff(
   return undefined;
 }
 
-/** What earlier runs of this appointment's workflow left behind, so a new run knows what exists remotely. */
-export async function loadTargetStatuses(
-  deps: ActivityDeps,
-  input: { tenantId: string; appointmentId: string },
-): Promise<TargetStatus[]> {
-  const rows = await deps
-    .db('appointment_targets')
-    .where({ tenant_id: input.tenantId, appointment_id: input.appointmentId });
-  return rows.map(rowToTargetStatus);
-}
-
 export interface PlanWarning {
   targetKey: string;
   provider: string;
