@@ -10,7 +10,7 @@ class Param {
  * subqueries each time cost the event loop more than PostgreSQL spent running the query. `build`
  * gets a stand-in for each parameter (use it where the value would go; an array of one stand-in for
  * an array of one value); where each landed among the compiled bindings is kept, and a run hands the
- * real values to db.raw in those places. The query's shape must not depend on the values.
+ * real values to db.raw in those places (constants stay). The query's shape must not depend on the values.
  */
 export function compiledQuery<P extends Record<string, unknown>>(
   db: Knex,
@@ -23,7 +23,8 @@ export function compiledQuery<P extends Record<string, unknown>>(
     if (b instanceof Param) return (values: P) => values[b.name as keyof P];
     if (Array.isArray(b) && b.every((item) => item instanceof Param))
       return (values: P) => b.map((item: Param) => values[item.name as keyof P]);
-    throw new Error(`compiledQuery: a binding that is no parameter (${JSON.stringify(b)})`);
+    // A constant of the query itself (a status it filters by): the same on every run.
+    return () => b;
   });
   return (values) => db.raw(sql, places.map((place) => place(values)) as Knex.RawBinding[]);
 }
