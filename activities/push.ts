@@ -72,7 +72,7 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
     attempt,
   });
   if (attempt > 1) syncRetries.inc({ provider: target.provider });
-  const { link, stored, settings } = await pushContext(deps, target, desired);
+  const { link, stored, settings } = await pushContext(deps, target, desired, mode);
   const rendered = renderForTarget(desired, settings, mode, input.notifyAttendees);
   // Attendees hear only of changes they care about, and of a removal only if they were ever told.
   const noticeKey = { tenantId: desired.tenantId, appointmentId: desired.appointmentId, targetKey: target.targetKey };
@@ -179,14 +179,35 @@ interface StoredTarget {
 /**
  * What an attempt reads before it writes: the link, what the target's earlier attempts left, the
  * tenant's settings. One query (each of the three read alone cost a round trip per push).
+ *
+ * A target seen for the first time is recorded (`pending`) by the same statement, before anything
+ * is sent: a first attempt runs inside its workflow task (a local activity), and when its worker
+ * dies the history does not show it was tried. The appointment's next run of that task finds the
+ * target in PostgreSQL with its plan and takes the event out again if the appointment has moved on.
  */
 async function pushContext(
   deps: ActivityDeps,
   target: TargetSpec,
   desired: DesiredAppointment,
+  mode: PushMode,
 ): Promise<{ link?: LinkRow; stored?: StoredTarget; settings?: Record<string, any> }> {
-  const row = await deps
-    .db('tenants as tn')
+  const intent = {
+    tenant_id: desired.tenantId,
+    appointment_id: desired.appointmentId,
+    target_key: target.targetKey,
+    provider: target.provider,
+    link_id: target.linkId,
+    calendar_id: target.calendarId,
+    remote_id: target.remoteId ?? null,
+    state: 'pending',
+  };
+  const query = deps.db('tenants as tn');
+  if (mode !== 'remove')
+    query.with(
+      'intent',
+      deps.db('appointment_targets').insert(intent).onConflict(['tenant_id', 'appointment_id', 'target_key']).ignore(),
+    );
+  const row = await query
     .leftJoin('calendar_links as l', (j) => j.on('l.tenant_id', '=', 'tn.id').andOnVal('l.id', '=', target.linkId))
     .leftJoin('appointment_targets as t', (j) =>
       j
