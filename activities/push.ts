@@ -9,7 +9,7 @@ import type { DeleteOutcome, UpsertOutcome } from '../providers/types';
 import type { DesiredAppointment, PushMode, TargetSpec } from '../lib/types';
 import type { LinkRow } from './credentials';
 import { activityFailure } from './activityFailure';
-import { isFinalAttempt, recordAttempt } from './attemptLog';
+import { isFinalAttempt, recordAttempt, targetRow } from './attemptLog';
 import { attendeesNeedTelling, recordAttendeeNotice } from './attendeeNotices';
 import type { ActivityDeps } from './deps';
 import { actAsLink, heldFailure, isHeld } from './linkAccount';
@@ -191,16 +191,7 @@ async function pushContext(
   desired: DesiredAppointment,
   mode: PushMode,
 ): Promise<{ link?: LinkRow; stored?: StoredTarget; settings?: Record<string, any> }> {
-  const intent = {
-    tenant_id: desired.tenantId,
-    appointment_id: desired.appointmentId,
-    target_key: target.targetKey,
-    provider: target.provider,
-    link_id: target.linkId,
-    calendar_id: target.calendarId,
-    remote_id: target.remoteId ?? null,
-    state: 'pending',
-  };
+  const intent = { ...targetRow(target, desired), remote_id: target.remoteId ?? null, state: 'pending' };
   const query = deps.db('tenants as tn');
   if (mode !== 'remove')
     query.with(
