@@ -1,9 +1,8 @@
 import { Context } from '@temporalio/activity';
 import { ProviderError, asProviderError } from '../providers/errors';
-import { OWNER_TAG, calsyncTag, ownerTag, renderEventContent } from '../content/eventContent';
+import { OWNER_TAG, calsyncTag, ownerTag, renderTenantEvent } from '../content/eventContent';
 import { NOT_STARTED_CODE } from '../lib/heldSyncs';
 import { remoteEventId } from '../lib/remoteIds';
-import { resolveCrmSettings } from '../lib/crmSettings';
 import { providerRegistry } from '../providers/registry';
 import type { DeleteOutcome, UpsertOutcome } from '../providers/types';
 import type { DesiredAppointment, PushMode, TargetSpec } from '../lib/types';
@@ -36,23 +35,6 @@ export interface PushResult {
   remoteId?: string;
 }
 
-/** The event as this tenant's settings render it; on removal, only whether attendees hear of it. */
-function renderForTarget(
-  desired: DesiredAppointment,
-  stored: Record<string, any> | undefined,
-  mode: PushMode,
-  notify: boolean | undefined,
-) {
-  // The client who gets calsync's own e-mail invitation must not get a second one as an attendee.
-  const excludeAttendees = stored?.clientInvitations?.enabled && desired.clientEmail ? [desired.clientEmail] : [];
-  return renderEventContent(desired, {
-    cancelled: mode === 'markCancelled',
-    settings: resolveCrmSettings(stored),
-    notifyAttendees: notify,
-    excludeAttendees,
-  });
-}
-
 /**
  * Makes one target match the desired state: writes, marks cancelled, or removes the event.
  * Idempotent by construction (deterministic event id, 409 → update, 404/410 on delete → done),
@@ -73,7 +55,11 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
   });
   if (attempt > 1) syncRetries.inc({ provider: target.provider });
   const { link, stored, settings } = await pushContext(deps, target, desired, mode);
-  const rendered = renderForTarget(desired, settings, mode, input.notifyAttendees);
+  // On removal only whether attendees hear of it counts.
+  const rendered = renderTenantEvent(desired, settings, {
+    cancelled: mode === 'markCancelled',
+    notifyAttendees: input.notifyAttendees,
+  });
   // Attendees hear only of changes they care about, and of a removal only if they were ever told.
   const noticeKey = { tenantId: desired.tenantId, appointmentId: desired.appointmentId, targetKey: target.targetKey };
   const noticeContent = mode === 'remove' ? undefined : rendered;
