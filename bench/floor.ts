@@ -8,7 +8,7 @@ import { calsyncDataConverter } from '../lib/payloadCodec';
 import { CalsyncEntityId, CalsyncStaff, CalsyncState, CalsyncTenant } from '../lib/searchAttributes';
 import { SecretBox } from '../lib/secretBox';
 import { startEngine } from '../scripts/engine';
-import { spawnNode, waitFor } from '../scripts/stack';
+import { spawnNode, spawnService, waitFor } from '../scripts/stack';
 import { prepareTemporalNamespace } from '../scripts/temporalNamespace';
 import { postgresTarget } from '../scripts/temporalServer';
 import { CpuMeter, perChange } from './cpu';
@@ -35,10 +35,25 @@ async function main() {
   const keys = SecretBox.generateKeySpec('floor');
   const taskQueue = `floor-${runName}`;
   await prepareTemporalNamespace({ address: engine.address, namespace: 'default' });
-  const worker = spawnNode('floor-worker', 'bench/floor/worker.ts', {
+  const workerOpts = {
     env: { TEMPORAL_ADDRESS: engine.address, FLOOR_TASK_QUEUE: taskQueue, CALSYNC_TOKEN_KEYS: keys },
     logFile: path.join(tmp, 'worker.log'),
-  });
+  };
+  // BENCH_CPU_PROF=<dir>: a V8 CPU profile of the worker, as `npm run bench` writes of calsync's.
+  const worker = process.env.BENCH_CPU_PROF
+    ? spawnService(
+        'floor-worker',
+        process.execPath,
+        [
+          `--cpu-prof`,
+          `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}/floor-worker`,
+          '--import',
+          'tsx',
+          'bench/floor/worker.ts',
+        ],
+        workerOpts,
+      )
+    : spawnNode('floor-worker', 'bench/floor/worker.ts', workerOpts);
   const connection = await Connection.connect({ address: engine.address });
   const client = new Client({ connection, namespace: 'default', dataConverter: calsyncDataConverter(keys) });
   const admin = knex({ client: 'pg', connection: { ...postgresTarget(), database: 'postgres' } });
