@@ -182,6 +182,31 @@ function yearlyRule(zone: string): YearlyRule | null {
   return rule;
 }
 
+const steadyYears = new Map<string, number | undefined>();
+
+/**
+ * For a zone whose offset stays the same from now to RULE_YEARS_AHEAD years ahead (Tokyo, and São
+ * Paulo since it dropped summer time): the year of its last change (EARLIEST_RULE_YEAR if none since),
+ * so its block holds for every year since, whatever event it was written for. Undefined for a zone
+ * that still changes.
+ */
+function steadySince(zone: string): number | undefined {
+  if (steadyYears.has(zone)) return steadyYears.get(zone);
+  const thisYear = new Date().getUTCFullYear();
+  let since: number | undefined;
+  if (transitions(zone, Date.now(), Date.UTC(thisYear + RULE_YEARS_AHEAD, 0, 1)).length === 0) {
+    since = EARLIEST_RULE_YEAR;
+    for (let year = thisYear; year > EARLIEST_RULE_YEAR; year--) {
+      if (yearTransitions(zone, year).length) {
+        since = year;
+        break;
+      }
+    }
+  }
+  steadyYears.set(zone, since);
+  return since;
+}
+
 const cache = new Map<string, JCalComponent>();
 
 /**
@@ -194,9 +219,11 @@ const cache = new Map<string, JCalComponent>();
 export function vtimezone(zone: string, fromYear: number, toYear: number): JCalComponent | undefined {
   if (!knownZone(zone)) return undefined;
   const rule = yearlyRule(zone);
-  // Listed one by one: the years asked for before the rule (at least the start of its first year).
-  const listedFrom = rule ? Math.min(fromYear, rule.since) : fromYear;
-  const key = rule ? `${zone}|${listedFrom}` : `${zone}|${fromYear}|${toYear}`;
+  const steady = rule ? undefined : steadySince(zone);
+  // Listed one by one: the years asked for before the rule (at least the start of its first year);
+  // for a zone whose offset no longer changes, from its last change on (at least).
+  const listedFrom = Math.min(fromYear, rule?.since ?? steady ?? fromYear);
+  const key = rule || steady !== undefined ? `${zone}|${listedFrom}` : `${zone}|${fromYear}|${toYear}`;
   const hit = cache.get(key);
   if (hit) return hit;
   const observance = (
@@ -218,7 +245,9 @@ export function vtimezone(zone: string, fromYear: number, toYear: number): JCalC
   // A rise of the offset against the one before is summer time for readers that care (display only).
   const kindOf = (t: Transition) => (t.to > t.from ? 'daylight' : 'standard');
   const fromMs = Date.UTC(listedFrom, 0, 1) - DAY_MS;
-  const toMs = rule ? Math.min(...rule.observances.map((o) => o.first.at)) : Date.UTC(toYear + 1, 0, 1) + DAY_MS;
+  const toMs = rule
+    ? Math.min(...rule.observances.map((o) => o.first.at))
+    : Date.UTC(Math.max(toYear, steady ?? toYear) + 1, 0, 1) + DAY_MS;
   const startOffset = offsetAt(zone, fromMs);
   const observances: JCalComponent[] = [
     observance('standard', fromMs, startOffset, startOffset),
