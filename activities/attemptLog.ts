@@ -43,12 +43,7 @@ export async function recordAttempt(
     request_id: desired.requestId ?? null,
   };
   const base = {
-    tenant_id: desired.tenantId,
-    appointment_id: desired.appointmentId,
-    target_key: target.targetKey,
-    provider: target.provider,
-    link_id: target.linkId,
-    calendar_id: target.calendarId,
+    ...targetRow(target, desired),
     remote_id: remoteId,
     state: outcome.state,
     attempts: attempt,
@@ -83,6 +78,18 @@ export async function recordAttempt(
   if (outcome.state === 'retrying') {
     await reportTargetRetrying(deps.temporal, desired, target.targetKey).catch(() => undefined);
   }
+}
+
+/** The columns that name a target's row in appointment_targets and where it writes. */
+export function targetRow(target: TargetSpec, desired: Pick<DesiredAppointment, 'tenantId' | 'appointmentId'>) {
+  return {
+    tenant_id: desired.tenantId,
+    appointment_id: desired.appointmentId,
+    target_key: target.targetKey,
+    provider: target.provider,
+    link_id: target.linkId,
+    calendar_id: target.calendarId,
+  };
 }
 
 /** Whether this failed attempt is the last one Temporal will make (0 attempts means unlimited). */

@@ -1,15 +1,14 @@
 import { Context } from '@temporalio/activity';
 import { ProviderError, asProviderError } from '../providers/errors';
-import { OWNER_TAG, calsyncTag, ownerTag, renderEventContent } from '../content/eventContent';
+import { OWNER_TAG, calsyncTag, ownerTag, renderTenantEvent } from '../content/eventContent';
 import { NOT_STARTED_CODE } from '../lib/heldSyncs';
 import { remoteEventId } from '../lib/remoteIds';
-import { resolveCrmSettings } from '../lib/crmSettings';
 import { providerRegistry } from '../providers/registry';
 import type { DeleteOutcome, UpsertOutcome } from '../providers/types';
 import type { DesiredAppointment, PushMode, TargetSpec } from '../lib/types';
 import type { LinkRow } from './credentials';
 import { activityFailure } from './activityFailure';
-import { isFinalAttempt, recordAttempt } from './attemptLog';
+import { isFinalAttempt, recordAttempt, targetRow } from './attemptLog';
 import { attendeesNeedTelling, recordAttendeeNotice } from './attendeeNotices';
 import type { ActivityDeps } from './deps';
 import { actAsLink, heldFailure, isHeld } from './linkAccount';
@@ -36,23 +35,6 @@ export interface PushResult {
   remoteId?: string;
 }
 
-/** The event as this tenant's settings render it; on removal, only whether attendees hear of it. */
-function renderForTarget(
-  desired: DesiredAppointment,
-  stored: Record<string, any> | undefined,
-  mode: PushMode,
-  notify: boolean | undefined,
-) {
-  // The client who gets calsync's own e-mail invitation must not get a second one as an attendee.
-  const excludeAttendees = stored?.clientInvitations?.enabled && desired.clientEmail ? [desired.clientEmail] : [];
-  return renderEventContent(desired, {
-    cancelled: mode === 'markCancelled',
-    settings: resolveCrmSettings(stored),
-    notifyAttendees: notify,
-    excludeAttendees,
-  });
-}
-
 /**
  * Makes one target match the desired state: writes, marks cancelled, or removes the event.
  * Idempotent by construction (deterministic event id, 409 → update, 404/410 on delete → done),
@@ -72,8 +54,12 @@ export async function pushToTarget(deps: ActivityDeps, input: PushInput): Promis
     attempt,
   });
   if (attempt > 1) syncRetries.inc({ provider: target.provider });
-  const { link, stored, settings } = await pushContext(deps, target, desired);
-  const rendered = renderForTarget(desired, settings, mode, input.notifyAttendees);
+  const { link, stored, settings } = await pushContext(deps, target, desired, mode);
+  // On removal only whether attendees hear of it counts.
+  const rendered = renderTenantEvent(desired, settings, {
+    cancelled: mode === 'markCancelled',
+    notifyAttendees: input.notifyAttendees,
+  });
   // Attendees hear only of changes they care about, and of a removal only if they were ever told.
   const noticeKey = { tenantId: desired.tenantId, appointmentId: desired.appointmentId, targetKey: target.targetKey };
   const noticeContent = mode === 'remove' ? undefined : rendered;
@@ -179,14 +165,26 @@ interface StoredTarget {
 /**
  * What an attempt reads before it writes: the link, what the target's earlier attempts left, the
  * tenant's settings. One query (each of the three read alone cost a round trip per push).
+ *
+ * A target seen for the first time is recorded (`pending`) by the same statement, before anything
+ * is sent: a first attempt runs inside its workflow task (a local activity), and when its worker
+ * dies the history does not show it was tried. The appointment's next run of that task finds the
+ * target in PostgreSQL with its plan and takes the event out again if the appointment has moved on.
  */
 async function pushContext(
   deps: ActivityDeps,
   target: TargetSpec,
   desired: DesiredAppointment,
+  mode: PushMode,
 ): Promise<{ link?: LinkRow; stored?: StoredTarget; settings?: Record<string, any> }> {
-  const row = await deps
-    .db('tenants as tn')
+  const intent = { ...targetRow(target, desired), remote_id: target.remoteId ?? null, state: 'pending' };
+  const query = deps.db('tenants as tn');
+  if (mode !== 'remove')
+    query.with(
+      'intent',
+      deps.db('appointment_targets').insert(intent).onConflict(['tenant_id', 'appointment_id', 'target_key']).ignore(),
+    );
+  const row = await query
     .leftJoin('calendar_links as l', (j) => j.on('l.tenant_id', '=', 'tn.id').andOnVal('l.id', '=', target.linkId))
     .leftJoin('appointment_targets as t', (j) =>
       j

@@ -3,7 +3,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { passSummary, type PassCalendar, type PassRow, type ReconcilePassSummary } from '../lib/reconcileTypes';
 import type { DesiredAppointment } from '../lib/types';
 import { driftedFields } from '../content/drift';
-import { ownerTag, renderEventContent } from '../content/eventContent';
+import { ownerTag, renderTenantEvent } from '../content/eventContent';
 import type { CalendarApi, ObservedEvent } from '../providers/types';
 import type { LinkRow } from './credentials';
 import type { ActivityDeps } from './deps';
@@ -14,9 +14,14 @@ import { notEndedBy } from '../lib/seriesQuery';
 
 const PASS_RETENTION_MS = 30 * 86400 * 1000;
 
-/** What calsync last wrote for this target: the appointment's state as the target applied it. */
-function expectedContent(desired: DesiredAppointment, appliedMode: string) {
-  return renderEventContent(desired, { cancelled: appliedMode === 'markCancelled' });
+/** What calsync last wrote for this target: the appointment's state as the target applied it, by the tenant's settings. */
+function expectedContent(desired: DesiredAppointment, appliedMode: string, settings: Record<string, any> | undefined) {
+  return renderTenantEvent(desired, settings, { cancelled: appliedMode === 'markCancelled' });
+}
+
+/** The tenant's stored settings (templates, privacy, attendee rules): what its events were rendered with. */
+async function tenantSettings(deps: ActivityDeps, tenantId: string): Promise<Record<string, any> | undefined> {
+  return (await deps.db('tenants').where({ id: tenantId }).first('settings'))?.settings;
 }
 
 /**
@@ -38,7 +43,7 @@ export async function beginReconcilePass(
     .where({ link_id: link.id })
     .where('started_at', '<', new Date(Date.now() - PASS_RETENTION_MS))
     .delete();
-  const tenant = await deps.db('tenants').where({ id: input.tenantId }).first('settings');
+  const settings = await tenantSettings(deps, input.tenantId);
   const base = {
     id: randomUUID(),
     tenant_id: input.tenantId,
@@ -46,7 +51,7 @@ export async function beginReconcilePass(
     target_key: targetKeyFor(link),
     trigger: input.trigger,
     // The CRM is the source of truth: restoring is on unless the tenant switched it off.
-    restore: tenant?.settings?.reconcileRestore !== false,
+    restore: settings?.reconcileRestore !== false,
   };
   if (link.status !== 'active') {
     const [row] = await deps
@@ -157,7 +162,7 @@ async function reconcileListedPage(
   const prefix = `${pass.tenant_id}:`;
   const appointmentOf = (e: ObservedEvent) => (e.tag?.startsWith(prefix) ? e.tag.slice(prefix.length) : undefined);
   const ids = [...new Set(page.events.map(appointmentOf).filter((id): id is string => id !== undefined))];
-  const [appointments, targets] = await Promise.all([
+  const [appointments, targets, settings] = await Promise.all([
     deps
       .db('appointments')
       .where({ tenant_id: pass.tenant_id })
@@ -167,6 +172,7 @@ async function reconcileListedPage(
       .db('appointment_targets')
       .where({ tenant_id: pass.tenant_id, target_key: targetKey })
       .whereIn('appointment_id', ids),
+    tenantSettings(deps, pass.tenant_id),
   ]);
   const appointmentById = new Map(appointments.map((a: any) => [a.id, a]));
   const targetById = new Map(targets.map((t: any) => [t.appointment_id, t]));
@@ -198,7 +204,7 @@ async function reconcileListedPage(
       const endsAt = appt.desired?.recurrence ? appt.series_end_at : appt.end_at;
       const fields =
         endsAt === null || new Date(endsAt).getTime() > now
-          ? driftedFields(event, expectedContent(appt.desired, target.applied_mode))
+          ? driftedFields(event, expectedContent(appt.desired, target.applied_mode, settings))
           : []; // the past is left as it is
       if (fields.length === 0) {
         counts.in_step++;
@@ -303,6 +309,7 @@ async function findUnseenDrift(
 ): Promise<ReconcilePassSummary> {
   const counts = { missing: 0, changed: 0, untagged: 0, in_step: 0, restore_requested: 0, drift_recorded: 0 };
   let batches = 0;
+  const settings = await tenantSettings(deps, pass.tenant_id);
   for (const calendar of passCalendars(pass, link)) {
     const candidates = await unseenTargets(deps, pass, calendar.targetKey);
     const owner = ownerTag(pass.tenant_id, calendar.targetKey);
@@ -322,7 +329,7 @@ async function findUnseenDrift(
           drifts.push({ ...base, code: 'deleted_by_hand' });
           continue;
         }
-        const fields = driftedFields(observed, expectedContent(m.desired, m.applied_mode));
+        const fields = driftedFields(observed, expectedContent(m.desired, m.applied_mode, settings));
         if (fields.length > 0) {
           counts.changed++;
           drifts.push({ ...base, code: 'changed_by_hand', fields });

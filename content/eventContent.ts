@@ -83,6 +83,26 @@ function templateValues(desired: DesiredAppointment, typeLabel: string): Templat
 }
 
 /**
+ * The event as this tenant's stored settings render it: what every copy calsync writes shows, and
+ * what reconciliation expects to find. The client who gets calsync's own e-mail invitation is not
+ * an attendee too (a second invitation).
+ */
+export function renderTenantEvent(
+  desired: DesiredAppointment,
+  storedSettings: Record<string, any> | undefined,
+  opts: { cancelled: boolean; notifyAttendees?: boolean },
+): EventContent {
+  const excludeAttendees =
+    storedSettings?.clientInvitations?.enabled && desired.clientEmail ? [desired.clientEmail] : [];
+  return renderEventContent(desired, {
+    cancelled: opts.cancelled,
+    settings: resolveCrmSettings(storedSettings),
+    notifyAttendees: opts.notifyAttendees,
+    excludeAttendees,
+  });
+}
+
+/**
  * Renders an appointment into provider-neutral event content, by the tenant's templates (the
  * entity type's first), privacy mode, attendee rules and reminders.
  */

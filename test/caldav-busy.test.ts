@@ -8,8 +8,39 @@ import { TenantWorld, testDb } from './helpers/world';
 const POLL_MS = 1500;
 
 /** A VCALENDAR of one VEVENT set, as a person's calendar app would PUT it. */
+// Madrid's VTIMEZONE as Apple's Calendar writes it. RFC 5545 §3.6.5 requires one for every TZID; a
+// resource without it also breaks Radicale for everyone: vobject then takes the zone from pytz and
+// keeps that definition server-wide (the first one wins), and pytz's zone attached to a series' start
+// gives every occurrence the start's offset, across DST changes, in every calendar on the server.
+const MADRID = [
+  'BEGIN:VTIMEZONE',
+  'TZID:Europe/Madrid',
+  'BEGIN:DAYLIGHT',
+  'TZOFFSETFROM:+0100',
+  'RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU',
+  'DTSTART:19810329T020000',
+  'TZNAME:CEST',
+  'TZOFFSETTO:+0200',
+  'END:DAYLIGHT',
+  'BEGIN:STANDARD',
+  'TZOFFSETFROM:+0200',
+  'RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU',
+  'DTSTART:19961027T030000',
+  'TZNAME:CET',
+  'TZOFFSETTO:+0100',
+  'END:STANDARD',
+  'END:VTIMEZONE',
+];
 const ics = (vevents: string[]) =>
-  ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//test//EN', ...vevents, 'END:VCALENDAR', ''].join('\r\n');
+  [
+    'BEGIN:VCALENDAR',
+    'VERSION:2.0',
+    'PRODID:-//test//EN',
+    ...(vevents.some((line) => line.includes('TZID=Europe/Madrid')) ? MADRID : []),
+    ...vevents,
+    'END:VCALENDAR',
+    '',
+  ].join('\r\n');
 
 /**
  * Busy time imported from a CalDAV calendar by polling (sync-collection, multiget, local

@@ -3,6 +3,7 @@ import ICAL from 'ical.js';
 import { DateTime } from 'luxon';
 import { waitUntil } from './helpers/api';
 import { useAppStackWithSmtp, type TestSmtpServer } from './helpers/smtp';
+import { calendar, dateTimeProp, ruleProp, stampProp, stringifyCalendar, textProp } from '../lib/ical';
 import { TenantWorld } from './helpers/world';
 
 /**
@@ -218,6 +219,58 @@ describe('iCalendar round trip through a real CalDAV server (Radicale)', () => {
         expect(await inRange(calendarUrl, at.minus({ minutes: 60 }), at.minus({ minutes: 5 }))).not.toContain(href);
         expect(await storedOccurrences(href)).toEqual([[iso(at), iso(at.plus({ minutes: 45 }))]]);
       }
+    }
+  });
+  // vobject (Radicale's reader) keeps one definition per TZID for the whole server: the VTIMEZONE it
+  // parsed last answers for every resource that names the zone, whoever wrote it. Every VTIMEZONE
+  // calsync writes must therefore be right for any year, not only for the years of its own event.
+  test("a zone's definition written for one year's event is right for every other year's", async () => {
+    const ZONE = 'Europe/Madrid';
+    const one = (uid: string, at: DateTime) =>
+      stringifyCalendar(
+        calendar(
+          [['prodid', {}, 'text', '-//calsync test//EN']],
+          [
+            [
+              'vevent',
+              [
+                textProp('uid', uid),
+                stampProp(),
+                dateTimeProp('dtstart', at, ZONE),
+                dateTimeProp('dtend', at.plus({ hours: 1 }), ZONE),
+                // A series: Radicale evaluates it at each query, not once when it is written.
+                ruleProp('FREQ=WEEKLY;COUNT=3'),
+                textProp('summary', uid),
+              ],
+              [],
+            ],
+          ],
+          [ZONE],
+          { from: at.year - 1, to: at.year + 1 },
+        ),
+      );
+    const year = DateTime.now().year;
+    // The series' second week, in summer time.
+    const summer = (y: number) => DateTime.fromObject({ year: y, month: 7, day: 1, hour: 15 }, { zone: ZONE });
+    const second = (y: number) => summer(y).plus({ weeks: 1 });
+    const put = async (calendarUrl: string, name: string, ics: string) => {
+      const res = await fetch(`${calendarUrl}${name}.ics`, {
+        method: 'PUT',
+        headers: { ...auth, 'content-type': 'text/calendar; charset=utf-8' },
+        body: ics,
+      });
+      expect([201, 204]).toContain(res.status);
+    };
+    const suffix = Math.random().toString(36).slice(2, 8);
+    const later = await makeCalendar(`tz-later-${suffix}`);
+    const earlier = await makeCalendar(`tz-earlier-${suffix}`);
+    await put(later, 'later', one('later', summer(year + 3)));
+    for (const y of [year - 8, year + 3]) {
+      // Radicale reads the other calendar's resource (and its VTIMEZONE) between the write and the query.
+      await put(earlier, `y${y}`, one(`y${y}`, summer(y)));
+      expect(await inRange(earlier, second(y), second(y).plus({ hours: 1 }))).toHaveLength(1);
+      expect(await inRange(later, second(year + 3), second(year + 3).plus({ hours: 1 }))).toHaveLength(1);
+      expect(await inRange(earlier, second(y), second(y).plus({ hours: 1 }))).toHaveLength(1);
     }
   });
 });

@@ -67,4 +67,29 @@ describe('connect page: CalDAV by username and app-specific password', () => {
       await page.close();
     }
   });
+  test("a refusal is told in the page's language", async () => {
+    const world = await TenantWorld.create(stack.apiUrl, {
+      calendarMode: 'dedicated',
+      consentAccounts: 'any',
+      connectLanguage: 'es',
+    });
+    await world.call('PUT', '/v1/staff/eva', { name: 'Eva' });
+    const account = caldav.createAccount('eva');
+    const session = await world.call('POST', '/v1/connect-sessions', { staffId: 'eva' });
+    const page = await browser.newPage();
+    try {
+      await page.goto(session.body.url);
+      await page.selectOption('#caldav-preset', 'custom');
+      await page.fill('#caldav-serverUrl', caldavServerUrl());
+      await page.fill('#caldav-username', account.username);
+      await page.fill('#caldav-password', 'not-the-password');
+      await page.click('#credentials-caldav button[type=submit]');
+      await page.waitForLoadState();
+      const refusal = await page.textContent('#refusal');
+      expect(refusal).toMatch(/no aceptó este usuario y contraseña/);
+      expect(refusal).not.toMatch(/did not accept/);
+    } finally {
+      await page.close();
+    }
+  });
 });

@@ -2,7 +2,7 @@ import ICAL from 'ical.js';
 import { DateTime, IANAZone } from 'luxon';
 import { renderStaffFeed } from '../lib/staffFeed';
 import type { DesiredAppointment } from '../lib/types';
-import { vtimezone } from '../lib/vtimezone';
+import { transitions, vtimezone } from '../lib/vtimezone';
 import { renderIcs, renderInvitation, type InvitationInput } from '../providers/email/invitation';
 
 /**
@@ -140,46 +140,91 @@ describe('zones the runtime knows better than a bundled table', () => {
     expect(occurrences(feed)).toEqual([[start, end, 'Haircut']]);
   });
 
+  /** The instants of [from, to) at which ical.js, reading only the block, gives another offset than the runtime. */
+  function wrongOffsets(
+    zone: string,
+    block: ReturnType<typeof vtimezone> & object,
+    from: DateTime,
+    to: DateTime,
+    everyDays = 5,
+  ) {
+    const tz = new ICAL.Timezone(new ICAL.Component(block as unknown as unknown[]));
+    // As a reader does with DTSTART;TZID: the offset ical.js gives a wall-clock time of the zone,
+    // against the runtime's offset at that instant.
+    const iana = IANAZone.create(zone);
+    const offsetsAgree = (ms: number) => {
+      const offset = iana.offset(ms);
+      const local = new Date(ms + offset * 60_000);
+      const time = new ICAL.Time(
+        {
+          year: local.getUTCFullYear(),
+          month: local.getUTCMonth() + 1,
+          day: local.getUTCDate(),
+          hour: local.getUTCHours(),
+          minute: local.getUTCMinutes(),
+          second: 0,
+        },
+        tz,
+      );
+      return tz.utcOffset(time) === offset * 60;
+    };
+    // About noon every few days (not the generator's weekly step: a missed short change shows),
+    // and three hours either side of every transition of the runtime's (clear of the skipped or
+    // repeated time).
+    const points: number[] = [];
+    const noon = from.setZone(zone).set({ hour: 12 }).toMillis();
+    for (let ms = noon; ms < to.toMillis(); ms += everyDays * 86_400_000) points.push(ms);
+    for (const t of transitions(zone, from.toMillis(), to.toMillis()))
+      points.push(t.at - 10_800_000, t.at + 10_800_000);
+    return points.filter((ms) => !offsetsAgree(ms));
+  }
+
   test('every IANA zone: the generated VTIMEZONE gives the runtime offsets over the next 5 years', () => {
     const from = DateTime.utc().startOf('year');
     const to = from.plus({ years: 5 });
+    const wrong = Intl.supportedValuesOf('timeZone').filter(
+      (zone) => wrongOffsets(zone, vtimezone(zone, from.year, to.year)!, from, to).length > 0,
+    );
+    expect(wrong).toEqual([]);
+  });
+
+  // A reader may keep one definition per TZID and use it for every resource that names the zone
+  // (vobject: Radicale's): the block written for one event must hold for other years too.
+  test("every zone with a yearly rule or a steady offset: one year's VTIMEZONE is right from its first year to 20 years ahead", () => {
+    const year = DateTime.utc().year;
+    const irregular: string[] = [];
     const wrong: string[] = [];
     for (const zone of Intl.supportedValuesOf('timeZone')) {
-      const block = vtimezone(zone, from.year, to.year)!;
-      const tz = new ICAL.Timezone(new ICAL.Component(block as unknown as unknown[]));
-      // As a reader does with DTSTART;TZID: the offset ical.js gives a wall-clock time of the zone,
-      // against the runtime's offset at that instant.
-      const iana = IANAZone.create(zone);
-      const offsetsAgree = (ms: number) => {
-        const offset = iana.offset(ms);
-        const local = new Date(ms + offset * 60_000);
-        const time = new ICAL.Time(
-          {
-            year: local.getUTCFullYear(),
-            month: local.getUTCMonth() + 1,
-            day: local.getUTCDate(),
-            hour: local.getUTCHours(),
-            minute: local.getUTCMinutes(),
-            second: 0,
-          },
-          tz,
-        );
-        return tz.utcOffset(time) === offset * 60;
-      };
-      // About noon every few days (not the generator's weekly step: a missed short change shows),
-      // and three hours either side of every transition (clear of the skipped or repeated time).
-      const points: number[] = [];
-      const noon = from.setZone(zone).set({ hour: 12 }).toMillis();
-      for (let ms = noon; ms < to.toMillis(); ms += 5 * 86_400_000) points.push(ms);
-      for (const sub of block[2].slice(1)) {
-        const local = ICAL.Time.fromDateTimeString(sub[1][0][3] as string);
-        const before = ICAL.UtcOffset.fromString(sub[1][1][3] as string).toSeconds();
-        const at = (local.toUnixTime() - before) * 1000;
-        points.push(at - 10_800_000, at + 10_800_000);
+      const block = vtimezone(zone, year, year)!;
+      const rules = block[2].filter((o) => o[1].some((p) => p[0] === 'rrule'));
+      const future = transitions(zone, Date.now(), DateTime.utc(year + 20).toMillis());
+      if (rules.length === 0 && future.length > 0) {
+        irregular.push(zone);
+        continue;
       }
-      if (!points.every(offsetsAgree)) wrong.push(zone);
+      // From the rule's first year, or for a steady zone from the year after its last change (the
+      // block lists that year's change). Every 11 days: the weekdays vary, and the run stays short.
+      const since = rules.length
+        ? DateTime.fromISO(rules[0]![1][0]![3] as string, { zone: 'utc' }).startOf('year')
+        : DateTime.fromISO(block[2].at(-1)![1][0]![3] as string, { zone: 'utc' })
+            .plus({ years: 1 })
+            .startOf('year');
+      if (wrongOffsets(zone, block, since, DateTime.utc(year + 20), 11).length) wrong.push(zone);
     }
     expect(wrong).toEqual([]);
+    // Only zones whose changes follow no weekday rule (Ramadan, Palestine's year-by-year dates, Egypt's Friday after the last Thursday of October) are
+    // listed transition by transition.
+    expect(irregular.sort()).toEqual([
+      'Africa/Cairo',
+      'Africa/Casablanca',
+      'Africa/El_Aaiun',
+      'Asia/Gaza',
+      'Asia/Hebron',
+    ]);
+    // The rules reach back as far as they held: Madrid's since 1996, New York's since 2007.
+    const first = (zone: string) =>
+      vtimezone(zone, year, year)![2].find((o) => o[1][1]?.[0] === 'rrule')![1][0]![3] as string;
+    expect([first('Europe/Madrid'), first('America/New_York')]).toEqual(['1996-03-31T02:00:00', '2007-03-11T02:00:00']);
   });
 });
 

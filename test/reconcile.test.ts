@@ -195,6 +195,19 @@ describe('reconciliation of calsync events', () => {
       ]);
     });
 
+    test("a tenant's own title template and privacy: its untouched events are in step, none rewritten", async () => {
+      const world = await newWorld({ eventContent: { title: 'Booked: {title}', privacy: 'busy' } });
+      const cy = await world.staffWithGoogle('cy');
+      for (let i = 1; i <= 3; i++) await world.put(`own-${i}`, { revision: 1, staffIds: ['cy'], title: `Cut ${i}` });
+      for (let i = 1; i <= 3; i++) await world.waitSynced(`own-${i}`, 1);
+      const link = await linkOf(world, 'cy');
+      await googleEmulator.resetStats(cy.email);
+      const pass = await completedPass(world, link.id, new Date(), { request: true });
+      expect(pass).toMatchObject({ listed: 3, inStep: 3, changed: 0, missing: 0, restoreRequested: 0 });
+      expect((await googleEmulator.stats(cy.email)).byOperation['events.update']).toBeUndefined();
+      for (let i = 1; i <= 3; i++) expect(await reconcileLog(world, `own-${i}`)).toEqual([]);
+    });
+
     test('a hand-deleted event comes back exactly once; in-step events are left alone', async () => {
       const world = await newWorld();
       const bob = await world.staffWithGoogle('bob');

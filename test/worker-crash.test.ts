@@ -38,4 +38,27 @@ describe('worker crash in the middle of a sync', () => {
     );
     expect(events.every((e) => e.status === 'confirmed')).toBe(true);
   });
+  // The first attempt of a write runs inside the workflow task (a local activity): until that task
+  // completes, its history does not say the write was tried. A worker killed while the provider is
+  // applying it, and a reassignment accepted meanwhile, must not leave the event in the old calendar.
+  test('an event written by an attempt that died with its worker is removed when the appointment moves meanwhile', async () => {
+    const world = await TenantWorld.create(stack.apiUrl);
+    const from = await world.staffWithGoogle('ines');
+    const to = await world.staffWithGoogle('omar');
+    await googleEmulator.setFaults({ user: from.email, latencyMs: 2500 });
+    expect((await world.put('moved', { revision: 1, staffIds: ['ines'], title: 'Trim' })).status).toBe(202);
+    // The insert is in the emulator's hands (it applies it after 2.5 s) when the worker dies.
+    await new Promise((r) => setTimeout(r, 1000));
+    await stack.killWorker();
+    await new Promise((r) => setTimeout(r, 2500));
+    expect((await googleEmulator.events(from.calendarId)).map((e) => e.summary)).toEqual(['Trim – Ana García']);
+    expect((await world.put('moved', { revision: 2, staffIds: ['omar'], title: 'Trim' })).status).toBe(202);
+    await googleEmulator.clearFaults(from.email);
+    await stack.startWorker();
+
+    await world.waitSynced('moved', 2, 60000);
+    expect((await googleEmulator.events(to.calendarId)).map((e) => e.summary)).toEqual(['Trim – Ana García']);
+    const left = (await googleEmulator.events(from.calendarId)).filter((e) => e.status !== 'cancelled');
+    expect(left).toEqual([]);
+  });
 });

@@ -7,6 +7,7 @@ import type { CredentialsConsent, ProviderModule } from '../../providers/types';
 import { credentialsBodySchema, credentialsFormSchema, idSchema, providerNameSchema } from '../schemas';
 import { HttpError, param, parse } from '../validation';
 import { messagesFor, messagesOf } from '../connect/i18n';
+import type { Messages } from '../connect/i18n/en';
 import { messagePage } from '../connect/layout';
 import { sendPage } from '../connect/send';
 import { consentRefusal } from './oauth';
@@ -55,17 +56,18 @@ export async function serverUrlOf(consent: CredentialsConsent, body: Credentials
   return url;
 }
 
-/** What the caller is told when the server refused the credentials or could not be used (never the password). */
-function credentialsFailureMessage(failure: ConnectFailure, name: string): string {
+/** What the caller is told when the server refused the credentials or could not be used (never the password), in `t`'s language. */
+function credentialsFailureMessage(failure: ConnectFailure, name: string, t: Messages): string {
+  const say = t.errors.credentialsRefused;
   switch (failure.reason) {
     case 'wrong_credentials':
-      return `The ${name} server did not accept this username and password. Check them (iCloud needs an app-specific password, not your Apple ID password). Nothing was connected.`;
+      return say.wrongCredentials(name);
     case 'unreachable':
-      return `The ${name} server could not be reached. Check the server address and try again. Nothing was connected.`;
+      return say.unreachable(name);
     case 'refused':
-      return `calsync may not connect to that server address. Nothing was connected.`;
+      return say.refusedAddress;
     default:
-      return `No ${name} calendar server answered at that address. Check the server address. Nothing was connected.`;
+      return say.noServer(name);
   }
 }
 
@@ -92,6 +94,8 @@ export async function connectByCredentials(
     staffId: string;
     module: ProviderModule & { credentials: CredentialsConsent };
   } & Credentials,
+  // The JSON API answers in English; the connect page in the staff member's language.
+  t: Messages = messagesOf('en'),
 ): Promise<any> {
   const { module, tenantId, staffId } = input;
   if (!(await deps.db('staff').where({ tenant_id: tenantId, id: staffId }).first('id')))
@@ -104,10 +108,10 @@ export async function connectByCredentials(
     if (!(err instanceof ConnectFailure)) throw err;
     logger.warn({ provider: module.name, tenantId, staffId, reason: err.reason, ...err.detail }, 'credentials refused');
     const field = err.reason === 'wrong_credentials' ? 'password' : 'serverUrl';
-    throw fieldError(field, credentialsFailureMessage(err, module.displayName));
+    throw fieldError(field, credentialsFailureMessage(err, module.displayName, t));
   }
   const refusal = await consentRefusal(deps.db, tenantId, staffId, verified.accountEmail);
-  if (refusal) throw fieldError('username', refusal(messagesOf('en')).body);
+  if (refusal) throw fieldError('username', refusal(t).body);
   const row = await createLink(deps, {
     tenantId,
     staffId,
@@ -170,12 +174,13 @@ export function credentialsFormHandler(
     // An empty field of the form means "not given".
     if (!credentials.serverUrl) delete credentials.serverUrl;
     try {
-      await connectByCredentials(deps, config, logger, {
-        tenantId: req.connectSession!.tenantId,
-        staffId: staff.id,
-        module,
-        ...credentials,
-      });
+      await connectByCredentials(
+        deps,
+        config,
+        logger,
+        { tenantId: req.connectSession!.tenantId, staffId: staff.id, module, ...credentials },
+        messagesFor(req, req.connectTenant?.settings.connectLanguage),
+      );
     } catch (err) {
       if (err instanceof HttpError && err.status === 400) return refusalPage(req, res, err.message);
       throw err;

@@ -22,11 +22,25 @@ export default async function globalSetup(): Promise<void> {
   (globalThis as any).__calsyncServices = services;
 
   if (!process.env.DATABASE_URL) {
-    const url = 'postgres://postgres@127.0.0.1:5432/calsync_test';
+    // A database of this run's own, dropped when it ends: two runs on one machine (CI and a
+    // developer's focused run) must not drop each other's tables halfway through.
+    const name = `calsync_test_${process.pid}`;
     const admin = knex({ client: 'pg', connection: 'postgres://postgres@127.0.0.1:5432/postgres' });
-    await admin.raw('drop database if exists calsync_test with (force)');
+    const { rows } = await admin.raw("select datname from pg_database where datname ~ '^calsync_test(_[0-9]+)?$'");
+    for (const { datname } of rows as { datname: string }[]) {
+      const pid = Number(datname.split('_')[2]);
+      if (datname === name || !pid || !alive(pid))
+        await admin.raw('drop database if exists ?? with (force)', [datname]);
+    }
     await admin.destroy();
-    process.env.DATABASE_URL = url;
+    process.env.DATABASE_URL = `postgres://postgres@127.0.0.1:5432/${name}`;
+    services.push({
+      async stop() {
+        const dropper = knex({ client: 'pg', connection: 'postgres://postgres@127.0.0.1:5432/postgres' });
+        await dropper.raw('drop database if exists ?? with (force)', [name]).catch(() => undefined);
+        await dropper.destroy();
+      },
+    });
   }
   await ensureDatabase(process.env.DATABASE_URL);
   const db = createDb(process.env.DATABASE_URL);
@@ -134,3 +148,13 @@ const quietLogger = {
   warn: noop,
   error: (m: string) => console.error(m),
 };
+
+/** Whether a process of this machine is still running (a run that left its database behind is not). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

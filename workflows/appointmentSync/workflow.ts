@@ -161,9 +161,6 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
     setState(summaryState([...targets.values()]));
   });
 
-  // A new run learns what earlier runs left behind (what exists remotely) with its first plan.
-  let storedLoaded = input.carried !== undefined;
-
   async function push({ spec, mode, notifyAttendees }: TargetWrite, current: DesiredAppointment): Promise<void> {
     const entry = pendingStatus(spec, targets.get(spec.targetKey));
     targets.set(spec.targetKey, entry);
@@ -235,10 +232,11 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
       syncEnabled: current.syncEnabled !== false,
       calendarIds: current.deleted ? [] : (current.calendarIds ?? []),
       sharedWithStaffIds: current.deleted ? [] : (current.sharedWithStaffIds ?? []),
-      ...(storedLoaded ? {} : { withStoredTargets: true }),
+      // What PostgreSQL knows of targets this history does not: what earlier runs left behind, and a
+      // write begun by a first attempt whose worker died before its workflow task completed.
+      withStoredTargets: true,
     });
     for (const t of plan.storedTargets ?? []) if (!targets.has(t.targetKey)) targets.set(t.targetKey, t);
-    storedLoaded = true;
     notifyCrm = plan.settings.notifyCrm;
     const round = planRound({ desired: current, plan, targets: [...targets.values()], forced: forcedKeys, logged });
     logged = round.logged;

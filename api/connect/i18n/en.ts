@@ -104,6 +104,13 @@ export const en = {
     },
     credentialsRefused: {
       title: 'Not connected',
+      wrongCredentials: (server: string) =>
+        `The ${server} server did not accept this username and password. Check them (iCloud needs an app-specific password, not your Apple ID password). Nothing was connected.`,
+      unreachable: (server: string) =>
+        `The ${server} server could not be reached. Check the server address and try again. Nothing was connected.`,
+      refusedAddress: 'calsync may not connect to that server address. Nothing was connected.',
+      noServer: (server: string) =>
+        `No ${server} calendar server answered at that address. Check the server address. Nothing was connected.`,
       next: 'Go back, correct the details and try again.',
     },
     refused: {

@@ -98,6 +98,13 @@ export const es: Messages = {
     },
     credentialsRefused: {
       title: 'No conectado',
+      wrongCredentials: (server) =>
+        `El servidor ${server} no aceptó este usuario y contraseña. Revísalos (iCloud necesita una contraseña específica de app, no la de tu ID de Apple). No se conectó nada.`,
+      unreachable: (server) =>
+        `No se pudo contactar con el servidor ${server}. Revisa la dirección del servidor e inténtalo de nuevo. No se conectó nada.`,
+      refusedAddress: 'calsync no puede conectarse a esa dirección de servidor. No se conectó nada.',
+      noServer: (server) =>
+        `Ningún servidor de calendario ${server} respondió en esa dirección. Revisa la dirección del servidor. No se conectó nada.`,
       next: 'Vuelve atrás, corrige los datos y inténtalo de nuevo.',
     },
     refused: {

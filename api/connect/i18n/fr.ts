@@ -104,6 +104,13 @@ export const fr: Messages = {
     },
     credentialsRefused: {
       title: 'Non connecté',
+      wrongCredentials: (server) =>
+        `Le serveur ${server} n’a pas accepté ce nom d’utilisateur et ce mot de passe. Vérifiez-les (iCloud demande un mot de passe pour app, pas celui de votre identifiant Apple). Rien n’a été connecté.`,
+      unreachable: (server) =>
+        `Le serveur ${server} est injoignable. Vérifiez l’adresse du serveur et réessayez. Rien n’a été connecté.`,
+      refusedAddress: 'calsync ne peut pas se connecter à cette adresse de serveur. Rien n’a été connecté.',
+      noServer: (server) =>
+        `Aucun serveur de calendrier ${server} n’a répondu à cette adresse. Vérifiez l’adresse du serveur. Rien n’a été connecté.`,
       next: 'Revenez en arrière, corrigez les informations et réessayez.',
     },
     refused: {

@@ -99,6 +99,13 @@ export const pl: Messages = {
     },
     credentialsRefused: {
       title: 'Nie połączono',
+      wrongCredentials: (server) =>
+        `Serwer ${server} nie przyjął tej nazwy użytkownika i hasła. Sprawdź je (iCloud wymaga hasła dla aplikacji, nie hasła Apple ID). Nic nie zostało połączone.`,
+      unreachable: (server) =>
+        `Nie udało się połączyć z serwerem ${server}. Sprawdź adres serwera i spróbuj ponownie. Nic nie zostało połączone.`,
+      refusedAddress: 'calsync nie może łączyć się z tym adresem serwera. Nic nie zostało połączone.',
+      noServer: (server) =>
+        `Pod tym adresem nie odpowiedział żaden serwer kalendarza ${server}. Sprawdź adres serwera. Nic nie zostało połączone.`,
       next: 'Wróć, popraw dane i spróbuj ponownie.',
     },
     refused: {
