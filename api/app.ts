@@ -9,6 +9,7 @@ import { PayloadEncryptionCodec } from '../lib/payloadCodec';
 import { acceptRequestId, requestContext } from '../lib/requestContext';
 import type { SecretBox } from '../lib/secretBox';
 import { AppointmentService } from './appointmentService';
+import { ApiKeyCache } from './apiKeyCache';
 import { requireAdmin, requireTenant } from './auth';
 import { createApiMetrics, metricsHandler } from './metrics';
 import { openApiDocument } from './openapi';
@@ -122,9 +123,10 @@ export function createApp(deps: ApiDeps) {
   app.use(adminRoutes(db));
 
   const service = new AppointmentService(db, temporal, config.taskQueue, config.sync);
-  app.use('/v1', requireTenant(db, rejectedKey));
+  const keys = new ApiKeyCache(config.apiKeyCacheMs);
+  app.use('/v1', requireTenant(db, keys, rejectedKey));
   app.use('/v1', limiter.tenant());
-  app.use(apiKeyRoutes(db));
+  app.use(apiKeyRoutes(db, keys));
   app.use(appointmentRoutes(service));
   app.use(failureRoutes(db, temporal, config.taskQueue, providers));
   const linkDeps = {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mergeIntervals, type BusyInterval } from '../lib/busy';
 import { isoInZone } from '../lib/isoInZone';
 import { occurrenceSpans } from '../lib/recurrence';
@@ -14,8 +15,26 @@ import type { AppointmentRecurrence } from '../lib/types';
 
 const encoder = new TextEncoder();
 
-function utf8Json(value: unknown): Uint8Array {
-  return encoder.encode(JSON.stringify(value));
+/** An answer's body (JSON as UTF-8) and its ETag. */
+export interface AnswerBytes {
+  body: Uint8Array;
+  etag: string;
+}
+
+/**
+ * The JSON and its ETag, made where the answer is made (on a thread, mostly): hashing a 200 KB body
+ * was the largest single piece of a busy read left on the event loop. The ETag is the one Express
+ * would have made (its default, weak: length and SHA-1), so conditional requests (If-None-Match,
+ * 304) go on working as before: a client that polls busy time gets 304 while nothing changed.
+ */
+function utf8Json(value: unknown): AnswerBytes {
+  const body = encoder.encode(JSON.stringify(value));
+  return { body, etag: weakEtag(body) };
+}
+
+export function weakEtag(body: Uint8Array): string {
+  const hash = createHash('sha1').update(body).digest('base64').slice(0, 27);
+  return `W/"${body.byteLength.toString(16)}-${hash}"`;
 }
 
 /** One of calsync's appointments as read for busy time (instants as epoch milliseconds). */
@@ -31,17 +50,50 @@ export interface AppointmentRow {
 
 export type ImportedInterval = BusyInterval & { staffId: string };
 
+/**
+ * The appointments as api/routes/availability.ts reads them: one JSON text of
+ * `[id, startMs, endMs, staffIds, recurrence, timeZone, allDay]` arrays, parsed here (on a thread,
+ * mostly) rather than row by row on the event loop.
+ */
+export function appointmentRowsOf(json: string): AppointmentRow[] {
+  return (JSON.parse(json) as [string, number, number, string[], AppointmentRecurrence | null, string, boolean][]).map(
+    ([id, startMs, endMs, staffIds, recurrence, timeZone, allDay]) => ({
+      id,
+      startMs,
+      endMs,
+      staffIds,
+      recurrence,
+      timeZone,
+      allDay,
+    }),
+  );
+}
+
+/** Imported busy time as read: `[staffId, startMs, endMs, showAs, allDay, title, provider]` arrays. */
+function importedIntervalsOf(json: string): ImportedInterval[] {
+  return (JSON.parse(json) as [string, number, number, string, boolean, string | null, string][]).map(
+    ([staffId, start, end, showAs, allDay, title, provider]) => ({
+      staffId,
+      start,
+      end,
+      source: 'imported' as const,
+      provider,
+      showAs,
+      allDay,
+      ...(title ? { title } : {}),
+    }),
+  );
+}
+
 const DAY_MS = 86400000;
 
 /**
  * An upper bound of the intervals a read makes: a series has at most one occurrence a day (the
  * rules calsync accepts are daily at the finest), plus one for an occurrence reaching into the window.
  */
-export function occurrenceBound(rows: AppointmentRow[], fromMs: number, toMs: number): number {
+export function occurrenceBound(series: number, appointments: number, fromMs: number, toMs: number): number {
   const perSeries = Math.ceil((toMs - fromMs) / DAY_MS) + 2;
-  let bound = 0;
-  for (const r of rows) bound += r.recurrence ? perSeries : 1;
-  return bound;
+  return series * perSeries + (appointments - series);
 }
 
 /** An appointment's busy time in the window: itself, or a series' occurrences there (exceptions applied). */
@@ -76,8 +128,9 @@ export function appointmentsByStaff(
 
 /** One person's busy time, appointments and imported together, sorted by start. */
 function busyOf(input: BusyInput): BusyInterval[] {
-  const list = appointmentsByStaff(input.rows, [input.staffId], input.fromMs, input.toMs).get(input.staffId)!;
-  for (const i of input.imported) if (i.staffId === input.staffId) list.push(withoutStaff(i));
+  const rows = appointmentRowsOf(input.rows);
+  const list = appointmentsByStaff(rows, [input.staffId], input.fromMs, input.toMs).get(input.staffId)!;
+  for (const i of importedIntervalsOf(input.imported)) if (i.staffId === input.staffId) list.push(withoutStaff(i));
   return list.sort((a, b) => a.start - b.start);
 }
 
@@ -103,12 +156,13 @@ export interface BusyInput {
   timeZone: string;
   fromMs: number;
   toMs: number;
-  rows: AppointmentRow[];
-  imported: ImportedInterval[];
+  /** JSON texts as read (appointmentRowsOf, importedIntervalsOf). */
+  rows: string;
+  imported: string;
 }
 
 /** GET /v1/staff/:id/busy's answer. */
-export function busyAnswer(input: BusyInput): Uint8Array {
+export function busyAnswer(input: BusyInput): AnswerBytes {
   const intervals = busyOf(input);
   const zone = input.timeZone;
   return utf8Json({
@@ -123,7 +177,7 @@ export function busyAnswer(input: BusyInput): Uint8Array {
 }
 
 /** POST /v1/staff/:id/availability/check's answer: the proposed slot is the window. */
-export function checkAnswer(input: BusyInput): Uint8Array {
+export function checkAnswer(input: BusyInput): AnswerBytes {
   const conflicts = busyOf(input);
   return utf8Json({
     free: conflicts.length === 0,
@@ -136,16 +190,17 @@ export interface AvailabilityInput {
   /** Busy time is read this much wider than the window: it matters to the buffers of slots at its edges. */
   busyFromMs: number;
   busyToMs: number;
-  rows: AppointmentRow[];
+  /** JSON text as read (appointmentRowsOf). */
+  rows: string;
   imported: Map<string, BusySpan[]>;
   options: SlotOptions;
   freshness: Map<string, { importedAsOf: string | null; needsReauth: boolean }>;
 }
 
 /** POST /v1/availability's answer. */
-export function availabilityAnswer(input: AvailabilityInput): Uint8Array {
+export function availabilityAnswer(input: AvailabilityInput): AnswerBytes {
   const ids = input.staff.map((s) => s.staffId);
-  const appointments = appointmentsByStaff(input.rows, ids, input.busyFromMs, input.busyToMs);
+  const appointments = appointmentsByStaff(appointmentRowsOf(input.rows), ids, input.busyFromMs, input.busyToMs);
   const { slots, truncated } = computeSlots(
     input.staff.map(({ staffId, workingHours }) => {
       const own = appointments.get(staffId)!;

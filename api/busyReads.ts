@@ -1,3 +1,4 @@
+import type { Response } from 'express';
 import type { BusyReadsConfig } from '../lib/config';
 import { KeyedLimiter, LimitReached } from '../lib/keyedLimiter';
 import { PoolSaturated, WorkBudgetExceeded, WorkerPool } from '../lib/workerPool';
@@ -6,10 +7,17 @@ import { HttpError } from './validation';
 
 type AnswerName = 'busyAnswer' | 'checkAnswer' | 'availabilityAnswer';
 
-/** An answer's JSON (UTF-8) and where it was computed (the Server-Timing header says so). */
+/** An answer's JSON (UTF-8), its ETag, and where it was computed (the Server-Timing header says so). */
 export interface Answer {
   body: Buffer;
+  etag: string;
   on: 'inline' | 'thread';
+}
+
+/** The answer as it was made: Express neither re-encodes it nor hashes it again for its ETag (nor 304s any less). */
+export function sendAnswer(res: Response, answer: Answer): void {
+  res.setHeader('ETag', answer.etag);
+  res.type('json').send(answer.body);
 }
 
 /** The same bytes as a Buffer (no copy), which Express sends as they are. */
@@ -63,10 +71,15 @@ export class BusyReads {
    * `inlineMaxIntervals` intervals (by `occurrenceBound`), else on a thread, in the tenant's turn.
    */
   async answer<I>(tenantId: string, name: AnswerName, input: I, intervals: number): Promise<Answer> {
-    const run = answers[name] as (input: I) => Uint8Array;
-    if (intervals <= this.config.inlineMaxIntervals) return { body: asBuffer(run(input)), on: 'inline' };
+    const run = answers[name] as (input: I) => answers.AnswerBytes;
+    const made = (bytes: answers.AnswerBytes, on: Answer['on']): Answer => ({
+      body: asBuffer(bytes.body),
+      etag: bytes.etag,
+      on,
+    });
+    if (intervals <= this.config.inlineMaxIntervals) return made(run(input), 'inline');
     try {
-      return { body: asBuffer(await this.pool.run<Uint8Array>(name, input, tenantId)), on: 'thread' };
+      return made(await this.pool.run<answers.AnswerBytes>(name, input, tenantId), 'thread');
     } catch (err) {
       if (err instanceof WorkBudgetExceeded)
         throw new HttpError(

@@ -4,6 +4,7 @@ import { CONNECT_LANGUAGES } from './connect/i18n/languages';
 import { crmAppointmentShape, crmSettingsShape } from './crmSchemas';
 import { checkRecurrence, recurrenceBodySchema } from './recurrenceSchema';
 import { lineText, multiLineText } from './textSchemas';
+import { keptZone } from '../lib/isoInZone';
 import { WEEKDAYS, type Weekday } from '../lib/slots';
 
 export const idSchema = z
@@ -300,7 +301,8 @@ function parseWindow(
   ctx: z.RefinementCtx,
   at: string[] = [],
 ): [Date, Date] | undefined {
-  const [first, second] = texts.map((t) => DateTime.fromISO(t, { zone: timeZone }));
+  const zone = keptZone(timeZone);
+  const [first, second] = texts.map((t) => DateTime.fromISO(t, { zone }));
   if (!first!.isValid) ctx.addIssue({ code: 'custom', path: [...at, names[0]], message: 'is not a valid date-time' });
   if (!second!.isValid) ctx.addIssue({ code: 'custom', path: [...at, names[1]], message: 'is not a valid date-time' });
   if (!first!.isValid || !second!.isValid) return undefined;

@@ -17,6 +17,8 @@ export interface Config {
   apiRateLimitPerMinute: number;
   /** Cost units per minute per source address for everything without a tenant key. */
   apiUnauthenticatedRateLimitPerMinute: number;
+  /** How long an API process trusts a key it looked up (api/apiKeyCache.ts): the longest a key revoked elsewhere still works here. 0: no cache. */
+  apiKeyCacheMs: number;
   /** When set, `GET /metrics` on the API needs it as a bearer token. */
   metricsToken: string;
   /** Where a worker serves Prometheus metrics; 0 disables. Loopback unless configured: the metrics have no token. */
@@ -136,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ],
     apiRateLimitPerMinute: num(env.API_RATE_LIMIT_PER_MINUTE, 6000),
     apiUnauthenticatedRateLimitPerMinute: num(env.API_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE, 600),
+    apiKeyCacheMs: Math.max(0, num(env.API_KEY_CACHE_MS, 5000)),
     metricsToken: env.METRICS_TOKEN ?? '',
     workerMetricsPort: num(env.WORKER_METRICS_PORT, 9464),
     workerMetricsHost: env.WORKER_METRICS_HOST || '127.0.0.1',

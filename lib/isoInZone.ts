@@ -1,4 +1,4 @@
-import { DateTime, Info, type Zone } from 'luxon';
+import { DateTime, Info, Zone } from 'luxon';
 
 /**
  * An instant as ISO 8601 in a zone, exactly as luxon's `toISO({ suppressMilliseconds: true })`
@@ -96,4 +96,53 @@ export function isoInZone(ms: number, zoneName: string): string {
   const fraction = millis === 0 ? '' : `.${String(millis).padStart(3, '0')}`;
   const zone = entry.zone.isUniversal && offset === 0 ? 'Z' : suffix(offset);
   return `${datePrefix(day)}${time}${fraction}${zone}`;
+}
+
+/**
+ * A zone whose offsets come from the cache above: luxon asks Intl for an offset on every DateTime it
+ * makes or moves, and parsing a request's window (api/schemas.ts) made a dozen such calls on the
+ * event loop. Same offsets, same arithmetic: only where they come from differs.
+ */
+class KeptZone extends Zone {
+  constructor(readonly entry: ZoneEntry) {
+    super();
+  }
+  override get type(): string {
+    return this.entry.zone.type;
+  }
+  override get name(): string {
+    return this.entry.zone.name;
+  }
+  override get isUniversal(): boolean {
+    return false;
+  }
+  override offsetName(ts: number, opts: Parameters<Zone['offsetName']>[1]): string | null {
+    return this.entry.zone.offsetName(ts, opts);
+  }
+  override formatOffset(ts: number, format: Parameters<Zone['formatOffset']>[1]): string {
+    return this.entry.zone.formatOffset(ts, format);
+  }
+  override offset(ts: number): number {
+    return offsetAt(this.entry, ts);
+  }
+  override equals(other: Zone): boolean {
+    return other instanceof KeptZone ? other.entry === this.entry : this.entry.zone.equals(other);
+  }
+  override get isValid(): boolean {
+    return true;
+  }
+}
+const keptZones = new Map<string, KeptZone>();
+
+/** The zone for luxon's `{ zone }` option, its offsets kept; the name itself when it is no zone (luxon says so). */
+export function keptZone(name: string): Zone | string {
+  const entry = entryOf(name);
+  if (!entry) return name;
+  if (entry.zone.isUniversal) return entry.zone;
+  let zone = keptZones.get(name);
+  if (zone?.entry !== entry) {
+    if (keptZones.size >= 1000) keptZones.clear();
+    keptZones.set(name, (zone = new KeptZone(entry)));
+  }
+  return zone;
 }

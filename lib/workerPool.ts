@@ -61,9 +61,12 @@ parentPort.on('message', ({ fn, input }) => {
   let transfer = [];
   try {
     const result = functions[fn](input);
-    // Bytes that own their whole buffer move to the caller instead of being copied.
-    if (result instanceof Uint8Array && result.byteOffset === 0 && result.byteLength === result.buffer.byteLength)
-      transfer = [result.buffer];
+    // Bytes that own their whole buffer move to the caller instead of being copied: the result, or
+    // its own properties (a body beside its ETag).
+    const whole = (v) => v instanceof Uint8Array && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength;
+    if (whole(result)) transfer = [result.buffer];
+    else if (result && typeof result === 'object')
+      transfer = [...new Set(Object.values(result).filter(whole).map((v) => v.buffer))];
     reply = { result };
   } catch (err) {
     reply = { error: { name: err && err.name, message: String(err && err.message) } };

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import http from 'node:http';
 import path from 'node:path';
 import { freePort, httpAnswers, spawnNode, waitFor, type Service } from '../scripts/stack';
 import { call } from './helpers/api';
@@ -212,5 +214,51 @@ describe('busy time on worker threads', () => {
     // The same read within its budget elsewhere, and the tight API still answers the rest.
     expect((await call(stack.apiUrl, 'POST', '/v1/availability', { key: world.key, body: heavy })).status).toBe(200);
     expect((await call(tightUrl, 'GET', '/v1/settings', { key: world.key })).status).toBe(200);
+  });
+  test('the ETag is made with the answer, the same on a thread and inline; If-None-Match answers 304 until the busy time changes', async () => {
+    const route = `/v1/staff/ana/busy?from=${from}&to=${to}&timeZone=Europe/Madrid`;
+    const get = (url: string, etag?: string) =>
+      fetch(`${url}${route}`, {
+        headers: { authorization: `Bearer ${world.key}`, ...(etag ? { 'if-none-match': etag } : {}) },
+      });
+    const [thread, inline] = await Promise.all([get(stack.apiUrl), get(inlineUrl)]);
+    const body = Buffer.from(await thread.arrayBuffer());
+    expect(Buffer.from(await inline.arrayBuffer()).equals(body)).toBe(true);
+    const etag = thread.headers.get('etag')!;
+    // Express's own weak ETag of the body (length and SHA-1), as before it was made on the thread.
+    const sha1 = createHash('sha1').update(body).digest('base64').slice(0, 27);
+    expect(etag).toBe(`W/"${body.length.toString(16)}-${sha1}"`);
+    expect(inline.headers.get('etag')).toBe(etag);
+    // node:http, not fetch: fetch adds Cache-Control: no-cache to a request with If-None-Match.
+    const conditional = (url: string) =>
+      new Promise<[number, string]>((resolve, reject) => {
+        const req = http.get(
+          `${url}${route}`,
+          { headers: { authorization: `Bearer ${world.key}`, 'if-none-match': etag } },
+          (res) => {
+            let text = '';
+            res.on('data', (chunk) => (text += chunk));
+            res.on('end', () => resolve([res.statusCode!, text]));
+          },
+        );
+        req.on('error', reject);
+      });
+    for (const url of [stack.apiUrl, inlineUrl]) expect(await conditional(url)).toEqual([304, '']);
+    // A new appointment in the window: the same question has another answer, and another ETag.
+    const put = await world.call('PUT', '/v1/appointments/etag-probe', {
+      revision: 1,
+      title: 'probe',
+      staffIds: ['ana'],
+      start: '2027-04-02T07:00:00Z',
+      end: '2027-04-02T07:30:00Z',
+      timeZone: 'UTC',
+    });
+    expect(put.status).toBe(202);
+    for (const url of [stack.apiUrl, inlineUrl]) {
+      expect((await conditional(url))[0]).toBe(200);
+      const changed = await get(url);
+      expect(changed.headers.get('etag')).not.toBe(etag);
+      expect(JSON.stringify(await changed.json())).toContain('etag-probe');
+    }
   });
 });

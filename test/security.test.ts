@@ -211,7 +211,7 @@ describe('security and operations', () => {
     expect(revoked.status).toBe(200);
     expect(revoked.body.id).toBe(oldId);
     expect(new Date(revoked.body.revokedAt).getTime()).toBeGreaterThan(0);
-    // At once: no cache between revocation and refusal.
+    // At once on the API that revoked it (others: within API_KEY_CACHE_MS, test/api-key-cache.test.ts).
     const refused = await request(api('/v1/settings'), { key: tenant.key });
     expect(refused.status).toBe(401);
     expect(refused.body.error).toBe('unauthorized');

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import type { Knex } from 'knex';
+import type { ApiKeyCache } from '../apiKeyCache';
 import { hashApiKey, newApiKey } from '../auth';
 import { idSchema } from '../schemas';
 import { HttpError, param } from '../validation';
@@ -17,7 +18,7 @@ function publicKey(row: any, currentKeyId: string | undefined) {
 }
 
 /** Tenant self-service key rotation: issue a new key, move the client over, revoke the old one. */
-export function apiKeyRoutes(db: Knex): Router {
+export function apiKeyRoutes(db: Knex, keys: ApiKeyCache): Router {
   const router = Router();
 
   router.get('/v1/api-keys', async (req, res) => {
@@ -62,6 +63,8 @@ export function apiKeyRoutes(db: Knex): Router {
         .returning(['id', 'created_at', 'last_used_at', 'revoked_at']);
       return revoked;
     });
+    // Committed: this process refuses the key from now on (others within API_KEY_CACHE_MS).
+    keys.forget(row.id);
     res.json(publicKey(row, req.apiKeyId));
   });
 

@@ -1,15 +1,8 @@
 import { Router, type Response } from 'express';
 import type { Knex } from 'knex';
-import type { AppointmentRecurrence } from '../../lib/types';
 import type { BusySpan, WorkingHours } from '../../lib/slots';
-import {
-  occurrenceBound,
-  type AppointmentRow,
-  type AvailabilityInput,
-  type BusyInput,
-  type ImportedInterval,
-} from '../busyAnswers';
-import type { BusyReads } from '../busyReads';
+import { occurrenceBound, type AvailabilityInput, type BusyInput } from '../busyAnswers';
+import { sendAnswer, type BusyReads } from '../busyReads';
 import {
   MAX_AVAILABILITY_STAFF,
   availabilityBodySchema,
@@ -18,6 +11,7 @@ import {
   idSchema,
 } from '../schemas';
 import { HttpError, param, parse } from '../validation';
+import { compiledQuery } from '../../lib/compiledQuery';
 import { notEndedBy } from '../../lib/seriesQuery';
 
 /**
@@ -28,53 +22,41 @@ import { notEndedBy } from '../../lib/seriesQuery';
  */
 
 /** calsync's own appointments of the staff members that may be busy in the window (series not expanded). */
-async function appointmentRows(
+function appointmentsIn(
   db: Knex,
   tenantId: string,
   staffIds: string[],
   from: Date,
   to: Date,
   excludeAppointmentId?: string,
-): Promise<AppointmentRow[]> {
-  const rows = await db('appointments')
-    .where({ tenant_id: tenantId })
-    .whereRaw('staff_ids && ?::text[]', [staffIds])
-    .whereNull('deleted_at')
-    .whereNot('status', 'cancelled')
-    .where('start_at', '<', to)
-    // A series reaches past its first occurrence: its occurrences in the window are counted later.
-    .where(notEndedBy(from))
-    .modify((q) => {
-      if (excludeAppointmentId) q.whereNot('id', excludeAppointmentId);
-    })
-    .orderBy('start_at')
-    .select(
-      'id',
-      db.raw(`round(date_part('epoch', start_at) * 1000) as start_ms`),
-      db.raw(`round(date_part('epoch', end_at) * 1000) as end_ms`),
-      'staff_ids',
-      db.raw(`desired->'recurrence' as recurrence`),
-      db.raw(`desired->>'timeZone' as time_zone`),
-      db.raw(`coalesce((desired->>'allDay')::boolean, false) as all_day`),
-    );
-  return rows.map(
-    (r: {
-      id: string;
-      start_ms: number;
-      end_ms: number;
-      staff_ids: string[];
-      recurrence: AppointmentRecurrence | null;
-      time_zone: string;
-      all_day: boolean;
-    }) => ({
-      id: r.id,
-      startMs: Number(r.start_ms),
-      endMs: Number(r.end_ms),
-      staffIds: r.staff_ids,
-      recurrence: r.recurrence,
-      timeZone: r.time_zone,
-      allDay: r.all_day,
-    }),
+): Knex.QueryBuilder {
+  return (
+    db('appointments')
+      .where({ tenant_id: tenantId })
+      .whereRaw('staff_ids && ?::text[]', [staffIds])
+      .whereNull('deleted_at')
+      .whereNot('status', 'cancelled')
+      .where('start_at', '<', to)
+      // A series reaches past its first occurrence: its occurrences in the window are counted later.
+      .where(notEndedBy(from))
+      .modify((q) => {
+        if (excludeAppointmentId) q.whereNot('id', excludeAppointmentId);
+      })
+  );
+}
+
+/**
+ * The appointments as one JSON text (api/busyAnswers.ts `appointmentRowsOf` reads it, inline or on
+ * a thread): decoding a row per appointment on the event loop cost more than the query. With how many
+ * are series, for `occurrenceBound`.
+ */
+function appointmentRowsJson(query: Knex.QueryBuilder, db: Knex): Knex.QueryBuilder {
+  return query.select(
+    db.raw(
+      `coalesce(json_agg(json_build_array(id, round(date_part('epoch', start_at) * 1000), round(date_part('epoch', end_at) * 1000), staff_ids, desired->'recurrence', desired->>'timeZone', coalesce((desired->>'allDay')::boolean, false)) order by start_at), '[]')::text as rows`,
+    ),
+    db.raw(`(count(*) filter (where jsonb_typeof(desired->'recurrence') = 'object'))::int as series`),
+    db.raw('count(*)::int as appointments'),
   );
 }
 
@@ -105,47 +87,17 @@ function countedImports(db: Knex, tenantId: string, staffIds: string[], from: Da
 }
 
 /**
- * Busy time imported from the staff member's calendars: free events never block, links being
- * disconnected no longer count, and an event that is calsync's own (its remote id is one of
- * calsync's targets) is never counted twice, even if the import saw it before calsync stored its id.
+ * Busy time imported from the staff member's calendars, as one JSON text (`importedIntervalsOf`
+ * reads it): free events never block, links being disconnected no longer count, and an event that
+ * is calsync's own (its remote id is one of calsync's targets) is never counted twice, even if the
+ * import saw it before calsync stored its id. Instants as epoch milliseconds.
  */
-async function importedIntervals(
-  db: Knex,
-  tenantId: string,
-  staffIds: string[],
-  from: Date,
-  to: Date,
-): Promise<ImportedInterval[]> {
-  const rows = await countedImports(db, tenantId, staffIds, from, to)
-    // Instants as epoch milliseconds: parsing thousands of timestamp strings into Dates costs more than the query.
-    .select(
-      'b.staff_id',
-      db.raw(`round(date_part('epoch', b.start_at) * 1000) as start_ms`),
-      db.raw(`round(date_part('epoch', b.end_at) * 1000) as end_ms`),
-      'b.show_as',
-      'b.all_day',
-      'b.title',
-      'l.provider',
-    );
-  return rows.map(
-    (r: {
-      staff_id: string;
-      start_ms: number;
-      end_ms: number;
-      show_as: string;
-      all_day: boolean;
-      title: string | null;
-      provider: string;
-    }) => ({
-      staffId: r.staff_id,
-      start: r.start_ms,
-      end: r.end_ms,
-      source: 'imported' as const,
-      provider: r.provider,
-      showAs: r.show_as,
-      allDay: r.all_day,
-      ...(r.title ? { title: r.title } : {}),
-    }),
+function importedIntervalsJson(db: Knex, tenantId: string, staffIds: string[], from: Date, to: Date) {
+  return countedImports(db, tenantId, staffIds, from, to).select(
+    db.raw(
+      `coalesce(json_agg(json_build_array(b.staff_id, round(date_part('epoch', b.start_at) * 1000), round(date_part('epoch', b.end_at) * 1000), b.show_as, b.all_day, b.title, l.provider)), '[]')::text as imported`,
+    ),
+    db.raw('count(*)::int as imported_count'),
   );
 }
 
@@ -176,6 +128,14 @@ async function importedSpans(
   return byStaff;
 }
 
+interface BusyReadParams extends Record<string, unknown> {
+  tenantId: string;
+  staffId: string;
+  from: Date;
+  to: Date;
+  excludeAppointmentId?: string;
+}
+
 /** `db;dur=…, <work>;dur=…;desc="inline|thread"`: the time reading PostgreSQL, then computing, and where. */
 function serverTiming(began: number, read: number, work: string, on: string): string {
   return `db;dur=${(read - began).toFixed(1)}, ${work};dur=${(performance.now() - read).toFixed(1)};desc="${on}"`;
@@ -184,15 +144,30 @@ function serverTiming(began: number, read: number, work: string, on: string): st
 export function availabilityRoutes(db: Knex, reads: BusyReads): Router {
   const router = Router();
 
-  async function assertStaff(tenantId: string, staffId: string) {
-    if (!(await db('staff').where({ tenant_id: tenantId, id: staffId }).first('id')))
-      throw new HttpError(404, 'not_found', `staff member ${staffId} not found`);
-  }
-
   /**
-   * One person's rows and imported busy time in the window, read within the tenant's budget, then
-   * answered. Server-Timing: reading PostgreSQL (`db`), then the answer (`answer`, inline or on a thread).
+   * One person's rows and imported busy time in the window, read within the tenant's budget in one
+   * statement (with whether the staff member exists: a round trip costs the event loop more than the
+   * query costs PostgreSQL), then answered. Server-Timing: reading PostgreSQL (`db`), then the answer
+   * (`answer`, inline or on a thread).
    */
+  /** The statement of answerFor, compiled once (with and without an appointment left out). */
+  const busyReadOf = (excluding: boolean) =>
+    compiledQuery<BusyReadParams>(db, ['tenantId', 'staffId', 'from', 'to', 'excludeAppointmentId'], (p) =>
+      db.raw(
+        `select exists(?) as staff, a.rows, a.series, a.appointments, i.imported, i.imported_count from (?) a, (?) i`,
+        [
+          db('staff').where({ tenant_id: p.tenantId, id: p.staffId }).select(db.raw('1')),
+          appointmentRowsJson(
+            appointmentsIn(db, p.tenantId, [p.staffId], p.from, p.to, excluding ? p.excludeAppointmentId : undefined),
+            db,
+          ),
+          importedIntervalsJson(db, p.tenantId, [p.staffId], p.from, p.to),
+        ],
+      ),
+    );
+  const busyRead = busyReadOf(false);
+  const busyReadExcluding = busyReadOf(true);
+
   async function answerFor(
     res: Response,
     name: 'busyAnswer' | 'checkAnswer',
@@ -203,38 +178,37 @@ export function availabilityRoutes(db: Knex, reads: BusyReads): Router {
     const answer = await reads.forTenant(tenantId, async () => {
       const began = performance.now();
       const { from, to } = window;
-      const [rows, imported] = await Promise.all([
-        appointmentRows(db, tenantId, [staffId], from, to, window.excludeAppointmentId),
-        importedIntervals(db, tenantId, [staffId], from, to),
-      ]);
+      const query = window.excludeAppointmentId ? busyReadExcluding : busyRead;
+      const {
+        rows: [found],
+      } = await query({ tenantId, staffId, from, to, excludeAppointmentId: window.excludeAppointmentId });
+      if (!found.staff) throw new HttpError(404, 'not_found', `staff member ${staffId} not found`);
       const read = performance.now();
       const input: BusyInput = {
         staffId,
         timeZone: window.timeZone,
         fromMs: from.getTime(),
         toMs: to.getTime(),
-        rows,
-        imported,
+        rows: found.rows,
+        imported: found.imported,
       };
-      const bound = occurrenceBound(rows, input.fromMs, input.toMs) + imported.length;
+      const bound = occurrenceBound(found.series, found.appointments, input.fromMs, input.toMs) + found.imported_count;
       const done = await reads.answer(tenantId, name, input, bound);
       res.setHeader('Server-Timing', serverTiming(began, read, 'answer', done.on));
       return done;
     });
-    res.type('json').send(answer.body);
+    sendAnswer(res, answer);
   }
 
   router.get('/v1/staff/:id/busy', async (req, res) => {
     const staffId = param(req, 'id', idSchema);
     const q = parse(busyQuerySchema, req.query, 'query');
-    await assertStaff(req.tenantId!, staffId);
     await answerFor(res, 'busyAnswer', req.tenantId!, staffId, q);
   });
 
   router.post('/v1/staff/:id/availability/check', async (req, res) => {
     const staffId = param(req, 'id', idSchema);
     const b = parse(availabilityCheckSchema, req.body);
-    await assertStaff(req.tenantId!, staffId);
     const window = { from: b.start, to: b.end, timeZone: b.timeZone, excludeAppointmentId: b.excludeAppointmentId };
     await answerFor(res, 'checkAnswer', req.tenantId!, staffId, window);
   });
@@ -267,8 +241,11 @@ export function availabilityRoutes(db: Knex, reads: BusyReads): Router {
     const busyTo = new Date(b.to.getTime() + reach(b.bufferAfterMinutes));
     const body = await reads.forTenant(tenantId, async () => {
       const began = performance.now();
-      const [rows, imported, tenant, freshness] = await Promise.all([
-        appointmentRows(db, tenantId, staffIds, busyFrom, busyTo, b.excludeAppointmentId),
+      const [appointments, imported, tenant, freshness] = await Promise.all([
+        appointmentRowsJson(
+          appointmentsIn(db, tenantId, staffIds, busyFrom, busyTo, b.excludeAppointmentId),
+          db,
+        ).first(),
         importedSpans(db, tenantId, staffIds, busyFrom, busyTo),
         db('tenants').where({ id: tenantId }).first('settings'),
         importFreshness(tenantId, staffIds),
@@ -281,7 +258,7 @@ export function availabilityRoutes(db: Knex, reads: BusyReads): Router {
         })),
         busyFromMs: busyFrom.getTime(),
         busyToMs: busyTo.getTime(),
-        rows,
+        rows: appointments.rows,
         imported,
         freshness,
         options: {
@@ -301,7 +278,7 @@ export function availabilityRoutes(db: Knex, reads: BusyReads): Router {
         },
       };
       // The work: series' occurrences and imported spans, and the slot grid of each person.
-      let spans = occurrenceBound(rows, input.busyFromMs, input.busyToMs);
+      let spans = occurrenceBound(appointments.series, appointments.appointments, input.busyFromMs, input.busyToMs);
       for (const list of imported.values()) spans += list.length;
       const grid = ((b.to.getTime() - b.from.getTime()) / reach(b.slotIntervalMinutes)) * staffIds.length;
       const answer = await reads.answer(tenantId, 'availabilityAnswer', input, spans + grid);
@@ -309,7 +286,7 @@ export function availabilityRoutes(db: Knex, reads: BusyReads): Router {
       res.setHeader('Server-Timing', serverTiming(began, read, 'slots', answer.on));
       return answer;
     });
-    res.type('json').send(body.body);
+    sendAnswer(res, body);
   });
 
   /** A team calendar's members (this tenant's, not deleted), as many as one request may ask about. */
