@@ -5,7 +5,7 @@ import { createDb } from '../lib/db';
 import { createLogger } from '../lib/logger';
 import { calsyncDataConverter } from '../lib/payloadCodec';
 import { SecretBox } from '../lib/secretBox';
-import { connectClient, connectWorker } from '../lib/temporal';
+import { connectClient, connectWorker, warningsOnly } from '../lib/temporal';
 import { startMetricsServer } from './metrics';
 
 /** A calsync worker: runs the workflows and the activities of one task queue. */
@@ -13,14 +13,10 @@ async function main() {
   const config = loadConfig();
   const logger = createLogger('worker', config.logLevel);
   Runtime.install({
-    logger: {
-      log: () => undefined,
-      trace: () => undefined,
-      debug: () => undefined,
-      info: () => undefined,
-      warn: (m, a) => logger.warn(a, m),
-      error: (m, a) => logger.error(a, m),
-    },
+    logger: warningsOnly(
+      (m, a) => logger.warn(a, m),
+      (m, a) => logger.error(a, m),
+    ),
   });
   const db = createDb(config.databaseUrl, { min: 0, max: 20 });
   const activities = createActivities({

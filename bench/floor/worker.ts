@@ -1,19 +1,11 @@
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { calsyncDataConverter } from '../../lib/payloadCodec';
+import { warningsOnly } from '../../lib/temporal';
 import { activities } from './workflows';
 
 /** The floor bench's worker: calsync's worker settings and payload codec, the floor workflow only. */
 async function main() {
-  Runtime.install({
-    logger: {
-      log: () => undefined,
-      trace: () => undefined,
-      debug: () => undefined,
-      info: () => undefined,
-      warn: console.warn,
-      error: console.error,
-    },
-  });
+  Runtime.install({ logger: warningsOnly(console.warn, console.error) });
   const worker = await Worker.create({
     connection: await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! }),
     namespace: 'default',
