@@ -1,9 +1,19 @@
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './helpers/browser';
 import { caldav, caldavServerUrl } from './helpers/caldav';
 import { waitUntil } from './helpers/api';
 import { useAppStack } from './helpers/stack';
 import { TenantWorld, testDb } from './helpers/world';
+
+/** Fills the CalDAV form (custom server: the test's Radicale, through the proxy) and submits it. */
+async function submitCredentials(page: Page, username: string, password: string): Promise<void> {
+  await page.selectOption('#caldav-preset', 'custom');
+  await page.fill('#caldav-serverUrl', caldavServerUrl());
+  await page.fill('#caldav-username', username);
+  await page.fill('#caldav-password', password);
+  await page.click('#credentials-caldav button[type=submit]');
+  await page.waitForLoadState();
+}
 
 /** The connect page's CalDAV form in a real headless Chromium, against Radicale. */
 describe('connect page: CalDAV by username and app-specific password', () => {
@@ -30,14 +40,7 @@ describe('connect page: CalDAV by username and app-specific password', () => {
       expect(presets).toEqual(['icloud', 'fastmail', 'nextcloud', 'custom']);
       expect(await page.textContent('#credentials-caldav')).toMatch(/app-specific password/i);
 
-      const fill = async (password: string) => {
-        await page.selectOption('#caldav-preset', 'custom');
-        await page.fill('#caldav-serverUrl', caldavServerUrl());
-        await page.fill('#caldav-username', account.username);
-        await page.fill('#caldav-password', password);
-        await page.click('#credentials-caldav button[type=submit]');
-        await page.waitForLoadState();
-      };
+      const fill = (password: string) => submitCredentials(page, account.username, password);
       await fill('not-the-password');
       expect(await page.textContent('#refusal')).toMatch(/did not accept this username and password/);
       expect(await testDb()('calendar_links').where({ tenant_id: world.tenantId })).toEqual([]);
@@ -79,12 +82,7 @@ describe('connect page: CalDAV by username and app-specific password', () => {
     const page = await browser.newPage();
     try {
       await page.goto(session.body.url);
-      await page.selectOption('#caldav-preset', 'custom');
-      await page.fill('#caldav-serverUrl', caldavServerUrl());
-      await page.fill('#caldav-username', account.username);
-      await page.fill('#caldav-password', 'not-the-password');
-      await page.click('#credentials-caldav button[type=submit]');
-      await page.waitForLoadState();
+      await submitCredentials(page, account.username, 'not-the-password');
       const refusal = await page.textContent('#refusal');
       expect(refusal).toMatch(/no aceptó este usuario y contraseña/);
       expect(refusal).not.toMatch(/did not accept/);
