@@ -106,6 +106,11 @@ function plan(opts: ChaosOptions, staffIds: string[]) {
 
 /** Retries that outlast the chaos (and a short activity timeout, so killed attempts return soon). */
 export const chaosWorkerEnv = {
+  // A write sent by a worker that is then killed can land after the appointment's next revision
+  // removed the event (the request was still in the provider's hands): reconciliation's orphan sweep
+  // is what takes it out again, at test scale here instead of hourly with ten minutes' grace.
+  RECONCILE_INTERVAL_MS: '20000',
+  RECONCILE_ORPHAN_GRACE_MS: '15000',
   SYNC_ACTIVITY_MAX_ATTEMPTS: '200',
   SYNC_ACTIVITY_INITIAL_RETRY_MS: '200',
   SYNC_ACTIVITY_MAX_RETRY_MS: '3000',
