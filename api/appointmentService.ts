@@ -26,6 +26,23 @@ function contentHash(desired: DesiredAppointment): string {
   return createHash('sha256').update(JSON.stringify(content)).digest('hex');
 }
 
+/** The projection's columns an accepted state writes, in the order accept() gives them. */
+const PROJECTION_COLUMNS = [
+  'tenant_id',
+  'id',
+  'revision',
+  'content_hash',
+  'entity_type',
+  'status',
+  'start_at',
+  'end_at',
+  'series_end_at',
+  'staff_ids',
+  'desired',
+  'deleted_at',
+  'accepted_at',
+];
+
 /**
  * The API's side of an appointment: records the desired state in the projection (which decides
  * whether a revision is new, a duplicate or stale) and hands new states to the workflow.
@@ -44,9 +61,6 @@ export class AppointmentService {
     body: AppointmentBody,
     requestId = currentRequestId(),
   ): Promise<Acceptance> {
-    await this.assertStaffExist(tenantId, body.staffIds);
-    await this.assertStaffExist(tenantId, body.sharedWithStaffIds ?? [], 'sharedWithStaffIds');
-    await this.assertCalendarsExist(tenantId, body.calendarIds ?? []);
     const desired: DesiredAppointment = {
       tenantId,
       appointmentId,
@@ -69,7 +83,17 @@ export class AppointmentService {
       requestId,
       acceptedAt: new Date().toISOString(),
     };
-    return this.accept(desired);
+    const references = {
+      staffIds: [...new Set([...body.staffIds, ...(body.sharedWithStaffIds ?? [])])],
+      calendarIds: [...new Set(body.calendarIds ?? [])],
+    };
+    const acceptance = await this.accept(desired, references);
+    if (acceptance) return acceptance;
+    // Not written: a staff member or team calendar it names is unknown (the 400 says which), or the revision is not new.
+    await this.assertStaffExist(tenantId, body.staffIds);
+    await this.assertStaffExist(tenantId, body.sharedWithStaffIds ?? [], 'sharedWithStaffIds');
+    await this.assertCalendarsExist(tenantId, body.calendarIds ?? []);
+    return this.notNew(desired);
   }
 
   /** Cancel or delete: the stored state with one change, at the given revision or the next one. */
@@ -90,51 +114,88 @@ export class AppointmentService {
     next.revision = revision ?? (alreadyThere ? current.revision : current.revision + 1);
     next.requestId = requestId;
     next.acceptedAt = new Date().toISOString();
-    return this.accept(next);
+    return (await this.accept(next)) ?? this.notNew(next);
   }
 
-  private async accept(desired: DesiredAppointment): Promise<Acceptance> {
+  /**
+   * Writes a new revision to the projection and hands it to the workflow; undefined when nothing was
+   * written: the revision is not newer than the stored one, or (with `references`) a staff member or
+   * team calendar it names does not exist in the tenant. One statement on the common path: the
+   * references are checked inside the insert, not by a query of their own before it.
+   */
+  private async accept(
+    desired: DesiredAppointment,
+    references?: { staffIds: string[]; calendarIds: string[] },
+  ): Promise<Acceptance | undefined> {
+    const { tenantId, appointmentId } = desired;
+    const row = [
+      tenantId,
+      appointmentId,
+      desired.revision,
+      contentHash(desired),
+      desired.type,
+      desired.status,
+      desired.start,
+      desired.end,
+      desired.recurrence ? seriesEnd(desired) : null,
+      desired.staffIds,
+      JSON.stringify(desired),
+      desired.deleted,
+    ];
+    const guard = references
+      ? this.db.raw(
+          `where (select count(*) from staff where tenant_id = ? and id = any(?::text[])) = ?
+             and (select count(*) from team_calendars where tenant_id = ? and deleted_at is null and id = any(?::text[])) = ?`,
+          [
+            tenantId,
+            references.staffIds,
+            references.staffIds.length,
+            tenantId,
+            references.calendarIds,
+            references.calendarIds.length,
+          ],
+        )
+      : this.db.raw('where true');
+    const { rows } = await this.db.raw(
+      `insert into appointments as a (${PROJECTION_COLUMNS.join(', ')})
+       select ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::text[], ?::jsonb, case when ? then now() end, now() ?
+       on conflict (tenant_id, id) do update set
+         ${PROJECTION_COLUMNS.slice(2)
+           .map((c) => `${c} = excluded.${c}`)
+           .join(', ')},
+         -- SEQUENCE of feeds: calsync's own bounded counter of accepted changes, never the revision.
+         sequence = least(a.sequence + 1, 2147483647)
+       where a.revision < excluded.revision
+       returning revision`,
+      [...row, guard],
+    );
+    if (rows.length === 0) return undefined;
+    await this.signal(desired);
+    return {
+      outcome: 'accepted',
+      revision: desired.revision,
+      workflowId: appointmentWorkflowId(tenantId, appointmentId),
+    };
+  }
+
+  /** A revision the projection did not take: older than the stored one, or the same one again. */
+  private async notNew(desired: DesiredAppointment): Promise<Acceptance> {
     const { tenantId, appointmentId } = desired;
     const workflowId = appointmentWorkflowId(tenantId, appointmentId);
-    const hash = contentHash(desired);
-    const values = {
-      tenant_id: tenantId,
-      id: appointmentId,
-      revision: desired.revision,
-      content_hash: hash,
-      entity_type: desired.type,
-      status: desired.status,
-      start_at: desired.start,
-      end_at: desired.end,
-      series_end_at: desired.recurrence ? seriesEnd(desired) : null,
-      staff_ids: desired.staffIds,
-      desired: JSON.stringify(desired),
-      deleted_at: desired.deleted ? this.db.fn.now() : null,
-      accepted_at: this.db.fn.now(),
-    };
-    const written = await this.db('appointments')
-      .insert(values)
-      .onConflict(['tenant_id', 'id'])
-      // SEQUENCE of feeds: calsync's own bounded counter of accepted changes, never the revision.
-      .merge({ ...values, sequence: this.db.raw('least(appointments.sequence + 1, 2147483647)') })
-      .where('appointments.revision', '<', desired.revision)
-      .returning('revision');
-    if (written.length === 0) {
-      const held = await this.db('appointments')
-        .where({ tenant_id: tenantId, id: appointmentId })
-        .first('revision', 'content_hash');
-      const heldRevision = Number(held.revision);
-      if (heldRevision > desired.revision)
-        return { outcome: 'ignored', revision: desired.revision, currentRevision: heldRevision, workflowId };
-      if (held.content_hash !== hash) {
-        throw new HttpError(
-          409,
-          'revision_conflict',
-          `revision ${desired.revision} was already accepted with different content; send a higher revision`,
-        );
-      }
-      // The same revision again: a retry of a request whose answer was lost. Signal again, harmlessly.
+    const held = await this.db('appointments')
+      .where({ tenant_id: tenantId, id: appointmentId })
+      .first('revision', 'content_hash');
+    const heldRevision = Number(held.revision);
+    if (heldRevision > desired.revision)
+      return { outcome: 'ignored', revision: desired.revision, currentRevision: heldRevision, workflowId };
+    if (held.content_hash !== contentHash(desired)) {
+      throw new HttpError(
+        409,
+        'revision_conflict',
+        `revision ${desired.revision} was already accepted with different content; send a higher revision`,
+      );
     }
+    // The same revision again: a retry of a request whose answer was lost. Signal again, harmlessly.
     await this.signal(desired);
     return { outcome: 'accepted', revision: desired.revision, workflowId };
   }

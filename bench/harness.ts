@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,6 +39,8 @@ export interface PrivateStack {
   /** With `caldav: true`: Radicale, its htpasswd file, and the fault proxy calsync reaches it through. */
   caldav?: { radicaleUrl: string; proxyUrl: string; htpasswdFile: string };
   adminKey: string;
+  /** The environment its workers and APIs run with (database, keys, provider URLs). */
+  env: NodeJS.ProcessEnv;
   tmp: string;
   workerCount: number;
   workerPid(): number | undefined;
@@ -77,6 +80,13 @@ export function benchEngine(argv = process.argv.slice(2)): EngineName {
   return engineName(arg ? arg.slice('engine='.length) : process.env.CALSYNC_ENGINE);
 }
 
+/** BENCH_CPU_PROF=<dir>: a V8 CPU profile of the process (worker, API, emulator) when it stops. */
+function spawnProfiled(name: string, entry: string, opts: Parameters<typeof spawnNode>[2]): Service {
+  if (!process.env.BENCH_CPU_PROF) return spawnNode(name, entry, opts);
+  const profile = ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}/${name}`];
+  return spawnService(name, process.execPath, [...profile, '--import', 'tsx', path.join(ROOT, entry)], opts);
+}
+
 export async function startPrivateStack(opts: PrivateStackOptions): Promise<PrivateStack> {
   const runName = `${opts.name}_${randomBytes(4).toString('hex')}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
   const tmp = mkdtempSync(path.join(os.tmpdir(), `calsync-${opts.name}-`));
@@ -107,7 +117,7 @@ export async function startPrivateStack(opts: PrivateStackOptions): Promise<Priv
 
   const emulatorPort = await freePort();
   const emulatorUrl = `http://127.0.0.1:${emulatorPort}`;
-  const emulator = spawnNode('emulator', 'emulators/google/main.ts', {
+  const emulator = spawnProfiled('emulator', 'emulators/google/main.ts', {
     env: { GOOGLE_EMULATOR_PORT: String(emulatorPort) },
     logFile: path.join(tmp, 'emulator.log'),
   });
@@ -148,22 +158,8 @@ export async function startPrivateStack(opts: PrivateStackOptions): Promise<Priv
     ...(opts.caldav ? { OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' } : {}),
     ...opts.env,
   };
-  // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each worker and API when it stops.
   const profiled = (name: string, entry: string, extraEnv: NodeJS.ProcessEnv = {}) =>
-    process.env.BENCH_CPU_PROF
-      ? spawnService(
-          name,
-          process.execPath,
-          [
-            '--cpu-prof',
-            `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}/${name}`,
-            '--import',
-            'tsx',
-            path.join(ROOT, entry),
-          ],
-          { env: { ...env, ...extraEnv }, logFile: path.join(tmp, `${name}.log`) },
-        )
-      : spawnNode(name, entry, { env: { ...env, ...extraEnv }, logFile: path.join(tmp, `${name}.log`) });
+    spawnProfiled(name, entry, { env: { ...env, ...extraEnv }, logFile: path.join(tmp, `${name}.log`) });
   const launchWorker = (i: number) => profiled(`worker-${i}`, 'workers/main.ts');
   const workers = Array.from({ length: opts.workers ?? 1 }, (_, i) => launchWorker(i));
   const apiPorts = await Promise.all(Array.from({ length: opts.apis ?? 1 }, () => freePort()));
@@ -175,6 +171,7 @@ export async function startPrivateStack(opts: PrivateStackOptions): Promise<Priv
   const killed = new Set<number>();
   const stack: PrivateStack = {
     engine: engine?.name ?? 'external',
+    env,
     apiUrl: apiUrls[0]!,
     apiUrls,
     emulatorUrl,
@@ -239,21 +236,50 @@ export async function restartLocalPostgres(): Promise<void> {
   });
 }
 
-export async function jsonCall(
+/**
+ * Keep-alive connections for the load client: its CPU is counted in the run's figures, and fetch
+ * (undici, web streams) spent three times what node:http does per request.
+ */
+const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+export function jsonCall(
   url: string,
   method = 'GET',
   body?: unknown,
   key?: string,
 ): Promise<{ status: number; body: any }> {
-  const res = await fetch(url, {
-    method,
-    headers: {
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(key ? { authorization: `Bearer ${key}` } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      {
+        method,
+        agent: keepAlive,
+        headers: {
+          ...(payload === undefined
+            ? {}
+            : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+          ...(key ? { authorization: `Bearer ${key}` } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch {
+            parsed = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
   });
-  return { status: res.status, body: await res.json().catch(() => undefined) };
 }
 
 /**
