@@ -15,8 +15,11 @@ export interface TargetPlan {
   invitationTarget?: TargetSpec;
   /** Why the appointment belongs in no calendar at all (its type or itself switched off): targets is empty. */
   syncOff?: PlanWarning;
-  /** With `withStoredTargets`: what earlier runs of the workflow left behind (what exists remotely). */
-  storedTargets?: TargetStatus[];
+  /**
+   * What PostgreSQL knows of the appointment's targets: what earlier runs of the workflow left behind,
+   * and a write begun by a first attempt whose worker died before its workflow task completed.
+   */
+  storedTargets: TargetStatus[];
 }
 
 /**
@@ -42,8 +45,6 @@ export async function planTargets(
     syncEnabled?: boolean;
     calendarIds?: string[];
     sharedWithStaffIds?: string[];
-    /** A new run's first round: answer the stored target states too (one local activity, not two). */
-    withStoredTargets?: boolean;
   },
 ): Promise<TargetPlan> {
   // People the event is shared with get it in their calendars as the assigned staff do.
@@ -91,18 +92,18 @@ export async function planTargets(
     },
     staffWithoutCalendar: syncOff ? [] : input.staffIds.filter((id) => !linked.has(id)),
     invitationTarget: clientInvitationTarget(input.tenantId, input.appointmentId),
-    ...(stored ? { storedTargets: stored } : {}),
+    storedTargets: stored,
   };
 }
 
 /**
- * The tenant's settings, the people's calendar links and (asked by a new run) the appointment's
- * stored target states, in one query: round trips less on every change. A link that needs
+ * The tenant's settings, the people's calendar links and the appointment's stored target states,
+ * in one query: round trips less on every change. A link that needs
  * re-authorisation stays a target: its writes are held until it is reconnected.
  */
 async function tenantAndStaffLinks(
   deps: ActivityDeps,
-  input: { tenantId: string; appointmentId: string; withStoredTargets?: boolean },
+  input: { tenantId: string; appointmentId: string },
   people: string[],
 ) {
   const row = await deps
@@ -117,18 +118,16 @@ async function tenantAndStaffLinks(
           where l.tenant_id = tn.id and l.status in ('active', 'needs_reauth') and l.staff_id = any(?::text[])) as staff_links`,
         [people],
       ),
-      input.withStoredTargets
-        ? deps.db.raw(
-            `(select coalesce(json_agg(t), '[]'::json) from appointment_targets t
-              where t.tenant_id = tn.id and t.appointment_id = ?) as stored_targets`,
-            [input.appointmentId],
-          )
-        : deps.db.raw('null as stored_targets'),
+      deps.db.raw(
+        `(select coalesce(json_agg(t), '[]'::json) from appointment_targets t
+          where t.tenant_id = tn.id and t.appointment_id = ?) as stored_targets`,
+        [input.appointmentId],
+      ),
     );
   return {
     tenant: row as { settings: Record<string, any> } | undefined,
     staffLinks: (row?.staff_links ?? []) as { id: string; staff_id: string }[],
-    stored: input.withStoredTargets ? ((row?.stored_targets ?? []) as any[]).map(rowToTargetStatus) : undefined,
+    stored: ((row?.stored_targets ?? []) as any[]).map(rowToTargetStatus),
   };
 }
 

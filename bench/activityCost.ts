@@ -65,7 +65,6 @@ async function main() {
         appointmentId: current.appointmentId,
         staffIds: current.staffIds,
         syncEnabled: true,
-        withStoredTargets: true,
       });
       for (const target of plan.targets)
         await local.run(activities.pushToTarget, { target, desired: current, mode: 'upsert' as const, maxAttempts: 5 });

@@ -57,6 +57,7 @@ const plan = (
   targets,
   staffWithoutCalendar: [],
   invitationTarget: invitation,
+  storedTargets: [],
   ...over,
   settings: {
     cancelledEvents: 'remove',

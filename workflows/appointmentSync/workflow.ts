@@ -232,11 +232,10 @@ export async function appointmentSync(input: AppointmentSyncInput): Promise<stri
       syncEnabled: current.syncEnabled !== false,
       calendarIds: current.deleted ? [] : (current.calendarIds ?? []),
       sharedWithStaffIds: current.deleted ? [] : (current.sharedWithStaffIds ?? []),
-      // What PostgreSQL knows of targets this history does not: what earlier runs left behind, and a
-      // write begun by a first attempt whose worker died before its workflow task completed.
-      withStoredTargets: true,
     });
-    for (const t of plan.storedTargets ?? []) if (!targets.has(t.targetKey)) targets.set(t.targetKey, t);
+    // What PostgreSQL knows of targets this history does not: what earlier runs left behind, and a
+    // write begun by a first attempt whose worker died before its workflow task completed.
+    for (const t of plan.storedTargets) if (!targets.has(t.targetKey)) targets.set(t.targetKey, t);
     notifyCrm = plan.settings.notifyCrm;
     const round = planRound({ desired: current, plan, targets: [...targets.values()], forced: forcedKeys, logged });
     logged = round.logged;
