@@ -369,6 +369,39 @@ describe('reconciliation of calsync events', () => {
       expect(metrics).toMatch(/calsync_reconcile_events_total\{provider="google",outcome="orphans_removed"\} 2\b/);
     });
 
+    // A first attempt's write outlives its worker: the provider applies it after the appointment's
+    // removal already found nothing to delete (404). Only a reconciliation pass can take it out.
+    test('a write of a killed worker that lands after the appointment was deleted is removed as an orphan', async () => {
+      const world = await newWorld();
+      const gus = await world.staffWithGoogle('gus');
+      // Longer than Temporal takes to give the dead worker's workflow task to the next one (its 10 s timeout).
+      await googleEmulator.setFaults({ user: gus.email, latencyMs: 15000 });
+      expect((await world.put('late', { revision: 1, staffIds: ['gus'], title: 'Late' })).status).toBe(202);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await stack.killWorker();
+      await googleEmulator.clearFaults(gus.email);
+      expect((await world.call('DELETE', '/v1/appointments/late')).status).toBe(202);
+      await stack.startWorker();
+
+      await world.waitSynced('late', 2, 30000);
+      // The removal ran before the insert landed: this is the case under test.
+      expect(await live(gus.calendarId)).toEqual([]);
+      const [landed] = await waitUntil(
+        "the dead worker's insert applied",
+        async () => {
+          const events = await live(gus.calendarId);
+          return events.length > 0 ? events : undefined;
+        },
+        30000,
+        200,
+      );
+      expect(landed!.summary).toBe('Late – Ana García');
+      await waitUntil('the orphan removed', async () => (await live(gus.calendarId)).length === 0, 30000, 200);
+      expect((await reconcileLog(world, 'late')).map((r) => [r.result, r.remote_id])).toEqual([
+        ['orphan_removed', landed!.id],
+      ]);
+    });
+
     test('an event written before owner tags is looked up, found in step and tagged, never reported deleted', async () => {
       const world = await newWorld({ reconcileRestore: false });
       const finn = await world.staffWithGoogle('finn');
