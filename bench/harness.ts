@@ -10,6 +10,7 @@ import { createDb, ensureDatabase, migrateLatest } from '../lib/db';
 import { SecretBox } from '../lib/secretBox';
 import {
   ROOT,
+  builtEntry,
   freePort,
   httpAnswers,
   spawnNode,
@@ -72,6 +73,8 @@ export interface PrivateStackOptions {
   ownTemporal?: boolean;
   /** Radicale (a real CalDAV server) and the fault proxy in front of it, for CalDAV staff (seedTenant's `caldavStaff`). */
   caldav?: boolean;
+  /** Workers and APIs from the production build (`npm run build`, made first): what production runs. */
+  built?: boolean;
 }
 
 /** `npm run bench -- engine=server`: every bench takes the engine the same way. */
@@ -81,10 +84,11 @@ export function benchEngine(argv = process.argv.slice(2)): EngineName {
 }
 
 /** BENCH_CPU_PROF=<dir>: a V8 CPU profile of the process (worker, API, emulator) when it stops. */
-function spawnProfiled(name: string, entry: string, opts: Parameters<typeof spawnNode>[2]): Service {
+function spawnProfiled(name: string, entry: string, opts: Parameters<typeof spawnNode>[2] = {}): Service {
   if (!process.env.BENCH_CPU_PROF) return spawnNode(name, entry, opts);
   const profile = ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}/${name}`];
-  return spawnService(name, process.execPath, [...profile, '--import', 'tsx', path.join(ROOT, entry)], opts);
+  const program = opts.built ? [builtEntry(entry)] : ['--import', 'tsx', path.join(ROOT, entry)];
+  return spawnService(name, process.execPath, [...profile, ...program], opts);
 }
 
 export async function startPrivateStack(opts: PrivateStackOptions): Promise<PrivateStack> {
@@ -158,8 +162,13 @@ export async function startPrivateStack(opts: PrivateStackOptions): Promise<Priv
     ...(opts.caldav ? { OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' } : {}),
     ...opts.env,
   };
+  if (opts.built) await promisify(execFile)('npm', ['run', 'build'], { cwd: ROOT });
   const profiled = (name: string, entry: string, extraEnv: NodeJS.ProcessEnv = {}) =>
-    spawnProfiled(name, entry, { env: { ...env, ...extraEnv }, logFile: path.join(tmp, `${name}.log`) });
+    spawnProfiled(name, entry, {
+      env: { ...env, ...extraEnv },
+      logFile: path.join(tmp, `${name}.log`),
+      built: opts.built,
+    });
   const launchWorker = (i: number) => profiled(`worker-${i}`, 'workers/main.ts');
   const workers = Array.from({ length: opts.workers ?? 1 }, (_, i) => launchWorker(i));
   const apiPorts = await Promise.all(Array.from({ length: opts.apis ?? 1 }, () => freePort()));

@@ -12,7 +12,7 @@ import { jsonCall, peakMemoryMiB, percentile, seedTenant, startPrivateStack, typ
  * to the event being in the emulated calendar, plus throughput, remote writes per change under
  * bursts, API latency and peak memory. Then the same workload through a naive baseline (the
  * provider called inside the HTTP request). Prints a table, writes data/bench-results.json.
- *   npm run bench [-- rate=50 seconds=20 staff=20 bursts=200 burstSize=5 engine=dev|server]
+ *   npm run bench [-- rate=50 seconds=20 staff=20 bursts=200 burstSize=5 engine=dev|server built=1|0]
  */
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.split('=')));
 const rate = Number(args.rate ?? 50);
@@ -20,6 +20,7 @@ const seconds = Number(args.seconds ?? 20);
 const staffCount = Number(args.staff ?? 20);
 const bursts = Number(args.bursts ?? 200);
 const burstSize = Number(args.burstSize ?? 5);
+const built = args.built !== '0';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -72,7 +73,8 @@ async function waitForSummaries(
 }
 
 async function main() {
-  const stack = await startPrivateStack({ name: 'bench' });
+  // What production runs (the build's JavaScript), unless built=0 asks for the sources through tsx.
+  const stack = await startPrivateStack({ name: 'bench', built });
   const admin = knex({
     client: 'pg',
     connection: 'postgres://postgres@127.0.0.1:5432/postgres',
@@ -204,6 +206,7 @@ async function main() {
 
     const results = {
       machine: { cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30) },
+      code: built ? 'production build' : 'sources through tsx',
       workload: { rate, seconds, appointments: count, staff: staffCount, bursts: burstTargets.length, burstSize },
       calsync: {
         accepted: sent.filter((s) => s.status === 202).length,
@@ -263,7 +266,7 @@ async function main() {
       ],
     ];
     console.log(
-      `\nmachine: ${results.machine.cores} cores, ${results.machine.memoryGiB} GiB; Temporal: ${results.engine}; ${rate} appointments/s for ${seconds} s over ${staffCount} staff calendars`,
+      `\nmachine: ${results.machine.cores} cores, ${results.machine.memoryGiB} GiB; Temporal: ${results.engine}; ${results.code}; ${rate} appointments/s for ${seconds} s over ${staffCount} staff calendars`,
     );
     console.log(`${'figure'.padEnd(46)}${'calsync'.padEnd(18)}baseline (provider in the request)`);
     for (const [name, ours, theirs] of rows) console.log(`${name.padEnd(46)}${String(ours).padEnd(18)}${theirs}`);

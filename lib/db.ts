@@ -1,13 +1,33 @@
 import knex, { Knex } from 'knex';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 
 export function createDb(databaseUrl: string, pool = { min: 0, max: 10 }): Knex {
   return knex({ client: 'pg', connection: databaseUrl, pool });
 }
 
+const MIGRATIONS_DIR = path.join(__dirname, '..', 'migrations');
+
+/**
+ * The migrations next to this module: TypeScript when run from the sources (tsx), JavaScript when
+ * run from the production build (dist/). Each is named by its TypeScript file whatever runs it, as
+ * knex_migrations has always recorded them, so either way of running finds the same history.
+ */
+class MigrationFiles implements Knex.MigrationSource<string> {
+  async getMigrations(): Promise<string[]> {
+    const files = await readdir(MIGRATIONS_DIR);
+    return files.filter((f) => /^\d+_[\w-]+\.(ts|js)$/.test(f)).sort();
+  }
+  getMigrationName(file: string): string {
+    return file.replace(/\.js$/, '.ts');
+  }
+  async getMigration(file: string): Promise<Knex.Migration> {
+    return import(path.join(MIGRATIONS_DIR, file));
+  }
+}
+
 export const migrationConfig: Knex.MigratorConfig = {
-  directory: path.join(__dirname, '..', 'migrations'),
-  loadExtensions: ['.ts'],
+  migrationSource: new MigrationFiles(),
   tableName: 'knex_migrations',
 };
 

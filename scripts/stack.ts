@@ -115,8 +115,18 @@ export function spawnService(name: string, command: string, args: string[], opts
 }
 
 /** Runs a TypeScript entry point of this repository in its own Node process. */
-export function spawnNode(name: string, entry: string, opts: SpawnOptions = {}): Service {
+/** Where `npm run build` writes the production build: the JavaScript production runs, no TypeScript loader. */
+export const BUILD_DIR = path.join(ROOT, 'dist');
+
+/** A TypeScript entry through tsx, or (`built`) its compiled JavaScript from the production build. */
+export function spawnNode(name: string, entry: string, opts: SpawnOptions & { built?: boolean } = {}): Service {
+  if (opts.built) return spawnService(name, process.execPath, [builtEntry(entry)], opts);
   return spawnService(name, process.execPath, ['--import', 'tsx', path.join(ROOT, entry)], opts);
+}
+
+/** The production build's file for a TypeScript entry (api/main.ts → dist/api/main.js). */
+export function builtEntry(entry: string): string {
+  return path.join(BUILD_DIR, entry.replace(/\.ts$/, '.js'));
 }
 
 /** Until a Temporal frontend answers (or the process that should serve it has exited). */

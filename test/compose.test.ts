@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { calsyncSearchAttributeNames, calsyncSearchAttributeTypes } from '../lib/searchAttributes';
@@ -18,6 +18,7 @@ import {
  */
 interface ComposeService {
   image?: string;
+  build?: string;
   command?: string[];
   environment?: Record<string, string>;
   volumes?: string[];
@@ -60,7 +61,7 @@ describe('docker-compose.yml and the scripts run the same Temporal', () => {
     expect(temporal.environment!.SKIP_DEFAULT_NAMESPACE_CREATION).toBe('true');
     expect(temporal.environment!.SKIP_ADD_CUSTOM_SEARCH_ATTRIBUTES).toBe('true');
     const setup = compose.services['temporal-setup']!;
-    expect(setup.command).toEqual(['node', '--import', 'tsx', 'scripts/temporalNamespace.ts']);
+    expect(setup.command).toEqual(['node', 'dist/scripts/temporalNamespace.js']);
     expect(setup.environment!.TEMPORAL_ADDRESS).toBe(`temporal:${STANDARD_PORTS.frontend}`);
     for (const name of ['api', 'worker']) {
       expect(compose.services[name]!.depends_on!['temporal-setup']).toEqual({
@@ -79,6 +80,23 @@ describe('docker-compose.yml and the scripts run the same Temporal', () => {
     expect(temporal.expose).toEqual([String(STANDARD_PORTS.frontend)]);
     for (const [name, service] of Object.entries(compose.services)) {
       for (const port of service.ports ?? []) expect(`${name} ${port}`).not.toMatch(/:7233$/);
+    }
+  });
+
+  test("calsync's services run the production build: files `npm run build` makes from sources it compiles", () => {
+    const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^RUN npm run build$/m);
+    expect(dockerfile).toMatch(/^CMD \["node", "dist\/api\/main\.js"\]$/m);
+    const built = JSON.parse(readFileSync(path.join(ROOT, 'tsconfig.build.json'), 'utf8')) as { include: string[] };
+    const compiled = (source: string) => built.include.some((p) => source === p || source.startsWith(`${p}/`));
+    const ours = Object.entries(compose.services).filter(([, service]) => service.build === '.');
+    expect(ours.map(([name]) => name).sort()).toEqual(['api', 'migrate', 'temporal-setup', 'worker']);
+    for (const [name, service] of ours) {
+      const [node, file, ...rest] = service.command!;
+      expect([name, node, rest]).toEqual([name, 'node', []]);
+      const source = file!.replace(/^dist\//, '').replace(/\.js$/, '.ts');
+      expect(`${name}: ${file}`).toMatch(/^[\w-]+: dist\/.+\.js$/);
+      expect(existsSync(path.join(ROOT, source)) && compiled(source)).toBe(true);
     }
   });
 });

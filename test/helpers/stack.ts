@@ -17,7 +17,11 @@ export interface AppStack {
  * An API and a worker of their own for one test file, on a task queue nobody else polls,
  * against the shared Temporal, PostgreSQL and emulator that globalSetup started.
  */
-export async function startAppStack(env: NodeJS.ProcessEnv = {}): Promise<AppStack> {
+export async function startAppStack(
+  env: NodeJS.ProcessEnv = {},
+  /** `built`: the production build's JavaScript (dist/, `npm run build`) instead of the sources through tsx. */
+  opts: { built?: boolean } = {},
+): Promise<AppStack> {
   const taskQueue = `test-${randomUUID().slice(0, 8)}`;
   const port = await freePort();
   const tmp = process.env.CALSYNC_TEST_TMP!;
@@ -34,11 +38,19 @@ export async function startAppStack(env: NodeJS.ProcessEnv = {}): Promise<AppSta
     ...env,
   };
   const launchWorker = () =>
-    spawnNode('worker', 'workers/main.ts', { env: common, logFile: path.join(tmp, `worker-${taskQueue}.log`) });
+    spawnNode('worker', 'workers/main.ts', {
+      env: common,
+      logFile: path.join(tmp, `worker-${taskQueue}.log`),
+      built: opts.built,
+    });
   const stack: AppStack = {
     apiUrl: `http://127.0.0.1:${port}`,
     taskQueue,
-    api: spawnNode('api', 'api/main.ts', { env: common, logFile: path.join(tmp, `api-${taskQueue}.log`) }),
+    api: spawnNode('api', 'api/main.ts', {
+      env: common,
+      logFile: path.join(tmp, `api-${taskQueue}.log`),
+      built: opts.built,
+    }),
     worker: launchWorker(),
     async killWorker() {
       await stack.worker.kill();
