@@ -93,7 +93,8 @@ export class AppointmentService {
     await this.assertStaffExist(tenantId, body.staffIds);
     await this.assertStaffExist(tenantId, body.sharedWithStaffIds ?? [], 'sharedWithStaffIds');
     await this.assertCalendarsExist(tenantId, body.calendarIds ?? []);
-    return this.notNew(desired);
+    // Every reference exists now (one was made meanwhile) or the revision is not new.
+    return (await this.accept(desired, references)) ?? this.notNew(desired);
   }
 
   /** Cancel or delete: the stored state with one change, at the given revision or the next one. */
@@ -185,6 +186,13 @@ export class AppointmentService {
     const held = await this.db('appointments')
       .where({ tenant_id: tenantId, id: appointmentId })
       .first('revision', 'content_hash');
+    // Nothing stored, yet nothing written: a staff member or team calendar went away meanwhile.
+    if (!held)
+      throw new HttpError(
+        409,
+        'references_changed',
+        'a staff member or team calendar it names changed meanwhile; send it again',
+      );
     const heldRevision = Number(held.revision);
     if (heldRevision > desired.revision)
       return { outcome: 'ignored', revision: desired.revision, currentRevision: heldRevision, workflowId };
