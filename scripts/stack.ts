@@ -114,11 +114,10 @@ export function spawnService(name: string, command: string, args: string[], opts
   return { name, child, stop: () => signal('SIGTERM', 5000), kill: () => signal('SIGKILL', 1000) };
 }
 
-/** Runs a TypeScript entry point of this repository in its own Node process. */
 /** Where `npm run build` writes the production build: the JavaScript production runs, no TypeScript loader. */
 export const BUILD_DIR = path.join(ROOT, 'dist');
 
-/** A TypeScript entry through tsx, or (`built`) its compiled JavaScript from the production build. */
+/** Runs an entry point of this repository in its own Node process: the TypeScript through tsx, or (`built`) its compiled JavaScript from the production build. */
 export function spawnNode(name: string, entry: string, opts: SpawnOptions & { built?: boolean } = {}): Service {
   if (opts.built) return spawnService(name, process.execPath, [builtEntry(entry)], opts);
   return spawnService(name, process.execPath, ['--import', 'tsx', path.join(ROOT, entry)], opts);
