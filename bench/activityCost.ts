@@ -1,5 +1,4 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
-import knex from 'knex';
 import { createActivities } from '../activities';
 import type { TargetPlan } from '../activities/targets';
 import { loadConfig } from '../lib/config';
@@ -9,7 +8,7 @@ import { SecretBox } from '../lib/secretBox';
 import { connectClient } from '../lib/temporal';
 import type { DesiredAppointment } from '../lib/types';
 import { CpuMeter, perChange } from './cpu';
-import { seedTenant, startPrivateStack } from './harness';
+import { adminDb, seedTenant, startPrivateStack } from './harness';
 
 /**
  * What calsync's own activity code costs per create, without Temporal: the plan and the first push
@@ -25,11 +24,7 @@ const concurrency = Number(args.concurrency ?? 10);
 
 async function main() {
   const stack = await startPrivateStack({ name: 'lacost' });
-  const admin = knex({
-    client: 'pg',
-    connection: 'postgres://postgres@127.0.0.1:5432/postgres',
-    pool: { min: 1, max: 1 },
-  });
+  const admin = adminDb();
   const config = loadConfig(stack.env);
   const db = createDb(config.databaseUrl, { min: 0, max: 20 });
   const activities = createActivities({

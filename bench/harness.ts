@@ -91,6 +91,11 @@ function spawnProfiled(name: string, entry: string, opts: Parameters<typeof spaw
   return spawnService(name, process.execPath, [...profile, ...program], opts);
 }
 
+/** A connection to the PostgreSQL the stacks use (its `postgres` database): the CPU meter reads its backends through it. */
+export function adminDb(): knex.Knex {
+  return knex({ client: 'pg', connection: { ...postgresTarget(), database: 'postgres' }, pool: { min: 1, max: 1 } });
+}
+
 export async function startPrivateStack(opts: PrivateStackOptions): Promise<PrivateStack> {
   const runName = `${opts.name}_${randomBytes(4).toString('hex')}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
   const tmp = mkdtempSync(path.join(os.tmpdir(), `calsync-${opts.name}-`));

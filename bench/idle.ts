@@ -1,6 +1,5 @@
-import knex from 'knex';
 import { CpuMeter } from './cpu';
-import { startPrivateStack } from './harness';
+import { adminDb, startPrivateStack } from './harness';
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.split('=')));
 const seconds = Number(args.seconds ?? 30);
@@ -13,11 +12,7 @@ const seconds = Number(args.seconds ?? 30);
  */
 async function main() {
   const stack = await startPrivateStack({ name: 'idle' });
-  const admin = knex({
-    client: 'pg',
-    connection: 'postgres://postgres@127.0.0.1:5432/postgres',
-    pool: { min: 1, max: 1 },
-  });
+  const admin = adminDb();
   try {
     await new Promise((r) => setTimeout(r, 10000));
     const meter = new CpuMeter(

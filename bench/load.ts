@@ -1,11 +1,18 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import knex from 'knex';
 import { startNaiveSyncServer } from './baseline';
 import { CpuMeter, perChange } from './cpu';
 import { historyCost } from './historyCost';
-import { jsonCall, peakMemoryMiB, percentile, seedTenant, startPrivateStack, type PrivateStack } from './harness';
+import {
+  adminDb,
+  jsonCall,
+  peakMemoryMiB,
+  percentile,
+  seedTenant,
+  startPrivateStack,
+  type PrivateStack,
+} from './harness';
 
 /**
  * Load benchmark: appointments arrive through the API at a fixed rate; measured from the API's 202
@@ -75,11 +82,7 @@ async function waitForSummaries(
 async function main() {
   // What production runs (the build's JavaScript), unless built=0 asks for the sources through tsx.
   const stack = await startPrivateStack({ name: 'bench', built });
-  const admin = knex({
-    client: 'pg',
-    connection: 'postgres://postgres@127.0.0.1:5432/postgres',
-    pool: { min: 1, max: 1 },
-  });
+  const admin = adminDb();
   const meter = new CpuMeter(
     () => stack.processes(),
     admin,
