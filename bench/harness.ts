@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -89,6 +89,20 @@ function spawnProfiled(name: string, entry: string, opts: Parameters<typeof spaw
   const profile = ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}/${name}`];
   const program = opts.built ? [builtEntry(entry)] : ['--import', 'tsx', path.join(ROOT, entry)];
   return spawnService(name, process.execPath, [...profile, ...program], opts);
+}
+
+/**
+ * BENCH_CPU_PROF=<dir> with TEMPORAL_PPROF_PORT (the real server's pprof endpoint): a Go CPU profile of
+ * the Temporal server over the next `seconds`, written to <dir>/temporal/<label>.pb.gz
+ * (`go tool pprof -top` reads it). Resolves at once when either is unset.
+ */
+export async function profileTemporalServer(label: string, seconds: number): Promise<void> {
+  const dir = process.env.BENCH_CPU_PROF;
+  const port = process.env.TEMPORAL_PPROF_PORT;
+  if (!dir || !port) return;
+  const res = await fetch(`http://127.0.0.1:${port}/debug/pprof/profile?seconds=${Math.max(1, Math.round(seconds))}`);
+  mkdirSync(path.join(dir, 'temporal'), { recursive: true });
+  writeFileSync(path.join(dir, 'temporal', `${label}.pb.gz`), Buffer.from(await res.arrayBuffer()));
 }
 
 /** A connection to the PostgreSQL the stacks use (its `postgres` database): the CPU meter reads its backends through it. */

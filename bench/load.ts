@@ -9,6 +9,7 @@ import {
   jsonCall,
   peakMemoryMiB,
   percentile,
+  profileTemporalServer,
   seedTenant,
   startPrivateStack,
   type PrivateStack,
@@ -113,6 +114,9 @@ async function main() {
     // every event is in and the workflows have reported (a second later): all a create costs.
     const count = rate * seconds;
     await meter.start();
+    const serverProfile = profileTemporalServer('creates', seconds).catch((err) =>
+      console.error(`no profile of the Temporal server: ${err}`),
+    );
     const sent = await openLoop(count, rate, async (i) => {
       const t0 = Date.now();
       const res = await jsonCall(
@@ -126,6 +130,7 @@ async function main() {
     const events = await waitForSummaries(stack, calendarIds, new Set(sent.map((s) => s.title)));
     await sleep(1000);
     const createCpu = await meter.stop();
+    await serverProfile;
     const latencies = sent
       .filter((s) => events.has(s.title))
       .map((s) => Date.parse(events.get(s.title)!.created) - s.acceptedAt);

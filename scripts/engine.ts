@@ -101,6 +101,7 @@ async function startServerEngine(opts: EngineOptions): Promise<Engine> {
     databases,
     ports,
     historyShards,
+    pprofPort: Number(process.env.TEMPORAL_PPROF_PORT) || undefined,
   };
   let service: Service;
   try {

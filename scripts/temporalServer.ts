@@ -165,6 +165,8 @@ export interface ServerConfigOptions {
   ports: ServerPorts;
   historyShards?: number;
   logLevel?: string;
+  /** Go's pprof endpoint on this loopback port (TEMPORAL_PPROF_PORT): CPU profiles of the server under a bench. */
+  pprofPort?: number;
 }
 
 /** The server's configuration (the shape of the release's config/development-postgres12.yaml). */
@@ -205,6 +207,7 @@ export function serverConfig(opts: ServerConfigOptions): Record<string, unknown>
       metrics: {
         prometheus: { framework: 'tally', timerType: 'histogram', listenAddress: `127.0.0.1:${ports.metrics}` },
       },
+      ...(opts.pprofPort ? { pprof: { port: opts.pprofPort, host: '127.0.0.1' } } : {}),
     },
     services: {
       frontend: rpc(ports.frontend, ports.membership[0], ports.frontendHttp),
