@@ -500,13 +500,24 @@ describe('security and operations', () => {
       .update({ status: 'needs_reauth', status_reason: 'invalid_grant' });
     for (let i = 0; i < 3; i++) expect((await request(api('/openapi.json'))).status).toBe(200);
 
-    const scraped = await request(api('/metrics'));
+    // Links of earlier tests may still be changing state (a disconnect finishing): the scrape is
+    // compared with counts read before and after it that agree.
+    const linkCounts = async () => {
+      const counts = await testDb()('calendar_links')
+        .select('provider', 'status')
+        .count({ n: '*' })
+        .groupBy('provider', 'status');
+      return Object.fromEntries(counts.map((c: any) => [`${c.provider}/${c.status}`, Number(c.n)]));
+    };
+    let expected = await linkCounts();
+    let scraped = await request(api('/metrics'));
+    for (let tries = 0; tries < 20; tries++) {
+      const after = await linkCounts();
+      if (JSON.stringify(after) === JSON.stringify(expected)) break;
+      expected = after;
+      scraped = await request(api('/metrics'));
+    }
     expect(scraped.status).toBe(200);
-    const counts = await testDb()('calendar_links')
-      .select('provider', 'status')
-      .count({ n: '*' })
-      .groupBy('provider', 'status');
-    const expected = Object.fromEntries(counts.map((c: any) => [`${c.provider}/${c.status}`, Number(c.n)]));
     expect(expected['google/needs_reauth']).toBeGreaterThanOrEqual(1);
     expect(metric(scraped.text, 'calsync_links', { provider: 'google', status: 'active' })).toBe(
       expected['google/active'],
