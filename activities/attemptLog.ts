@@ -66,13 +66,19 @@ export async function recordAttempt(
         last_error_message: null,
       };
   // One statement (the log row in a data-modifying WITH): atomic like a transaction, in one round
-  // trip instead of four (begin, insert, upsert, commit).
+  // trip instead of four (begin, insert, upsert, commit). The log always gets its row; the target's
+  // state does not go back to an older revision: an attempt whose workflow task was lost (its worker
+  // stalled past a Temporal or PostgreSQL restart) can end after a newer revision's write, and its
+  // event then stays the orphan that the newer state says it is, for reconciliation to take out.
   await deps.db
     .with('logged', deps.db('sync_log').insert(logRow))
     .insert(row)
     .into('appointment_targets')
     .onConflict(['tenant_id', 'appointment_id', 'target_key'])
-    .merge();
+    .merge()
+    .whereRaw('appointment_targets.applied_revision is null or appointment_targets.applied_revision <= ?', [
+      desired.revision,
+    ]);
   // CalsyncState in Temporal UI shows the retry too. Best effort: the row above is the record, and
   // the signal adds at most one history event per attempt (SYNC_ACTIVITY_MAX_ATTEMPTS bounds them).
   if (outcome.state === 'retrying') {

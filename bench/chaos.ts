@@ -1,4 +1,5 @@
 import ICAL from 'ical.js';
+import { appointmentTrail } from './appointmentTrail';
 import { jsonCall, seedTenant, seededRandom, startPrivateStack, type PrivateStack } from './harness';
 
 /**
@@ -261,6 +262,12 @@ export async function runChaos(opts: ChaosOptions, existing?: PrivateStack): Pro
     const convergeS = (Date.now() - lastOpAt) / 1000;
     // What is still wrong, by appointment and calendar: where to start reading the logs.
     for (const line of diff.details.slice(0, 20)) log(`chaos: ${line}`);
+    // And what the first few of those appointments' workflows did (the stack is gone after this).
+    const wrong = [...new Set(diff.details.map((line) => line.split(' ')[1]!))].slice(0, 3);
+    for (const id of wrong) {
+      const trail = await appointmentTrail(stack, 'chaos', id).catch((err) => [`${id}: ${err}`]);
+      log(trail.map((line) => `chaos: ${line}`).join('\n'));
+    }
     return {
       operations: count,
       missing: diff.missing,
