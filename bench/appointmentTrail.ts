@@ -4,6 +4,7 @@ import knex from 'knex';
 import { calsyncDataConverter } from '../lib/payloadCodec';
 import { appointmentWorkflowId, syncStatusQuery } from '../workflows/appointmentSync/contract';
 import type { PrivateStack } from './harness';
+import { historyEvents } from './historyCost';
 
 const { EventType, WorkflowExecutionStatus } = temporal.api.enums.v1;
 
@@ -41,16 +42,7 @@ export async function appointmentTrail(
       lines.push(`${workflowId}: no workflow (${(err as Error).message})`);
       return lines;
     }
-    let nextPageToken: Uint8Array | undefined;
-    do {
-      const page = await connection.workflowService.getWorkflowExecutionHistory({
-        namespace: 'default',
-        execution: { workflowId },
-        nextPageToken,
-      });
-      for (const e of page.history?.events ?? []) lines.push(`  ${describeEvent(e)}`);
-      nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
-    } while (nextPageToken);
+    for await (const e of historyEvents(connection, workflowId)) lines.push(`  ${describeEvent(e)}`);
     try {
       const status = await Promise.race([
         handle.query(syncStatusQuery),
